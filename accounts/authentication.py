@@ -1,0 +1,70 @@
+"""JWT authentication that does not query the database on every request.
+
+simplejwt's default authentication loads the user row per request; on the hot paths (join, event
+detail) that query costs more than the work itself. We keep a small snapshot of each user in the
+cache instead, and every write that matters for authentication (deactivation, profile change)
+forgets it through ``accounts.services``, so a deactivated user's tokens stop working at once.
+"""
+
+from django.core.cache import cache
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings
+
+from accounts.models import User
+
+SNAPSHOT_FIELDS = ("id", "public_id", "nickname", "avatar_url", "is_active", "is_staff")
+SNAPSHOT_TTL_SECONDS = 300
+
+
+def snapshot_key(user_id: int) -> str:
+    return f"auth:user:{user_id}"
+
+
+def forget_user_snapshot(user_id: int) -> None:
+    cache.delete(snapshot_key(user_id))
+
+
+def load_user_snapshot(user_id: int) -> User | None:
+    """An unsaved-looking User built from the cache (or the database once, then cached).
+
+    The instance carries only SNAPSHOT_FIELDS: enough to authenticate, to be a foreign key and to
+    render a creator or an entrant. Code that writes to the user reloads it from the database.
+    """
+    key = snapshot_key(user_id)
+    data = cache.get(key)
+    if data is None:
+        row = User.objects.filter(pk=user_id).values(*SNAPSHOT_FIELDS).first()
+        if row is None:
+            return None
+        data = row
+        cache.set(key, data, SNAPSHOT_TTL_SECONDS)
+    user = User(**data)
+    user._state.adding = False
+    user._state.db = "default"
+    return user
+
+
+class CachedUserJWTAuthentication(JWTAuthentication):
+    def get_user(self, validated_token):
+        try:
+            user_id = int(validated_token[api_settings.USER_ID_CLAIM])
+        except (KeyError, TypeError, ValueError):
+            raise exceptions.AuthenticationFailed(
+                "Token contained no recognizable user identification", code="token_not_valid"
+            ) from None
+        user = load_user_snapshot(user_id)
+        if user is None:
+            raise exceptions.AuthenticationFailed("User not found", code="user_not_found")
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
+        return user
+
+
+class CachedUserJWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.CachedUserJWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

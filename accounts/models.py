@@ -1,0 +1,79 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lottery_site.ids import user_public_id
+
+
+class UserManager(BaseUserManager):
+    """Mini-program users come from WeChat (openid); staff log in to the admin with a username."""
+
+    def create_user(self, username=None, password=None, **extra):
+        user = self.model(username=username or None, **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(username, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    public_id = models.CharField(
+        _("public id"), max_length=24, unique=True, default=user_public_id, editable=False
+    )
+    # Staff log in to the admin with a username; mini-program users have none, staff no openid.
+    # NULL, not "", for "none": a unique index admits many NULLs but only one "".
+    username = models.CharField(_("username"), max_length=150, unique=True, null=True, blank=True)  # noqa: DJ001
+    openid = models.CharField(_("openid"), max_length=64, unique=True, null=True, blank=True)  # noqa: DJ001
+    unionid = models.CharField(_("unionid"), max_length=64, null=True, blank=True)  # noqa: DJ001
+    # WeChat's session_key: server-side only, never in a response, a log line or the admin list.
+    session_key = models.CharField(max_length=128, blank=True, default="", editable=False)
+    nickname = models.CharField(_("nickname"), max_length=64, blank=True, default="")
+    avatar_url = models.URLField(_("avatar URL"), max_length=500, blank=True, default="")
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    deactivated_reason = models.CharField(
+        _("deactivation reason"), max_length=200, blank=True, default=""
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        indexes = [models.Index(fields=["unionid"], name="accounts_user_unionid")]
+
+    def __str__(self) -> str:
+        return self.nickname or self.username or self.public_id
+
+
+class UserActionLog(models.Model):
+    """Append-only record of what staff did to a user account (ban, unban) and why."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="action_logs")
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=32)
+    reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("account action log")
+        verbose_name_plural = _("account action logs")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,89 @@
+"""The only write path for user accounts."""
+
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.authentication import forget_user_snapshot
+from accounts.models import User, UserActionLog
+from accounts.wechat import WeChatSession
+from lottery_site.errors import ApplicationError
+
+
+def user_login(
+    *, session: WeChatSession, nickname: str | None = None, avatar_url: str | None = None
+) -> tuple[User, bool]:
+    """Find or create the user behind a WeChat session; returns (user, created).
+
+    Two logins racing for a new openid both end on the same row: the unique constraint on
+    openid decides, and the loser reads the winner's row. A deactivated user is refused.
+    """
+    profile = {k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v}
+    user = User.objects.filter(openid=session.openid).first()
+    created = False
+    if user is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create(
+                    openid=session.openid,
+                    unionid=session.unionid,
+                    session_key=session.session_key,
+                    **profile,
+                )
+                created = True
+        except IntegrityError:
+            user = User.objects.get(openid=session.openid)
+    if not user.is_active:
+        raise ApplicationError("account_disabled")
+    if not created:
+        changes = {"session_key": session.session_key, **profile}
+        if session.unionid:
+            changes["unionid"] = session.unionid
+        User.objects.filter(pk=user.pk).update(**changes)
+        for field, value in changes.items():
+            setattr(user, field, value)
+        forget_user_snapshot(user.pk)
+    return user, created
+
+
+def user_update_profile(
+    *, user: User, nickname: str | None = None, avatar_url: str | None = None
+) -> User:
+    changes = {
+        k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
+    }
+    if changes:
+        User.objects.filter(pk=user.pk).update(**changes)
+        forget_user_snapshot(user.pk)
+    return User.objects.get(pk=user.pk)
+
+
+def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
+    """Ban a user: their tokens stop working on the next request. False if already inactive."""
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk, is_active=True).update(
+            is_active=False, deactivated_reason=reason[:200]
+        )
+        if changed:
+            UserActionLog.objects.create(
+                user_id=user.pk, actor=actor, action="deactivate", reason=reason[:200]
+            )
+    forget_user_snapshot(user.pk)
+    return bool(changed)
+
+
+def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool:
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk, is_active=False).update(
+            is_active=True, deactivated_reason=""
+        )
+        if changed:
+            UserActionLog.objects.create(
+                user_id=user.pk, actor=actor, action="reactivate", reason=reason[:200]
+            )
+    forget_user_snapshot(user.pk)
+    return bool(changed)
+
+
+def tokens_for(user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}

@@ -1,0 +1,95 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import serializers as s
+from accounts import services, wechat
+from accounts.models import User
+from lottery_site.api import validated
+from lottery_site.errors import ApplicationError
+from lottery_site.openapi import error_responses
+from lottery_site.throttling import LoginRateThrottle
+
+
+class LoginView(APIView):
+    """Exchange a ``wx.login()`` code for our own access and refresh tokens."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(
+        request=s.LoginInput,
+        responses={
+            200: s.LoginOutput,
+            201: s.LoginOutput,
+            **error_responses(r502="WeChat answered badly", r503="WeChat unreachable"),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.LoginInput, request.data)
+        session = wechat.code_to_session(data["code"])
+        user, created = services.user_login(
+            session=session, nickname=data.get("nickname"), avatar_url=data.get("avatar_url")
+        )
+        payload = {**services.tokens_for(user), "user": user, "created": created}
+        return Response(
+            s.LoginOutput(payload).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class RefreshView(APIView):
+    """Trade a refresh token for a new pair; the old refresh token is blacklisted."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(request=s.RefreshInput, responses={200: s.TokenPairOutput}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = validated(s.RefreshInput, request.data)
+        refresher = TokenRefreshSerializer(data=data)
+        try:
+            refresher.is_valid(raise_exception=True)
+        except TokenError:
+            raise ApplicationError("token_invalid") from None
+        except exceptions.AuthenticationFailed:
+            raise ApplicationError("user_inactive") from None
+        return Response(s.TokenPairOutput(refresher.validated_data).data)
+
+
+class LogoutView(APIView):
+    """Blacklist a refresh token. Access tokens expire on their own (2 hours at most)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(request=s.RefreshInput, responses={200: None}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = validated(s.RefreshInput, request.data)
+        try:
+            RefreshToken(data["refresh"]).blacklist()
+        except TokenError:
+            raise ApplicationError("token_invalid") from None
+        return Response(None)
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: s.MeOutput})
+    def get(self, request: Request) -> Response:
+        return Response(s.MeOutput(User.objects.get(pk=request.user.pk)).data)
+
+    @extend_schema(request=s.ProfileInput, responses={200: s.MeOutput})
+    def patch(self, request: Request) -> Response:
+        data = validated(s.ProfileInput, request.data)
+        user = services.user_update_profile(user=request.user, **data)
+        return Response(s.MeOutput(user).data)

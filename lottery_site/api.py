@@ -1,0 +1,140 @@
+"""Shared API plumbing: the response envelope, the JSON parser and the one exception handler.
+
+Every response under /api/ is ``{"code": int, "msg": str, "data": any}``. Views return their
+payload; ``EnvelopeJSONRenderer`` wraps it. Every error, ours, DRF's or Django's, goes through
+``exception_handler`` and comes out in the same shape with a code from ``lottery_site.errors``.
+"""
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from lottery_site.errors import CATALOGUE, ApplicationError, ErrorKind, message_for
+
+logger = logging.getLogger(__name__)
+
+
+def envelope(kind: ErrorKind | None = None, data: Any = None, msg: str | None = None) -> dict:
+    if kind is None:
+        return {"code": 0, "msg": msg or "ok", "data": data}
+    return {"code": kind.code, "msg": msg or message_for(kind), "data": data}
+
+
+def error_json_response(name: str, data: Any = None) -> JsonResponse:
+    """An error envelope for code that runs outside DRF (middleware, URL fallbacks)."""
+    kind = CATALOGUE[name]
+    return JsonResponse(
+        envelope(kind, data), status=kind.status, json_dumps_params={"ensure_ascii": False}
+    )
+
+
+def validated(serializer_class, data, **kwargs) -> dict:
+    """Run an input serializer; a refusal becomes the 400 envelope with field errors."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class EnvelopeJSONRenderer(JSONRenderer):
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is None or not getattr(response, "is_envelope", False):
+            data = envelope(data=data)
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
+    default_code = "payload_too_large"
+
+
+class BoundedJSONParser(JSONParser):
+    """JSON only, and never more than API_MAX_BODY_BYTES read into memory."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.API_MAX_BODY_BYTES
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge()
+        try:
+            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise exceptions.ParseError(f"JSON parse error: {exc}") from exc
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DRF_ERRORS: list[tuple[type[Exception], str]] = [
+    (PayloadTooLarge, "payload_too_large"),
+    (exceptions.ParseError, "malformed_json"),
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "token_invalid"),
+    (InvalidToken, "token_invalid"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.Throttled, "throttled"),
+    (exceptions.ValidationError, "invalid_input"),
+    (Http404, "not_found"),
+    (DjangoPermissionDenied, "permission_denied"),
+]
+
+
+def _classify(exc: Exception) -> tuple[str, Any]:
+    if isinstance(exc, ApplicationError):
+        return exc.name, exc.data
+    if isinstance(exc, exceptions.AuthenticationFailed) and _has_code(exc, "user_inactive"):
+        return "user_inactive", None
+    for exc_type, name in _DRF_ERRORS:
+        if isinstance(exc, exc_type):
+            if isinstance(exc, exceptions.ValidationError):
+                return name, exc.detail
+            if isinstance(exc, exceptions.Throttled):
+                return name, {"retry_after": exc.wait}
+            return name, None
+    return "internal_error", None
+
+
+def _has_code(exc: exceptions.APIException, code: str) -> bool:
+    codes = exc.get_codes()
+    return codes == code or (isinstance(codes, dict) and codes.get("code") == code)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    name, data = _classify(exc)
+    kind = CATALOGUE[name]
+    if name == "internal_error":
+        request = context.get("request")
+        logger.exception(
+            "unhandled error in %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+        )
+    # Imported here: rest_framework.views reads the renderer setting, which names this module.
+    from rest_framework.views import set_rollback
+
+    set_rollback()
+    response = Response(envelope(kind, data), status=kind.status)
+    response.is_envelope = True
+    if isinstance(exc, exceptions.APIException):
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+    elif name in ("not_authenticated", "token_invalid", "user_inactive"):
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response

@@ -1,0 +1,11 @@
+"""The Celery app: ``celery -A lottery_site worker`` and ``celery -A lottery_site beat``."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lottery_site.settings")
+
+app = Celery("lottery_site")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

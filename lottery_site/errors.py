@@ -1,0 +1,149 @@
+"""The one error type of the API and its catalogue.
+
+Every error the API returns has a stable numeric ``code`` from ``CATALOGUE``. The code starts
+with the HTTP status it travels with, so a client can group codes without a table, and it never
+changes meaning once published (docs/api.md lists them). Messages are Chinese by default and
+English when the request asks for it (``Accept-Language: en``).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import translation
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    code: int
+    status: int
+    zh: str
+    en: str
+
+
+def _kinds(*kinds: tuple[str, int, int, str, str]) -> dict[str, ErrorKind]:
+    return {name: ErrorKind(code, status, zh, en) for name, code, status, zh, en in kinds}
+
+
+CATALOGUE: dict[str, ErrorKind] = _kinds(
+    # name, code, HTTP status, Chinese message, English message
+    ("invalid_input", 40000, 400, "请求参数有误", "Invalid input."),
+    ("malformed_json", 40001, 400, "请求体不是合法的 JSON", "The request body is not valid JSON."),
+    (
+        "wechat_code_invalid",
+        40010,
+        400,
+        "登录凭证无效或已被使用，请重新登录",
+        "The login code is invalid or has already been used.",
+    ),
+    ("not_authenticated", 40100, 401, "请先登录", "Authentication credentials were not provided."),
+    ("token_invalid", 40101, 401, "登录已失效，请重新登录", "The token is invalid or expired."),
+    ("user_inactive", 40102, 401, "账号已被停用", "This account has been deactivated."),
+    (
+        "permission_denied",
+        40300,
+        403,
+        "没有权限执行此操作",
+        "You do not have permission to do this.",
+    ),
+    (
+        "not_owner",
+        40301,
+        403,
+        "只有活动创建者可以执行此操作",
+        "Only the creator of this event can do this.",
+    ),
+    (
+        "account_disabled",
+        40302,
+        403,
+        "账号已被停用，无法执行此操作",
+        "This account has been deactivated.",
+    ),
+    (
+        "wechat_risky_user",
+        40310,
+        403,
+        "微信判定当前账号存在风险，暂时无法登录",
+        "WeChat flagged this account as high-risk; login is refused.",
+    ),
+    ("not_found", 40400, 404, "资源不存在", "Not found."),
+    ("event_not_found", 40401, 404, "抽奖活动不存在", "The lottery event does not exist."),
+    ("method_not_allowed", 40500, 405, "不支持该请求方法", "Method not allowed."),
+    ("not_acceptable", 40600, 406, "无法提供所请求的格式", "Cannot satisfy the Accept header."),
+    ("conflict", 40900, 409, "操作与当前状态冲突", "The request conflicts with the current state."),
+    (
+        "event_locked",
+        40901,
+        409,
+        "活动已锁定，不能再参与或修改",
+        "The event is locked: no more joins or edits.",
+    ),
+    ("event_drawn", 40902, 409, "活动已开奖", "The event has already been drawn."),
+    ("event_canceled", 40903, 409, "活动已取消", "The event has been canceled."),
+    (
+        "event_has_entrants",
+        40904,
+        409,
+        "已有用户参与，不能修改开奖时间和奖品",
+        "People have joined: the draw time and prizes can no longer change.",
+    ),
+    ("event_not_drawn", 40905, 409, "活动尚未开奖", "The event has not been drawn yet."),
+    ("event_not_locked", 40906, 409, "活动尚未锁定", "The event is not locked yet."),
+    (
+        "event_no_entrants",
+        40907,
+        409,
+        "还没有人参与，不能开奖",
+        "Nobody has joined yet: the event cannot be drawn.",
+    ),
+    ("payload_too_large", 41300, 413, "请求体过大", "The request body is too large."),
+    (
+        "unsupported_media_type",
+        41500,
+        415,
+        "不支持的请求体类型，请使用 application/json",
+        "Unsupported media type: send application/json.",
+    ),
+    ("throttled", 42900, 429, "请求过于频繁，请稍后再试", "Too many requests; try again later."),
+    (
+        "wechat_rate_limited",
+        42910,
+        429,
+        "微信接口调用过于频繁，请稍后再试",
+        "WeChat is rate-limiting logins; try again later.",
+    ),
+    ("internal_error", 50000, 500, "服务器内部错误", "Internal server error."),
+    (
+        "wechat_bad_gateway",
+        50200,
+        502,
+        "微信服务返回异常，请稍后再试",
+        "WeChat returned an unexpected answer; try again later.",
+    ),
+    (
+        "wechat_unavailable",
+        50300,
+        503,
+        "微信服务暂时不可用，请稍后再试",
+        "WeChat is unavailable right now; try again later.",
+    ),
+    ("service_unavailable", 50301, 503, "服务暂时不可用", "Service temporarily unavailable."),
+)
+
+
+def message_for(kind: ErrorKind) -> str:
+    language = translation.get_language() or "zh-hans"
+    return kind.en if language.startswith("en") else kind.zh
+
+
+class ApplicationError(Exception):
+    """A refusal the API explains to its caller: raised by services, rendered by the handler."""
+
+    def __init__(self, name: str, *, data: Any = None, detail: str | None = None):
+        if name not in CATALOGUE:
+            raise KeyError(f"unknown error name {name!r}")
+        self.name = name
+        self.kind = CATALOGUE[name]
+        self.data = data
+        self.detail = detail
+        super().__init__(detail or name)

@@ -1,0 +1,28 @@
+"""Serializer fields shared by every app."""
+
+from django.utils import timezone
+from rest_framework import serializers
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an explicit offset; a datetime without one is ambiguous and refused."""
+
+    default_error_messages = {
+        "naive": "时间必须带时区偏移，例如 2026-01-01T20:00:00+08:00",
+    }
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if isinstance(value, str) and _lacks_offset(value):
+            self.fail("naive")
+        return parsed
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return timezone.localtime(value).isoformat()
+
+
+def _lacks_offset(text: str) -> bool:
+    tail = text.strip()[10:]  # after the date part
+    return not (tail.endswith(("Z", "z")) or "+" in tail or "-" in tail)

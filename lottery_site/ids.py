@@ -1,0 +1,30 @@
+"""Opaque public ids: what the API shows instead of sequential primary keys.
+
+A prefix tells a human what kind of object an id names; 16 random characters of [0-9a-z]
+(~82 bits) make ids impossible to enumerate or guess.
+
+Lower case only, on purpose: the draw orders entrants by user public id, and with one case
+MySQL's case-insensitive collation, SQLite and Python all sort these ids the same, bytewise.
+"""
+
+import secrets
+import string
+
+_ALPHABET = string.digits + string.ascii_lowercase
+PUBLIC_ID_LENGTH = 16
+
+
+def new_public_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+
+
+def user_public_id() -> str:
+    return new_public_id("u_")
+
+
+def event_public_id() -> str:
+    return new_public_id("e_")
+
+
+def prize_public_id() -> str:
+    return new_public_id("p_")

@@ -1,0 +1,59 @@
+"""Health checks and the JSON fallback for unknown API paths."""
+
+import logging
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+
+from lottery_site.api import error_json_response
+
+logger = logging.getLogger(__name__)
+
+
+def healthz(request):
+    """The process is up. Touches nothing, so a load balancer can call it as often as it likes."""
+    return JsonResponse({"code": 0, "msg": "ok", "data": {"status": "ok"}})
+
+
+def readyz(request):
+    """Database, cache and broker all answer; otherwise 503 naming what is down."""
+    checks = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            logger.warning("readiness check %s failed: %s", name, exc)
+            results[name] = "down"
+    down = [name for name, state in results.items() if state != "ok"]
+    if down:
+        return JsonResponse(
+            {"code": 50301, "msg": f"服务暂时不可用：{', '.join(down)}", "data": results},
+            status=503,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return JsonResponse({"code": 0, "msg": "ok", "data": results})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    cache.set("readyz", "1", 10)
+    if cache.get("readyz") != "1":
+        raise RuntimeError("cache did not return what was written")
+
+
+def _check_broker() -> None:
+    from lottery_site.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def api_not_found(request, *args, **kwargs):
+    return error_json_response("not_found")

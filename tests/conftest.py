@@ -1,0 +1,84 @@
+"""Shared fixtures: personas, an authenticated API client, WeChat faked at the HTTP level.
+
+Nothing of ours is mocked: tests talk to the configured database and cache (MariaDB and Redis in
+CI). Only WeChat, which is outside our walls, is replaced, with ``responses``.
+"""
+
+import os
+
+import pytest
+import responses as responses_lib
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_configure(config):
+    if IN_CI and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        raise pytest.UsageError(
+            "CI must run against MariaDB and Redis: set DATABASE_URL and REDIS_URL"
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked mysql/redis skip on a laptop without the service, and fail in CI."""
+    have = {
+        "mysql": settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql",
+        "redis": bool(settings.REDIS_URL),
+    }
+    for item in items:
+        for marker, present in have.items():
+            # In CI pytest_configure has already refused to start without both services, so a
+            # missing service there is an error, never a skip.
+            if item.get_closest_marker(marker) and not present and not IN_CI:
+                item.add_marker(pytest.mark.skip(reason=f"needs {marker}"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Throttle counters and user snapshots must not leak from one test into the next."""
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+    yield
+
+
+@pytest.fixture
+def wechat():
+    """WeChat's HTTP API, faked: register answers with ``wechat.add(...)``."""
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+def client_for(user) -> APIClient:
+    from accounts.services import tokens_for
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for(user)['access']}")
+    return client
+
+
+@pytest.fixture
+def user_client(user):
+    return client_for(user)
+
+
+@pytest.fixture
+def is_mysql():
+    return connection.vendor == "mysql"

@@ -1,0 +1,174 @@
+"""One API convention: every answer under /api/ is the JSON envelope with a meaningful status."""
+
+import json
+import logging
+
+import pytest
+from django.test import Client
+
+from lottery_site.errors import CATALOGUE
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_envelope(response, status: int, code: int):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"code", "msg", "data"}
+    assert body["code"] == code and isinstance(body["msg"], str) and body["msg"]
+    return body
+
+
+def test_success_is_wrapped_with_code_zero(user_client):
+    body = assert_envelope(user_client.get("/api/v1/me"), 200, 0)
+    assert body["msg"] == "ok"
+
+
+def test_unknown_api_path_is_a_json_404(user_client):
+    assert_envelope(user_client.get("/api/v1/no-such-thing"), 404, 40400)
+    assert_envelope(Client().get("/api/nothing/here/"), 404, 40400)
+
+
+def test_wrong_method_is_a_405(user_client):
+    assert_envelope(user_client.delete("/api/v1/me"), 405, 40500)
+
+
+def test_malformed_json_is_a_400(api):
+    response = api.post("/api/v1/auth/login", data='{"code": ', content_type="application/json")
+    assert_envelope(response, 400, 40001)
+
+
+def test_wrong_content_type_is_a_415(api):
+    response = api.post("/api/v1/auth/login", data="code=abc", content_type="text/plain")
+    assert_envelope(response, 415, 41500)
+
+
+def test_form_encoded_body_is_a_415(api):
+    response = api.post(
+        "/api/v1/auth/login", data="code=abc", content_type="application/x-www-form-urlencoded"
+    )
+    assert_envelope(response, 415, 41500)
+
+
+def test_oversized_body_is_a_413(api, settings):
+    body = json.dumps({"code": "x" * (settings.API_MAX_BODY_BYTES + 10)})
+    response = api.post("/api/v1/auth/login", data=body, content_type="application/json")
+    assert_envelope(response, 413, 41300)
+
+
+def test_non_object_json_body_is_a_400(api):
+    response = api.post("/api/v1/auth/login", data="[1, 2]", content_type="application/json")
+    assert_envelope(response, 400, 40000)
+
+
+def test_messages_are_chinese_by_default_and_english_on_request(api):
+    zh = api.get("/api/v1/me").json()["msg"]
+    en = api.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="en").json()["msg"]
+    assert zh == CATALOGUE["not_authenticated"].zh
+    assert en == CATALOGUE["not_authenticated"].en
+
+
+def test_throttled_login_is_a_429_in_the_envelope(api, settings, monkeypatch):
+    from lottery_site.throttling import LoginRateThrottle
+
+    monkeypatch.setattr(LoginRateThrottle, "THROTTLE_RATES", {"login": "2/min"})
+    for _ in range(2):
+        api.post("/api/v1/auth/login", {}, format="json")
+    response = api.post("/api/v1/auth/login", {}, format="json")
+    body = assert_envelope(response, 429, 42900)
+    assert body["data"]["retry_after"] > 0 and int(response["Retry-After"]) > 0
+
+
+def test_crash_in_a_drf_view_is_a_json_500_with_a_request_id(settings, caplog):
+    settings.ROOT_URLCONF = "tests.urls_crash"
+    caplog.set_level(logging.ERROR)
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/v1/test/drf-crash", HTTP_X_REQUEST_ID="req-123")
+    assert_envelope(response, 500, 50000)
+    assert response["X-Request-ID"] == "req-123"
+    assert any(getattr(r, "request_id", None) == "req-123" for r in caplog.records)
+    assert "boom" not in response.content.decode()
+
+
+def test_crash_outside_drf_under_api_is_still_json(settings):
+    settings.ROOT_URLCONF = "tests.urls_crash"
+    response = Client(raise_request_exception=False).get("/api/v1/test/plain-crash")
+    assert_envelope(response, 500, 50000)
+
+
+def test_every_error_code_is_unique_and_starts_with_its_status():
+    codes = [kind.code for kind in CATALOGUE.values()]
+    assert len(codes) == len(set(codes))
+    assert all(str(kind.code).startswith(str(kind.status)) for kind in CATALOGUE.values())
+
+
+def test_error_catalogue_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    missing = [kind.code for kind in CATALOGUE.values() if str(kind.code) not in doc]
+    assert missing == []
+
+
+def test_naive_datetime_input_is_refused():
+    from lottery_site.fields import AwareDateTimeField
+
+    field = AwareDateTimeField()
+    assert field.run_validation("2026-12-01T20:00:00+08:00").utcoffset() is not None
+    assert field.run_validation("2026-12-01T12:00:00Z").utcoffset() is not None
+    with pytest.raises(Exception, match="时区"):
+        field.run_validation("2026-12-01T20:00:00")
+
+
+def test_datetimes_are_rendered_with_an_offset(user_client):
+    created_at = user_client.get("/api/v1/me").json()["data"]["created_at"]
+    assert created_at.endswith("+08:00")
+
+
+# --- health, docs, schema -------------------------------------------------------------------
+
+
+def test_healthz_answers_without_touching_anything(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert_envelope(Client().get("/healthz"), 200, 0)
+
+
+def test_readyz_checks_database_cache_and_broker():
+    body = assert_envelope(Client().get("/readyz"), 200, 0)
+    assert body["data"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+
+
+def test_readyz_names_the_dependency_that_is_down(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    from lottery_site.celery import app
+
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = Client().get("/readyz")
+    finally:
+        app.conf.broker_url = None
+        app.config_from_object("django.conf:settings", namespace="CELERY")
+    assert response.status_code == 503
+    assert response.json()["data"]["broker"] == "down"
+
+
+def test_openapi_schema_and_docs_are_served_without_any_cdn():
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    assert "/api/v1/auth/login" in schema.json()["paths"]
+    docs = Client().get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html and "cdn." not in html and "unpkg" not in html
+
+
+def test_schema_describes_the_envelope_and_errors():
+    paths = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    me = paths["/api/v1/me"]["get"]["responses"]
+    assert me["200"]["content"]["application/json"]["schema"]["required"] == [
+        "code",
+        "msg",
+        "data",
+    ]
+    assert me["401"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorEnvelope")
