@@ -10,6 +10,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("accounts.urls")),
+    path("api/v1/", include("events.urls")),
+    path("api/v1/", include("draws.urls")),
+    path("api/v1/", include("notifications.urls")),
     # Anything else under /api/ is a JSON 404 in the envelope, never Django's HTML page.
     re_path(r"^api/", views.api_not_found),
     path("admin/", admin.site.urls),

@@ -1,0 +1,224 @@
+"""Lottery events, their prizes, their entries, and the append-only log of what happened to them.
+
+Only ``events.services`` (and, for the lock and the draw, ``draws.services``) writes these
+tables. The database keeps the invariants: one entry per (event, user), one prize per entry
+(so nobody wins twice), one position per prize tier.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lottery_site.ids import event_public_id, prize_public_id
+
+
+class Event(models.Model):
+    class Status(models.IntegerChoices):
+        INIT = 0, _("open for entries")
+        OPENING = 1, _("locked, waiting for the draw")
+        OPENED = 2, _("drawn")
+        CANCELED = 9, _("canceled")
+
+    class DrawMode(models.TextChoices):
+        TIME = "time", _("at the draw time")
+        COUNT = "count", _("when the target number of entrants is reached")
+        MANUAL = "manual", _("by the creator, or at the draw time")
+
+    # What the API shows for each status.
+    STATUS_NAMES = {
+        Status.INIT: "init",
+        Status.OPENING: "opening",
+        Status.OPENED: "opened",
+        Status.CANCELED: "canceled",
+    }
+
+    public_id = models.CharField(
+        _("public id"), max_length=24, unique=True, default=event_public_id, editable=False
+    )
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("creator"),
+        on_delete=models.PROTECT,
+        related_name="created_events",
+    )
+    title = models.CharField(_("title"), max_length=100)
+    description = models.TextField(_("description"), max_length=2000, blank=True, default="")
+    draw_at = models.DateTimeField(_("draw time"))
+    # draw_at - LOTTERY_LOCK_LEAD_SECONDS when scheduled; the moment of locking when the event
+    # locked early (count target reached, manual draw).
+    lock_at = models.DateTimeField(_("lock time"))
+    status = models.PositiveSmallIntegerField(
+        _("status"), choices=Status.choices, default=Status.INIT
+    )
+    draw_mode = models.CharField(
+        _("draw mode"), max_length=8, choices=DrawMode.choices, default=DrawMode.TIME
+    )
+    target_participants = models.PositiveIntegerField(_("target entrants"), null=True, blank=True)
+    participant_count = models.PositiveIntegerField(_("entrants"), default=0)
+
+    # Verifiable fairness (docs/fairness.md): the seed is secret until the draw; its SHA-256 is
+    # public from creation. The entrant count and digest are frozen at the lock.
+    seed = models.BinaryField(_("seed"), max_length=32, editable=False)
+    seed_commitment = models.CharField(_("seed commitment"), max_length=64, editable=False)
+    entrant_count = models.PositiveIntegerField(_("frozen entrant count"), null=True, blank=True)
+    entrants_digest = models.CharField(
+        _("frozen entrants digest"), max_length=64, blank=True, default=""
+    )
+    drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
+
+    cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("lottery event")
+        verbose_name_plural = _("lottery events")
+        indexes = [
+            # The sweeper: due locks and due draws, however old.
+            models.Index(fields=["status", "lock_at"], name="events_status_lock_at"),
+            models.Index(fields=["status", "draw_at"], name="events_status_draw_at"),
+            models.Index(fields=["creator", "-draw_at"], name="events_creator_draw_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lock_at__lte=models.F("draw_at")),
+                name="events_lock_not_after_draw",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.public_id})"
+
+    @property
+    def status_name(self) -> str:
+        return self.STATUS_NAMES[self.status]
+
+    @property
+    def ordered_prizes(self):
+        """Prizes in tier order; uses a prefetch when the caller made one."""
+        return sorted(self.prizes.all(), key=lambda prize: prize.position)
+
+    @staticmethod
+    def scheduled_lock_at(draw_at):
+        return draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
+
+
+class Prize(models.Model):
+    public_id = models.CharField(
+        _("public id"), max_length=24, unique=True, default=prize_public_id, editable=False
+    )
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="prizes"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    # The order given at creation: 0 is the top prize.
+    position = models.PositiveSmallIntegerField(_("tier"))
+    # Filled by the draw: how many of ``quantity`` went to someone.
+    awarded = models.PositiveIntegerField(_("awarded"), default=0)
+
+    class Meta:
+        verbose_name = _("prize")
+        verbose_name_plural = _("prizes")
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "position"], name="prizes_one_per_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} × {self.quantity}"
+
+
+class Entry(models.Model):
+    """One user's entry in one event; a winning entry holds its prize (so one prize at most)."""
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="entries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+    )
+    # The user's public id, copied here so the draw reads the canonical (sorted) entrant list
+    # from one index range scan without a join.
+    user_key = models.CharField(_("entrant key"), max_length=24)
+    created_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    prize = models.ForeignKey(
+        Prize,
+        verbose_name=_("prize won"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="winning_entries",
+    )
+    # Order of the win in the draw (0 = first drawn): the order the proof implies.
+    prize_rank = models.PositiveIntegerField(_("draw rank"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "user"], name="entries_one_per_user"),
+            models.UniqueConstraint(fields=["event", "user_key"], name="entries_canonical_key"),
+            models.UniqueConstraint(fields=["event", "prize_rank"], name="entries_one_per_rank"),
+        ]
+        indexes = [
+            models.Index(fields=["event", "-created_at"], name="entries_event_newest"),
+            models.Index(fields=["user", "-created_at"], name="entries_user_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_key} in {self.event_id}"
+
+
+class EventLog(models.Model):
+    """Append-only: every state change and staff action, with who, why and when.
+
+    It doubles as the outbox of notifications: the transaction that cancels or draws an event
+    writes its row, and ``notified_at`` stays empty until the notifications app has fanned it
+    out. A crash in between loses nothing; the notification sweeper finds the row again.
+    """
+
+    class ActorKind(models.TextChoices):
+        USER = "user", _("user")
+        STAFF = "staff", _("staff")
+        SYSTEM = "system", _("system")
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="logs"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_kind = models.CharField(_("actor kind"), max_length=8, choices=ActorKind.choices)
+    action = models.CharField(_("action"), max_length=16)
+    from_status = models.PositiveSmallIntegerField(
+        _("from status"), choices=Event.Status.choices, null=True, blank=True
+    )
+    to_status = models.PositiveSmallIntegerField(
+        _("to status"), choices=Event.Status.choices, null=True, blank=True
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("event log")
+        verbose_name_plural = _("event logs")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["action", "notified_at"], name="eventlogs_outbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.event_id} {self.created_at:%Y-%m-%d %H:%M:%S}"

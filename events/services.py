@@ -1,0 +1,344 @@
+"""The only write path for lottery events, their prizes and their entries.
+
+Every rule that decides who may do what is kept by the database, not by a read-then-write in
+Python: a join is admitted by a conditional UPDATE of the event row (status INIT and before the
+lock time), which also takes the row lock that the locking transaction needs, so no entry can
+commit after the entrant list is frozen; one entry per user is a unique constraint; a cancel and
+the draw race on a conditional UPDATE of ``status`` and exactly one of them wins.
+
+Every function takes ``now`` so that callers (and tests) decide what time it is.
+"""
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TypedDict
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from accounts.models import User
+from events.models import Entry, Event, EventLog, Prize
+from lottery_site.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+MAX_PRIZES = 20
+MAX_PRIZE_QUANTITY = 10_000
+MAX_TOTAL_QUANTITY = 100_000
+SEED_BYTES = 32  # draws/fairness.py: the seed of sha256-fisher-yates-v1
+
+
+class PrizeSpec(TypedDict):
+    name: str
+    quantity: int
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def event_create(
+    *,
+    creator: User,
+    title: str,
+    draw_at: datetime,
+    prizes: Sequence[PrizeSpec],
+    now: datetime,
+    description: str = "",
+    draw_mode: str = Event.DrawMode.TIME,
+    target_participants: int | None = None,
+) -> Event:
+    """Create an INIT event with its prizes, its secret seed and the seed's public commitment.
+
+    Raises ``account_disabled`` for a deactivated creator and ``invalid_input`` (with the field)
+    for a draw time outside [now + MIN_DRAW_LEAD, now + MAX_HORIZON], a bad prize list or draw
+    mode.
+    """
+    _refuse_inactive(creator)
+    _check_draw_at(draw_at, now=now)
+    _check_prizes(prizes)
+    _check_draw_mode(draw_mode, target_participants)
+    # The seed is drawn now and only its SHA-256 published (docs/fairness.md): nobody, the
+    # server included, can choose it after seeing who joined.
+    seed = secrets.token_bytes(SEED_BYTES)
+    with transaction.atomic():
+        event = Event.objects.create(
+            creator_id=creator.pk,
+            title=title,
+            description=description,
+            draw_at=draw_at,
+            lock_at=Event.scheduled_lock_at(draw_at),
+            draw_mode=draw_mode,
+            target_participants=target_participants,
+            seed=seed,
+            seed_commitment=hashlib.sha256(seed).hexdigest(),
+            created_at=now,
+        )
+        _create_prizes(event, prizes)
+        _log(event.pk, actor=creator, action="create", to_status=Event.Status.INIT, now=now)
+    return event
+
+
+def event_update(
+    *,
+    event: Event,
+    actor: User,
+    now: datetime,
+    title: str | None = None,
+    description: str | None = None,
+    draw_at: datetime | None = None,
+    prizes: Sequence[PrizeSpec] | None = None,
+) -> Event:
+    """The creator edits an INIT event before its lock time.
+
+    Title and description may change until the lock; the draw time and the prizes only while
+    nobody has joined (``event_has_entrants``). The event row is locked while checking, so a join
+    cannot slip in between the check and the write.
+    """
+    _refuse_unless_creator(event, actor)
+    if draw_at is not None:
+        _check_draw_at(draw_at, now=now)
+    if prizes is not None:
+        _check_prizes(prizes)
+    with transaction.atomic():
+        current = Event.objects.select_for_update().get(pk=event.pk)
+        _refuse_unless_open(current, now=now)
+        changes: dict = {}
+        if title is not None:
+            changes["title"] = title
+        if description is not None:
+            changes["description"] = description
+        if draw_at is not None or prizes is not None:
+            if current.participant_count > 0:
+                raise ApplicationError("event_has_entrants")
+            if draw_at is not None:
+                changes.update(draw_at=draw_at, lock_at=Event.scheduled_lock_at(draw_at))
+            if prizes is not None:
+                Prize.objects.filter(event_id=event.pk).delete()
+                _create_prizes(current, prizes)
+        if changes:
+            Event.objects.filter(pk=event.pk).update(**changes)
+            _log(event.pk, actor=actor, action="update", now=now, reason=", ".join(sorted(changes)))
+    return Event.objects.get(pk=event.pk)
+
+
+def event_cancel(
+    *, event: Event, actor: User, now: datetime, reason: str = "", by_staff: bool = False
+) -> Event:
+    """INIT (or, for staff, OPENING) -> CANCELED, logged; the log row is the notification record.
+
+    The creator may cancel until the lock time; staff until the event is drawn, also inside the
+    lock window, so an abusive event can be stopped up to the draw. A cancel racing the draw is
+    decided by the conditional UPDATE on ``status``: the loser gets ``event_drawn`` (or
+    ``event_canceled``), never both outcomes.
+    """
+    if not by_staff:
+        _refuse_unless_creator(event, actor)
+    with transaction.atomic():
+        current = Event.objects.select_for_update().filter(pk=event.pk).first()
+        if current is None:
+            raise ApplicationError("event_not_found")
+        if by_staff:
+            _refuse_unless_status(current, {Event.Status.INIT, Event.Status.OPENING})
+        else:
+            _refuse_unless_open(current, now=now)
+        Event.objects.filter(pk=event.pk, status=current.status).update(
+            status=Event.Status.CANCELED, cancel_reason=reason[:200]
+        )
+        _log(
+            event.pk,
+            actor=actor,
+            actor_kind=EventLog.ActorKind.STAFF if by_staff else EventLog.ActorKind.USER,
+            action="cancel",
+            from_status=current.status,
+            to_status=Event.Status.CANCELED,
+            reason=reason,
+            now=now,
+        )
+    logger.info("event %s canceled by %s", event.public_id, "staff" if by_staff else "creator")
+    return Event.objects.get(pk=event.pk)
+
+
+# --- entries --------------------------------------------------------------------------------
+
+
+def entry_join(*, event: Event, user: User, now: datetime) -> tuple[Entry, bool]:
+    """Enter ``user`` in ``event``; returns (entry, created). Joining twice changes nothing.
+
+    Admission is one conditional UPDATE of the event row (INIT, before the lock time, below a
+    count target) that also counts the entrant: it holds the row lock until commit, and the lock
+    transition updates that same row, so once an event is OPENING no further entry can commit.
+    The time rule holds even when the sweeper is late. In count mode the join that reaches the
+    target locks the event at once.
+    """
+    _refuse_inactive(user)
+    admitted = Q(target_participants__isnull=True) | Q(
+        participant_count__lt=F("target_participants")
+    )
+    try:
+        with transaction.atomic():
+            if not (
+                Event.objects.filter(
+                    admitted, pk=event.pk, status=Event.Status.INIT, lock_at__gt=now
+                ).update(participant_count=F("participant_count") + 1)
+            ):
+                raise _NotAdmitted
+            entry = Entry.objects.create(
+                event_id=event.pk, user_id=user.pk, user_key=user.public_id, created_at=now
+            )
+            if event.draw_mode == Event.DrawMode.COUNT:
+                _lock_if_target_reached(event, now=now)
+    except (_NotAdmitted, IntegrityError):
+        existing = Entry.objects.filter(event_id=event.pk, user_id=user.pk).first()
+        if existing is not None:
+            return existing, False
+        _refuse_unless_open(Event.objects.get(pk=event.pk), now=now)
+        raise ApplicationError("event_locked") from None  # the count target was just reached
+    return entry, True
+
+
+def entry_leave(*, event: Event, user: User, now: datetime) -> bool:
+    """Withdraw ``user`` from ``event``; False (a no-op) if they had not joined.
+
+    Same gate as joining: INIT and before the lock time, under the event's row lock.
+    """
+    if not Entry.objects.filter(event_id=event.pk, user_id=user.pk).exists():
+        return False
+    with transaction.atomic():
+        current = (
+            Event.objects.select_for_update()
+            .filter(pk=event.pk, status=Event.Status.INIT, lock_at__gt=now)
+            .first()
+        )
+        if current is None:
+            _refuse_unless_open(Event.objects.get(pk=event.pk), now=now)
+        deleted, _ = Entry.objects.filter(event_id=event.pk, user_id=user.pk).delete()
+        if deleted:
+            Event.objects.filter(pk=event.pk).update(participant_count=F("participant_count") - 1)
+    return bool(deleted)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+class _NotAdmitted(Exception):
+    """The join's gate UPDATE matched no row: roll back, then explain why."""
+
+
+def _lock_if_target_reached(event: Event, *, now: datetime) -> None:
+    """Count mode: the join that reaches the target is the last; the event locks at once.
+
+    Runs inside the join's transaction, which holds the event's row lock. The entrant list is
+    frozen from here; the draw records its digest (``draws.services.event_freeze``).
+    """
+    reached = Event.objects.filter(
+        pk=event.pk, status=Event.Status.INIT, participant_count__gte=F("target_participants")
+    ).update(status=Event.Status.OPENING, lock_at=now)
+    if reached:
+        _log(
+            event.pk,
+            action="lock",
+            from_status=Event.Status.INIT,
+            to_status=Event.Status.OPENING,
+            reason="target reached",
+            now=now,
+        )
+
+
+def _create_prizes(event: Event, prizes: Sequence[PrizeSpec]) -> None:
+    Prize.objects.bulk_create(
+        Prize(event=event, name=prize["name"], quantity=prize["quantity"], position=position)
+        for position, prize in enumerate(prizes)
+    )
+
+
+def _log(
+    event_id: int,
+    *,
+    action: str,
+    now: datetime,
+    actor: User | None = None,
+    actor_kind: str | None = None,
+    from_status: int | None = None,
+    to_status: int | None = None,
+    reason: str = "",
+) -> None:
+    EventLog.objects.create(
+        event_id=event_id,
+        actor_id=actor.pk if actor is not None else None,
+        actor_kind=actor_kind or (EventLog.ActorKind.USER if actor else EventLog.ActorKind.SYSTEM),
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason[:200],
+        created_at=now,
+    )
+
+
+def _refuse_inactive(user: User) -> None:
+    if not user.is_active:
+        raise ApplicationError("account_disabled")
+
+
+def _refuse_unless_creator(event: Event, actor: User) -> None:
+    if event.creator_id != actor.pk:
+        raise ApplicationError("not_owner")
+
+
+_REFUSALS = {
+    Event.Status.OPENING: "event_locked",
+    Event.Status.OPENED: "event_drawn",
+    Event.Status.CANCELED: "event_canceled",
+}
+
+
+def _refuse_unless_status(event: Event, allowed: set[int]) -> None:
+    if event.status not in allowed:
+        raise ApplicationError(_REFUSALS.get(event.status, "conflict"))
+
+
+def _refuse_unless_open(event: Event, *, now: datetime) -> None:
+    """INIT and before the lock time, whatever the sweeper has or has not done yet."""
+    _refuse_unless_status(event, {Event.Status.INIT})
+    if now >= event.lock_at:
+        raise ApplicationError("event_locked")
+
+
+def _invalid(field: str, message: str) -> ApplicationError:
+    return ApplicationError("invalid_input", data={field: [message]})
+
+
+def _check_draw_at(draw_at: datetime, *, now: datetime) -> None:
+    if draw_at.tzinfo is None:
+        raise _invalid("draw_at", "时间必须带时区偏移")
+    earliest = now + timedelta(seconds=settings.LOTTERY_MIN_DRAW_LEAD_SECONDS)
+    latest = now + timedelta(days=settings.LOTTERY_MAX_HORIZON_DAYS)
+    if draw_at < earliest:
+        minutes = settings.LOTTERY_MIN_DRAW_LEAD_SECONDS / 60
+        raise _invalid("draw_at", f"开奖时间至少要在 {minutes:g} 分钟之后")
+    if draw_at > latest:
+        raise _invalid("draw_at", f"开奖时间不能晚于 {settings.LOTTERY_MAX_HORIZON_DAYS} 天之后")
+
+
+def _check_prizes(prizes: Sequence[PrizeSpec]) -> None:
+    if not 1 <= len(prizes) <= MAX_PRIZES:
+        raise _invalid("prizes", f"奖品需要 1 到 {MAX_PRIZES} 项")
+    for prize in prizes:
+        if not 1 <= len(prize["name"].strip()) <= 50:
+            raise _invalid("prizes", "奖品名称需要 1 到 50 个字符")
+        if not 1 <= prize["quantity"] <= MAX_PRIZE_QUANTITY:
+            raise _invalid("prizes", f"每项奖品数量需要在 1 到 {MAX_PRIZE_QUANTITY} 之间")
+    if sum(prize["quantity"] for prize in prizes) > MAX_TOTAL_QUANTITY:
+        raise _invalid("prizes", f"奖品总数不能超过 {MAX_TOTAL_QUANTITY}")
+
+
+def _check_draw_mode(draw_mode: str, target_participants: int | None) -> None:
+    if draw_mode not in Event.DrawMode.values:
+        raise _invalid("draw_mode", "开奖方式只能是 time、count 或 manual")
+    if draw_mode == Event.DrawMode.COUNT and not target_participants:
+        raise _invalid("target_participants", "按人数开奖需要设置目标人数")
+    if draw_mode != Event.DrawMode.COUNT and target_participants is not None:
+        raise _invalid("target_participants", "只有按人数开奖的活动可以设置目标人数")
