@@ -1,0 +1,460 @@
+"""Verifiable fairness for lottery draws: scheme ``sha256-fisher-yates-v1``.
+
+Pure standard library on purpose: the stand-alone verifier (``tools/verify_draw.py``) imports
+this very module, so anybody can check a draw without Django and without trusting a second
+implementation. docs/fairness.md is the byte-exact specification; keep the two in step.
+
+In short:
+
+1. At event creation the server draws a secret seed and publishes ``commitment(seed)``.
+2. At lock it publishes the entrant count and ``entrants_digest`` of the entrant keys sorted
+   in canonical (bytewise) order.
+3. At draw time the winners follow deterministically from (seed, entrants digest, count,
+   prizes); the seed is revealed so that anyone can recompute them with ``verify``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import operator
+import secrets
+import struct
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+ALGORITHM = "sha256-fisher-yates-v1"
+SEED_BYTES = 32
+DIGEST_BYTES = 32
+
+_DOMAIN = ALGORITHM.encode("ascii")
+_U64_SPAN = 2**64
+_BLOCK_U64S = struct.Struct(">4Q")
+
+
+class DrawFormatError(ValueError):
+    """A proof or winner list is structurally malformed (missing field, wrong JSON type)."""
+
+
+# --- seed and commitment ---------------------------------------------------------------------
+
+
+def new_seed() -> bytes:
+    """A fresh secret seed, drawn when the event is created and kept secret until the draw."""
+    return secrets.token_bytes(SEED_BYTES)
+
+
+def commitment(seed: bytes) -> str:
+    """Published at creation: binds the server to ``seed`` without revealing it."""
+    return hashlib.sha256(seed).hexdigest()
+
+
+# --- entrant digest ---------------------------------------------------------------------------
+
+
+class EntrantDigest:
+    """Incremental SHA-256 of the entrant list, one key per line, in canonical order.
+
+    Equals the SHA-256 of the public entrant list file. Keys must arrive strictly increasing
+    (bytewise order of their UTF-8 encoding, which is what ``sorted()`` gives for ``str``):
+    the database is expected to deliver them that way, and refusing anything else is our guard
+    against a silently different order (or a duplicate) changing who wins.
+
+    Feed large batches (e.g. 10,000 keys): each batch is joined and hashed in one call, which is
+    several times faster than hashing key by key.
+    """
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._count = 0
+        self._last_key: str | None = None
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def update(self, keys: Iterable[str]) -> None:
+        batch = keys if isinstance(keys, list) else list(keys)
+        if not batch:
+            return
+        self._check_order(batch)
+        text = "\n".join(batch) + "\n"
+        # A key containing a newline would forge extra lines in the public file.
+        if text.count("\n") != len(batch):
+            raise ValueError("entrant keys must not contain newlines")
+        self._hash.update(text.encode("utf-8"))
+        self._count += len(batch)
+        self._last_key = batch[-1]
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+    def _check_order(self, batch: list[str]) -> None:
+        if self._last_key is None and not batch[0]:
+            raise ValueError("entrant keys must not be empty")
+        if self._last_key is not None and not self._last_key < batch[0]:
+            raise ValueError(_order_error(self._last_key, batch[0]))
+        # One C-level pass; the slow, precise search below only runs when something is wrong.
+        if not all(map(operator.lt, batch, itertools.islice(batch, 1, None))):
+            raise ValueError(_first_order_error(batch))
+
+
+def _first_order_error(batch: list[str]) -> str:
+    for previous, key in itertools.pairwise(batch):
+        if not previous < key:
+            return _order_error(previous, key)
+    return "entrant keys out of canonical order"
+
+
+def _order_error(previous: str, key: str) -> str:
+    if previous == key:
+        return f"duplicate entrant key {key!r}"
+    return f"entrant keys out of canonical order: {key!r} after {previous!r}"
+
+
+def entrants_digest(keys: Iterable[str]) -> tuple[int, str]:
+    """(count, hex digest) of keys already in canonical order (ValueError otherwise)."""
+    digest = EntrantDigest()
+    for batch in _batched(keys, 10_000):
+        digest.update(batch)
+    return digest.count, digest.hexdigest()
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+# --- random stream ----------------------------------------------------------------------------
+
+
+def below(m: int, *, next_u64: Callable[[], int]) -> int:
+    """Uniform integer in [0, m) from a source of uniform 64-bit integers.
+
+    Plain ``x % m`` would favour small results whenever m does not divide 2**64, so values at
+    or above the largest multiple of m are rejected and another one is taken.
+    """
+    if not 1 <= m <= _U64_SPAN:
+        raise ValueError(f"m must be in [1, 2**64], got {m}")
+    limit = (_U64_SPAN // m) * m
+    while True:
+        x = next_u64()
+        if x < limit:
+            return x % m
+
+
+class RandomStream:
+    """The deterministic stream of 64-bit integers derived from seed and entrant digest.
+
+    Block b is SHA-256(ALGORITHM || seed || digest || b as 8-byte big-endian); each block gives
+    four big-endian u64s. Mixing the entrant digest in means the seed alone does not fix the
+    outcome: it only applies to the exact entrant list frozen at lock.
+    """
+
+    def __init__(self, *, seed: bytes, entrants_digest: str) -> None:
+        _check_seed(seed)
+        self._prefix = hashlib.sha256(_DOMAIN + seed + _digest_bytes(entrants_digest))
+        self._next_block = 0
+        self._pending: Iterator[int] = iter(())
+
+    def block(self, index: int) -> bytes:
+        """Block ``index`` of the stream (exposed for test vectors and auditors)."""
+        hasher = self._prefix.copy()
+        hasher.update(index.to_bytes(8, "big"))
+        return hasher.digest()
+
+    def next_u64(self) -> int:
+        for value in self._pending:
+            return value
+        self._pending = iter(_BLOCK_U64S.unpack(self.block(self._next_block)))
+        self._next_block += 1
+        return next(self._pending)
+
+    def below(self, m: int) -> int:
+        return below(m, next_u64=self.next_u64)
+
+
+def _check_seed(seed: bytes) -> None:
+    if not isinstance(seed, bytes) or len(seed) != SEED_BYTES:
+        raise ValueError(f"seed must be {SEED_BYTES} bytes")
+
+
+def _digest_bytes(hex_digest: str) -> bytes:
+    try:
+        raw = bytes.fromhex(hex_digest)
+    except (TypeError, ValueError):
+        raw = b""
+    # fromhex() tolerates spaces; the published digest is exactly 64 hex characters.
+    if len(raw) != DIGEST_BYTES or len(hex_digest) != 2 * DIGEST_BYTES:
+        raise ValueError("entrants digest must be 64 hexadecimal characters")
+    return raw
+
+
+# --- drawing ----------------------------------------------------------------------------------
+
+
+def draw_positions(*, seed: bytes, entrants_digest: str, entrant_count: int, k: int) -> list[int]:
+    """k distinct positions in [0, entrant_count), in winning order (first = top prize).
+
+    A partial Fisher-Yates shuffle of the virtual array [0, 1, ..., n-1], stored sparsely: only
+    swapped cells live in the dict, so the cost is O(k) whatever the number of entrants.
+    Drawing more positions never changes the earlier ones (the stream is consumed in order).
+    """
+    if entrant_count < 0:
+        raise ValueError("entrant_count must not be negative")
+    if not 0 <= k <= entrant_count:
+        raise ValueError(f"k must be in [0, entrant_count], got k={k}, n={entrant_count}")
+    stream = RandomStream(seed=seed, entrants_digest=entrants_digest)
+    swaps: dict[int, int] = {}
+    positions: list[int] = []
+    for i in range(k):
+        j = i + stream.below(entrant_count - i)
+        vi = swaps.get(i, i)
+        vj = swaps.get(j, j)
+        swaps[j] = vi  # cell i is never read again, so it needs no write-back
+        positions.append(vj)
+    return positions
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The outcome of a draw.
+
+    ``awards``: (entrant position, prize id) in tier order, one per awarded prize unit.
+    ``unawarded``: prize id -> units left over because there were fewer entrants than units;
+    only prizes with at least one unawarded unit appear, in tier order.
+    """
+
+    awards: list[tuple[int, str]]
+    unawarded: dict[str, int]
+
+
+def allocate(
+    *,
+    seed: bytes,
+    entrants_digest: str,
+    entrant_count: int,
+    prizes: Sequence[tuple[str, int]],
+) -> Allocation:
+    """Give the i-th drawn position the i-th prize unit, prizes expanded in tier order."""
+    _check_prizes(prizes)
+    total_units = sum(quantity for _, quantity in prizes)
+    k = min(total_units, entrant_count)
+    positions = iter(
+        draw_positions(seed=seed, entrants_digest=entrants_digest, entrant_count=entrant_count, k=k)
+    )
+    awards: list[tuple[int, str]] = []
+    unawarded: dict[str, int] = {}
+    for prize_id, quantity in prizes:
+        given = min(quantity, k - len(awards))
+        awards.extend((next(positions), prize_id) for _ in range(given))
+        if quantity > given:
+            unawarded[prize_id] = quantity - given
+    return Allocation(awards=awards, unawarded=unawarded)
+
+
+def _check_prizes(prizes: Sequence[tuple[str, int]]) -> None:
+    seen: set[str] = set()
+    for prize_id, quantity in prizes:
+        if prize_id in seen:
+            raise ValueError(f"prize {prize_id!r} listed twice")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise ValueError(f"prize {prize_id!r}: quantity must be a non-negative integer")
+        seen.add(prize_id)
+
+
+# --- verification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The published proof of one draw, parsed from its JSON form."""
+
+    algorithm: str
+    event_id: str
+    commitment: str
+    entrant_count: int
+    entrants_digest: str
+    seed_hex: str | None
+    prizes: list[tuple[str, int]]
+
+
+def parse_proof(proof: Mapping[str, Any]) -> Proof:
+    """Check the JSON shape of a proof; DrawFormatError if it is not a proof at all."""
+    if not isinstance(proof, Mapping):
+        raise DrawFormatError("proof must be a JSON object")
+    seed_hex = proof.get("seed")
+    if seed_hex is not None and not isinstance(seed_hex, str):
+        raise DrawFormatError("proof field 'seed' must be a string or null")
+    return Proof(
+        algorithm=_field(proof, "algorithm", str),
+        event_id=str(proof.get("event_id", "")),
+        commitment=_field(proof, "commitment", str),
+        entrant_count=_field(proof, "entrant_count", int),
+        entrants_digest=_field(proof, "entrants_digest", str),
+        seed_hex=seed_hex,
+        prizes=[_parse_prize(item) for item in _field(proof, "prizes", list)],
+    )
+
+
+def _field(obj: Mapping[str, Any], name: str, kind: type) -> Any:
+    value = obj.get(name)
+    # bool is an int subclass; a JSON true is never a valid count.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise DrawFormatError(f"proof field {name!r} must be a {kind.__name__}")
+    return value
+
+
+def _parse_prize(item: Any) -> tuple[str, int]:
+    if not isinstance(item, Mapping):
+        raise DrawFormatError("each prize must be a JSON object")
+    return _field(item, "id", str), _field(item, "quantity", int)
+
+
+def parse_winner(entry: Any) -> tuple[str, str]:
+    """(user key, prize id) of one published winner: {"user": {"id"}, "prize": {"id"}}."""
+    if not isinstance(entry, Mapping):
+        raise DrawFormatError("each winner must be a JSON object")
+    return _nested_id(entry, "user"), _nested_id(entry, "prize")
+
+
+def _nested_id(entry: Mapping[str, Any], name: str) -> str:
+    value = entry.get(name)
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    if not isinstance(value, str):
+        raise DrawFormatError(f"winner field {name!r} must carry a string id")
+    return value
+
+
+def verify(
+    *,
+    proof: Mapping[str, Any],
+    entrant_keys: Iterable[str],
+    winners: Sequence[Mapping[str, Any]],
+    unawarded: Sequence[Mapping[str, Any]] | None = None,
+) -> list[str]:
+    """Recompute a draw from its proof and public entrant list; list every discrepancy.
+
+    An empty list means the draw is confirmed. ``entrant_keys`` may come in any order (the
+    scheme sorts them); ``unawarded`` (the API's list of leftover prize units) is checked
+    only when given. Raises DrawFormatError when the proof or winners are not even shaped right.
+    """
+    parsed = parse_proof(proof)
+    published = [parse_winner(entry) for entry in winners]
+    header_problems = _check_header(parsed)
+    if header_problems:
+        return header_problems  # nothing below can be trusted
+    keys = sorted(entrant_keys)
+    entrant_problems = _check_entrants(parsed, keys)
+    seed, seed_problems = _revealed_seed(parsed)
+    problems = entrant_problems + seed_problems
+    if seed is None:
+        return [*problems, "winners not checked: no usable seed"]
+    if entrant_problems:
+        return [*problems, "winners not checked: the entrant list does not match the proof"]
+    allocation = allocate(
+        seed=seed,
+        entrants_digest=parsed.entrants_digest,
+        entrant_count=parsed.entrant_count,
+        prizes=parsed.prizes,
+    )
+    expected = [(keys[position], prize_id) for position, prize_id in allocation.awards]
+    problems += _compare_winners(published=published, expected=expected)
+    if unawarded is not None:
+        problems += _compare_unawarded(published=unawarded, expected=allocation.unawarded)
+    return problems
+
+
+def _check_header(proof: Proof) -> list[str]:
+    if proof.algorithm != ALGORITHM:
+        return [f"unknown algorithm {proof.algorithm!r}: this verifier implements {ALGORITHM}"]
+    try:
+        _digest_bytes(proof.entrants_digest)
+    except ValueError:
+        return ["proof entrants_digest is not 64 hexadecimal characters"]
+    if proof.entrant_count < 0:
+        return ["proof entrant_count is negative"]
+    try:
+        _check_prizes(proof.prizes)
+    except ValueError as error:
+        return [f"proof prizes: {error}"]
+    return []
+
+
+def _check_entrants(proof: Proof, keys: list[str]) -> list[str]:
+    try:
+        count, digest = entrants_digest(keys)
+    except ValueError as error:
+        return ["entrant list: " + str(error)]
+    problems = []
+    if count != proof.entrant_count:
+        problems.append(f"entrant list: {count} entrants, but the proof says {proof.entrant_count}")
+    if digest != proof.entrants_digest.lower():
+        problems.append(
+            f"entrant list: digest {digest} does not match the proof's "
+            f"{proof.entrants_digest.lower()}"
+        )
+    return problems
+
+
+def _revealed_seed(proof: Proof) -> tuple[bytes | None, list[str]]:
+    """The revealed seed (None if absent or malformed) and any problems with it."""
+    if proof.seed_hex is None:
+        return None, ["seed not revealed yet: the draw has not taken place"]
+    try:
+        seed = bytes.fromhex(proof.seed_hex)
+    except ValueError:
+        seed = b""
+    if len(seed) != SEED_BYTES:
+        return None, [f"seed is not {2 * SEED_BYTES} hexadecimal characters"]
+    if commitment(seed) != proof.commitment.lower():
+        # Still usable for recomputing winners, but a seed swapped after creation is the
+        # very thing the commitment exists to catch.
+        return seed, [
+            f"seed does not match the commitment: sha256(seed) is {commitment(seed)}, "
+            f"the commitment published at creation is {proof.commitment.lower()}"
+        ]
+    return seed, []
+
+
+def _compare_winners(
+    *, published: list[tuple[str, str]], expected: list[tuple[str, str]]
+) -> list[str]:
+    problems = []
+    for number, (got, want) in enumerate(itertools.zip_longest(published, expected), start=1):
+        if got == want:
+            continue
+        if got is None:
+            problems.append(f"winner #{number}: missing, expected {want[0]} for prize {want[1]}")
+        elif want is None:
+            problems.append(
+                f"winner #{number}: published {got[0]} for prize {got[1]}, "
+                f"expected no winner #{number} (only {len(expected)} prize units awarded)"
+            )
+        else:
+            expected_text = want[0] if got[1] == want[1] else f"{want[0]} for prize {want[1]}"
+            problems.append(
+                f"winner #{number}: published {got[0]} for prize {got[1]}, expected {expected_text}"
+            )
+    return problems
+
+
+def _compare_unawarded(
+    *, published: Sequence[Mapping[str, Any]], expected: dict[str, int]
+) -> list[str]:
+    counts: dict[str, int] = {}
+    for entry in published:
+        if not isinstance(entry, Mapping):
+            raise DrawFormatError("each unawarded entry must be a JSON object")
+        quantity = entry.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
+            raise DrawFormatError("unawarded field 'quantity' must be an integer")
+        prize_id = _nested_id(entry, "prize")
+        counts[prize_id] = counts.get(prize_id, 0) + quantity
+    published_counts = {prize_id: n for prize_id, n in counts.items() if n}
+    if published_counts == expected:
+        return []
+    return [f"unawarded units: published {published_counts}, expected {expected}"]

@@ -1,0 +1,60 @@
+"""What the draw publishes: the proof, the winners, the unawarded prizes.
+
+The verifier (tools/verify_draw.py) reads exactly these shapes, so they are shared by the API
+and the ``verify_draw`` management command.
+"""
+
+from rest_framework import serializers
+
+from accounts.serializers import UserOutput
+from draws import fairness
+from lottery_site.fields import AwareDateTimeField
+
+
+class PrizeRef(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    name = serializers.CharField()
+
+
+class ProofPrize(PrizeRef):
+    quantity = serializers.IntegerField()
+
+
+class ProofOutput(serializers.Serializer):
+    algorithm = serializers.SerializerMethodField()
+    event_id = serializers.CharField(source="public_id")
+    status = serializers.CharField(source="status_name")
+    commitment = serializers.CharField(source="seed_commitment")
+    entrant_count = serializers.IntegerField(allow_null=True)
+    entrants_digest = serializers.CharField(allow_null=True)
+    seed = serializers.SerializerMethodField()
+    prizes = ProofPrize(many=True, source="ordered_prizes")
+    lock_at = AwareDateTimeField()
+    drawn_at = AwareDateTimeField(allow_null=True)
+
+    def get_algorithm(self, event) -> str:
+        return fairness.ALGORITHM
+
+    def get_seed(self, event) -> str | None:
+        """Revealed only once the event is drawn: before that it would give the result away."""
+        return bytes(event.seed).hex() if event.status == event.Status.OPENED else None
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        data["entrants_digest"] = data["entrants_digest"] or None
+        return data
+
+
+class WinnerOutput(serializers.Serializer):
+    user = UserOutput()
+    prize = PrizeRef()
+
+
+class UnawardedOutput(serializers.Serializer):
+    prize = PrizeRef()
+    quantity = serializers.IntegerField()
+
+
+class WinnersOutput(serializers.Serializer):
+    winners = WinnerOutput(many=True)
+    unawarded = UnawardedOutput(many=True)

@@ -1,0 +1,196 @@
+"""The only write path for locking and drawing events.
+
+Every transition is a conditional UPDATE on ``status``: whoever loses a race (a second sweeper, a
+task delivered twice, a staff cancel racing the draw) updates no row and does nothing more.
+A draw is a pure function of the event's committed seed and its frozen entrant list, so a draw
+interrupted at any point (worker killed, database gone) and run again gives the same winners.
+"""
+
+import bisect
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from django.db import transaction
+
+from draws import fairness, selectors
+from events.models import Entry, Event, EventLog, Prize
+from lottery_site.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+WRITE_CHUNK = 1000
+
+
+class DrawIntegrityError(RuntimeError):
+    """The entrant list no longer matches what was frozen at the lock: refuse to draw."""
+
+
+def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = False) -> bool:
+    """INIT -> OPENING, freezing the entrant list; False if the event was not INIT (or not due).
+
+    The status UPDATE takes the event's row lock first. A join commits its entry and its
+    ``participant_count`` increment under that same row lock, so once this transaction holds
+    it, no further entry can be committed: the list read below is final.
+    ``early`` (the creator's manual draw) locks before the scheduled lock time.
+    """
+    with transaction.atomic():
+        due = {"lock_at__gt": now} if early else {"lock_at__lte": now}
+        changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
+        if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(
+            **changes
+        ):
+            return False
+        count, digest = _frozen_list(event_id)
+        Event.objects.filter(pk=event_id).update(entrant_count=count, entrants_digest=digest)
+        _log(event_id, Event.Status.INIT, Event.Status.OPENING, "lock", reason or "lock time")
+    return True
+
+
+def event_freeze(*, event_id: int) -> bool:
+    """Record the entrant count and digest of an OPENING event locked without them.
+
+    A count-mode event is locked inside the join that reached its target; the list is frozen
+    from then on, and this writes its digest. Idempotent: only fills an empty digest.
+    """
+    count, digest = _frozen_list(event_id)
+    return bool(
+        Event.objects.filter(pk=event_id, status=Event.Status.OPENING, entrants_digest="").update(
+            entrant_count=count, entrants_digest=digest
+        )
+    )
+
+
+def event_draw(*, event_id: int, now: datetime) -> bool:
+    """OPENING -> OPENED with winners; False if not OPENING, not due, or someone else drew it.
+
+    The winners, the prizes' awarded counts and the "draw" log row (the notifications outbox)
+    are written in the transaction that sets OPENED: results and their notifications exist
+    together or not at all. Raises DrawIntegrityError if the entrant list changed after lock.
+    """
+    event = Event.objects.filter(pk=event_id, status=Event.Status.OPENING).first()
+    if event is None or not selectors.is_due_for_draw(event, now=now):
+        return False
+    if not event.entrants_digest:
+        event_freeze(event_id=event_id)
+        event.refresh_from_db()
+    prizes = list(Prize.objects.filter(event_id=event_id).order_by("position"))
+    allocation = fairness.allocate(
+        seed=bytes(event.seed),
+        entrants_digest=event.entrants_digest,
+        entrant_count=event.entrant_count,
+        prizes=[(prize.public_id, prize.quantity) for prize in prizes],
+    )
+    winners = _winning_entries(event, [position for position, _ in allocation.awards])
+    prize_pk = {prize.public_id: prize.pk for prize in prizes}
+    awards = [
+        (winners[position], prize_pk[prize_id], rank)
+        for rank, (position, prize_id) in enumerate(allocation.awards)
+    ]
+    with transaction.atomic():
+        if not Event.objects.filter(pk=event_id, status=Event.Status.OPENING).update(
+            status=Event.Status.OPENED, drawn_at=now
+        ):
+            return False
+        _write_awards(awards)
+        for prize in prizes:
+            awarded = prize.quantity - allocation.unawarded.get(prize.public_id, 0)
+            Prize.objects.filter(pk=prize.pk).update(awarded=awarded)
+        _log(
+            event_id,
+            Event.Status.OPENING,
+            Event.Status.OPENED,
+            "draw",
+            f"{len(awards)} winners of {event.entrant_count} entrants",
+        )
+    logger.info("event %s drawn: %d winners", event.public_id, len(awards))
+    return True
+
+
+def event_draw_early(*, event: Event, actor, now: datetime) -> bool:
+    """The creator of a manual-mode event draws it now (locks it; the draw task follows)."""
+    if event.creator_id != actor.pk:
+        raise ApplicationError("not_owner")
+    if event.draw_mode != Event.DrawMode.MANUAL:
+        raise ApplicationError("invalid_input", data={"draw_mode": ["只有手动开奖的活动可以提前开奖"]})
+    _refuse_unless_init(event)
+    if event.participant_count < 1:
+        raise ApplicationError("event_no_entrants")
+    if not event_lock(event_id=event.pk, now=now, reason="drawn early by the creator", early=True):
+        event.refresh_from_db()
+        _refuse_unless_init(event)
+        raise ApplicationError("event_locked")
+    return True
+
+
+def _refuse_unless_init(event: Event) -> None:
+    refusals = {
+        Event.Status.OPENING: "event_locked",
+        Event.Status.OPENED: "event_drawn",
+        Event.Status.CANCELED: "event_canceled",
+    }
+    if event.status in refusals:
+        raise ApplicationError(refusals[event.status])
+
+
+def _frozen_list(event_id: int) -> tuple[int, str]:
+    digest = fairness.EntrantDigest()
+    for keys in selectors.stream_entrant_keys(event_id=event_id):
+        digest.update(keys)
+    return digest.count, digest.hexdigest()
+
+
+def _winning_entries(event: Event, positions: list[int]) -> dict[int, int]:
+    """Entry ids at the given positions of the canonical list, re-checking the frozen digest.
+
+    One pass over the list; per batch only the wanted positions inside it are looked at
+    (bisect), so the cost is reading the list, not a Python loop over a million rows.
+    """
+    wanted = sorted(positions)
+    found: dict[int, int] = {}
+    digest = fairness.EntrantDigest()
+    start = 0
+    for batch in selectors.stream_entries(event_id=event.pk):
+        digest.update([key for _, key in batch])
+        end = start + len(batch)
+        for position in wanted[bisect.bisect_left(wanted, start) : bisect.bisect_left(wanted, end)]:
+            found[position] = batch[position - start][0]
+        start = end
+    if digest.count != event.entrant_count or digest.hexdigest() != event.entrants_digest:
+        logger.error(
+            "event %s: entrant list changed after lock (%d entrants, digest %s; frozen %s, %s)",
+            event.public_id,
+            digest.count,
+            digest.hexdigest(),
+            event.entrant_count,
+            event.entrants_digest,
+        )
+        raise DrawIntegrityError(f"entrant list of event {event.public_id} changed after lock")
+    return found
+
+
+def _write_awards(awards: list[tuple[int, int, int]]) -> None:
+    """Give each winning entry its prize and its rank in the draw (the order the proof implies).
+
+    Only the transaction that won OPENING -> OPENED gets here, so nobody else writes awards;
+    the (event, user) unique constraint on entries makes a second prize per user impossible.
+    """
+    by_prize: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for entry_id, prize_id, rank in awards:
+        by_prize[prize_id].append((entry_id, rank))
+    for prize_id, entries in by_prize.items():
+        for start in range(0, len(entries), WRITE_CHUNK):
+            chunk = entries[start : start + WRITE_CHUNK]
+            objects = [Entry(pk=entry_id, prize_id=prize_id, prize_rank=rank) for entry_id, rank in chunk]
+            Entry.objects.bulk_update(objects, ["prize", "prize_rank"])
+
+
+def _log(event_id: int, from_status: int, to_status: int, action: str, reason: str) -> None:
+    EventLog.objects.create(
+        event_id=event_id,
+        actor_kind=EventLog.ActorKind.SYSTEM,
+        from_status=from_status,
+        to_status=to_status,
+        action=action,
+        reason=reason[:200],
+    )

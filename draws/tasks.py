@@ -1,0 +1,37 @@
+"""Celery tasks of the draw: thin, id-only, idempotent (running one twice changes nothing)."""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from draws import selectors, services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def sweep() -> None:
+    """Every few seconds (beat): hand each due event to its own task.
+
+    Looks at every due event however old, so locks and draws missed during an outage happen on
+    the first sweep after it. One task per event: a huge event does not delay the others, and
+    one that fails does not stop the rest.
+    """
+    now = timezone.now()
+    for event_id in selectors.events_due_for_lock(now=now):
+        lock_event.delay(event_id)
+    for event_id in selectors.events_due_for_draw(now=now):
+        draw_event.delay(event_id)
+
+
+@shared_task(ignore_result=True)
+def lock_event(event_id: int) -> None:
+    now = timezone.now()
+    services.event_lock(event_id=event_id, now=now)
+    services.event_draw(event_id=event_id, now=now)  # an overdue event is drawn straight away
+
+
+@shared_task(ignore_result=True)
+def draw_event(event_id: int) -> None:
+    services.event_draw(event_id=event_id, now=timezone.now())

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from draws import views
+
+urlpatterns = [
+    path("events/<str:event_id>/proof", views.ProofView.as_view(), name="event-proof"),
+    path("events/<str:event_id>/winners", views.WinnersView.as_view(), name="event-winners"),
+    path("events/<str:event_id>/entrants", views.EntrantsView.as_view(), name="event-entrants"),
+    path("events/<str:event_id>/draw", views.DrawNowView.as_view(), name="event-draw"),
+]

@@ -1,0 +1,197 @@
+"""The draw against real workers and real concurrency (MariaDB + Redis)."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from draws import fairness, services
+from events import services as event_services
+from events.models import Entry, Event, EventLog
+from lottery_site.celery import app
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.mysql, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def overdue_event(*, entrants: int, prizes=(("一等奖", 3), ("二等奖", 20))):
+    """An event whose lock and draw times are already in the past, with its entrants."""
+    past = timezone.now() - timedelta(hours=2)
+    event = event_services.event_create(
+        creator=UserFactory(),
+        title="过期未开奖",
+        draw_at=past + timedelta(hours=1),
+        prizes=[{"name": name, "quantity": quantity} for name, quantity in prizes],
+        now=past,
+    )
+    for user in UserFactory.create_batch(entrants):
+        event_services.entry_join(event=event, user=user, now=past)
+    return event
+
+
+def worker_env() -> dict:
+    database = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="lottery_site.test_settings",
+        CELERY_TASK_ALWAYS_EAGER="0",
+        DATABASE_URL=(
+            f"mysql://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}"
+            f":{database['PORT'] or 3306}/{database['NAME']}"
+        ),
+    )
+    return env
+
+
+def start_worker(queue: str, *, module: str, extra_env: dict | None = None) -> subprocess.Popen:
+    args = [sys.executable, "-m", module]
+    args += ["-A", "lottery_site", "worker"] if module == "celery" else []
+    args += ["-Q", queue, "--concurrency", "1", "--loglevel", "WARNING"]
+    args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return subprocess.Popen(
+        args, cwd=REPO, env={**worker_env(), **(extra_env or {})}, start_new_session=True
+    )
+
+
+def stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, sig)
+    worker.wait(timeout=30)
+
+
+def wait_for(predicate, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def status_of(event) -> int:
+    return Event.objects.values_list("status", flat=True).get(pk=event.pk)
+
+
+def expected_winners(event) -> list[tuple[int, str]]:
+    event.refresh_from_db()
+    keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
+    prizes = list(event.prizes.order_by("position").values_list("public_id", "quantity"))
+    allocation = fairness.allocate(
+        seed=bytes(event.seed),
+        entrants_digest=event.entrants_digest,
+        entrant_count=event.entrant_count,
+        prizes=prizes,
+    )
+    return [(keys[position], prize_id) for position, prize_id in allocation.awards]
+
+
+def actual_winners(event) -> list[tuple[str, str]]:
+    return list(
+        Entry.objects.filter(event=event, prize__isnull=False)
+        .order_by("prize_rank")
+        .values_list("user_key", "prize__public_id")
+    )
+
+
+def test_worker_killed_mid_draw_leaves_nothing_and_a_new_worker_draws_exactly_once(tmp_path):
+    event = overdue_event(entrants=60)
+    queue = f"test-crash-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "mid-draw"
+    crashing = start_worker(
+        queue, module="tests.crashing_worker", extra_env={"CRASH_MARKER": str(marker)}
+    )
+    try:
+        app.send_task("draws.tasks.lock_event", args=[event.pk], queue=queue)
+        wait_for(marker.exists, timeout=60, what="the worker to be half-way through the draw")
+        assert status_of(event) == Event.Status.OPENING  # nothing of the draw is committed
+    finally:
+        stop(crashing, signal.SIGKILL)
+
+    assert status_of(event) == Event.Status.OPENING
+    assert not Entry.objects.filter(event=event, prize__isnull=False).exists()
+
+    worker = start_worker(queue, module="celery")
+    try:
+        app.send_task("draws.tasks.sweep", queue=queue)  # what beat does every few seconds
+        wait_for(lambda: status_of(event) == Event.Status.OPENED, timeout=60, what="the draw")
+    finally:
+        stop(worker)
+
+    assert actual_winners(event) == expected_winners(event)
+    assert len(actual_winners(event)) == 23
+    assert EventLog.objects.filter(event=event, action="draw").count() == 1
+
+
+def test_two_sweepers_at_once_draw_once():
+    event = overdue_event(entrants=40)
+    services.event_lock(event_id=event.pk, now=timezone.now())
+    results, barrier = [], threading.Barrier(4)
+
+    def draw():
+        try:
+            barrier.wait()
+            results.append(services.event_draw(event_id=event.pk, now=timezone.now()))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=draw) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [False, False, False, True]
+    assert actual_winners(event) == expected_winners(event)
+    assert EventLog.objects.filter(event=event, action="draw").count() == 1
+
+
+def test_lock_and_cancel_racing_end_in_exactly_one_state():
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory()
+    for _ in range(5):
+        event = overdue_event(entrants=3)
+        outcomes, barrier = [], threading.Barrier(2)
+
+        def lock(event_id=event.pk):
+            barrier.wait()
+            outcomes.append(("lock", services.event_lock(event_id=event_id, now=timezone.now())))
+            connections.close_all()
+
+        def cancel(event_id=event.pk):
+            barrier.wait()
+            try:
+                event_services.event_cancel(
+                    event=Event.objects.get(pk=event_id),
+                    actor=staff,
+                    reason="abuse",
+                    now=timezone.now(),
+                    by_staff=True,
+                )
+                outcomes.append(("cancel", True))
+            except Exception:  # noqa: BLE001 - lost the race: a refusal is the right answer
+                outcomes.append(("cancel", False))
+            connections.close_all()
+
+        threads = [threading.Thread(target=lock), threading.Thread(target=cancel)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        final = status_of(event)
+        assert final in (Event.Status.OPENING, Event.Status.CANCELED)
+        transitions = EventLog.objects.filter(event=event, action__in=["lock", "cancel"])
+        assert transitions.count() >= 1
+        if final == Event.Status.CANCELED and dict(outcomes)["lock"]:
+            # locked first, then staff canceled the locked event: both legitimately happened
+            assert transitions.count() == 2
