@@ -22,6 +22,7 @@ from django.db.models import F, Q
 
 from accounts.models import User
 from events.models import Entry, Event, EventLog, Prize
+from events.selectors import EventRef
 from lottery_site.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def event_cancel(
 # --- entries --------------------------------------------------------------------------------
 
 
-def entry_join(*, event: Event, user: User, now: datetime) -> tuple[Entry, bool]:
+def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry, bool]:
     """Enter ``user`` in ``event``; returns (entry, created). Joining twice changes nothing.
 
     Admission is one conditional UPDATE of the event row (INIT, before the lock time, below a
@@ -200,7 +201,7 @@ def entry_join(*, event: Event, user: User, now: datetime) -> tuple[Entry, bool]
     return entry, True
 
 
-def entry_leave(*, event: Event, user: User, now: datetime) -> bool:
+def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
     """Withdraw ``user`` from ``event``; False (a no-op) if they had not joined.
 
     Same gate as joining: INIT and before the lock time, under the event's row lock.
@@ -228,7 +229,7 @@ class _NotAdmitted(Exception):
     """The join's gate UPDATE matched no row: roll back, then explain why."""
 
 
-def _lock_if_target_reached(event: Event, *, now: datetime) -> None:
+def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
     """Count mode: the join that reaches the target is the last; the event locks at once.
 
     Runs inside the join's transaction, which holds the event's row lock. The entrant list is

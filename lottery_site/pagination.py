@@ -5,7 +5,7 @@ A cursor, unlike a page number, stays correct while a flash crowd inserts rows a
 
 from urllib.parse import parse_qs, urlparse
 
-from rest_framework import pagination
+from rest_framework import pagination, serializers
 from rest_framework.response import Response
 
 
@@ -37,3 +37,24 @@ class CursorPagination(pagination.CursorPagination):
                 },
             },
         }
+
+
+_PAGES: dict[type, type] = {}
+
+
+def page_of(item_serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The OpenAPI shape of one page of ``item_serializer`` items, for ``@extend_schema``."""
+    if item_serializer not in _PAGES:
+        name = item_serializer.__name__.removesuffix("Output") + "Page"
+        _PAGES[item_serializer] = type(
+            name,
+            (serializers.Serializer,),
+            {
+                "results": item_serializer(many=True),
+                "next": serializers.CharField(
+                    allow_null=True,
+                    help_text="Pass as ?cursor= for the next page; null on the last.",
+                ),
+            },
+        )
+    return _PAGES[item_serializer]

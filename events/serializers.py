@@ -1,0 +1,104 @@
+"""Input and output shapes of the events API. Validation of shapes only: rules live in services."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.serializers import UserOutput
+from events import selectors
+from events.models import Event
+from events.services import MAX_PRIZE_QUANTITY, MAX_PRIZES
+from lottery_site.fields import AwareDateTimeField
+from lottery_site.serializers import InputSerializer
+
+# --- input ----------------------------------------------------------------------------------
+
+
+class PrizeInput(InputSerializer):
+    name = serializers.CharField(min_length=1, max_length=50)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_PRIZE_QUANTITY)
+
+
+class EventCreateInput(InputSerializer):
+    title = serializers.CharField(min_length=1, max_length=100)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    draw_at = AwareDateTimeField()
+    prizes = PrizeInput(many=True, min_length=1, max_length=MAX_PRIZES)
+    draw_mode = serializers.ChoiceField(choices=Event.DrawMode.values, required=False)
+    target_participants = serializers.IntegerField(
+        min_value=1, max_value=10_000_000, required=False, allow_null=True
+    )
+
+
+class EventUpdateInput(InputSerializer):
+    """Only these may change; ``status``, ``creator`` or counters in the body are a 400."""
+
+    title = serializers.CharField(min_length=1, max_length=100, required=False)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    draw_at = AwareDateTimeField(required=False)
+    prizes = PrizeInput(many=True, min_length=1, max_length=MAX_PRIZES, required=False)
+
+
+class CancelInput(InputSerializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class MyEventsQuery(serializers.Serializer):
+    role = serializers.ChoiceField(choices=selectors.ROLES, required=False, default="joined")
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+class PrizeRefOutput(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    name = serializers.CharField()
+
+
+class PrizeOutput(PrizeRefOutput):
+    quantity = serializers.IntegerField()
+
+
+class MyEntryOutput(serializers.Serializer):
+    joined = serializers.BooleanField()
+    joined_at = AwareDateTimeField(allow_null=True)
+    prize = PrizeRefOutput(allow_null=True)
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    draw_at = AwareDateTimeField()
+    lock_at = AwareDateTimeField()
+    status = serializers.CharField(source="status_name")
+    draw_mode = serializers.CharField()
+    target_participants = serializers.IntegerField(allow_null=True)
+    creator = UserOutput()
+    prizes = PrizeOutput(many=True, source="ordered_prizes")
+    participant_count = serializers.IntegerField()
+    commitment = serializers.CharField(source="seed_commitment")
+    cancel_reason = serializers.CharField()
+    created_at = AwareDateTimeField()
+    my_entry = serializers.SerializerMethodField()
+
+    @extend_schema_field(MyEntryOutput)
+    def get_my_entry(self, event) -> dict:
+        entry = selectors.my_entry(event)
+        if entry is None:
+            return {"joined": False, "joined_at": None, "prize": None}
+        return MyEntryOutput(
+            {"joined": True, "joined_at": entry.created_at, "prize": entry.prize}
+        ).data
+
+
+class EntryOutput(serializers.Serializer):
+    """One entrant as the public sees them: never an openid or session data."""
+
+    user = UserOutput()
+    joined_at = AwareDateTimeField(source="created_at")
+
+
+class JoinOutput(serializers.Serializer):
+    event_id = serializers.CharField()
+    joined = serializers.BooleanField()
+    joined_at = AwareDateTimeField(allow_null=True)

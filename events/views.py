@@ -1,0 +1,115 @@
+"""The events API: parse with an input serializer, call one service or selector, render."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events import selectors, services
+from events import serializers as s
+from lottery_site.api import validated
+from lottery_site.openapi import error_responses
+from lottery_site.pagination import CursorPagination, page_of
+
+
+class NewestEntriesFirst(CursorPagination):
+    ordering = "-created_at"
+
+
+class LatestDrawFirst(CursorPagination):
+    ordering = "-draw_at"
+
+
+def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Response:
+    event = selectors.event_detail(public_id=public_id, viewer=request.user)
+    return Response(s.EventOutput(event).data, status=status_code)
+
+
+class EventListView(APIView):
+    @extend_schema(
+        request=s.EventCreateInput, responses={201: s.EventOutput, **error_responses(r403="banned")}
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.EventCreateInput, request.data)
+        event = services.event_create(creator=request.user, now=timezone.now(), **data)
+        return _detail(event.public_id, request, status_code=status.HTTP_201_CREATED)
+
+
+class EventDetailView(APIView):
+    @extend_schema(responses={200: s.EventOutput})
+    def get(self, request: Request, event_id: str) -> Response:
+        return _detail(event_id, request)
+
+    @extend_schema(
+        request=s.EventUpdateInput,
+        responses={200: s.EventOutput, **error_responses(r409="locked, drawn or has entrants")},
+    )
+    def patch(self, request: Request, event_id: str) -> Response:
+        data = validated(s.EventUpdateInput, request.data)
+        event = selectors.event_get(public_id=event_id)
+        services.event_update(event=event, actor=request.user, now=timezone.now(), **data)
+        return _detail(event_id, request)
+
+    @extend_schema(
+        request=s.CancelInput,
+        responses={200: s.EventOutput, **error_responses(r409="locked, drawn or canceled")},
+    )
+    def delete(self, request: Request, event_id: str) -> Response:
+        data = validated(s.CancelInput, request.data or {})
+        event = selectors.event_get(public_id=event_id)
+        services.event_cancel(
+            event=event, actor=request.user, now=timezone.now(), reason=data.get("reason", "")
+        )
+        return _detail(event_id, request)
+
+
+class EntryView(APIView):
+    """Join (POST) or withdraw from (DELETE) an event, as the caller."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.JoinOutput,
+            201: s.JoinOutput,
+            **error_responses(r409="locked, drawn or canceled"),
+        },
+    )
+    def post(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_ref(public_id=event_id)
+        entry, created = services.entry_join(event=event, user=request.user, now=timezone.now())
+        payload = {"event_id": event_id, "joined": True, "joined_at": entry.created_at}
+        return Response(s.JoinOutput(payload).data, status=201 if created else 200)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.JoinOutput, **error_responses(r409="locked, drawn or canceled")},
+    )
+    def delete(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_ref(public_id=event_id)
+        services.entry_leave(event=event, user=request.user, now=timezone.now())
+        payload = {"event_id": event_id, "joined": False, "joined_at": None}
+        return Response(s.JoinOutput(payload).data)
+
+
+class EntryListView(APIView):
+    @extend_schema(responses={200: page_of(s.EntryOutput)})
+    def get(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_ref(public_id=event_id)
+        paginator = NewestEntriesFirst()
+        page = paginator.paginate_queryset(selectors.event_entries(event=event), request, self)
+        return paginator.get_paginated_response(s.EntryOutput(page, many=True).data)
+
+
+class MyEventsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("role", enum=selectors.ROLES, default="joined")],
+        responses={200: page_of(s.EventOutput)},
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(s.MyEventsQuery, request.query_params)
+        events = selectors.events_of_user(user=request.user, role=query["role"])
+        paginator = LatestDrawFirst()
+        page = paginator.paginate_queryset(events, request, self)
+        return paginator.get_paginated_response(s.EventOutput(page, many=True).data)
