@@ -10,8 +10,8 @@ from draws import selectors, services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(ignore_result=True)
-def sweep() -> None:
+@shared_task(bind=True, ignore_result=True)
+def sweep(self) -> None:
     """Every few seconds (beat): hand each due event to its own task.
 
     Looks at every due event however old, so locks and draws missed during an outage happen on
@@ -19,10 +19,22 @@ def sweep() -> None:
     one that fails does not stop the rest.
     """
     now = timezone.now()
+    queue = _own_queue(self.request)
     for event_id in selectors.events_due_for_lock(now=now):
-        lock_event.delay(event_id)
+        lock_event.apply_async(args=[event_id], queue=queue)
     for event_id in selectors.events_due_for_draw(now=now):
-        draw_event.delay(event_id)
+        draw_event.apply_async(args=[event_id], queue=queue)
+
+
+def _own_queue(request) -> str | None:
+    """The queue this sweep was delivered on, so the per-event tasks go to the same workers.
+
+    Whoever routes the sweeper to a queue (a dedicated draw worker pool, a test worker on its
+    own queue) gets the draws there too, instead of on a default queue that maybe nobody
+    consumes. None (the default queue) when run inline.
+    """
+    delivery_info = getattr(request, "delivery_info", None) or {}
+    return delivery_info.get("routing_key") or None
 
 
 @shared_task(ignore_result=True)
