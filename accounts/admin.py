@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import models
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from accounts.authentication import forget_user_snapshot
 from accounts.models import User, UserActionLog
 
 
@@ -17,11 +19,21 @@ class UserActionLogInline(admin.TabularInline):
     fk_name = "user"
     extra = 0
     can_delete = False
-    fields = ("created_at", "action", "actor", "reason")
+    fields = ("created_at", "action", "actor_name", "reason")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # append-only
+
+    @admin.display(description=_("actor"))
+    def actor_name(self, log):
+        return log.actor or "—"
 
 
 @admin.register(User)
@@ -53,7 +65,22 @@ class UserAdmin(admin.ModelAdmin):
         "created_at",
     )
     inlines = [UserActionLogInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # WeChat avatars
+    search_help_text = _("Nickname, openid, user id or staff username.")
     actions = ["deactivate_users", "reactivate_users"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Write only what staff changed: a full save would write back is_active and session_key
+        # as read a moment ago, undoing a ban or a login that happened in between.
+        columns = {field.name for field in obj._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in columns]
+        if changed:
+            obj.save(update_fields=changed)
+        # The API authenticates from a cached snapshot (nickname included): drop it.
+        forget_user_snapshot(obj.pk)
+        return None
 
     @admin.action(description=_("Deactivate (ban) selected users"))
     def deactivate_users(self, request, queryset):
