@@ -1,0 +1,300 @@
+"""The staff back office for lottery events: look at everything, change nothing but by a service.
+
+The event admin is view-only on purpose. Saving an admin form writes the whole row from a copy
+read earlier, which could silently undo a lock or a draw that happened in between; every state
+change therefore goes through ``events.services`` (here: the "cancel selected events" action).
+Nobody edits prizes, winners or the seed here, and nobody adds or deletes an event.
+"""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin import ReasonForm
+from events import services
+from events.models import Entry, Event, EventLog, Prize
+from lottery_site.errors import ApplicationError, message_for
+
+# A big event can have 100 000 winners; the page shows the first ones, the API has them all.
+WINNERS_SHOWN = 200
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PrizeInline(_ReadOnlyInline):
+    model = Prize
+    fields = ("position", "name", "quantity", "awarded", "unawarded")
+    readonly_fields = fields
+    ordering = ("position",)
+
+    @admin.display(description=_("unawarded"))
+    def unawarded(self, prize):
+        # Before the draw nothing is awarded yet, so "unawarded" would be misleading.
+        if prize.event.status != Event.Status.OPENED:
+            return "—"
+        return prize.quantity - prize.awarded
+
+
+class EventLogInline(_ReadOnlyInline):
+    model = EventLog
+    fields = ("created_at", "action", "from_status", "to_status", "actor_kind", "actor", "reason")
+    readonly_fields = fields
+    verbose_name_plural = _("state-change log")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class DrawDateFilter(admin.SimpleListFilter):
+    """Draw dates are mostly in the future, which Django's date filter (past 7 days...) ignores."""
+
+    title = _("draw date")
+    parameter_name = "draw"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", _("today")),
+            ("tomorrow", _("tomorrow")),
+            ("next7", _("next 7 days")),
+            ("past7", _("past 7 days")),
+            ("overdue", _("overdue, not drawn")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        # Midnight in the site's time zone (Asia/Shanghai), not in UTC.
+        midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = timedelta(days=1)
+        ranges = {
+            "today": (midnight, midnight + day),
+            "tomorrow": (midnight + day, midnight + 2 * day),
+            "next7": (now, now + 7 * day),
+            "past7": (now - 7 * day, now),
+        }
+        if self.value() in ranges:
+            start, end = ranges[self.value()]
+            return queryset.filter(draw_at__gte=start, draw_at__lt=end)
+        if self.value() == "overdue":
+            # The sweeper should have drawn these: staff look here after an outage.
+            return queryset.filter(
+                draw_at__lte=now, status__in=[Event.Status.INIT, Event.Status.OPENING]
+            )
+        return queryset
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = (
+        "public_id",
+        "title",
+        "status",
+        "draw_at",
+        "creator",
+        "participant_count",
+        "created_at",
+    )
+    list_display_links = ("public_id", "title")
+    list_filter = ("status", DrawDateFilter, "draw_mode")
+    # Ids are matched exactly (they are pasted, and a partial id would match strangers' events).
+    search_fields = ("title", "creator__nickname", "=creator__openid", "=public_id")
+    search_help_text = _("Title or creator nickname (partial), creator openid or event id (exact).")
+    list_select_related = ("creator",)
+    ordering = ("-draw_at",)
+    show_full_result_count = False
+    actions = ["cancel_events"]
+    inlines = [PrizeInline, EventLogInline]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "public_id",
+                    "title",
+                    "description",
+                    "creator_link",
+                    "status",
+                    "cancel_reason",
+                    "created_at",
+                )
+            },
+        ),
+        (
+            _("draw"),
+            {
+                "fields": (
+                    "draw_mode",
+                    "target_participants",
+                    "lock_at",
+                    "draw_at",
+                    "participant_count",
+                )
+            },
+        ),
+        (
+            _("fairness proof"),
+            {
+                "fields": (
+                    "seed_commitment",
+                    "entrant_count",
+                    "entrants_digest",
+                    "drawn_at",
+                    "seed_revealed",
+                )
+            },
+        ),
+        (_("results"), {"fields": ("winners", "unawarded_prizes")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for _name, options in self.fieldsets for field in options["fields"]]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("creator")
+
+    def has_add_permission(self, request):
+        return False  # events are created by their creators, through the API
+
+    def has_change_permission(self, request, obj=None):
+        return False  # view-only: see the module docstring
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # entrants are owed a result or a cancellation notice, never a vanishing
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("events.change_event")
+
+    # --- read-only displays -----------------------------------------------------------------
+
+    @admin.display(description=_("creator"))
+    def creator_link(self, event):
+        creator = event.creator
+        return format_html("{} ({}, openid {})", creator, creator.public_id, creator.openid or "—")
+
+    @admin.display(description=_("seed"))
+    def seed_revealed(self, event):
+        # Revealing the seed before the draw would let anyone compute the winners in advance.
+        if event.status != Event.Status.OPENED:
+            return gettext("secret until the draw")
+        return bytes(event.seed).hex()
+
+    @admin.display(description=_("winners"))
+    def winners(self, event):
+        if event.status != Event.Status.OPENED:
+            return "—"
+        entries = (
+            Entry.objects.filter(event_id=event.pk, prize__isnull=False)
+            .select_related("user", "prize")
+            .order_by("prize_rank")
+        )
+        total = entries.count()
+        if not total:
+            return gettext("no winners")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (entry.prize_rank + 1, entry.prize.name, entry.user, entry.user_key)
+                for entry in entries[:WINNERS_SHOWN]
+            ),
+        )
+        more = ""
+        if total > WINNERS_SHOWN:
+            more = gettext("%(shown)d of %(total)d winners shown.") % {
+                "shown": WINNERS_SHOWN,
+                "total": total,
+            }
+        return format_html(
+            '<table class="winners"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+            "</tr></thead><tbody>{}</tbody></table><p>{}</p>",
+            gettext("draw rank"),
+            gettext("prize"),
+            gettext("user"),
+            gettext("entrant key"),
+            rows,
+            more,
+        )
+
+    @admin.display(description=_("unawarded prizes"))
+    def unawarded_prizes(self, event):
+        if event.status != Event.Status.OPENED:
+            return "—"
+        left = [
+            (prize.name, prize.quantity - prize.awarded)
+            for prize in Prize.objects.filter(event_id=event.pk).order_by("position")
+            if prize.quantity > prize.awarded
+        ]
+        if not left:
+            return gettext("none: every prize was awarded")
+        return format_html_join(", ", "{} × {}", left)
+
+    # --- the one action -------------------------------------------------------------------
+
+    @admin.action(description=_("Cancel selected events"), permissions=["cancel"])
+    def cancel_events(self, request, queryset):
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return render(
+                request,
+                "admin/reason_action.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Cancel selected events"),
+                    "intro": _(
+                        "Entrants will be told that the event was canceled. "
+                        "Events already drawn or canceled are left as they are."
+                    ),
+                    "objects": queryset,
+                    "form": form,
+                    "action": "cancel_events",
+                    "checkbox_name": ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                },
+            )
+        reason = form.cleaned_data["reason"]
+        canceled = 0
+        for event in queryset:
+            try:
+                # The service decides under the row lock: a cancel racing the draw loses cleanly.
+                services.event_cancel(
+                    event=event,
+                    actor=request.user,
+                    now=timezone.now(),
+                    reason=reason,
+                    by_staff=True,
+                )
+            except ApplicationError as refusal:
+                self.message_user(
+                    request,
+                    gettext("“%(event)s” was not canceled: %(why)s")
+                    % {"event": event, "why": message_for(refusal.kind)},
+                    messages.WARNING,
+                )
+            else:
+                canceled += 1
+        refused = len(queryset) - canceled
+        self.message_user(
+            request,
+            gettext("%(canceled)d events canceled, %(refused)d refused.")
+            % {"canceled": canceled, "refused": refused},
+            messages.SUCCESS if not refused else messages.WARNING,
+        )
+        return None
