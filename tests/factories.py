@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import factory
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -19,3 +22,43 @@ class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
     password = factory.PostGenerationMethodCall("set_password", "staff-password")
+
+
+def _default_prizes():
+    return [{"name": "一等奖", "quantity": 1}, {"name": "二等奖", "quantity": 2}]
+
+
+class EventFactory(factory.Factory):
+    """An INIT event made through ``events.services.event_create``, the one write path.
+
+    ``now`` defaults to the (possibly frozen) current time; the draw is an hour later. Extra
+    keywords (``draw_mode``, ``target_participants``) go straight to the service.
+    """
+
+    class Meta:
+        model = "events.Event"
+
+    creator = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"新年抽奖 {n}")
+    description = "关注公众号参与抽奖"
+    now = factory.LazyFunction(timezone.now)
+    draw_at = factory.LazyAttribute(lambda o: o.now + timedelta(hours=1))
+    prizes = factory.LazyFunction(_default_prizes)
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        from events.services import event_create
+
+        return event_create(**kwargs)
+
+
+def event_payload(**overrides) -> dict:
+    """The JSON body of ``POST /api/v1/events``, valid unless overridden."""
+    payload = {
+        "title": "新年抽奖",
+        "description": "关注公众号参与抽奖",
+        "draw_at": (timezone.now() + timedelta(hours=1)).isoformat(),
+        "prizes": _default_prizes(),
+    }
+    payload.update(overrides)
+    return payload
