@@ -35,6 +35,13 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "登录凭证无效或已被使用，请重新登录",
         "The login code is invalid or has already been used.",
     ),
+    (
+        "template_unknown",
+        40020,
+        400,
+        "未知的订阅消息模板",
+        "Unknown subscribe message template.",
+    ),
     ("not_authenticated", 40100, 401, "请先登录", "Authentication credentials were not provided."),
     ("token_invalid", 40101, 401, "登录已失效，请重新登录", "The token is invalid or expired."),
     ("user_inactive", 40102, 401, "账号已被停用", "This account has been deactivated."),

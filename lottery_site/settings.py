@@ -330,3 +330,38 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": float(LOTTERY_SWEEP_INTERVAL_SECONDS)},
     },
 }
+
+# --- Notifications (WeChat subscribe messages) ----------------------------------------------
+
+
+def env_template(prefix: str, default_fields: str) -> dict:
+    """``<prefix>_ID`` and ``<prefix>_FIELDS`` ("our_field=template_key,...") -> a template."""
+    pairs = (item.split("=", 1) for item in env_list(f"{prefix}_FIELDS", default_fields))
+    return {
+        "id": os.environ.get(f"{prefix}_ID", "").strip(),
+        "fields": {ours.strip(): key.strip() for ours, key in pairs},
+    }
+
+
+# One template for draw results (entrants and the creator's summary), one for cancellations.
+# An empty id switches that kind of WeChat message off (the in-app inbox still shows it).
+NOTIFY_TEMPLATES = {
+    "result": env_template("WECHAT_RESULT_TEMPLATE", "title=thing1,result=thing2,draw_at=time3"),
+    "cancel": env_template(
+        "WECHAT_CANCEL_TEMPLATE", "title=thing1,reason=thing2,canceled_at=time3"
+    ),
+}
+# The mini-program page a message opens; {event_id} is the event's public id.
+NOTIFY_PAGE = os.environ.get("WECHAT_MESSAGE_PAGE", "pages/event/detail?id={event_id}")
+# formal | trial | developer: which build of the mini-program the message opens.
+NOTIFY_MINIPROGRAM_STATE = os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal")
+NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 100)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6)
+NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 30)
+NOTIFY_SWEEP_INTERVAL_SECONDS = env_int("NOTIFY_SWEEP_INTERVAL_SECONDS", 5)
+
+CELERY_BEAT_SCHEDULE["notifications.sweep"] = {
+    "task": "notifications.tasks.sweep",
+    "schedule": float(NOTIFY_SWEEP_INTERVAL_SECONDS),
+    "options": {"expires": float(NOTIFY_SWEEP_INTERVAL_SECONDS)},
+}

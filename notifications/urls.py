@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from notifications import views
+
+urlpatterns = [
+    path("me/subscriptions", views.SubscriptionsView.as_view(), name="me-subscriptions"),
+    path("me/notifications", views.NotificationsView.as_view(), name="me-notifications"),
+    path(
+        "me/notifications/read", views.NotificationsReadView.as_view(), name="me-notifications-read"
+    ),
+]

@@ -1,0 +1,399 @@
+"""The only write path of notifications: subscription quota, WeChat deliveries, read state.
+
+Invariants, each kept by the database:
+- at most one delivery per (event, user, kind): a unique constraint, so a fan-out run twice, or
+  re-run after a crash, inserts nothing new;
+- a delivery is sent by the batch that claimed it (conditional UPDATE from pending/retrying to
+  sending), so duplicate tasks find nothing to claim;
+- a unit of quota is consumed under the quota row's lock before the WeChat call, so no quota
+  means no call, and two sends never share one unit.
+
+Network calls happen outside every transaction.
+"""
+
+import logging
+import random
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+
+from accounts import wechat_messages
+from accounts.models import User
+from events.models import Entry, EventLog, Prize
+from lottery_site.errors import ApplicationError
+from notifications import messages
+from notifications.models import Delivery, InboxState, SubscriptionQuota
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_ACTIONS = ("draw", "cancel")
+INSERT_CHUNK = 1000
+# A queued batch that has not claimed its deliveries by then is queued again by the sweep.
+QUEUED_SECONDS = 120
+State = Delivery.State
+
+
+def _claim_seconds() -> int:
+    # Longer than a batch task may live (hard time limit): once a claim has expired, the task
+    # that made it is certainly gone.
+    return settings.CELERY_TASK_TIME_LIMIT + 60
+
+
+def _batches(ids: Sequence[int]) -> list[list[int]]:
+    size = settings.NOTIFY_BATCH_SIZE
+    return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
+
+
+# --- Subscription quota ---------------------------------------------------------------------
+
+
+def subscription_accept(*, user: User, template_ids: Sequence[str]) -> dict[str, int]:
+    """Add one unit of quota per accepted template (each template once per report).
+
+    Raises ``template_unknown`` (400) naming the ids that are not configured; then nothing is
+    added. Returns the user's quota per configured template.
+    """
+    unknown = sorted(set(template_ids) - messages.known_template_ids())
+    if unknown:
+        raise ApplicationError("template_unknown", data={"accepted": unknown})
+    for template_id in sorted(set(template_ids)):
+        SubscriptionQuota.objects.get_or_create(user_id=user.pk, template_id=template_id)
+        SubscriptionQuota.objects.filter(user_id=user.pk, template_id=template_id).update(
+            quota=F("quota") + 1
+        )
+    return quota_of(user_id=user.pk)
+
+
+def quota_of(*, user_id: int) -> dict[str, int]:
+    held = dict(
+        SubscriptionQuota.objects.filter(user_id=user_id).values_list("template_id", "quota")
+    )
+    return {template_id: held.get(template_id, 0) for template_id in messages.known_template_ids()}
+
+
+# --- Fan-out from the outbox ----------------------------------------------------------------
+
+
+def outbox_fan_out(*, log_id: int, now: datetime) -> list[list[int]]:
+    """Record the WeChat deliveries that one "draw" or "cancel" log row calls for.
+
+    Deliveries are recorded for recipients holding quota for the template; everyone else hears
+    through the inbox only. The log row is marked notified only after every delivery is
+    committed, so a crash in between is redone by the next sweep, and the unique constraint
+    makes the redo insert nothing twice. Returns the pending deliveries in batches to queue.
+    """
+    log = EventLog.objects.select_related("event").filter(pk=log_id).first()
+    if log is None or log.action not in OUTBOX_ACTIONS or log.notified_at is not None:
+        return []
+    event = log.event
+    if log.action == "draw":
+        _record(event.pk, Delivery.Kind.RESULT, _entrants(event.pk), now=now)
+        _record(event.pk, Delivery.Kind.SUMMARY, [event.creator_id], now=now)
+    else:
+        _record(event.pk, Delivery.Kind.CANCEL, _entrants(event.pk), now=now)
+    EventLog.objects.filter(pk=log_id, notified_at__isnull=True).update(notified_at=now)
+    pending = Delivery.objects.filter(event_id=event.pk, state=State.PENDING).order_by("pk")
+    return _batches(list(pending.values_list("pk", flat=True)))
+
+
+def _entrants(event_id: int) -> Iterable[int]:
+    return Entry.objects.filter(event_id=event_id).values_list("user_id", flat=True)
+
+
+def _record(event_id: int, kind: str, user_ids: Iterable[int], *, now: datetime) -> None:
+    template_id = messages.template_id_for(kind)
+    if not template_id:
+        return
+    holders = SubscriptionQuota.objects.filter(template_id=template_id, quota__gt=0)
+    wanted = set(user_ids) & set(holders.values_list("user_id", flat=True))
+    # Queued right after this, so not due for the sweep until that queueing has had its chance.
+    due = now + timedelta(seconds=QUEUED_SECONDS)
+    rows = [
+        Delivery(
+            event_id=event_id,
+            user_id=user_id,
+            kind=kind,
+            template_id=template_id,
+            next_attempt_at=due,
+            created_at=now,
+        )
+        for user_id in sorted(wanted)
+    ]
+    Delivery.objects.bulk_create(rows, batch_size=INSERT_CHUNK, ignore_conflicts=True)
+
+
+# --- Sending --------------------------------------------------------------------------------
+
+
+def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
+    """Claim these deliveries, spend their quota, send them, record each outcome.
+
+    Only pending or retrying deliveries are claimed; anything else (already sent, claimed by a
+    duplicate task) is left alone. Returns how many ended in each state.
+    """
+    claim = uuid.uuid4().hex
+    claimed = Delivery.objects.filter(
+        pk__in=list(delivery_ids), state__in=[State.PENDING, State.RETRYING]
+    ).update(
+        state=State.SENDING,
+        claim=claim,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + timedelta(seconds=_claim_seconds()),
+    )
+    if not claimed:
+        return Counter()
+    deliveries = list(
+        Delivery.objects.filter(claim=claim, state=State.SENDING)
+        .select_related("user", "event")
+        .only(
+            "pk",
+            "event_id",
+            "user_id",
+            "kind",
+            "template_id",
+            "attempts",
+            "user__openid",
+            "event__public_id",
+            "event__title",
+            "event__draw_at",
+            "event__drawn_at",
+            "event__entrant_count",
+            "event__cancel_reason",
+        )
+        .order_by("pk")
+    )
+    try:
+        granted, skipped = _spend_quota(deliveries)
+    except Exception:
+        _release(claim)  # nothing was sent: hand them back untouched
+        raise
+    outcomes = {
+        delivery.pk: _send_one(delivery, context) for delivery, context in _with_context(granted)
+    }
+    return _record_outcomes(claim, granted, skipped, outcomes, now=now)
+
+
+def _spend_quota(deliveries: list[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
+    """One unit per first attempt, under the quota rows' locks; retries already hold theirs."""
+    first = [delivery for delivery in deliveries if delivery.attempts == 1]
+    if not first:
+        return deliveries, []
+    with transaction.atomic():
+        rows = SubscriptionQuota.objects.select_for_update().filter(
+            user_id__in=sorted({delivery.user_id for delivery in first}),
+            template_id__in=sorted({delivery.template_id for delivery in first}),
+        )
+        left = {(row.user_id, row.template_id): [row.pk, row.quota] for row in rows.order_by("pk")}
+        skipped, spent = [], Counter()
+        for delivery in first:
+            held = left.get((delivery.user_id, delivery.template_id))
+            if held is None or held[1] < 1:
+                skipped.append(delivery)
+                continue
+            held[1] -= 1
+            spent[held[0]] += 1
+        by_amount = defaultdict(list)
+        for quota_pk, amount in spent.items():
+            by_amount[amount].append(quota_pk)
+        for amount, quota_pks in by_amount.items():
+            SubscriptionQuota.objects.filter(pk__in=quota_pks).update(quota=F("quota") - amount)
+    skipped_pks = {delivery.pk for delivery in skipped}
+    return [delivery for delivery in deliveries if delivery.pk not in skipped_pks], skipped
+
+
+def _release(claim: str) -> None:
+    Delivery.objects.filter(claim=claim, state=State.SENDING, attempts=1).update(
+        state=State.PENDING, attempts=0, claim=""
+    )
+    Delivery.objects.filter(claim=claim, state=State.SENDING).update(
+        state=State.RETRYING, attempts=F("attempts") - 1, claim=""
+    )
+
+
+def _with_context(deliveries: list[Delivery]):
+    """Each delivery with the fields of its message; a few queries per event in the batch."""
+    by_event = defaultdict(list)
+    for delivery in deliveries:
+        by_event[delivery.event_id].append(delivery)
+    for event_id, group in by_event.items():
+        event = group[0].event
+        drawn_at = event.drawn_at or event.draw_at
+        prizes = _prize_names(event_id, [d.user_id for d in group if d.kind == "result"])
+        summary = _summary(event) if any(d.kind == "summary" for d in group) else None
+        canceled_at = _canceled_at(event_id) if any(d.kind == "cancel" for d in group) else None
+        for delivery in group:
+            if delivery.kind == Delivery.Kind.RESULT:
+                fields = messages.result_fields(
+                    title=event.title, drawn_at=drawn_at, prize_name=prizes.get(delivery.user_id)
+                )
+            elif delivery.kind == Delivery.Kind.SUMMARY:
+                fields = messages.summary_fields(title=event.title, drawn_at=drawn_at, **summary)
+            else:
+                fields = messages.cancel_fields(
+                    title=event.title, reason=event.cancel_reason, canceled_at=canceled_at
+                )
+            yield delivery, fields
+
+
+def _prize_names(event_id: int, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    won = Entry.objects.filter(event_id=event_id, user_id__in=user_ids, prize__isnull=False)
+    return dict(won.values_list("user_id", "prize__name"))
+
+
+def _summary(event) -> dict:
+    totals = Prize.objects.filter(event_id=event.pk).aggregate(
+        quantity=Sum("quantity"), awarded=Sum("awarded")
+    )
+    awarded = totals["awarded"] or 0
+    return {
+        "entrants": event.entrant_count or 0,
+        "winners": awarded,
+        "unawarded": (totals["quantity"] or 0) - awarded,
+    }
+
+
+def _canceled_at(event_id: int) -> datetime:
+    log = EventLog.objects.filter(event_id=event_id, action="cancel").order_by("pk").first()
+    return log.created_at
+
+
+def _send_one(delivery: Delivery, fields: dict) -> wechat_messages.SendResult:
+    if not delivery.user.openid:
+        return wechat_messages.SendResult("failed", None, "user has no openid")
+    return wechat_messages.send_subscribe_message(
+        openid=delivery.user.openid,
+        template_id=delivery.template_id,
+        data=messages.template_data(delivery.kind, fields),
+        page=messages.page_for(delivery.event.public_id),
+        miniprogram_state=settings.NOTIFY_MINIPROGRAM_STATE,
+    )
+
+
+def _record_outcomes(
+    claim: str,
+    granted: list[Delivery],
+    skipped: list[Delivery],
+    outcomes: dict[int, wechat_messages.SendResult],
+    *,
+    now: datetime,
+) -> Counter:
+    """A few UPDATEs per batch: one per (final state, errcode), one bulk for the retries."""
+    final = defaultdict(list)  # (state, errcode, errmsg) -> deliveries
+    retrying = []
+    for delivery in skipped:
+        final[(State.SKIPPED, None, "no quota left")].append(delivery)
+    for delivery in granted:
+        result = outcomes[delivery.pk]
+        if result.outcome == "retry" and delivery.attempts < settings.NOTIFY_MAX_ATTEMPTS:
+            retrying.append((delivery, result))
+        elif result.outcome == "retry":
+            message = f"gave up after {delivery.attempts} attempts: {result.errmsg}"
+            final[(State.FAILED, result.errcode, message[:200])].append(delivery)
+        else:
+            state = {"sent": State.SENT, "refused": State.REFUSED, "failed": State.FAILED}
+            errmsg = "" if result.outcome == "sent" else result.errmsg[:200]
+            final[(state[result.outcome], result.errcode, errmsg)].append(delivery)
+    counts = Counter()
+    for (state, errcode, errmsg), group in final.items():
+        counts[state] += len(group)
+        Delivery.objects.filter(pk__in=[d.pk for d in group], claim=claim).update(
+            state=state, errcode=errcode, errmsg=errmsg, finished_at=now, claim=""
+        )
+        if state == State.REFUSED:
+            _set_quota(group, to_zero=True)  # WeChat says none is left: believe it
+        elif state == State.FAILED:
+            _set_quota(group, to_zero=False)  # not delivered: the user's grant is unused
+    for delivery, result in retrying:
+        delivery.state, delivery.claim = State.RETRYING, ""
+        delivery.errcode, delivery.errmsg = result.errcode, result.errmsg[:200]
+        delivery.next_attempt_at = now + timedelta(seconds=retry_delay(delivery.attempts))
+    if retrying:
+        counts[State.RETRYING] += len(retrying)
+        Delivery.objects.bulk_update(
+            [delivery for delivery, _ in retrying],
+            ["state", "claim", "errcode", "errmsg", "next_attempt_at"],
+        )
+    return counts
+
+
+def _set_quota(deliveries: list[Delivery], *, to_zero: bool) -> None:
+    users_by_template = defaultdict(set)
+    for delivery in deliveries:
+        users_by_template[delivery.template_id].add(delivery.user_id)
+    for template_id, user_ids in users_by_template.items():
+        rows = SubscriptionQuota.objects.filter(template_id=template_id, user_id__in=user_ids)
+        rows.update(quota=0) if to_zero else rows.update(quota=F("quota") + 1)
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with full jitter: up to base × 2^(attempts-1) seconds."""
+    ceiling = settings.NOTIFY_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - spreading, not secrecy
+
+
+# --- The sweep's moves ----------------------------------------------------------------------
+
+
+def deliveries_take_due(*, now: datetime, limit: int) -> list[list[int]]:
+    """Pending or retrying deliveries that are due, marked as queued, in batches to queue."""
+    due = Delivery.objects.filter(
+        state__in=[State.PENDING, State.RETRYING], next_attempt_at__lte=now
+    ).order_by("next_attempt_at")
+    ids = list(due.values_list("pk", flat=True)[:limit])
+    if ids:
+        Delivery.objects.filter(pk__in=ids, state__in=[State.PENDING, State.RETRYING]).update(
+            next_attempt_at=now + timedelta(seconds=QUEUED_SECONDS)
+        )
+    return _batches(sorted(ids))
+
+
+def deliveries_expire_claims(*, now: datetime) -> int:
+    """Claims whose batch died mid-send end as failed: WeChat may or may not have the message,
+    and sending it again could deliver it twice."""
+    lost = Delivery.objects.filter(state=State.SENDING, next_attempt_at__lte=now).update(
+        state=State.FAILED,
+        errmsg="worker lost mid-send; outcome unknown",
+        finished_at=now,
+        claim="",
+    )
+    if lost:
+        logger.error("%d deliveries lost mid-send (worker died); marked failed", lost)
+    return lost
+
+
+def deliveries_retry(*, delivery_ids: Sequence[int], now: datetime) -> list[list[int]]:
+    """Staff: send failed deliveries again, through the same batches (still one per
+    (event, user, kind): the same rows, claimed again). Returns the batches to queue."""
+    failed = Delivery.objects.filter(pk__in=list(delivery_ids), state=State.FAILED)
+    ids = sorted(failed.values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=ids, state=State.FAILED).update(
+        state=State.PENDING,
+        attempts=0,
+        errcode=None,
+        errmsg="",
+        finished_at=None,
+        next_attempt_at=now + timedelta(seconds=QUEUED_SECONDS),
+    )
+    return _batches(ids)
+
+
+# --- Inbox read state -----------------------------------------------------------------------
+
+
+def inbox_mark_read(*, user: User, now: datetime, up_to: datetime | None = None) -> datetime:
+    """Everything up to ``up_to`` (default: now; never later than now) is read. The read mark
+    only moves forward, so a late or repeated request cannot mark read things unread."""
+    mark = min(up_to or now, now)
+    state, created = InboxState.objects.get_or_create(
+        user_id=user.pk, defaults={"read_up_to": mark}
+    )
+    if not created:
+        InboxState.objects.filter(user_id=user.pk, read_up_to__lt=mark).update(read_up_to=mark)
+    return mark
