@@ -42,9 +42,13 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class PrizeInline(_ReadOnlyInline):
     model = Prize
-    fields = ("position", "name", "quantity", "awarded", "unawarded")
+    fields = ("tier", "name", "quantity", "awarded", "unawarded")
     readonly_fields = fields
     ordering = ("position",)
+
+    @admin.display(description=_("tier"))
+    def tier(self, prize):
+        return prize.position + 1  # stored from 0; staff count tiers from 1, as the winners list
 
     @admin.display(description=_("unawarded"))
     def unawarded(self, prize):
@@ -56,12 +60,32 @@ class PrizeInline(_ReadOnlyInline):
 
 class EventLogInline(_ReadOnlyInline):
     model = EventLog
-    fields = ("created_at", "action", "from_status", "to_status", "actor_kind", "actor", "reason")
+    fields = (
+        "created_at",
+        "action_label",
+        "from_status",
+        "to_status",
+        "actor_kind",
+        "actor",
+        "reason",
+    )
     readonly_fields = fields
     verbose_name_plural = _("state-change log")
+    # The log's action is a stable machine word (the notifications read it); staff read this.
+    ACTION_LABELS = {
+        "create": _("created"),
+        "update": _("edited"),
+        "lock": _("locked"),
+        "draw": _("drawn"),
+        "cancel": _("canceled"),
+    }
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("action"))
+    def action_label(self, log):
+        return self.ACTION_LABELS.get(log.action, log.action)
 
 
 class DrawDateFilter(admin.SimpleListFilter):
