@@ -1,0 +1,116 @@
+"""Staff cancel an event in a real browser: Debian's headless Chromium driven by Playwright.
+
+``playwright install`` cannot download browsers here, so the test drives /usr/bin/chromium
+(``apt-get install chromium``; ``.ci/run`` installs it). Without it the test is skipped on a
+laptop and fails in CI.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from events import services
+from events.models import Event, EventLog
+from tests.conftest import IN_CI
+from tests.factories import StaffFactory, UserFactory
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = Path("/tmp/admin_cancel_event.png")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser_page():
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+    # test itself would otherwise be refused as "async unsafe".
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            )
+            # Our staff's browsers ask for Chinese; the admin's default is Chinese too.
+            context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            yield page
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def test_staff_cancel_an_event_in_the_browser(live_server, browser_page):
+    page = browser_page
+    staff = StaffFactory()
+    now = timezone.now()
+    event = services.event_create(
+        creator=UserFactory(nickname="发起人"),
+        title="浏览器里取消的活动",
+        draw_at=now + timedelta(hours=2),
+        prizes=[{"name": "一等奖", "quantity": 1}],
+        now=now,
+    )
+    bystander = services.event_create(
+        creator=UserFactory(),
+        title="不相干的活动",
+        draw_at=now + timedelta(hours=2),
+        prizes=[{"name": "一等奖", "quantity": 1}],
+        now=now,
+    )
+
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", staff.username)
+    page.fill("#id_password", "staff-password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    assert "站点管理" in page.content()
+
+    page.goto(f"{live_server.url}/admin/events/event/")
+    page.fill("#searchbar", event.public_id)
+    page.press("#searchbar", "Enter")
+    page.wait_for_url("**q=*")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1
+    assert "浏览器里取消的活动" in rows.first.inner_text()
+
+    rows.first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "cancel_events")
+    page.click("button[name=index]")
+    page.wait_for_selector("#id_reason")
+    assert "取消所选活动" in page.content()
+    page.fill("#id_reason", "发起人违规，提前终止")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.click("#reason-action-form input[type=submit]")
+
+    page.wait_for_selector("ul.messagelist")
+    assert "已取消 1 个活动，0 个被拒绝。" in page.inner_text("ul.messagelist")
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.CANCELED
+    assert event.cancel_reason == "发起人违规，提前终止"
+    log = EventLog.objects.get(event=event, action="cancel")
+    assert (log.actor, log.actor_kind) == (staff, EventLog.ActorKind.STAFF)
+    assert log.reason == "发起人违规，提前终止"
+    bystander.refresh_from_db()
+    assert bystander.status == Event.Status.INIT
