@@ -42,6 +42,7 @@ def browser_page():
         pytest.skip(message)
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
     # test itself would otherwise be refused as "async unsafe".
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
@@ -57,7 +58,10 @@ def browser_page():
             yield page
             browser.close()
     finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def test_staff_cancel_an_event_in_the_browser(live_server, browser_page):
