@@ -64,21 +64,28 @@ class MyEntryOutput(serializers.Serializer):
     prize = PrizeRefOutput(allow_null=True)
 
 
-class EventOutput(serializers.Serializer):
+class EventPublicOutput(serializers.Serializer):
+    """What every viewer sees alike and what rarely changes: cached by ``selectors``."""
+
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()
     description = serializers.CharField()
-    draw_at = AwareDateTimeField()
-    lock_at = AwareDateTimeField()
-    status = serializers.CharField(source="status_name")
     draw_mode = serializers.CharField()
     target_participants = serializers.IntegerField(allow_null=True)
     creator = UserOutput()
     prizes = PrizeOutput(many=True, source="ordered_prizes")
-    participant_count = serializers.IntegerField()
     commitment = serializers.CharField(source="seed_commitment")
-    cancel_reason = serializers.CharField()
     created_at = AwareDateTimeField()
+
+
+class EventLiveOutput(serializers.Serializer):
+    """What changes with every join or transition, and the viewer's own entry: never cached."""
+
+    status = serializers.CharField(source="status_name")
+    draw_at = AwareDateTimeField()
+    lock_at = AwareDateTimeField()
+    participant_count = serializers.IntegerField()
+    cancel_reason = serializers.CharField()
     my_entry = serializers.SerializerMethodField()
 
     @extend_schema_field(MyEntryOutput)
@@ -89,6 +96,10 @@ class EventOutput(serializers.Serializer):
         return MyEntryOutput(
             {"joined": True, "joined_at": entry.created_at, "prize": entry.prize}
         ).data
+
+
+class EventOutput(EventPublicOutput, EventLiveOutput):
+    """An event as the caller sees it: the public part and the live part, one shape."""
 
 
 class EntryOutput(serializers.Serializer):

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from accounts.models import User
+from events import selectors
 from events.models import Entry, Event, EventLog, Prize
 from events.selectors import EventRef
 from lottery_site.errors import ApplicationError
@@ -120,6 +121,8 @@ def event_update(
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
                 _create_prizes(current, prizes)
+        if changes or prizes is not None:
+            transaction.on_commit(lambda: selectors.forget_public(event.pk))
         if changes:
             Event.objects.filter(pk=event.pk).update(**changes)
             _log(event.pk, actor=actor, action="update", now=now, reason=", ".join(sorted(changes)))
@@ -196,7 +199,10 @@ def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[E
         existing = Entry.objects.filter(event_id=event.pk, user_id=user.pk).first()
         if existing is not None:
             return existing, False
-        _refuse_unless_open(Event.objects.get(pk=event.pk), now=now)
+        current = Event.objects.filter(pk=event.pk).first()
+        if current is None:
+            raise ApplicationError("event_not_found") from None
+        _refuse_unless_open(current, now=now)
         raise ApplicationError("event_locked") from None  # the count target was just reached
     return entry, True
 
