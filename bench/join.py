@@ -1,0 +1,128 @@
+#!/usr/bin/env python
+"""bench/join: the join and the event detail against a bare Django JSON view, same server.
+
+    .venv/bin/python bench/join.py [--rounds 3] [--seconds 10] [--users 60000]
+
+gunicorn (bin/serve-web) on MySQL + Redis; wrk on loopback with a Lua script that gives every
+request a different user's token, so every join inserts. Each round measures, alternating:
+/healthz (the bare view), a join on a fresh hot event, and that event's detail. Then p99 at half
+of each saturation rate. Ratios are medians over the rounds.
+"""
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import RESULTS, Server, median, setup_django, wrk  # noqa: E402
+
+
+def make_users(count: int) -> Path:
+    from accounts.models import User
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    User.objects.bulk_create(
+        [User(openid=f"bench-{n:07d}", nickname=f"用户{n}") for n in range(count)], batch_size=5000
+    )
+    users = User.objects.filter(openid__startswith="bench-").only("pk")
+    path = RESULTS / "tokens.txt"
+    path.write_text("".join(f"{AccessToken.for_user(user)}\n" for user in users))
+    return path
+
+
+def make_event(creator_openid: str = "bench-0000000") -> str:
+    from django.utils import timezone
+
+    from accounts.models import User
+    from events.services import event_create
+
+    now = timezone.now()
+    event = event_create(
+        creator=User.objects.get(openid=creator_openid),
+        title="压测热门活动",
+        draw_at=now + timedelta(days=2),
+        prizes=[{"name": "一等奖", "quantity": 1}, {"name": "二等奖", "quantity": 100}],
+        now=now,
+    )
+    return event.public_id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--users", type=int, default=60000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    setup_django()
+    tokens = make_users(args.users)
+    rows = []
+    with Server(workers=args.workers) as server:
+        wrk(f"{server.url}/healthz", seconds=3)  # warm up every worker
+        for round_number in range(1, args.rounds + 1):
+            event_id = make_event()
+            base = f"{server.url}/api/v1/events/{event_id}"
+            common = {"seconds": args.seconds, "connections": args.connections}
+            bare = wrk(f"{server.url}/healthz", **common)
+            join = wrk(f"{base}/entry", method="POST", path=f"/api/v1/events/{event_id}/entry",
+                       tokens=tokens, **common)
+            detail = wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, **common)
+            rows.append({"bare": bare, "join": join, "detail": detail})
+            print(f"round {round_number}\n  bare   {bare}\n  join   {join}\n  detail {detail}",
+                  flush=True)
+        half = []
+        for round_number in range(1, args.rounds + 1):
+            event_id = make_event()
+            bare_rate = median(r["bare"].rps for r in rows) / 2
+            join_rate = median(r["join"].rps for r in rows) / 2
+            connections = 8
+            bare = wrk(f"{server.url}/healthz", seconds=args.seconds, connections=connections,
+                       delay_ms=int(1000 * connections / bare_rate))
+            join = wrk(f"{server.url}/", seconds=args.seconds, connections=connections,
+                       method="POST", path=f"/api/v1/events/{event_id}/entry", tokens=tokens,
+                       delay_ms=int(1000 * connections / join_rate))
+            half.append({"bare": bare, "join": join})
+            print(f"half-rate round {round_number}\n  bare   {bare}\n  join   {join}", flush=True)
+
+    summary = {
+        "join_over_bare_rps": median(r["join"].rps / r["bare"].rps for r in rows),
+        "detail_over_bare_rps": median(r["detail"].rps / r["bare"].rps for r in rows),
+        "bare_rps": median(r["bare"].rps for r in rows),
+        "join_rps": median(r["join"].rps for r in rows),
+        "detail_rps": median(r["detail"].rps for r in rows),
+        "bare_p99_ms_saturated": median(r["bare"].p99_ms for r in rows),
+        "join_p99_ms_saturated": median(r["join"].p99_ms for r in rows),
+        "detail_p99_ms_saturated": median(r["detail"].p99_ms for r in rows),
+        "half_rate_bare_rps": median(h["bare"].rps for h in half),
+        "half_rate_join_rps": median(h["join"].rps for h in half),
+        "half_rate_bare_p99_ms": median(h["bare"].p99_ms for h in half),
+        "half_rate_join_p99_ms": median(h["join"].p99_ms for h in half),
+        "half_rate_join_p99_over_bare_p99": median(
+            h["join"].p99_ms / h["bare"].p99_ms for h in half
+        ),
+        "errors": sum(r[k].errors for r in rows for k in r) + sum(h[k].errors for h in half for k in h),
+    }
+    print(json.dumps(summary, indent=2))
+    (RESULTS / "join.json").write_text(json.dumps(summary, indent=2))
+    verify_entries()
+
+
+def verify_entries() -> None:
+    """Every acknowledged join is in the database, and the counters agree with the rows."""
+    from django.db.models import Count
+
+    from events.models import Event
+
+    for event in Event.objects.annotate(rows=Count("entries")):
+        assert event.participant_count == event.rows, (event.public_id, event.participant_count)
+    print("participant_count == entry rows for every event")
+
+
+if __name__ == "__main__":
+    main()

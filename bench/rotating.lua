@@ -1,0 +1,37 @@
+-- wrk script: every request carries a different user's token, so every join inserts.
+-- Environment: BENCH_METHOD (GET), BENCH_PATH (/healthz), BENCH_TOKENS (file, one token a
+-- line), BENCH_THREADS (wrk's -t, so threads take interleaved tokens), BENCH_DELAY_MS (a pause
+-- before each request on a connection: a crude rate limit for the half-saturation runs).
+local method = os.getenv("BENCH_METHOD") or "GET"
+local path = os.getenv("BENCH_PATH") or "/healthz"
+local tokens_file = os.getenv("BENCH_TOKENS")
+local stride = tonumber(os.getenv("BENCH_THREADS") or "1")
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+
+function init(args)
+  tokens = {}
+  if tokens_file and tokens_file ~= "" then
+    for line in io.lines(tokens_file) do tokens[#tokens + 1] = line end
+  end
+  index = id - stride
+end
+
+function request()
+  local headers = {}
+  if #tokens > 0 then
+    index = index + stride
+    headers["Authorization"] = "Bearer " .. tokens[(index % #tokens) + 1]
+  end
+  if method == "POST" then headers["Content-Length"] = "0" end
+  return wrk.format(method, path, headers, nil)
+end
+
+function delay()
+  return delay_ms
+end
