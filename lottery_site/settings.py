@@ -359,6 +359,8 @@ NOTIFY_BATCH_SIZE = env_int("NOTIFY_BATCH_SIZE", 100)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 6)
 NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 30)
 NOTIFY_SWEEP_INTERVAL_SECONDS = env_int("NOTIFY_SWEEP_INTERVAL_SECONDS", 5)
+# A queued batch whose task got lost (worker killed) is queued again after this long.
+NOTIFY_REQUEUE_SECONDS = env_int("NOTIFY_REQUEUE_SECONDS", 120)
 
 CELERY_BEAT_SCHEDULE["notifications.sweep"] = {
     "task": "notifications.tasks.sweep",

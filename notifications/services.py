@@ -33,9 +33,13 @@ logger = logging.getLogger(__name__)
 
 OUTBOX_ACTIONS = ("draw", "cancel")
 INSERT_CHUNK = 1000
-# A queued batch that has not claimed its deliveries by then is queued again by the sweep.
-QUEUED_SECONDS = 120
 State = Delivery.State
+
+
+def _queued_until(now: datetime) -> datetime:
+    # A queued batch that has not claimed its deliveries by then is queued again by the sweep
+    # (its task was lost); a duplicate is harmless, the claim decides.
+    return now + timedelta(seconds=settings.NOTIFY_REQUEUE_SECONDS)
 
 
 def _claim_seconds() -> int:
@@ -112,7 +116,7 @@ def _record(event_id: int, kind: str, user_ids: Iterable[int], *, now: datetime)
     holders = SubscriptionQuota.objects.filter(template_id=template_id, quota__gt=0)
     wanted = set(user_ids) & set(holders.values_list("user_id", flat=True))
     # Queued right after this, so not due for the sweep until that queueing has had its chance.
-    due = now + timedelta(seconds=QUEUED_SECONDS)
+    due = _queued_until(now)
     rows = [
         Delivery(
             event_id=event_id,
@@ -349,7 +353,7 @@ def deliveries_take_due(*, now: datetime, limit: int) -> list[list[int]]:
     ids = list(due.values_list("pk", flat=True)[:limit])
     if ids:
         Delivery.objects.filter(pk__in=ids, state__in=[State.PENDING, State.RETRYING]).update(
-            next_attempt_at=now + timedelta(seconds=QUEUED_SECONDS)
+            next_attempt_at=_queued_until(now)
         )
     return _batches(sorted(ids))
 
@@ -379,7 +383,7 @@ def deliveries_retry(*, delivery_ids: Sequence[int], now: datetime) -> list[list
         errcode=None,
         errmsg="",
         finished_at=None,
-        next_attempt_at=now + timedelta(seconds=QUEUED_SECONDS),
+        next_attempt_at=_queued_until(now),
     )
     return _batches(ids)
 

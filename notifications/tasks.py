@@ -1,6 +1,7 @@
 """Celery tasks of notifications: thin, id-only, harmless when run twice."""
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -8,7 +9,6 @@ from notifications import selectors, services
 
 # How many deliveries one sweep queues at most: the rest waits for the next tick.
 SWEEP_LIMIT = 20_000
-FAN_OUT_GUARD_SECONDS = 60
 
 
 @shared_task(ignore_result=True)
@@ -19,7 +19,7 @@ def sweep() -> None:
     services.deliveries_expire_claims(now=now)
     for log_id in selectors.outbox_pending():
         # A big fan-out takes a few seconds: do not queue it again on every tick meanwhile.
-        if cache.add(f"notify:fan-out:{log_id}", 1, timeout=FAN_OUT_GUARD_SECONDS):
+        if cache.add(f"notify:fan-out:{log_id}", 1, timeout=settings.NOTIFY_REQUEUE_SECONDS):
             fan_out.delay(log_id)
     for batch in services.deliveries_take_due(now=now, limit=SWEEP_LIMIT):
         send_batch.delay(batch)
