@@ -29,17 +29,16 @@ class DrawIntegrityError(RuntimeError):
 def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = False) -> bool:
     """INIT -> OPENING, freezing the entrant list; False if the event was not INIT (or not due).
 
-    The status UPDATE takes the event's row lock first. A join commits its entry and its
+    The transaction takes the event's row lock first. A join commits its entry and its
     ``participant_count`` increment under that same row lock, so once this transaction holds
     it, no further entry can be committed: the list read below is final.
     ``early`` (the creator's manual draw) locks before the scheduled lock time.
     """
     with transaction.atomic():
+        _hold_row(event_id)
         due = {"lock_at__gt": now} if early else {"lock_at__lte": now}
         changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
-        if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(
-            **changes
-        ):
+        if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(**changes):
             return False
         count, digest = _frozen_list(event_id)
         Event.objects.filter(pk=event_id).update(entrant_count=count, entrants_digest=digest)
@@ -53,20 +52,26 @@ def event_freeze(*, event_id: int) -> bool:
     A count-mode event is locked inside the join that reached its target; the list is frozen
     from then on, and this writes its digest. Idempotent: only fills an empty digest.
     """
-    count, digest = _frozen_list(event_id)
-    return bool(
-        Event.objects.filter(pk=event_id, status=Event.Status.OPENING, entrants_digest="").update(
-            entrant_count=count, entrants_digest=digest
+    with transaction.atomic():
+        _hold_row(event_id)
+        count, digest = _frozen_list(event_id)
+        return bool(
+            Event.objects.filter(
+                pk=event_id, status=Event.Status.OPENING, entrants_digest=""
+            ).update(entrant_count=count, entrants_digest=digest)
         )
-    )
 
 
 def event_draw(*, event_id: int, now: datetime) -> bool:
     """OPENING -> OPENED with winners; False if not OPENING, not due, or someone else drew it.
 
-    The winners, the prizes' awarded counts and the "draw" log row (the notifications outbox)
-    are written in the transaction that sets OPENED: results and their notifications exist
-    together or not at all. Raises DrawIntegrityError if the entrant list changed after lock.
+    The conditional UPDATE to OPENED comes first and holds the event's row lock for the rest
+    of the transaction: a second draw (another sweeper, a task delivered twice) waits for it,
+    then finds no OPENING row and returns at once instead of redoing the work. The winners,
+    the prizes' awarded counts and the "draw" log row (the notifications outbox) are written
+    in that same transaction: results and their notifications exist together or not at all,
+    and a worker killed half-way leaves the event OPENING for the next sweep.
+    Raises DrawIntegrityError (nothing written) if the entrant list changed after the lock.
     """
     event = Event.objects.filter(pk=event_id, status=Event.Status.OPENING).first()
     if event is None or not selectors.is_due_for_draw(event, now=now):
@@ -81,29 +86,29 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
         entrant_count=event.entrant_count,
         prizes=[(prize.public_id, prize.quantity) for prize in prizes],
     )
-    winners = _winning_entries(event, [position for position, _ in allocation.awards])
-    prize_pk = {prize.public_id: prize.pk for prize in prizes}
-    awards = [
-        (winners[position], prize_pk[prize_id], rank)
-        for rank, (position, prize_id) in enumerate(allocation.awards)
-    ]
     with transaction.atomic():
+        _hold_row(event_id)
         if not Event.objects.filter(pk=event_id, status=Event.Status.OPENING).update(
             status=Event.Status.OPENED, drawn_at=now
         ):
             return False
-        _write_awards(awards)
-        for prize in prizes:
-            awarded = prize.quantity - allocation.unawarded.get(prize.public_id, 0)
-            Prize.objects.filter(pk=prize.pk).update(awarded=awarded)
+        winners = _winning_entries(event, [position for position, _ in allocation.awards])
+        prize_pk = {prize.public_id: prize.pk for prize in prizes}
+        _write_awards(
+            [
+                (winners[position], prize_pk[prize_id], rank)
+                for rank, (position, prize_id) in enumerate(allocation.awards)
+            ]
+        )
+        _write_awarded_counts(prizes, allocation.unawarded)
         _log(
             event_id,
             Event.Status.OPENING,
             Event.Status.OPENED,
             "draw",
-            f"{len(awards)} winners of {event.entrant_count} entrants",
+            f"{len(allocation.awards)} winners of {event.entrant_count} entrants",
         )
-    logger.info("event %s drawn: %d winners", event.public_id, len(awards))
+    logger.info("event %s drawn: %d winners", event.public_id, len(allocation.awards))
     return True
 
 
@@ -112,7 +117,9 @@ def event_draw_early(*, event: Event, actor, now: datetime) -> bool:
     if event.creator_id != actor.pk:
         raise ApplicationError("not_owner")
     if event.draw_mode != Event.DrawMode.MANUAL:
-        raise ApplicationError("invalid_input", data={"draw_mode": ["只有手动开奖的活动可以提前开奖"]})
+        raise ApplicationError(
+            "invalid_input", data={"draw_mode": ["只有手动开奖的活动可以提前开奖"]}
+        )
     _refuse_unless_init(event)
     if event.participant_count < 1:
         raise ApplicationError("event_no_entrants")
@@ -131,6 +138,18 @@ def _refuse_unless_init(event: Event) -> None:
     }
     if event.status in refusals:
         raise ApplicationError(refusals[event.status])
+
+
+def _hold_row(event_id: int) -> None:
+    """Lock the event's row through its primary key, before the conditional UPDATE.
+
+    Alone, an UPDATE filtered on status and lock time may reach the row through the
+    (status, lock_at) index and lock that index entry first; a cancel holding the row (it
+    selects it FOR UPDATE by primary key) then needs the same entry to change the status, and
+    MySQL kills one of them as a deadlock. Taking the row first, like every other writer of
+    the event, makes them queue instead. The UPDATE after it still decides who won.
+    """
+    list(Event.objects.select_for_update().filter(pk=event_id).values_list("pk", flat=True))
 
 
 def _frozen_list(event_id: int) -> tuple[int, str]:
@@ -181,8 +200,16 @@ def _write_awards(awards: list[tuple[int, int, int]]) -> None:
     for prize_id, entries in by_prize.items():
         for start in range(0, len(entries), WRITE_CHUNK):
             chunk = entries[start : start + WRITE_CHUNK]
-            objects = [Entry(pk=entry_id, prize_id=prize_id, prize_rank=rank) for entry_id, rank in chunk]
+            objects = [
+                Entry(pk=entry_id, prize_id=prize_id, prize_rank=rank) for entry_id, rank in chunk
+            ]
             Entry.objects.bulk_update(objects, ["prize", "prize_rank"])
+
+
+def _write_awarded_counts(prizes: list[Prize], unawarded: dict[str, int]) -> None:
+    for prize in prizes:
+        awarded = prize.quantity - unawarded.get(prize.public_id, 0)
+        Prize.objects.filter(pk=prize.pk).update(awarded=awarded)
 
 
 def _log(event_id: int, from_status: int, to_status: int, action: str, reason: str) -> None:

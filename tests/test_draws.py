@@ -2,10 +2,12 @@
 
 from datetime import timedelta
 
+import hypothesis
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.utils import timezone
+from hypothesis import strategies as st
 
 from draws import fairness, services, tasks
 from draws.selectors import events_due_for_draw, events_due_for_lock
@@ -372,3 +374,118 @@ def test_verify_draw_command_reports_a_tampered_result():
     Entry.objects.filter(pk=loser.pk).update(prize=winner.prize, prize_rank=winner.prize_rank)
     with pytest.raises(CommandError):
         call_command("verify_draw", event.public_id)
+
+
+def test_proof_carries_everything_the_verifier_needs(api):
+    event = make_event(entrants=3, prizes=(("一等奖", 1), ("二等奖", 2)))
+    run_sweeper_at(event.draw_at)
+    proof = api.get(f"/api/v1/events/{event.public_id}/proof").json()["data"]
+    assert {
+        "algorithm",
+        "event_id",
+        "status",
+        "commitment",
+        "entrant_count",
+        "entrants_digest",
+        "seed",
+        "prizes",
+        "committed_at",
+        "lock_at",
+        "draw_at",
+        "drawn_at",
+        "entrants_url",
+        "winners_url",
+    } <= set(proof)
+    assert [(p["name"], p["quantity"]) for p in proof["prizes"]] == [("一等奖", 1), ("二等奖", 2)]
+    assert proof["entrants_url"] == f"/api/v1/events/{event.public_id}/entrants"
+    assert api.get(proof["winners_url"]).status_code == 200
+    assert fairness.parse_proof(proof).seed_hex == proof["seed"]
+
+
+def test_entrant_list_is_streamed_batch_by_batch_never_built_whole(api, monkeypatch):
+    from draws import selectors
+
+    monkeypatch.setattr(selectors, "STREAM_BATCH", 2)
+    event = make_event(entrants=5)
+    run_sweeper_at(event.lock_at)
+    response = api.get(f"/api/v1/events/{event.public_id}/entrants")
+    assert response.streaming
+    chunks = list(response.streaming_content)
+    assert [len(chunk.splitlines()) for chunk in chunks] == [2, 2, 1]
+
+
+def test_nobody_can_draw_an_event_again_once_it_is_drawn():
+    creator, staff = UserFactory(), StaffFactory()
+    event = make_event(creator=creator, draw_mode="manual", entrants=4)
+    run_sweeper_at(event.draw_at)
+    winners = list(Entry.objects.filter(event=event).values_list("pk", "prize_id", "prize_rank"))
+
+    by_staff = client_for(staff).post(f"/api/v1/events/{event.public_id}/draw")
+    assert by_staff.status_code == 403
+    by_creator = client_for(creator).post(f"/api/v1/events/{event.public_id}/draw")
+    assert by_creator.status_code == 409 and by_creator.json()["code"] == 40902
+    assert services.event_draw(event_id=event.pk, now=event.draw_at + timedelta(days=1)) is False
+
+    assert list(Entry.objects.filter(event=event).values_list("pk", "prize_id", "prize_rank")) == (
+        winners
+    )
+    assert EventLog.objects.filter(event=event, action="draw").count() == 1
+
+
+def test_count_mode_refuses_the_join_after_the_target_and_draws_exactly_the_target():
+    event = make_event(draw_mode="count", target_participants=2, entrants=2)
+    with pytest.raises(Exception, match="event_locked|40901"):
+        event_services.entry_join(event=event, user=UserFactory(), now=START)
+    run_sweeper_at(START + timedelta(seconds=5))
+    event.refresh_from_db()
+    keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
+    assert (event.entrant_count, event.entrants_digest) == fairness.entrants_digest(keys)
+    assert event.status == Event.Status.OPENED
+
+
+def test_manual_event_not_drawn_early_is_drawn_at_its_draw_time():
+    event = make_event(draw_mode="manual", entrants=2)
+    run_sweeper_at(event.lock_at)
+    event.refresh_from_db()
+    assert event.status == Event.Status.OPENING
+    run_sweeper_at(event.draw_at)
+    event.refresh_from_db()
+    assert event.status == Event.Status.OPENED
+
+
+# --- properties of the draw as stored -------------------------------------------------------
+
+
+@hypothesis.settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+    entrants=st.integers(min_value=0, max_value=12),
+    quantities=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=4),
+)
+def test_any_stored_draw_gives_distinct_entrants_min_k_n_prizes_in_tier_order(entrants, quantities):
+    prizes = tuple((f"奖品{tier}", quantity) for tier, quantity in enumerate(quantities))
+    event = make_event(entrants=entrants, prizes=prizes)
+    run_sweeper_at(event.draw_at)
+    event.refresh_from_db()
+    won = list(
+        Entry.objects.filter(event=event, prize__isnull=False)
+        .order_by("prize_rank")
+        .values_list("user_id", "user_key", "prize__position")
+    )
+    everyone = set(Entry.objects.filter(event=event).values_list("user_id", flat=True))
+    assert event.status == Event.Status.OPENED
+    assert len(won) == min(sum(quantities), entrants)
+    assert len({user for user, _, _ in won}) == len(won) and {u for u, _, _ in won} <= everyone
+    units = [tier for tier, quantity in enumerate(quantities) for _ in range(quantity)]
+    assert [tier for _, _, tier in won] == units[: len(won)]
+    keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
+    allocation = fairness.allocate(
+        seed=bytes(event.seed),
+        entrants_digest=event.entrants_digest,
+        entrant_count=event.entrant_count,
+        prizes=list(event.prizes.order_by("position").values_list("public_id", "quantity")),
+    )
+    assert [key for _, key, _ in won] == [keys[position] for position, _ in allocation.awards]
