@@ -1,0 +1,209 @@
+"""Joins under load, against the real MariaDB and Redis (issue #3, "correctness under load").
+
+Real HTTP through ``live_server``: every request is served on its own server thread with its own
+database connection, as gunicorn workers would be. Nothing is mocked.
+"""
+
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import DatabaseError, connections
+from django.utils import timezone
+
+from accounts.services import tokens_for
+from draws import fairness
+from draws import services as draw_services
+from events import services
+from events.models import Entry, Event
+from lottery_site.errors import ApplicationError
+from tests.factories import EventFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.mysql,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(120),
+    pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+]
+
+CLIENT_THREADS = 30  # well below MariaDB's default max_connections (151), shared with others
+
+
+def post_joins_all_at_once(live_server, event, users, *, copies):
+    """Each user sends ``copies`` join requests at the same moment; returns [(user, status)]."""
+    endpoint = f"{live_server.url}/api/v1/events/{event.public_id}/entry"
+    headers = {user.pk: {"Authorization": f"Bearer {tokens_for(user)['access']}"} for user in users}
+    barriers = {user.pk: threading.Barrier(copies, timeout=30) for user in users}
+
+    def send(user):
+        barriers[user.pk].wait()  # the user's copies leave together: a double tap, tripled
+        response = requests.post(endpoint, headers=headers[user.pk], timeout=30)
+        return user, response.status_code, response.json()["code"]
+
+    with ThreadPoolExecutor(max_workers=CLIENT_THREADS) as pool:
+        futures = [pool.submit(send, user) for user in users for _ in range(copies)]
+        return [future.result() for future in futures]
+
+
+def test_300_concurrent_joins_from_100_users_make_exactly_100_entries(live_server):
+    event = EventFactory()
+    users = UserFactory.create_batch(100)
+
+    results = post_joins_all_at_once(live_server, event, users, copies=3)
+
+    assert len(results) == 300
+    statuses = Counter(status for _, status, _ in results)
+    assert set(statuses) <= {200, 201}, statuses
+    assert statuses == {201: 100, 200: 200}
+    created_per_user = Counter(user.pk for user, status, _ in results if status == 201)
+    assert set(created_per_user.values()) == {1} and len(created_per_user) == 100
+    event.refresh_from_db()
+    assert event.participant_count == 100
+    assert Entry.objects.filter(event=event).count() == 100
+    assert Entry.objects.filter(event=event).values("user").distinct().count() == 100
+
+
+def test_concurrent_joins_on_a_count_target_admit_exactly_the_target(live_server):
+    event = EventFactory(draw_mode="count", target_participants=30)
+    users = UserFactory.create_batch(60)
+
+    results = post_joins_all_at_once(live_server, event, users, copies=2)
+
+    outcomes = Counter((status, code) for _, status, code in results)
+    assert set(outcomes) <= {(201, 0), (200, 0), (409, 40901)}, outcomes
+    assert outcomes[(201, 0)] == 30
+    event.refresh_from_db()
+    assert event.status == Event.Status.OPENING
+    assert event.participant_count == 30 == Entry.objects.filter(event=event).count()
+
+
+def test_joins_racing_the_lock_never_leave_an_entry_at_or_after_the_lock_time():
+    users = UserFactory.create_batch(800)
+    # Created "earlier" so that its lock time falls 1.5 s from now, through the one write path.
+    lock_at = timezone.now() + timedelta(seconds=1.5)
+    draw_at = lock_at + timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
+    event = EventFactory(
+        draw_at=draw_at, now=draw_at - timedelta(seconds=settings.LOTTERY_MIN_DRAW_LEAD_SECONDS)
+    )
+    assert event.lock_at == lock_at
+    queue = iter(users)
+    queue_lock = threading.Lock()
+    stop_at = lock_at + timedelta(milliseconds=300)
+    outcomes: list[tuple[bool | str, object]] = []
+    locked_at: list = []
+
+    def joiner():
+        try:
+            while timezone.now() < stop_at:
+                with queue_lock:
+                    user = next(queue, None)
+                if user is None:
+                    return
+                # A request's clock is read when it arrives; the database work can come later (a
+                # busy worker, a GC pause). Joins stamped just before the lock reach the
+                # database just after it, where only the row lock keeps them out of the freeze.
+                now = timezone.now() - timedelta(milliseconds=random.uniform(0, 50))
+                try:
+                    _, created = services.entry_join(event=event, user=user, now=now)
+                    outcomes.append((created, now))
+                except ApplicationError as refusal:
+                    outcomes.append((refusal.name, now))
+                except DatabaseError as error:  # a deadlock: a 500 in the making
+                    outcomes.append((repr(error), now))
+                if now < lock_at - timedelta(milliseconds=300):
+                    time.sleep(0.05)  # pace the approach; race flat out around the lock
+        finally:
+            connections.close_all()
+
+    def locker():
+        try:
+            while timezone.now() < lock_at:
+                time.sleep(0.001)
+            while not draw_services.event_lock(event_id=event.pk, now=timezone.now()):
+                time.sleep(0.001)
+            locked_at.append(timezone.now())
+        except DatabaseError as error:
+            locked_at.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=joiner) for _ in range(8)]
+    threads.append(threading.Thread(target=locker))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+
+    assert len(locked_at) == 1 and not isinstance(locked_at[0], str), locked_at
+    kinds = Counter(kind for kind, _ in outcomes)
+    assert set(kinds) <= {True, "event_locked"}, kinds
+    assert kinds[True] > 0 and kinds["event_locked"] > 0  # the race really crossed the lock
+    assert all(now < lock_at for kind, now in outcomes if kind is True)
+    assert not Entry.objects.filter(event=event, created_at__gte=lock_at).exists()
+
+    event.refresh_from_db()
+    entries = Entry.objects.filter(event=event)
+    assert event.status == Event.Status.OPENING
+    assert event.entrant_count == entries.count() == event.participant_count == kinds[True]
+    keys = sorted(entries.values_list("user_key", flat=True))
+    assert (event.entrant_count, event.entrants_digest) == fairness.entrants_digest(keys)
+
+
+def test_joins_racing_the_creators_cancel_are_either_counted_or_refused():
+    users = UserFactory.create_batch(300)
+    event = EventFactory()
+    queue = iter(users)
+    queue_lock = threading.Lock()
+    outcomes: list = []
+    canceled: list = []
+
+    def joiner():
+        try:
+            while True:
+                with queue_lock:
+                    user = next(queue, None)
+                if user is None:
+                    return
+                try:
+                    _, created = services.entry_join(event=event, user=user, now=timezone.now())
+                    outcomes.append(created)
+                except ApplicationError as refusal:
+                    outcomes.append(refusal.name)
+                except DatabaseError as error:  # a deadlock: a 500 in the making
+                    outcomes.append(repr(error))
+        finally:
+            connections.close_all()
+
+    def canceler():
+        try:
+            while len(outcomes) < 50:
+                time.sleep(0.001)
+            services.event_cancel(event=event, actor=event.creator, now=timezone.now())
+            canceled.append(True)
+        except DatabaseError as error:
+            canceled.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=joiner) for _ in range(8)]
+    threads.append(threading.Thread(target=canceler))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+
+    assert canceled == [True]
+    kinds = Counter(outcomes)
+    assert set(kinds) <= {True, "event_canceled"}, kinds
+    event.refresh_from_db()
+    assert event.status == Event.Status.CANCELED
+    assert event.participant_count == Entry.objects.filter(event=event).count() == kinds[True]
