@@ -8,10 +8,9 @@ interrupted at any point (worker killed, database gone) and run again gives the 
 
 import bisect
 import logging
-from collections import defaultdict
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from draws import fairness, selectors
 from events.models import Entry, Event, EventLog, Prize
@@ -162,18 +161,20 @@ def _frozen_list(event_id: int) -> tuple[int, str]:
 def _winning_entries(event: Event, positions: list[int]) -> dict[int, int]:
     """Entry ids at the given positions of the canonical list, re-checking the frozen digest.
 
-    One pass over the list; per batch only the wanted positions inside it are looked at
-    (bisect), so the cost is reading the list, not a Python loop over a million rows.
+    One pass over the list's keys (the same read as the lock); per batch only the wanted
+    positions inside it are looked at (bisect), so the cost is reading and hashing the list,
+    not a Python loop over a million rows. The few winning keys are then turned into entry ids
+    with one indexed query.
     """
     wanted = sorted(positions)
-    found: dict[int, int] = {}
+    keys_at: dict[int, str] = {}
     digest = fairness.EntrantDigest()
     start = 0
-    for batch in selectors.stream_entries(event_id=event.pk):
-        digest.update([key for _, key in batch])
+    for batch in selectors.stream_entrant_keys(event_id=event.pk):
+        digest.update(batch)
         end = start + len(batch)
         for position in wanted[bisect.bisect_left(wanted, start) : bisect.bisect_left(wanted, end)]:
-            found[position] = batch[position - start][0]
+            keys_at[position] = batch[position - start]
         start = end
     if digest.count != event.entrant_count or digest.hexdigest() != event.entrants_digest:
         logger.error(
@@ -185,7 +186,8 @@ def _winning_entries(event: Event, positions: list[int]) -> dict[int, int]:
             event.entrants_digest,
         )
         raise DrawIntegrityError(f"entrant list of event {event.public_id} changed after lock")
-    return found
+    ids = selectors.entry_ids_by_key(event_id=event.pk, keys=list(keys_at.values()))
+    return {position: ids[key] for position, key in keys_at.items()}
 
 
 def _write_awards(awards: list[tuple[int, int, int]]) -> None:
@@ -193,17 +195,26 @@ def _write_awards(awards: list[tuple[int, int, int]]) -> None:
 
     Only the transaction that won OPENING -> OPENED gets here, so nobody else writes awards;
     the (event, user) unique constraint on entries makes a second prize per user impossible.
+    One UPDATE per 1,000 winners with two CASEs, in plain SQL: ``bulk_update`` builds the
+    same statement but spends ~1 s of Python per 1,000 rows resolving expressions.
     """
-    by_prize: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for entry_id, prize_id, rank in awards:
-        by_prize[prize_id].append((entry_id, rank))
-    for prize_id, entries in by_prize.items():
-        for start in range(0, len(entries), WRITE_CHUNK):
-            chunk = entries[start : start + WRITE_CHUNK]
-            objects = [
-                Entry(pk=entry_id, prize_id=prize_id, prize_rank=rank) for entry_id, rank in chunk
-            ]
-            Entry.objects.bulk_update(objects, ["prize", "prize_rank"])
+    table = Entry._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(awards), WRITE_CHUNK):
+            chunk = awards[start : start + WRITE_CHUNK]
+            cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
+            sql = (
+                f"UPDATE {table} SET prize_id = CASE id {cases} END, "  # noqa: S608
+                f"prize_rank = CASE id {cases} END "
+                f"WHERE id IN ({', '.join(['%s'] * len(chunk))}) AND prize_id IS NULL"
+            )
+            prize_params = [value for entry, prize, _ in chunk for value in (entry, prize)]
+            rank_params = [value for entry, _, rank in chunk for value in (entry, rank)]
+            cursor.execute(sql, [*prize_params, *rank_params, *(entry for entry, _, _ in chunk)])
+            if cursor.rowcount != len(chunk):
+                raise DrawIntegrityError(
+                    f"{len(chunk) - cursor.rowcount} winning entries vanished or had a prize"
+                )
 
 
 def _write_awarded_counts(prizes: list[Prize], unawarded: dict[str, int]) -> None:

@@ -61,8 +61,7 @@ class EntrantsView(PublicDrawView):
         if event.status in (Event.Status.INIT, Event.Status.CANCELED) or not event.entrants_digest:
             raise ApplicationError("event_not_locked")
         lines = (
-            "".join(f"{key}\n" for key in keys)
-            for keys in selectors.stream_entrant_keys(event_id=event.pk)
+            "\n".join(keys) + "\n" for keys in selectors.stream_entrant_keys(event_id=event.pk)
         )
         response = StreamingHttpResponse(lines, content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="{event.public_id}-entrants.txt"'
