@@ -520,7 +520,7 @@ def test_back_office_counts_deliveries_per_event_in_chinese(wechat, client):
 
     assert page.status_code == 200
     text = page.content.decode()
-    assert "已发送" in text and "被拒收" in text and "失败" in text
+    assert "活动通知统计" in text and "已发送" in text and "被拒收" in text and "失败" in text
     listed = failures.content.decode()
     assert "43101" in listed and "40003" in listed
     assert failures.context["cl"].result_count == 2
