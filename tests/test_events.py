@@ -530,6 +530,19 @@ def test_creator_edits_title_and_description_even_after_people_joined(event, ent
     assert EventLog.objects.filter(event=event, action="update").count() == 1
 
 
+def test_every_viewer_sees_an_edit_at_once(event, outsider, django_capture_on_commit_callbacks):
+    viewer = client_for(outsider)
+    assert data(viewer.get(url(event)))["title"] != "新标题"  # the public part is now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(event.creator).patch(
+            url(event),
+            {"title": "新标题", "prizes": [{"name": "新奖", "quantity": 3}]},
+            format="json",
+        )
+    shown = data(viewer.get(url(event)))
+    assert shown["title"] == "新标题" and [p["name"] for p in shown["prizes"]] == ["新奖"]
+
+
 def test_creator_cannot_edit_after_the_lock_time(event, clock):
     clock.move_to(event.lock_at + timedelta(seconds=1), tick=False)
     response = client_for(event.creator).patch(url(event), {"title": "改"}, format="json")
