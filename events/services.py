@@ -122,11 +122,12 @@ def event_update(
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
                 _create_prizes(current, prizes)
-        if changes or prizes is not None:
-            transaction.on_commit(lambda: selectors.forget_public(event.pk))
+        edited = sorted({*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at"})
         if changes:
             Event.objects.filter(pk=event.pk).update(**changes)
-            _log(event.pk, actor=actor, action="update", now=now, reason=", ".join(sorted(changes)))
+        if edited:
+            transaction.on_commit(lambda: selectors.forget_public(event.pk))
+            _log(event.pk, actor=actor, action="update", now=now, reason=", ".join(edited))
     return Event.objects.get(pk=event.pk)
 
 
