@@ -41,7 +41,11 @@ class DeliveryAdmin(ReadOnlyAdmin):
     show_full_result_count = False  # a count(*) over millions of rows on every page is slow
     actions = ["retry_failed"]
 
-    @admin.action(description=_("重试所选的失败消息"), permissions=["view"])
+    def has_retry_permission(self, request) -> bool:
+        # Rows are read-only in forms, but staff allowed to change deliveries may resend them.
+        return request.user.has_perm("notifications.change_delivery")
+
+    @admin.action(description=_("重试所选的失败消息"), permissions=["retry"])
     def retry_failed(self, request, queryset):
         ids = list(queryset.filter(state=State.FAILED).values_list("pk", flat=True))
         batches = services.deliveries_retry(delivery_ids=ids, now=timezone.now())

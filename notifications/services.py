@@ -15,12 +15,12 @@ import logging
 import random
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 
 from accounts import wechat_messages
 from accounts.models import User
@@ -105,16 +105,17 @@ def outbox_fan_out(*, log_id: int, now: datetime) -> list[list[int]]:
     return _batches(list(pending.values_list("pk", flat=True)))
 
 
-def _entrants(event_id: int) -> Iterable[int]:
-    return Entry.objects.filter(event_id=event_id).values_list("user_id", flat=True)
+def _entrants(event_id: int) -> QuerySet:
+    return Entry.objects.filter(event_id=event_id).values("user_id")
 
 
-def _record(event_id: int, kind: str, user_ids: Iterable[int], *, now: datetime) -> None:
+def _record(event_id: int, kind: str, recipients: QuerySet | list[int], *, now: datetime) -> None:
     template_id = messages.template_id_for(kind)
     if not template_id:
         return
-    holders = SubscriptionQuota.objects.filter(template_id=template_id, quota__gt=0)
-    wanted = set(user_ids) & set(holders.values_list("user_id", flat=True))
+    holders = SubscriptionQuota.objects.filter(
+        template_id=template_id, quota__gt=0, user_id__in=recipients
+    )
     # Queued right after this, so not due for the sweep until that queueing has had its chance.
     due = _queued_until(now)
     rows = [
@@ -126,7 +127,7 @@ def _record(event_id: int, kind: str, user_ids: Iterable[int], *, now: datetime)
             next_attempt_at=due,
             created_at=now,
         )
-        for user_id in sorted(wanted)
+        for user_id in sorted(holders.values_list("user_id", flat=True))
     ]
     Delivery.objects.bulk_create(rows, batch_size=INSERT_CHUNK, ignore_conflicts=True)
 
