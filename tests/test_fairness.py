@@ -271,6 +271,17 @@ def test_batch_boundaries_do_not_change_the_digest() -> None:
     assert (digest.count, digest.hexdigest()) == entrants_digest(keys)
 
 
+def test_unchecked_rehash_gives_the_same_digest_and_any_change_gives_another() -> None:
+    keys = make_keys(50)
+    rehash = EntrantDigest(checked=False)
+    for batch in (keys[:20], [], keys[20:]):
+        rehash.update(batch)
+    assert (rehash.count, rehash.hexdigest()) == entrants_digest(keys)
+    swapped = EntrantDigest(checked=False)
+    swapped.update([keys[1], keys[0], *keys[2:]])
+    assert swapped.hexdigest() != rehash.hexdigest()
+
+
 @pytest.mark.parametrize(
     ("batches", "message"),
     [
