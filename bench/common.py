@@ -18,7 +18,9 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 
 BENCH_ENV = {
-    "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/lottery_bench"),
+    "DATABASE_URL": os.environ.get(
+        "BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/lottery_bench"
+    ),
     "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
     "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "DJANGO_DEBUG": "0",
@@ -46,8 +48,13 @@ def setup_django() -> None:
 def _recreate_database() -> None:
     name = BENCH_ENV["DATABASE_URL"].rsplit("/", 1)[1]
     subprocess.run(
-        ["mysql", "-uroot", "-h127.0.0.1", "-e",
-         f"DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4"],
+        [
+            "mysql",
+            "-uroot",
+            "-h127.0.0.1",
+            "-e",
+            f"DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4",
+        ],
         check=True,
     )
 
@@ -72,8 +79,12 @@ class Server:
 
     def __enter__(self) -> "Server":
         self.process = subprocess.Popen(
-            [str(REPO / "bin" / "serve-web")], cwd=REPO, env=self.env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [str(REPO / "bin" / "serve-web")],
+            cwd=REPO,
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -101,13 +112,28 @@ class WrkResult:
         return f"{self.rps:8.0f} req/s  p50 {self.p50_ms:6.1f} ms  p99 {self.p99_ms:7.1f} ms  errors {self.errors}"
 
 
-def wrk(url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2, **env) -> WrkResult:
+def wrk(
+    url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2, **env
+) -> WrkResult:
     lua_env = {f"BENCH_{k.upper()}": str(v) for k, v in env.items()}
     lua_env["BENCH_THREADS"] = str(threads)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-         "-s", str(REPO / "bench" / "rotating.lua"), url],
-        capture_output=True, text=True, check=True, env={**os.environ, **lua_env},
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(REPO / "bench" / "rotating.lua"),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **lua_env},
     ).stdout
     return WrkResult(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -126,7 +152,9 @@ def _latency(out: str, label: str) -> float:
 def _errors(out: str) -> int:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
+    return (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(map(int, socket.groups())) if socket else 0
+    )
 
 
 def median(values) -> float:

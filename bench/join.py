@@ -21,8 +21,9 @@ from bench.common import RESULTS, Server, median, setup_django, wrk  # noqa: E40
 
 
 def make_users(count: int) -> Path:
-    from accounts.models import User
     from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
 
     User.objects.bulk_create(
         [User(openid=f"bench-{n:07d}", nickname=f"用户{n}") for n in range(count)], batch_size=5000
@@ -70,23 +71,40 @@ def main() -> None:
             base = f"{server.url}/api/v1/events/{event_id}"
             common = {"seconds": args.seconds, "connections": args.connections}
             bare = wrk(f"{server.url}/healthz", **common)
-            join = wrk(f"{base}/entry", method="POST", path=f"/api/v1/events/{event_id}/entry",
-                       tokens=tokens, **common)
+            join = wrk(
+                f"{base}/entry",
+                method="POST",
+                path=f"/api/v1/events/{event_id}/entry",
+                tokens=tokens,
+                **common,
+            )
             detail = wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, **common)
             rows.append({"bare": bare, "join": join, "detail": detail})
-            print(f"round {round_number}\n  bare   {bare}\n  join   {join}\n  detail {detail}",
-                  flush=True)
+            print(
+                f"round {round_number}\n  bare   {bare}\n  join   {join}\n  detail {detail}",
+                flush=True,
+            )
         half = []
         for round_number in range(1, args.rounds + 1):
             event_id = make_event()
             bare_rate = median(r["bare"].rps for r in rows) / 2
             join_rate = median(r["join"].rps for r in rows) / 2
             connections = 8
-            bare = wrk(f"{server.url}/healthz", seconds=args.seconds, connections=connections,
-                       delay_ms=int(1000 * connections / bare_rate))
-            join = wrk(f"{server.url}/", seconds=args.seconds, connections=connections,
-                       method="POST", path=f"/api/v1/events/{event_id}/entry", tokens=tokens,
-                       delay_ms=int(1000 * connections / join_rate))
+            bare = wrk(
+                f"{server.url}/healthz",
+                seconds=args.seconds,
+                connections=connections,
+                delay_ms=int(1000 * connections / bare_rate),
+            )
+            join = wrk(
+                f"{server.url}/",
+                seconds=args.seconds,
+                connections=connections,
+                method="POST",
+                path=f"/api/v1/events/{event_id}/entry",
+                tokens=tokens,
+                delay_ms=int(1000 * connections / join_rate),
+            )
             half.append({"bare": bare, "join": join})
             print(f"half-rate round {round_number}\n  bare   {bare}\n  join   {join}", flush=True)
 
@@ -106,7 +124,8 @@ def main() -> None:
         "half_rate_join_p99_over_bare_p99": median(
             h["join"].p99_ms / h["bare"].p99_ms for h in half
         ),
-        "errors": sum(r[k].errors for r in rows for k in r) + sum(h[k].errors for h in half for k in h),
+        "errors": sum(r[k].errors for r in rows for k in r)
+        + sum(h[k].errors for h in half for k in h),
     }
     print(json.dumps(summary, indent=2))
     (RESULTS / "join.json").write_text(json.dumps(summary, indent=2))
