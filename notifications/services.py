@@ -177,10 +177,25 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
     except Exception:
         _release(claim)  # nothing was sent: hand them back untouched
         raise
-    outcomes = {
-        delivery.pk: _send_one(delivery, context) for delivery, context in _with_context(granted)
-    }
+    outcomes: dict[int, wechat_messages.SendResult] = {}
+    try:
+        for delivery, fields in _with_context(granted):
+            outcomes[delivery.pk] = _send_one(delivery, fields)
+    except Exception:
+        # Stopped part-way (soft time limit, database gone): record what WeChat answered, hand
+        # back the unsent ones as retrying (they keep their unit of quota), then fail the task.
+        done = [delivery for delivery in granted if delivery.pk in outcomes]
+        _record_outcomes(claim, done, skipped, outcomes, now=now)
+        _unclaim_unsent(claim, now=now)
+        raise
     return _record_outcomes(claim, granted, skipped, outcomes, now=now)
+
+
+def _unclaim_unsent(claim: str, *, now: datetime) -> None:
+    # The cut-short attempt counts: attempts > 1 is what says "this one already holds its unit".
+    Delivery.objects.filter(claim=claim, state=State.SENDING).update(
+        state=State.RETRYING, claim="", next_attempt_at=now
+    )
 
 
 def _spend_quota(deliveries: list[Delivery]) -> tuple[list[Delivery], list[Delivery]]:

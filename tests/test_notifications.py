@@ -418,6 +418,38 @@ def test_claim_of_a_worker_that_died_mid_send_ends_failed_and_is_not_resent(wech
     assert "outcome unknown" in delivery(event, entrant).errmsg
 
 
+def test_batch_stopped_by_its_time_limit_records_what_was_sent_and_hands_back_the_rest(
+    wechat_ok, monkeypatch
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    entrants = UserFactory.create_batch(3)
+    for entrant in entrants:
+        grant(entrant, RESULT)
+    event = draw(open_event(entrants=entrants))
+    log = EventLog.objects.get(event=event, action="draw")
+    [batch] = services.outbox_fan_out(log_id=log.pk, now=timezone.now())
+    send_one, calls = services._send_one, []
+
+    def time_runs_out_after_one(delivery, fields):
+        calls.append(delivery.pk)
+        if len(calls) > 1:
+            raise SoftTimeLimitExceeded()
+        return send_one(delivery, fields)
+
+    monkeypatch.setattr(services, "_send_one", time_runs_out_after_one)
+    with pytest.raises(SoftTimeLimitExceeded):
+        tasks.send_batch(batch)
+    monkeypatch.undo()
+    states = sorted(Delivery.objects.filter(event=event).values_list("state", flat=True))
+    assert states == ["retrying", "retrying", "sent"]
+
+    notify()
+
+    assert sorted(body["touser"] for body in sends(wechat_ok)) == sorted(e.openid for e in entrants)
+    assert {quota(entrant) for entrant in entrants} == {0}  # one unit each, spent once
+
+
 def test_last_unit_shared_by_two_events_is_spent_on_one_message_only(wechat_ok):
     entrant = UserFactory()
     grant(entrant, RESULT)
