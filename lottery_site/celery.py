@@ -4,8 +4,11 @@ import os
 
 from celery import Celery
 
+from lottery_site import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lottery_site.settings")
 
+broker.register()  # the embedded default broker, "lotteryfs://"
 app = Celery("lottery_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

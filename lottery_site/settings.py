@@ -265,7 +265,8 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 else:
     # No server needed: web, worker and beat exchange messages through a local folder.
-    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+    # kombu's filesystem transport with atomic writes (lottery_site/broker.py).
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "lotteryfs://")
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
