@@ -58,13 +58,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=60000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     setup_django()
     tokens = make_users(args.users)
     rows = []
-    with Server(workers=args.workers) as server:
+    with Server(workers=args.workers, threads=args.threads) as server:
         wrk(f"{server.url}/healthz", seconds=3)  # warm up every worker
         for round_number in range(1, args.rounds + 1):
             event_id = make_event()

@@ -70,6 +70,9 @@ class Event(models.Model):
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
+    # One more on every edit of the public part (title, description, draw time, prizes): the
+    # event detail keeps that part rendered per process and version (events.views).
+    revision = models.PositiveIntegerField(_("revision"), default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

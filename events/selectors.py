@@ -1,10 +1,11 @@
 """Reads for the events API: each one a fixed, small number of queries, whatever the page size."""
 
+import functools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.core.cache import cache
-from django.db.models import FilteredRelation, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from events.models import Entry, Event, Prize
@@ -66,15 +67,6 @@ def event_public(*, ref: EventRef) -> Event:
     )
 
 
-def public_cache_key(event_pk: int) -> str:
-    """Where the rendered public part of an event is cached (see events.views)."""
-    return f"events:public:{event_pk}"
-
-
-def forget_public(event_pk: int) -> None:
-    cache.delete(public_cache_key(event_pk))
-
-
 @dataclass(frozen=True)
 class _PrizeRef:
     public_id: str
@@ -96,39 +88,53 @@ class EventState:
     lock_at: datetime
     participant_count: int
     cancel_reason: str
+    revision: int  # one more with every edit of the public part (event_update)
     viewer_entries: list[_ViewerEntry] = field(default_factory=list)
 
 
 def event_state(*, ref: EventRef, viewer: User) -> EventState:
-    """Status, times, participant count and the viewer's own entry, in one query."""
-    row = (
-        Event.objects.filter(pk=ref.pk)
-        .annotate(mine=FilteredRelation("entries", condition=Q(entries__user_id=viewer.pk)))
-        .values(
-            "status",
-            "draw_at",
-            "lock_at",
-            "participant_count",
-            "cancel_reason",
-            "mine__created_at",
-            "mine__prize__public_id",
-            "mine__prize__name",
-        )
-        .get()
-    )
+    """Status, times, participant count and the viewer's own entry, in one query.
+
+    Plain SQL on purpose: this runs on every read of the most read endpoint, and building the
+    equivalent ORM query (a FilteredRelation join) cost three times as long as running it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_state_sql(), [viewer.pk, ref.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise ApplicationError("event_not_found")
+    status, draw_at, lock_at, count, reason, revision, joined_at, prize_id, prize_name = row
     entries = []
-    if row["mine__created_at"] is not None:
-        prize_id = row["mine__prize__public_id"]
-        prize = _PrizeRef(prize_id, row["mine__prize__name"]) if prize_id else None
-        entries.append(_ViewerEntry(row["mine__created_at"], prize))
+    if joined_at is not None:
+        prize = _PrizeRef(prize_id, prize_name) if prize_id else None
+        entries.append(_ViewerEntry(_aware(joined_at), prize))
     return EventState(
-        status_name=Event.STATUS_NAMES[row["status"]],
-        draw_at=row["draw_at"],
-        lock_at=row["lock_at"],
-        participant_count=row["participant_count"],
-        cancel_reason=row["cancel_reason"],
+        status_name=Event.STATUS_NAMES[status],
+        draw_at=_aware(draw_at),
+        lock_at=_aware(lock_at),
+        participant_count=count,
+        cancel_reason=reason,
+        revision=revision,
         viewer_entries=entries,
     )
+
+
+@functools.cache
+def _state_sql() -> str:
+    event, entry, prize = (model._meta.db_table for model in (Event, Entry, Prize))
+    return (
+        "SELECT e.status, e.draw_at, e.lock_at, e.participant_count, e.cancel_reason, e.revision, "  # noqa: S608
+        f"n.created_at, p.public_id, p.name FROM {event} e "
+        f"LEFT JOIN {entry} n ON n.event_id = e.id AND n.user_id = %s "
+        f"LEFT JOIN {prize} p ON p.id = n.prize_id WHERE e.id = %s"
+    )
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A datetime column read without the ORM: the database stores UTC, naive on the wire."""
+    if isinstance(value, str):  # SQLite without its converters
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def event_entries(*, event: Event) -> QuerySet[Entry]:

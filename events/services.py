@@ -22,7 +22,6 @@ from django.db.models import F, Q
 from django.db.models.lookups import Exact
 
 from accounts.models import User
-from events import selectors
 from events.models import Entry, Event, EventLog, Prize
 from events.selectors import EventRef
 from lottery_site.errors import ApplicationError
@@ -123,10 +122,8 @@ def event_update(
                 Prize.objects.filter(event_id=event.pk).delete()
                 _create_prizes(current, prizes)
         edited = sorted({*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at"})
-        if changes:
-            Event.objects.filter(pk=event.pk).update(**changes)
         if edited:
-            transaction.on_commit(lambda: selectors.forget_public(event.pk))
+            Event.objects.filter(pk=event.pk).update(**changes, revision=F("revision") + 1)
             _log(event.pk, actor=actor, action="update", now=now, reason=", ".join(edited))
     return Event.objects.get(pk=event.pk)
 

@@ -1,6 +1,7 @@
 """The events API: parse with an input serializer, call one service or selector, render."""
 
-from django.core.cache import cache
+import time
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -23,24 +24,36 @@ class LatestDrawFirst(CursorPagination):
     ordering = "-draw_at"
 
 
-# The public part of an event is the same for every viewer and changes only through
-# event_update, which forgets it; a creator's new nickname shows within this many seconds.
+# The public part of an event (title, creator, prizes, commitment...) is the same for every
+# viewer. Each process keeps it rendered, keyed by the event's ``revision``, which every edit
+# moves and the live query reads: an edit shows at once. A creator's new nickname shows within
+# PUBLIC_TTL_SECONDS.
 PUBLIC_TTL_SECONDS = 60
+_PUBLIC_MEMO_SIZE = 1000
+_public_memo: dict[str, tuple[int, float, dict]] = {}
 
 
 def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Response:
     """The event as EventOutput renders it, for the most read endpoint of the API.
 
-    The rendered public part comes from the cache; the live part (status, times, count, the
-    caller's own entry) from one query: one cache read and one query per request.
+    One query per request: the live part (status, times, count, the caller's own entry) with
+    the version of the public part, which is rendered once per process and version.
     """
     ref = selectors.event_ref(public_id=public_id)
-    public = cache.get(selectors.public_cache_key(ref.pk))
-    if public is None:
-        public = dict(s.EventPublicOutput(selectors.event_public(ref=ref)).data)
-        cache.set(selectors.public_cache_key(ref.pk), public, PUBLIC_TTL_SECONDS)
-    live = s.EventLiveOutput(selectors.event_state(ref=ref, viewer=request.user)).data
-    return Response({**public, **live}, status=status_code)
+    state = selectors.event_state(ref=ref, viewer=request.user)
+    live = s.EventLiveOutput(state).data
+    return Response({**_public_part(ref, revision=state.revision), **live}, status=status_code)
+
+
+def _public_part(ref: selectors.EventRef, *, revision: int) -> dict:
+    memo = _public_memo.get(ref.public_id)
+    if memo is not None and memo[0] == revision and memo[1] > time.monotonic():
+        return memo[2]
+    public = dict(s.EventPublicOutput(selectors.event_public(ref=ref)).data)
+    if len(_public_memo) >= _PUBLIC_MEMO_SIZE:
+        _public_memo.clear()
+    _public_memo[ref.public_id] = (revision, time.monotonic() + PUBLIC_TTL_SECONDS, public)
+    return public
 
 
 class EventListView(APIView):
