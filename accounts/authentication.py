@@ -6,6 +6,8 @@ cache instead, and every write that matters for authentication (deactivation, pr
 forgets it through ``accounts.services``, so a deactivated user's tokens stop working at once.
 """
 
+from collections.abc import Iterable
+
 from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -24,6 +26,15 @@ def snapshot_key(user_id: int) -> str:
 
 def forget_user_snapshot(user_id: int) -> None:
     cache.delete(snapshot_key(user_id))
+
+
+def remember_user_snapshots(users: Iterable[User]) -> None:
+    """Cache the snapshots of users who just logged in: their next calls need no user query."""
+    snapshots = {
+        snapshot_key(user.pk): {field: getattr(user, field) for field in SNAPSHOT_FIELDS}
+        for user in users
+    }
+    cache.set_many(snapshots, SNAPSHOT_TTL_SECONDS)
 
 
 def load_user_snapshot(user_id: int) -> User | None:

@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.authentication import forget_user_snapshot
+from accounts.authentication import forget_user_snapshot, remember_user_snapshots
 from accounts.models import User, UserActionLog
 from accounts.wechat import WeChatSession
 from lottery_site.errors import ApplicationError
@@ -41,7 +41,8 @@ def user_login(
         User.objects.filter(pk=user.pk).update(**changes)
         for field, value in changes.items():
             setattr(user, field, value)
-        forget_user_snapshot(user.pk)
+    # A mini-program logs in when it opens, then calls the API: have the user ready for it.
+    remember_user_snapshots([user])
     return user, created
 
 

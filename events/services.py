@@ -9,6 +9,7 @@ the draw race on a conditional UPDATE of ``status`` and exactly one of them wins
 Every function takes ``now`` so that callers (and tests) decide what time it is.
 """
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -17,9 +18,8 @@ from datetime import datetime, timedelta
 from typing import TypedDict
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
-from django.db.models.lookups import Exact
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
 from accounts.models import User
 from events.models import Entry, Event, EventLog, Prize
@@ -178,24 +178,11 @@ def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[E
     target locks the event at once.
     """
     _refuse_inactive(user)
-    admitted = Q(target_participants__isnull=True) | Q(
-        participant_count__lt=F("target_participants")
-    )
-    # "status + 0", not "status": MariaDB must reach the row through its primary key. Through
-    # the (status, lock_at) index the join would lock that index entry first, then wait for the
-    # row held by the lock job (or a cancel), which waits for the entry: a deadlock, and a 500.
-    still_init = Exact(F("status") + 0, Event.Status.INIT)
     try:
         with transaction.atomic():
-            if not (
-                Event.objects.filter(admitted, still_init, pk=event.pk, lock_at__gt=now).update(
-                    participant_count=F("participant_count") + 1
-                )
-            ):
+            if not _admit(event.pk, now=now):
                 raise _NotAdmitted
-            entry = Entry.objects.create(
-                event_id=event.pk, user_id=user.pk, user_key=user.public_id, created_at=now
-            )
+            entry = _insert_entry(event.pk, user=user, now=now)
             if event.draw_mode == Event.DrawMode.COUNT:
                 _lock_if_target_reached(event, now=now)
     except (_NotAdmitted, IntegrityError):
@@ -236,6 +223,47 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
 
 class _NotAdmitted(Exception):
     """The join's gate UPDATE matched no row: roll back, then explain why."""
+
+
+# The join is the flash-crowd path, so its two statements are plain SQL: built through the ORM
+# they cost three times as much as running them (bench/join, docs/benchmarks.md).
+@functools.cache
+def _join_sql() -> tuple[str, str]:
+    event, entry = Event._meta.db_table, Entry._meta.db_table
+    # "status + 0", not "status": MariaDB must reach the row through its primary key. Through
+    # the (status, lock_at) index the join would lock that index entry first, then wait for the
+    # row held by the lock job (or a cancel), which waits for the entry: a deadlock, and a 500.
+    admit = (
+        f"UPDATE {event} SET participant_count = participant_count + 1 "  # noqa: S608
+        f"WHERE id = %s AND status + 0 = {Event.Status.INIT} AND lock_at > %s "
+        "AND (target_participants IS NULL OR participant_count < target_participants)"
+    )
+    insert = (
+        f"INSERT INTO {entry} (event_id, user_id, user_key, created_at) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s)"
+    )
+    return admit, insert
+
+
+def _admit(event_pk: int, *, now: datetime) -> bool:
+    """The gate: INIT, before the lock time, below a count target; counts the entrant."""
+    with connection.cursor() as cursor:
+        cursor.execute(_join_sql()[0], [event_pk, connection.ops.adapt_datetimefield_value(now)])
+        return cursor.rowcount == 1
+
+
+def _insert_entry(event_pk: int, *, user: User, now: datetime) -> Entry:
+    """The entry row; the (event, user) unique constraint refuses a second one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _join_sql()[1],
+            [event_pk, user.pk, user.public_id, connection.ops.adapt_datetimefield_value(now)],
+        )
+        entry_id = cursor.lastrowid
+    entry = Entry(pk=entry_id, event_id=event_pk, user_id=user.pk, user_key=user.public_id)
+    entry.created_at = now
+    entry._state.adding = False
+    return entry
 
 
 def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
