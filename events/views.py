@@ -41,7 +41,7 @@ def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Resp
     """
     ref = selectors.event_ref(public_id=public_id)
     state = selectors.event_state(ref=ref, viewer=request.user)
-    live = s.EventLiveOutput(state).data
+    live = s.LIVE.to_representation(state)
     return Response({**_public_part(ref, revision=state.revision), **live}, status=status_code)
 
 
