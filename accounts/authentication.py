@@ -4,6 +4,8 @@ simplejwt's default authentication loads the user row per request; on the hot pa
 detail) that query costs more than the work itself. We keep a small snapshot of each user in the
 cache instead, and every write that matters for authentication (deactivation, profile change)
 forgets it through ``accounts.services``, so a deactivated user's tokens stop working at once.
+The snapshot is read in the same Redis round trip that counts the request for the per-user
+throttle (``lottery_site.throttling``).
 """
 
 from collections.abc import Iterable
@@ -15,6 +17,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts.models import User
+from lottery_site.throttling import UserRateThrottle
 
 SNAPSHOT_FIELDS = ("id", "public_id", "nickname", "avatar_url", "is_active", "is_staff")
 SNAPSHOT_TTL_SECONDS = 300
@@ -37,14 +40,15 @@ def remember_user_snapshots(users: Iterable[User]) -> None:
     cache.set_many(snapshots, SNAPSHOT_TTL_SECONDS)
 
 
-def load_user_snapshot(user_id: int) -> User | None:
+def load_user_snapshot(user_id: int, *, cached: dict | None = None) -> User | None:
     """An unsaved-looking User built from the cache (or the database once, then cached).
 
-    The instance carries only SNAPSHOT_FIELDS: enough to authenticate, to be a foreign key and to
-    render a creator or an entrant. Code that writes to the user reloads it from the database.
+    ``cached`` is the snapshot when the caller has already read it from the cache. The instance
+    carries only SNAPSHOT_FIELDS: enough to authenticate, to be a foreign key and to render a
+    creator or an entrant. Code that writes to the user reloads it from the database.
     """
     key = snapshot_key(user_id)
-    data = cache.get(key)
+    data = cached if cached is not None else cache.get(key)
     if data is None:
         row = User.objects.filter(pk=user_id).values(*SNAPSHOT_FIELDS).first()
         if row is None:
@@ -58,14 +62,31 @@ def load_user_snapshot(user_id: int) -> User | None:
 
 
 class CachedUserJWTAuthentication(JWTAuthentication):
-    def get_user(self, validated_token):
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            return None
+        validated_token = self.get_validated_token(raw_token)
+        user_id = self.user_id(validated_token)
+        cached = UserRateThrottle.get_with_count(
+            request, user_id=user_id, get_key=snapshot_key(user_id)
+        )
+        return self.get_user(validated_token, cached=cached), validated_token
+
+    @staticmethod
+    def user_id(validated_token) -> int:
         try:
-            user_id = int(validated_token[api_settings.USER_ID_CLAIM])
+            return int(validated_token[api_settings.USER_ID_CLAIM])
         except (KeyError, TypeError, ValueError):
             raise exceptions.AuthenticationFailed(
                 "Token contained no recognizable user identification", code="token_not_valid"
             ) from None
-        user = load_user_snapshot(user_id)
+
+    def get_user(self, validated_token, *, cached: dict | None = None):
+        user = load_user_snapshot(self.user_id(validated_token), cached=cached)
         if user is None:
             raise exceptions.AuthenticationFailed("User not found", code="user_not_found")
         if not user.is_active:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -97,6 +98,8 @@ _DRF_ERRORS: list[tuple[type[Exception], str]] = [
 def _classify(exc: Exception) -> tuple[str, Any]:
     if isinstance(exc, ApplicationError):
         return exc.name, exc.data
+    if isinstance(exc, DatabaseOperationalError):  # connection lost, deadlock: worth a retry
+        return "service_unavailable", None
     if isinstance(exc, exceptions.AuthenticationFailed) and _has_code(exc, "user_inactive"):
         return "user_inactive", None
     for exc_type, name in _DRF_ERRORS:
@@ -117,7 +120,7 @@ def _has_code(exc: exceptions.APIException, code: str) -> bool:
 def exception_handler(exc: Exception, context: dict) -> Response:
     name, data = _classify(exc)
     kind = CATALOGUE[name]
-    if name == "internal_error":
+    if name == "internal_error" or isinstance(exc, DatabaseOperationalError):
         request = context.get("request")
         logger.exception(
             "unhandled error in %s %s",

@@ -7,6 +7,8 @@ import pytest
 from django.test import Client
 
 from lottery_site.errors import CATALOGUE
+from tests.conftest import client_for
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +80,19 @@ def test_throttled_login_is_a_429_in_the_envelope(api, settings, monkeypatch):
     response = api.post("/api/v1/auth/login", {}, format="json")
     body = assert_envelope(response, 429, 42900)
     assert body["data"]["retry_after"] > 0 and int(response["Retry-After"]) > 0
+
+
+def test_each_user_has_their_own_request_budget(user_client, monkeypatch):
+    """Authentication counts the request in the round trip that reads the user; the throttle
+    uses that count: every call is counted once, and one user's budget is not another's."""
+    from lottery_site.throttling import UserRateThrottle
+
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/min"})
+    for _ in range(3):
+        assert_envelope(user_client.get("/api/v1/me"), 200, 0)
+    body = assert_envelope(user_client.get("/api/v1/me"), 429, 42900)
+    assert body["data"]["retry_after"] > 0
+    assert_envelope(client_for(UserFactory()).get("/api/v1/me"), 200, 0)
 
 
 def test_crash_in_a_drf_view_is_a_json_500_with_a_request_id(settings, caplog):
@@ -172,3 +187,32 @@ def test_schema_describes_the_envelope_and_errors():
         "data",
     ]
     assert me["401"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorEnvelope")
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_connection_is_a_503_to_retry_not_a_500(user_client, caplog):
+    """Connections are reused without a ping per request; a restart of MariaDB meanwhile costs
+    the next request of each worker its connection, which must read as "try again"."""
+    import MySQLdb
+    from django.db import connection
+
+    user_client.get("/api/v1/events/e_0000000000000000")  # the connection is open now
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        (connection_id,) = cursor.fetchone()
+    params = connection.get_connection_params()
+    killer = MySQLdb.connect(
+        **{k: v for k, v in params.items() if k in ("host", "port", "user", "passwd", "password")}
+    )
+    try:
+        killer.cursor().execute(f"KILL {int(connection_id)}")
+    finally:
+        killer.close()
+    caplog.set_level(logging.ERROR)
+    try:
+        response = user_client.get("/api/v1/events/e_0000000000000000")
+        assert_envelope(response, 503, 50301)
+    finally:
+        connection.close()  # what request_finished does outside the test client
+    assert_envelope(user_client.get("/api/v1/events/e_0000000000000000"), 404, 40401)
