@@ -119,3 +119,6 @@ class JoinOutput(serializers.Serializer):
     event_id = serializers.CharField()
     joined = serializers.BooleanField()
     joined_at = AwareDateTimeField(allow_null=True)
+
+
+JOIN = JoinOutput()  # the flash-crowd path renders through one instance too (see LIVE)

@@ -13,12 +13,13 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import TypedDict
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import User
@@ -179,7 +180,7 @@ def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[E
     """
     _refuse_inactive(user)
     try:
-        with transaction.atomic():
+        with _join_transaction():
             if not _admit(event.pk, now=now):
                 raise _NotAdmitted
             entry = _insert_entry(event.pk, user=user, now=now)
@@ -223,6 +224,32 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
 
 class _NotAdmitted(Exception):
     """The join's gate UPDATE matched no row: roll back, then explain why."""
+
+
+@contextmanager
+def _join_transaction() -> Iterator[None]:
+    """The join's transaction, without Django's autocommit switching around it.
+
+    ``transaction.atomic()`` turns autocommit off before a transaction and on after it: on MySQL
+    two round trips of their own, as many as the join's two statements. Outside any transaction
+    (a request) the join begins and commits its own; nothing in it uses ``atomic()`` or
+    ``on_commit``. Inside a caller's transaction (a test, a composed service) it is a savepoint
+    as usual.
+    """
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    begin = "BEGIN IMMEDIATE" if connection.vendor == "sqlite" else "START TRANSACTION"
+    with connection.cursor() as cursor:
+        cursor.execute(begin)
+        try:
+            yield
+        except BaseException:
+            with suppress(DatabaseError):  # a lost connection has nothing left to roll back
+                cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
 
 
 # The join is the flash-crowd path, so its two statements are plain SQL: built through the ORM

@@ -109,7 +109,7 @@ class EntryView(APIView):
         event = selectors.event_ref(public_id=event_id)
         entry, created = services.entry_join(event=event, user=request.user, now=timezone.now())
         payload = {"event_id": event_id, "joined": True, "joined_at": entry.created_at}
-        return Response(s.JoinOutput(payload).data, status=201 if created else 200)
+        return Response(s.JOIN.to_representation(payload), status=201 if created else 200)
 
     @extend_schema(
         request=None,
@@ -119,7 +119,7 @@ class EntryView(APIView):
         event = selectors.event_ref(public_id=event_id)
         services.entry_leave(event=event, user=request.user, now=timezone.now())
         payload = {"event_id": event_id, "joined": False, "joined_at": None}
-        return Response(s.JoinOutput(payload).data)
+        return Response(s.JOIN.to_representation(payload))
 
 
 class EntryListView(APIView):

@@ -413,6 +413,34 @@ def test_join_at_or_after_the_lock_time_is_refused_though_status_is_still_init(
     assert event.participant_count == 0 and not Entry.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_joins_in_a_request_commit_their_own_transaction_and_leave_none_open(
+    event, entrant, outsider, clock
+):
+    """Outside any transaction (as in a request) a join begins and commits its own, without
+    Django's atomic(); accepted, repeated or refused, it leaves the connection as it found it."""
+    from django.db import connection
+
+    def open_transaction() -> bool:
+        if connection.vendor == "sqlite":
+            return connection.connection.in_transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@in_transaction")
+            return bool(cursor.fetchone()[0])
+
+    assert not connection.in_atomic_block
+    assert services.entry_join(event=event, user=entrant, now=NOW)[1] is True
+    assert services.entry_join(event=event, user=entrant, now=NOW)[1] is False
+    with pytest.raises(ApplicationError) as refusal:
+        services.entry_join(event=event, user=outsider, now=event.lock_at)
+    assert refusal.value.name == "event_locked"
+    assert connection.get_autocommit() and not open_transaction()
+
+    event.refresh_from_db()
+    assert event.participant_count == 1
+    assert list(Entry.objects.filter(event=event).values_list("user_id", flat=True)) == [entrant.pk]
+
+
 def test_join_after_the_lock_job_ran_is_refused(event, entrant):
     draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     assert refused(client_for(entrant).post(url(event, "/entry")), 409, 40901)
