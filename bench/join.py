@@ -5,8 +5,9 @@
 
 gunicorn (bin/serve-web) on MySQL + Redis; wrk on loopback with a Lua script that gives every
 request a different user's token, so every join inserts. Each round measures, alternating:
-/healthz (the bare view), a join on a fresh hot event, and that event's detail. Then p99 at half
-of each saturation rate. Ratios are medians over the rounds.
+/healthz (the bare view), a join on a fresh hot event, that event's detail, and /me (the simplest
+authenticated read through the ORM). Then p99 at half of each saturation rate. Ratios are medians over the
+rounds.
 """
 
 import argparse
@@ -84,9 +85,13 @@ def main() -> None:
                 **common,
             )
             detail = wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, **common)
-            rows.append({"bare": bare, "join": join, "detail": detail})
+            # For comparison: /me, the simplest authenticated read through the ORM (one
+            # User.objects.get), where the detail's one query is plain SQL.
+            me = wrk(f"{server.url}/api/v1/me", path="/api/v1/me", tokens=tokens, **common)
+            rows.append({"bare": bare, "join": join, "detail": detail, "me": me})
             print(
-                f"round {round_number}\n  bare   {bare}\n  join   {join}\n  detail {detail}",
+                f"round {round_number}\n  bare   {bare}\n  join   {join}\n  detail {detail}"
+                f"\n  me     {me}",
                 flush=True,
             )
         half = []
@@ -116,9 +121,11 @@ def main() -> None:
     summary = {
         "join_over_bare_rps": median(r["join"].rps / r["bare"].rps for r in rows),
         "detail_over_bare_rps": median(r["detail"].rps / r["bare"].rps for r in rows),
+        "me_over_bare_rps": median(r["me"].rps / r["bare"].rps for r in rows),
         "bare_rps": median(r["bare"].rps for r in rows),
         "join_rps": median(r["join"].rps for r in rows),
         "detail_rps": median(r["detail"].rps for r in rows),
+        "me_rps": median(r["me"].rps for r in rows),
         "bare_p99_ms_saturated": median(r["bare"].p99_ms for r in rows),
         "join_p99_ms_saturated": median(r["join"].p99_ms for r in rows),
         "detail_p99_ms_saturated": median(r["detail"].p99_ms for r in rows),
