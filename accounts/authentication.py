@@ -40,21 +40,22 @@ def remember_user_snapshots(users: Iterable[User]) -> None:
     cache.set_many(snapshots, SNAPSHOT_TTL_SECONDS)
 
 
-def load_user_snapshot(user_id: int, *, cached: dict | None = None) -> User | None:
-    """An unsaved-looking User built from the cache (or the database once, then cached).
+def load_user_snapshot(user_id: int) -> User | None:
+    """An unsaved-looking User built from the cache (or the database once, then cached)."""
+    return user_from_snapshot(user_id, cache.get(snapshot_key(user_id)))
 
-    ``cached`` is the snapshot when the caller has already read it from the cache. The instance
-    carries only SNAPSHOT_FIELDS: enough to authenticate, to be a foreign key and to render a
-    creator or an entrant. Code that writes to the user reloads it from the database.
+
+def user_from_snapshot(user_id: int, data: dict | None) -> User | None:
+    """The User of ``data`` as read from the cache; None read: from the database, then cached.
+
+    The instance carries only SNAPSHOT_FIELDS: enough to authenticate, to be a foreign key and to
+    render a creator or an entrant. Code that writes to the user reloads it from the database.
     """
-    key = snapshot_key(user_id)
-    data = cached if cached is not None else cache.get(key)
     if data is None:
-        row = User.objects.filter(pk=user_id).values(*SNAPSHOT_FIELDS).first()
-        if row is None:
+        data = User.objects.filter(pk=user_id).values(*SNAPSHOT_FIELDS).first()
+        if data is None:
             return None
-        data = row
-        cache.set(key, data, SNAPSHOT_TTL_SECONDS)
+        cache.set(snapshot_key(user_id), data, SNAPSHOT_TTL_SECONDS)
     user = User(**data)
     user._state.adding = False
     user._state.db = "default"
@@ -71,10 +72,13 @@ class CachedUserJWTAuthentication(JWTAuthentication):
             return None
         validated_token = self.get_validated_token(raw_token)
         user_id = self.user_id(validated_token)
-        cached = UserRateThrottle.get_with_count(
+        data = UserRateThrottle.get_with_count(
             request, user_id=user_id, get_key=snapshot_key(user_id)
         )
-        return self.get_user(validated_token, cached=cached), validated_token
+        return self.checked(user_from_snapshot(user_id, data)), validated_token
+
+    def get_user(self, validated_token):
+        return self.checked(load_user_snapshot(self.user_id(validated_token)))
 
     @staticmethod
     def user_id(validated_token) -> int:
@@ -85,8 +89,8 @@ class CachedUserJWTAuthentication(JWTAuthentication):
                 "Token contained no recognizable user identification", code="token_not_valid"
             ) from None
 
-    def get_user(self, validated_token, *, cached: dict | None = None):
-        user = load_user_snapshot(self.user_id(validated_token), cached=cached)
+    @staticmethod
+    def checked(user: User | None) -> User:
         if user is None:
             raise exceptions.AuthenticationFailed("User not found", code="user_not_found")
         if not user.is_active:
