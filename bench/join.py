@@ -5,9 +5,9 @@
 
 gunicorn (bin/serve-web) on MySQL + Redis; wrk on loopback with a Lua script that gives every
 request a different user's token, so every join inserts. Each round measures, alternating:
-/healthz (the bare view), a join on a fresh hot event, that event's detail, and /me (the simplest
-authenticated read through the ORM). Then p99 at half of each saturation rate. Ratios are medians over the
-rounds.
+/healthz (the bare view), a join on a fresh hot event, that event's detail, and /me (the
+simplest authenticated read through the ORM). Then p99 at half of each saturation rate. Ratios
+are medians over the rounds.
 """
 
 import argparse

@@ -26,33 +26,29 @@ PREFETCHED_COUNTS = "_prefetched_throttle_counts"
 
 def _count(key: str, window_seconds: int) -> int:
     """Add one to ``key`` (created with a ``window_seconds`` lifetime) and return the count."""
-    if hasattr(cache, "client") and hasattr(cache.client, "get_client"):  # django-redis
-        redis = cache.client.get_client(write=True)
-        pipe = redis.pipeline(transaction=False)
-        full_key = cache.make_key(key)
-        pipe.incr(full_key)
-        pipe.expire(full_key, window_seconds, nx=True)
-        return pipe.execute()[0]
-    cache.add(key, 0, window_seconds)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, window_seconds)
-        return 1
+    return get_and_count(None, key, window_seconds)[1]
 
 
-def get_and_count(get_key: str, count_key: str, window_seconds: int) -> tuple[Any, int]:
-    """``cache.get(get_key)`` and ``_count(count_key, window_seconds)``, in one Redis round trip."""
+def get_and_count(get_key: str | None, count_key: str, window_seconds: int) -> tuple[Any, int]:
+    """``cache.get(get_key)`` (None: no read) and ``_count(count_key)``, in one Redis round trip."""
     if hasattr(cache, "client") and hasattr(cache.client, "get_client"):  # django-redis
-        redis = cache.client.get_client(write=True)
-        pipe = redis.pipeline(transaction=False)
+        pipe = cache.client.get_client(write=True).pipeline(transaction=False)
+        if get_key is not None:
+            pipe.get(cache.make_key(get_key))
         full_key = cache.make_key(count_key)
-        pipe.get(cache.make_key(get_key))
         pipe.incr(full_key)
         pipe.expire(full_key, window_seconds, nx=True)
-        value, count, _ = pipe.execute()
-        return (None if value is None else cache.client.decode(value)), count
-    return cache.get(get_key), _count(count_key, window_seconds)
+        *value, count, _ = pipe.execute()
+        if not value or value[0] is None:
+            return None, count
+        return cache.client.decode(value[0]), count
+    value = cache.get(get_key) if get_key is not None else None
+    cache.add(count_key, 0, window_seconds)
+    try:
+        return value, cache.incr(count_key)
+    except ValueError:  # expired between add and incr
+        cache.add(count_key, 1, window_seconds)
+        return value, 1
 
 
 class CounterRateThrottle(throttling.SimpleRateThrottle):
@@ -109,11 +105,7 @@ class UserRateThrottle(CounterRateThrottle):
             return cache.get(get_key)
         window_key = throttle.window_key(throttle.key_for(user_id))
         value, count = get_and_count(get_key, window_key, throttle.duration + 1)
-        counts = getattr(request, PREFETCHED_COUNTS, None)
-        if counts is None:
-            counts = {}
-            setattr(request, PREFETCHED_COUNTS, counts)
-        counts[window_key] = count
+        setattr(request, PREFETCHED_COUNTS, {window_key: count})  # authentication runs once
         return value
 
 
