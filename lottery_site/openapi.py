@@ -9,8 +9,21 @@ from lottery_site.errors import CATALOGUE
 
 ERROR_SCHEMA_NAME = "ErrorEnvelope"
 
-# Statuses any authenticated operation may answer with, whatever it does.
-COMMON_ERROR_STATUSES = ("400", "401", "403", "404", "405", "406", "413", "415", "429", "500")
+# Statuses any authenticated operation may answer with, whatever it does (503: the database was
+# momentarily unreachable).
+COMMON_ERROR_STATUSES = (
+    "400",
+    "401",
+    "403",
+    "404",
+    "405",
+    "406",
+    "413",
+    "415",
+    "429",
+    "500",
+    "503",
+)
 
 
 def _error_envelope_schema() -> dict:
