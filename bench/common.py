@@ -62,7 +62,13 @@ def _recreate_database() -> None:
 class Server:
     """bin/serve-web (gunicorn) on loopback with the bench environment."""
 
-    def __init__(self, port: int = 8765, workers: int | None = None, threads: int = 1):
+    def __init__(
+        self,
+        port: int = 8765,
+        workers: int | None = None,
+        threads: int = 1,
+        settings: str = "lottery_site.settings",
+    ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.env = {
@@ -71,6 +77,7 @@ class Server:
             "WEB_BIND": f"127.0.0.1:{port}",
             "WEB_ACCESS_LOG": "0",
             "WEB_THREADS": str(threads),
+            "DJANGO_SETTINGS_MODULE": settings,
             # bin/serve-web runs gunicorn from the virtualenv this script was started with.
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         }

@@ -6,8 +6,9 @@
 gunicorn (bin/serve-web) on MySQL + Redis; wrk on loopback with a Lua script that gives every
 request a different user's token, so every join inserts. Each round measures, alternating:
 /healthz (the bare view), a join on a fresh hot event, that event's detail, and /me (the
-simplest authenticated read through the ORM). Then p99 at half of each saturation rate. Ratios
-are medians over the rounds.
+simplest authenticated read through the ORM), then the reference endpoints of bench/urls.py
+(DRF alone; DRF with our authentication and nothing else; the detail without its query). Then
+p99 at half of each saturation rate. Ratios are medians over the rounds.
 """
 
 import argparse
@@ -19,6 +20,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS, Server, median, setup_django, wrk  # noqa: E402
+
+# bench/urls.py: what the stack costs before the detail's own work, measured in the same rounds.
+REFERENCES = {
+    "drf_only": "/bench/drf",
+    "authenticated_only": "/bench/authenticated",
+    "detail_without_query": "/bench/detail-without-query/{event_id}",
+}
 
 
 def make_users(count: int) -> Path:
@@ -70,7 +78,7 @@ def main() -> None:
     setup_django()
     tokens = make_users(args.users)
     rows = []
-    with Server(workers=args.workers, threads=args.threads) as server:
+    with Server(workers=args.workers, threads=args.threads, settings="bench.settings") as server:
         wrk(f"{server.url}/healthz", seconds=3)  # warm up every worker
         for round_number in range(1, args.rounds + 1):
             event_id = make_event()
@@ -88,12 +96,14 @@ def main() -> None:
             # For comparison: /me, the simplest authenticated read through the ORM (one
             # User.objects.get), where the detail's one query is plain SQL.
             me = wrk(f"{server.url}/api/v1/me", path="/api/v1/me", tokens=tokens, **common)
-            rows.append({"bare": bare, "join": join, "detail": detail, "me": me})
-            print(
-                f"round {round_number}\n  bare   {bare}\n  join   {join}\n  detail {detail}"
-                f"\n  me     {me}",
-                flush=True,
-            )
+            row = {"bare": bare, "join": join, "detail": detail, "me": me}
+            for name, reference in REFERENCES.items():
+                reference = reference.format(event_id=event_id)
+                row[name] = wrk(f"{server.url}{reference}", path=reference, tokens=tokens, **common)
+            rows.append(row)
+            print(f"round {round_number}", flush=True)
+            for name, result in row.items():
+                print(f"  {name:<24} {result}", flush=True)
         half = []
         for round_number in range(1, args.rounds + 1):
             event_id = make_event()
@@ -122,6 +132,10 @@ def main() -> None:
         "join_over_bare_rps": median(r["join"].rps / r["bare"].rps for r in rows),
         "detail_over_bare_rps": median(r["detail"].rps / r["bare"].rps for r in rows),
         "me_over_bare_rps": median(r["me"].rps / r["bare"].rps for r in rows),
+        **{
+            f"{name}_over_bare_rps": median(r[name].rps / r["bare"].rps for r in rows)
+            for name in REFERENCES
+        },
         "bare_rps": median(r["bare"].rps for r in rows),
         "join_rps": median(r["join"].rps for r in rows),
         "detail_rps": median(r["detail"].rps for r in rows),

@@ -1,0 +1,61 @@
+"""Reference endpoints for bench/join, next to every route of the service.
+
+They answer "how fast can an endpoint of this stack be at all": each one does a known part of
+what the event detail does, so the detail's figure can be read against floors measured in the
+same run, on the same server. Served only under bench/settings.py, never in production.
+"""
+
+from django.urls import include, path
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events import selectors, views
+from events import serializers as s
+
+
+class DrfOnly(APIView):
+    """DRF's request handling and our envelope renderer; no authentication, no throttle."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+class AuthenticatedOnly(APIView):
+    """What every authenticated endpoint pays before its own work: verifying the JWT and the
+    one Redis round trip (the user's snapshot, so a ban acts at once, and the per-user rate
+    limit). The floor under the event detail."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+_states: dict[int, selectors.EventState] = {}
+
+
+class DetailWithoutQuery(APIView):
+    """The event detail's own work except its database read: the live state is the one read
+    the first time, kept in memory. An upper bound for any design that answers the detail
+    without a round trip of its own (a Redis mirror read in the authentication round trip
+    costs more than nothing)."""
+
+    def get(self, request: Request, event_id: str) -> Response:
+        ref = selectors.event_ref(public_id=event_id)
+        state = _states.get(ref.pk)
+        if state is None:
+            state = _states[ref.pk] = selectors.event_state(ref=ref, viewer=request.user)
+        live = s.LIVE.to_representation(state)
+        return Response({**views._public_part(ref, revision=state.revision), **live})
+
+
+urlpatterns = [
+    path("bench/drf", DrfOnly.as_view()),
+    path("bench/authenticated", AuthenticatedOnly.as_view()),
+    path("bench/detail-without-query/<str:event_id>", DetailWithoutQuery.as_view()),
+    path("", include("lottery_site.urls")),
+]
