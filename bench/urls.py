@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events import selectors, views
-from events import serializers as s
 
 
 class DrfOnly(APIView):
@@ -49,8 +48,7 @@ class DetailWithoutQuery(APIView):
         state = _states.get(ref.pk)
         if state is None:
             state = _states[ref.pk] = selectors.event_state(ref=ref, viewer=request.user)
-        live = s.LIVE.to_representation(state)
-        return Response({**views._public_part(ref, revision=state.revision), **live})
+        return Response(views.detail_payload(ref, state))
 
 
 urlpatterns = [

@@ -41,8 +41,12 @@ def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Resp
     """
     ref = selectors.event_ref(public_id=public_id)
     state = selectors.event_state(ref=ref, viewer=request.user)
-    live = s.LIVE.to_representation(state)
-    return Response({**_public_part(ref, revision=state.revision), **live}, status=status_code)
+    return Response(detail_payload(ref, state), status=status_code)
+
+
+def detail_payload(ref: selectors.EventRef, state: selectors.EventState) -> dict:
+    """The detail's body: the memoized public part and the live part for the caller."""
+    return {**_public_part(ref, revision=state.revision), **s.LIVE.to_representation(state)}
 
 
 def _public_part(ref: selectors.EventRef, *, revision: int) -> dict:
