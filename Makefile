@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test setup system-deps venv migrate lint fmt check-migrations ci clean
+.PHONY: run test setup system-deps venv migrate lint fmt check-migrations requirements requirements-check ci clean
 
 ## run: set everything up, then start web (gunicorn) + Celery worker + Celery beat; Ctrl-C stops all
 run: setup
@@ -46,6 +46,25 @@ fmt: setup
 
 check-migrations: setup
 	$(PY) manage.py makemigrations --check --dry-run
+
+# The whole dependency tree is pinned with hashes, compiled from the *.in files by uv. An existing
+# pin is kept unless the .in files ask otherwise (uv prefers what the output file already holds), so
+# `make requirements` after editing a .in file changes only what that edit needs.
+UV_COMPILE = $(VENV)/bin/uv pip compile -q --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make requirements"
+requirements: setup
+	$(UV_COMPILE) -o requirements.txt requirements.in
+	$(UV_COMPILE) -o requirements-dev.txt requirements-dev.in
+
+## requirements-check: fail when requirements*.txt are not what the *.in files compile to
+requirements-check: setup
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	  cp requirements.txt requirements-dev.txt $$tmp/; \
+	  $(UV_COMPILE) -o $$tmp/requirements.txt requirements.in && \
+	  $(UV_COMPILE) -o $$tmp/requirements-dev.txt requirements-dev.in && \
+	  diff -u requirements.txt $$tmp/requirements.txt && \
+	  diff -u requirements-dev.txt $$tmp/requirements-dev.txt && \
+	  echo "requirements*.txt are current."
 
 ci:
 	bash .ci/run
