@@ -6,6 +6,7 @@ with production settings (debug off, HTTPS redirect on, one trusted proxy) on th
 database and Redis, WeChat faked on loopback.
 """
 
+import contextlib
 import gzip
 import http.client
 import json
@@ -146,10 +147,8 @@ def send(conn, method, path, body=None, *, token=None, headers=None) -> Reply:
 
 @pytest.fixture(scope="module")
 def front(django_db_setup, django_db_blocker, tmp_path_factory):
-    nginx = nginx_binary()
-    assert nginx, "nginx is not installed (Debian: apt-get install nginx); .ci/run installs it"
     tmp = tmp_path_factory.mktemp("front")
-    web_port, http_port, https_port = free_port(), free_port(), free_port()
+    web_port = free_port()
     static_parent = tmp / "var"
     with django_db_blocker.unblock(), FakeWeChat() as wechat:
         web = subprocess.Popen(
@@ -158,33 +157,42 @@ def front(django_db_setup, django_db_blocker, tmp_path_factory):
             env=gunicorn_env(port=web_port, wechat=wechat, var_dir=static_parent),
             start_new_session=True,
         )
-        nginx_process = None
         try:
             wait_until_listening(web_port, web, "gunicorn")
-            prefix = tmp / "nginx"
-            subprocess.run(
-                [str(REPO / "deploy" / "nginx" / "check-config"), str(prefix)],
-                check=True,
-                env={
-                    **os.environ,
-                    "PATH": f"{os.environ.get('PATH', '')}:{Path(nginx).parent}",
-                    "HTTP_PORT": str(http_port),
-                    "HTTPS_PORT": str(https_port),
-                    "UPSTREAM": f"127.0.0.1:{web_port}",
-                    "STATIC_PARENT": str(static_parent),
-                },
-            )
-            nginx_process = subprocess.Popen(
-                [nginx, "-e", "stderr", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
-                + ["-g", "daemon off;"],
-                start_new_session=True,
-            )
-            wait_until_listening(https_port, nginx_process, "nginx")
-            yield Front(prefix, http_port, https_port, static_parent)
+            with running_nginx(tmp / "nginx", f"127.0.0.1:{web_port}", static_parent) as front:
+                yield front
         finally:
-            if nginx_process is not None:
-                stop(nginx_process, signal.SIGQUIT)  # nginx's graceful stop
             stop(web)
+
+
+@contextlib.contextmanager
+def running_nginx(prefix: Path, upstream: str, static_parent: Path):
+    """deploy/nginx/check-config's prefix around lottery.conf, then nginx itself, on free ports."""
+    nginx = nginx_binary()
+    assert nginx, "nginx is not installed (Debian: apt-get install nginx); .ci/run installs it"
+    http_port, https_port = free_port(), free_port()
+    subprocess.run(
+        [str(REPO / "deploy" / "nginx" / "check-config"), str(prefix)],
+        check=True,
+        env={
+            **os.environ,
+            "PATH": f"{os.environ.get('PATH', '')}:{Path(nginx).parent}",
+            "HTTP_PORT": str(http_port),
+            "HTTPS_PORT": str(https_port),
+            "UPSTREAM": upstream,
+            "STATIC_PARENT": str(static_parent),
+        },
+    )
+    process = subprocess.Popen(
+        [nginx, "-e", "stderr", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
+        + ["-g", "daemon off;"],
+        start_new_session=True,
+    )
+    try:
+        wait_until_listening(https_port, process, "nginx")
+        yield Front(prefix, http_port, https_port, static_parent)
+    finally:
+        stop(process, signal.SIGQUIT)  # nginx's graceful stop
 
 
 def login(front: Front, code: str, **kwargs) -> Reply:
@@ -284,3 +292,11 @@ def test_large_json_answers_are_gzipped(front):
     assert reply.status == 200
     assert reply.headers["Content-Encoding"] == "gzip"
     assert json.loads(gzip.decompress(reply.raw))["openapi"].startswith("3.")
+
+
+def test_api_answers_503_in_the_envelope_when_gunicorn_is_down(tmp_path):
+    nobody_listens = f"127.0.0.1:{free_port()}"
+    with running_nginx(tmp_path / "nginx", nobody_listens, tmp_path) as front:
+        reply = front.request("GET", "/api/v1/me")
+    assert reply.status == 503 and reply.headers["Retry-After"] == "5"
+    assert reply.json() == {"code": 50301, "msg": "服务暂时不可用", "data": None}
