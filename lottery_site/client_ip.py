@@ -13,8 +13,12 @@ limited (issue #10, finding 4). Everything that keys on the client address calls
 """
 
 import ipaddress
+import logging
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+_warned_untrusted_proxy = False
 
 
 def client_ip(request) -> str:
@@ -23,7 +27,10 @@ def client_ip(request) -> str:
     remote_addr = meta.get("REMOTE_ADDR", "")
     trusted = settings.TRUSTED_PROXY_COUNT
     forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-    if trusted <= 0 or not forwarded:
+    if not forwarded:
+        return remote_addr
+    if trusted <= 0:
+        _warn_if_behind_untrusted_proxy(remote_addr)
         return remote_addr
     hops = [hop.strip() for hop in forwarded.split(",")]
     # Fewer hops than trusted proxies means one of them was skipped, which the network must
@@ -39,3 +46,18 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _warn_if_behind_untrusted_proxy(remote_addr: str) -> None:
+    """Forwarded requests from a private address look like a proxy of ours that nobody told us
+    about: then every client shares that address and its login budget. Said once a process."""
+    global _warned_untrusted_proxy
+    if _warned_untrusted_proxy or not _is_ip(remote_addr):
+        return
+    if ipaddress.ip_address(remote_addr).is_private:  # loopback included
+        _warned_untrusted_proxy = True
+        logger.warning(
+            "X-Forwarded-For arrives from %s but TRUSTED_PROXY_COUNT is 0: every client behind "
+            "that proxy shares one rate limit; set TRUSTED_PROXY_COUNT (docs/operations.md)",
+            remote_addr,
+        )

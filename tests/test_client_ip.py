@@ -5,6 +5,7 @@ Issue #10, finding 4: 130 logins from one client, each with a different forged
 nginx is in tests/test_nginx.py.
 """
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ import responses
 import time_machine
 from django.test import RequestFactory
 
+from lottery_site import client_ip as client_ip_module
 from lottery_site.client_ip import client_ip
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +94,21 @@ def test_the_client_is_the_trusted_count_th_address_from_the_right(
 ):
     settings.TRUSTED_PROXY_COUNT = trusted
     assert client_ip(request_from("127.0.0.1", forwarded_for)) == expected
+
+
+def test_forwarded_requests_from_a_private_peer_with_no_trusted_proxy_warn_once(
+    settings, caplog, monkeypatch
+):
+    """Behind nginx with TRUSTED_PROXY_COUNT left at 0 every client looks like 127.0.0.1 and
+    shares one login budget: say so in the log, once per process."""
+    settings.TRUSTED_PROXY_COUNT = 0
+    monkeypatch.setattr(client_ip_module, "_warned_untrusted_proxy", False)
+    caplog.set_level(logging.WARNING, logger="lottery_site.client_ip")
+    client_ip(request_from("8.8.8.8", "203.0.113.1"))  # a public peer: a client's forgery
+    assert not caplog.records
+    for _ in range(3):
+        assert client_ip(request_from("127.0.0.1", "203.0.113.1")) == "127.0.0.1"
+    assert [r.getMessage() for r in caplog.records] == [
+        "X-Forwarded-For arrives from 127.0.0.1 but TRUSTED_PROXY_COUNT is 0: every client "
+        "behind that proxy shares one rate limit; set TRUSTED_PROXY_COUNT (docs/operations.md)"
+    ]
