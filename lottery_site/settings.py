@@ -195,6 +195,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# How many proxies of ours sit in front of gunicorn, each appending to X-Forwarded-For (nginx
+# alone: 1). 0 ignores the header: the client is REMOTE_ADDR. lottery_site/client_ip.py.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Request bodies: the API takes small JSON documents only.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
@@ -216,6 +219,8 @@ REST_FRAMEWORK = {
         "public": os.environ.get("THROTTLE_PUBLIC_RATE", "300/min"),
     },
     "UNAUTHENTICATED_USER": None,
+    # For any DRF code that reads the client address itself; ours calls client_ip().
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DATETIME_FORMAT": "iso-8601",
     "PAGE_SIZE": 20,
 }

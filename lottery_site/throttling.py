@@ -1,6 +1,7 @@
 """Throttles, counted in the shared cache (Redis in production).
 
-Login is limited per client IP, everything else per user. Rates come from the environment
+Login is limited per client IP (the one our own proxies vouch for: lottery_site/client_ip.py),
+everything else per user. Rates come from the environment
 (THROTTLE_LOGIN_RATE, THROTTLE_USER_RATE); the defaults allow for carrier NAT, where many real
 users share one address.
 
@@ -19,6 +20,8 @@ from typing import Any
 
 from django.core.cache import cache
 from rest_framework import throttling
+
+from lottery_site.client_ip import client_ip
 
 # Where authentication leaves counts it took for the throttles, on the DRF request.
 PREFETCHED_COUNTS = "_prefetched_throttle_counts"
@@ -76,6 +79,10 @@ class CounterRateThrottle(throttling.SimpleRateThrottle):
 
 class LoginRateThrottle(CounterRateThrottle):
     scope = "login"
+
+    def get_ident(self, request) -> str:
+        # Not DRF's, which believes a client-sent X-Forwarded-For unless told otherwise.
+        return client_ip(request)
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -5,6 +5,7 @@ CI). Only WeChat, which is outside our walls, is replaced, with ``responses``.
 """
 
 import os
+import shutil
 
 import pytest
 import responses as responses_lib
@@ -25,16 +26,22 @@ def pytest_configure(config):
         )
 
 
+def nginx_binary() -> str | None:
+    """Debian's nginx lives in /usr/sbin, which a non-root PATH often lacks."""
+    return shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked mysql/redis skip on a laptop without the service, and fail in CI."""
+    """Tests marked mysql/redis/nginx skip on a laptop without the service, and fail in CI."""
     have = {
         "mysql": settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql",
         "redis": bool(settings.REDIS_URL),
+        "nginx": nginx_binary() is not None,  # .ci/run installs Debian's
     }
     for item in items:
         for marker, present in have.items():
             # In CI pytest_configure has already refused to start without both services, so a
-            # missing service there is an error, never a skip.
+            # missing service there is an error, never a skip (a missing nginx fails the test).
             if item.get_closest_marker(marker) and not present and not IN_CI:
                 item.add_marker(pytest.mark.skip(reason=f"needs {marker}"))
 
