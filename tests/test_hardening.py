@@ -4,6 +4,7 @@ Personas: the creator of an event, an entrant who joined it, an outsider, and an
 client that sends whatever it likes. WeChat is faked at the HTTP level (``responses``).
 """
 
+import base64
 import logging
 
 import pytest
@@ -82,3 +83,65 @@ def test_hostile_json_to_an_authenticated_endpoint_is_a_400(outsider):
 def test_moderately_nested_json_is_still_read_and_refused_by_the_serializer(api):
     response = raw_post(api, "/api/v1/auth/login", '{"code": [[[["x"]]]]}')
     assert refused(response, 400, 40000)
+
+
+# --- 2. A cursor we did not issue: 400, code 40000, the field named -----------------------------
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+FORGED_CURSORS = {
+    "position garbage": _b64("p=garbage"),
+    "offset garbage": _b64("o=lots"),
+    "reverse garbage": _b64("r=maybe"),
+    "a plausible position": _b64("p=2026-01-01 00:00:00+00:00"),
+    "huge offset": _b64("o=" + "9" * 5000),
+    "not base64": "%%%not-base64",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("cursor", FORGED_CURSORS.values(), ids=FORGED_CURSORS.keys())
+def test_forged_cursor_on_the_entries_list_is_a_400_naming_the_cursor(event, outsider, cursor):
+    response = client_for(outsider).get(f"/api/v1/events/{event.public_id}/entries?cursor={cursor}")
+    assert refused(response, 400, 40000)
+    assert "cursor" in response.json()["data"]
+
+
+@pytest.mark.parametrize("cursor", FORGED_CURSORS.values(), ids=FORGED_CURSORS.keys())
+def test_forged_cursor_on_my_events_is_a_400_naming_the_cursor(outsider, cursor):
+    response = client_for(outsider).get(f"/api/v1/me/events?role=created&cursor={cursor}")
+    assert refused(response, 400, 40000)
+    assert "cursor" in response.json()["data"]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        *FORGED_CURSORS.values(),
+        base64.urlsafe_b64encode(b"2026-01-01T00:00:00|" + b"9" * 40 + b"|0").decode(),
+        base64.urlsafe_b64encode(b"garbage|1|0").decode(),
+    ],
+)
+def test_forged_cursor_on_the_inbox_is_a_400_naming_the_cursor(outsider, cursor):
+    response = client_for(outsider).get(f"/api/v1/me/notifications?cursor={cursor}")
+    assert refused(response, 400, 40000)
+    assert "cursor" in response.json()["data"]
+
+
+def test_a_cursor_we_issued_still_leads_to_the_next_page(event, outsider):
+    from django.utils import timezone
+
+    from events.services import entry_join
+
+    for user in UserFactory.create_batch(3):
+        entry_join(event=event, user=user, now=timezone.now())
+    client = client_for(outsider)
+    first = client.get(f"/api/v1/events/{event.public_id}/entries?page_size=2").json()["data"]
+    second = client.get(
+        f"/api/v1/events/{event.public_id}/entries?page_size=2&cursor={first['next']}"
+    )
+    assert second.status_code == 200
+    assert len(second.json()["data"]["results"]) == 1
