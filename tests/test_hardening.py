@@ -145,3 +145,18 @@ def test_a_cursor_we_issued_still_leads_to_the_next_page(event, outsider):
     )
     assert second.status_code == 200
     assert len(second.json()["data"]["results"]) == 1
+
+
+# --- 7. Unknown /api/ path with any method: the 404 envelope --------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+def test_unknown_api_path_is_the_404_envelope_whatever_the_method(method):
+    from django.test import Client
+
+    # enforce_csrf_checks: a real browser-less client gets no CSRF exemption from the test client.
+    client = Client(enforce_csrf_checks=True)
+    response = client.generic(method, "/api/v1/no-such-thing", "{}", "application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == 40400
