@@ -112,7 +112,7 @@ class EntryView(APIView):
     def post(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
         entry, created = services.entry_join(event=event, user=request.user, now=timezone.now())
-        payload = {"event_id": event_id, "joined": True, "joined_at": entry.created_at}
+        payload = {"event_id": event.public_id, "joined": True, "joined_at": entry.created_at}
         return Response(s.JOIN.to_representation(payload), status=201 if created else 200)
 
     @extend_schema(
@@ -122,7 +122,7 @@ class EntryView(APIView):
     def delete(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
         services.entry_leave(event=event, user=request.user, now=timezone.now())
-        payload = {"event_id": event_id, "joined": False, "joined_at": None}
+        payload = {"event_id": event.public_id, "joined": False, "joined_at": None}
         return Response(s.JOIN.to_representation(payload))
 
 

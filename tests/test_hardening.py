@@ -160,3 +160,46 @@ def test_unknown_api_path_is_the_404_envelope_whatever_the_method(method):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["code"] == 40400
+
+
+# --- 8. An event id matches exactly or is a 404; responses carry the canonical id -----------------
+
+
+def _aliases(public_id: str) -> list[str]:
+    return [
+        public_id.upper(),
+        public_id[:2] + public_id[2:].upper(),
+        public_id.capitalize(),
+        public_id + "%20",
+        public_id + "%20%20",
+    ]
+
+
+def test_event_id_in_another_case_or_with_trailing_spaces_is_a_404(event, outsider):
+    client = client_for(outsider)
+    for alias in _aliases(event.public_id):
+        for suffix in ("", "/entries", "/proof", "/winners", "/entrants"):
+            response = client.get(f"/api/v1/events/{alias}{suffix}")
+            assert response.status_code == 404, (alias, suffix)
+
+
+def test_joining_through_an_alias_is_a_404_and_joins_nothing(event, entrant):
+    client = client_for(entrant)
+    for alias in _aliases(event.public_id):
+        assert client.post(f"/api/v1/events/{alias}/entry").status_code == 404
+    event.refresh_from_db()
+    assert event.participant_count == 0
+
+
+def test_creator_cannot_edit_or_cancel_through_an_alias(event, creator):
+    client = client_for(creator)
+    alias = event.public_id.upper()
+    patched = client.patch(f"/api/v1/events/{alias}", {"title": "x"}, format="json")
+    assert refused(patched, 404, 40401)
+    assert refused(client.delete(f"/api/v1/events/{alias}"), 404, 40401)
+
+
+def test_join_answers_with_the_canonical_event_id(event, entrant):
+    response = client_for(entrant).post(f"/api/v1/events/{event.public_id}/entry")
+    assert response.status_code == 201
+    assert response.json()["data"]["event_id"] == event.public_id
