@@ -8,7 +8,9 @@ import base64
 import logging
 
 import pytest
+import responses
 
+from accounts.models import User
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
 
@@ -203,3 +205,28 @@ def test_join_answers_with_the_canonical_event_id(event, entrant):
     response = client_for(entrant).post(f"/api/v1/events/{event.public_id}/entry")
     assert response.status_code == 201
     assert response.json()["data"]["event_id"] == event.public_id
+
+
+# --- 9. One rule for avatar_url, at login and in PATCH /me ----------------------------------------
+
+
+def test_login_refuses_the_http_avatar_that_patch_me_refuses(api, wechat, user):
+    wechat.add(responses.GET, JSCODE2SESSION, json={"openid": "o-http", "session_key": "sk"})
+    avatar = "http://thirdwx.qlogo.cn/avatar.png"
+
+    login = api.post("/api/v1/auth/login", {"code": "c", "avatar_url": avatar}, format="json")
+    patch = client_for(user).patch("/api/v1/me", {"avatar_url": avatar}, format="json")
+
+    assert refused(login, 400, 40000) and "avatar_url" in login.json()["data"]
+    assert refused(patch, 400, 40000) and "avatar_url" in patch.json()["data"]
+    assert login.json()["data"]["avatar_url"] == patch.json()["data"]["avatar_url"]
+    assert not User.objects.filter(avatar_url=avatar).exists()
+
+
+def test_login_and_patch_me_both_accept_an_https_avatar(api, wechat, user):
+    wechat.add(responses.GET, JSCODE2SESSION, json={"openid": "o-https", "session_key": "sk"})
+    avatar = "https://thirdwx.qlogo.cn/avatar.png"
+    login = api.post("/api/v1/auth/login", {"code": "c", "avatar_url": avatar}, format="json")
+    patch = client_for(user).patch("/api/v1/me", {"avatar_url": avatar}, format="json")
+    assert login.status_code == 201 and login.json()["data"]["user"]["avatar_url"] == avatar
+    assert patch.status_code == 200 and patch.json()["data"]["avatar_url"] == avatar
