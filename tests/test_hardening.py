@@ -230,3 +230,26 @@ def test_login_and_patch_me_both_accept_an_https_avatar(api, wechat, user):
     patch = client_for(user).patch("/api/v1/me", {"avatar_url": avatar}, format="json")
     assert login.status_code == 201 and login.json()["data"]["user"]["avatar_url"] == avatar
     assert patch.status_code == 200 and patch.json()["data"]["avatar_url"] == avatar
+
+
+# --- Also seen: what WeChat's own HTTP errors become ----------------------------------------------
+
+
+def test_html_502_from_wechat_is_a_bad_gateway_as_the_catalogue_says(api, wechat):
+    wechat.add(
+        responses.GET,
+        JSCODE2SESSION,
+        body="<html><body><h1>502 Bad Gateway</h1></body></html>",
+        status=502,
+        content_type="text/html",
+    )
+    response = api.post("/api/v1/auth/login", {"code": "c"}, format="json")
+    assert refused(response, 502, 50200)
+    assert User.objects.count() == 0
+
+
+@pytest.mark.parametrize("status", [503, 504])
+def test_wechat_saying_it_is_busy_or_timing_out_is_unavailable(api, wechat, status):
+    wechat.add(responses.GET, JSCODE2SESSION, body="busy", status=status)
+    response = api.post("/api/v1/auth/login", {"code": "c"}, format="json")
+    assert refused(response, 503, 50300)
