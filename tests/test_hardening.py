@@ -6,11 +6,14 @@ client that sends whatever it likes. WeChat is faked at the HTTP level (``respon
 
 import base64
 import logging
+import threading
 
 import pytest
+import requests
 import responses
 
 from accounts.models import User
+from accounts.services import tokens_for
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
 
@@ -253,3 +256,30 @@ def test_wechat_saying_it_is_busy_or_timing_out_is_unavailable(api, wechat, stat
     wechat.add(responses.GET, JSCODE2SESSION, body="busy", status=status)
     response = api.post("/api/v1/auth/login", {"code": "c"}, format="json")
     assert refused(response, 503, 50300)
+
+
+# --- 5. Refresh rotation race: exactly one of eight simultaneous refreshes wins -------------------
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_eight_simultaneous_refreshes_of_one_token_leave_exactly_one_winner(live_server):
+    """Eight threads, each its own connection to a live server (so its own DB connection)."""
+    refresh = tokens_for(UserFactory())["refresh"]
+    url = f"{live_server.url}/api/v1/auth/refresh"
+    barrier = threading.Barrier(8)
+    answers: list[tuple[int, int]] = []
+
+    def refresh_once():
+        session = requests.Session()
+        barrier.wait()
+        response = session.post(url, json={"refresh": refresh}, timeout=30)
+        answers.append((response.status_code, response.json()["code"]))
+
+    threads = [threading.Thread(target=refresh_once) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == [(200, 0)] + [(401, 40101)] * 7
