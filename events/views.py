@@ -13,7 +13,7 @@ from events import selectors, services
 from events import serializers as s
 from lottery_site.api import validated
 from lottery_site.openapi import error_responses
-from lottery_site.pagination import CursorPagination, page_of
+from lottery_site.pagination import PAGE_PARAMETERS, CursorPagination, page_of
 
 
 class NewestEntriesFirst(CursorPagination):
@@ -127,7 +127,7 @@ class EntryView(APIView):
 
 
 class EntryListView(APIView):
-    @extend_schema(responses={200: page_of(s.EntryOutput)})
+    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: page_of(s.EntryOutput)})
     def get(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
         paginator = NewestEntriesFirst()
@@ -137,7 +137,10 @@ class EntryListView(APIView):
 
 class MyEventsView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("role", enum=selectors.ROLES, default="joined")],
+        parameters=[
+            OpenApiParameter("role", enum=selectors.ROLES, default="joined"),
+            *PAGE_PARAMETERS,
+        ],
         responses={200: page_of(s.EventOutput)},
     )
     def get(self, request: Request) -> Response:

@@ -9,6 +9,8 @@ whatever it holds, and what we issued is trusted as it stands.
 from urllib.parse import parse_qs, urlparse
 
 from django.core import signing
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import pagination, serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -73,6 +75,19 @@ class CursorPagination(pagination.CursorPagination):
             },
         }
 
+
+# The query parameters of every cursor-paginated list, for ``@extend_schema(parameters=...)``.
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "cursor",
+        OpenApiTypes.STR,
+        required=False,
+        description="The `next` of the previous page, as given; any other value is a 400.",
+    ),
+    OpenApiParameter(
+        "page_size", OpenApiTypes.INT, required=False, description="1-100 (default 20)."
+    ),
+]
 
 _PAGES: dict[type, type] = {}
 
