@@ -1,7 +1,11 @@
 """The only write path for user accounts."""
 
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.authentication import forget_user_snapshot, remember_user_snapshots
 from accounts.models import User, UserActionLog
@@ -88,3 +92,45 @@ def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool
 def tokens_for(user: User) -> dict[str, str]:
     refresh = RefreshToken.for_user(user)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Trade a refresh token for a new pair, at most once; raises token_invalid, user_inactive.
+
+    Several pages of one mini-program often refresh the same token at the same moment. Reading
+    the blacklist and then writing it (simplejwt's rotation) let two of eight win and leave two
+    live token families. Here the claim is the blacklist INSERT itself: BlacklistedToken.token
+    is one-to-one, so the database accepts it once, every other caller gets token_invalid, and
+    the new pair is issued in the same transaction as the claim.
+    """
+    try:
+        token = RefreshToken(refresh)  # signature, expiry, and already blacklisted
+    except TokenError:
+        raise ApplicationError("token_invalid") from None
+    user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is None:
+        raise ApplicationError("token_invalid")
+    if not user.is_active:
+        raise ApplicationError("user_inactive")
+    outstanding = _outstanding(token, user)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                BlacklistedToken.objects.create(token=outstanding)
+        except IntegrityError:
+            raise ApplicationError("token_invalid") from None
+        return tokens_for(user)
+
+
+def _outstanding(token: RefreshToken, user: User) -> OutstandingToken:
+    """The token's OutstandingToken row (written at issue; made here for older tokens)."""
+    row, _ = OutstandingToken.objects.get_or_create(
+        jti=token.payload[jwt_settings.JTI_CLAIM],
+        defaults={
+            "user": user,
+            "created_at": token.current_time,
+            "token": str(token),
+            "expires_at": datetime_from_epoch(token.payload["exp"]),
+        },
+    )
+    return row

@@ -26,6 +26,14 @@ JSCODE2SESSION_ERRORS = {
     -1: "wechat_unavailable",  # system busy
 }
 
+# How WeChat failing to answer maps onto our two codes (docs/api.md, error catalogue):
+# 503 50300 "unavailable": we got no answer (connection error, timeout), or WeChat said it is
+#   busy (HTTP 503, 504 from its own gateway, errcode -1);
+# 502 50200 "bad gateway": WeChat answered, but with something we cannot use (another HTTP 5xx
+#   such as an HTML 502 page, a body that is not a JSON object, an errcode we do not know).
+# Both are worth a retry later; neither is the caller's fault.
+_BUSY_STATUSES = frozenset({503, 504})
+
 _session: requests.Session | None = None
 
 
@@ -70,9 +78,12 @@ def call_wechat(method: str, path: str, **kwargs) -> dict:
     except requests.RequestException as exc:
         logger.warning("wechat %s unreachable: %s", path, type(exc).__name__)
         raise ApplicationError("wechat_unavailable") from None
-    if response.status_code >= 500:
+    if response.status_code in _BUSY_STATUSES:
         logger.warning("wechat %s answered HTTP %s", path, response.status_code)
         raise ApplicationError("wechat_unavailable")
+    if response.status_code >= 500:  # an HTML 500/502 page from a gateway in front of WeChat
+        logger.warning("wechat %s answered HTTP %s", path, response.status_code)
+        raise ApplicationError("wechat_bad_gateway")
     try:
         payload = response.json()
     except ValueError:

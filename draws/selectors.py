@@ -10,6 +10,7 @@ from django.db.models import F, Prefetch, Q
 
 from events.models import Entry, Event, Prize
 from lottery_site.errors import ApplicationError
+from lottery_site.ids import is_public_id
 
 STREAM_BATCH = 10_000
 
@@ -81,6 +82,8 @@ def entry_ids_by_key(*, event_id: int, keys: list[str]) -> dict[str, int]:
 
 def event_for_proof(*, public_id: str) -> Event:
     """The event with its prizes in tier order, or the 404 the API answers."""
+    if not is_public_id(public_id, "e_"):  # exactly, not as MySQL's collation would match it
+        raise ApplicationError("event_not_found")
     event = (
         Event.objects.filter(public_id=public_id)
         .prefetch_related(Prefetch("prizes", queryset=Prize.objects.order_by("position")))

@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import User
 from events.models import Entry, Event, Prize
 from lottery_site.errors import ApplicationError
+from lottery_site.ids import is_public_id
 
 ROLES = ("created", "joined", "won")
 _REF_MEMO_SIZE = 10_000
@@ -34,6 +35,7 @@ def event_ref(*, public_id: str) -> EventRef:
     """
     ref = _refs.get(public_id)
     if ref is None:
+        _require_exact(public_id)
         row = (
             Event.objects.filter(public_id=public_id)
             .values_list("pk", "public_id", "creator_id", "draw_mode")
@@ -50,8 +52,15 @@ def event_ref(*, public_id: str) -> EventRef:
 _refs: dict[str, EventRef] = {}
 
 
+def _require_exact(public_id: str) -> None:
+    """An alias the database collation would match (``E_…``, ``e_… ``) is a 404, as it reads."""
+    if not is_public_id(public_id, "e_"):
+        raise ApplicationError("event_not_found")
+
+
 def event_get(*, public_id: str) -> Event:
     """The event with its creator; raises ``event_not_found``."""
+    _require_exact(public_id)
     event = Event.objects.select_related("creator").filter(public_id=public_id).first()
     if event is None:
         raise ApplicationError("event_not_found")

@@ -13,7 +13,7 @@ from events import selectors, services
 from events import serializers as s
 from lottery_site.api import validated
 from lottery_site.openapi import error_responses
-from lottery_site.pagination import CursorPagination, page_of
+from lottery_site.pagination import PAGE_PARAMETERS, CursorPagination, page_of
 
 
 class NewestEntriesFirst(CursorPagination):
@@ -112,7 +112,7 @@ class EntryView(APIView):
     def post(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
         entry, created = services.entry_join(event=event, user=request.user, now=timezone.now())
-        payload = {"event_id": event_id, "joined": True, "joined_at": entry.created_at}
+        payload = {"event_id": event.public_id, "joined": True, "joined_at": entry.created_at}
         return Response(s.JOIN.to_representation(payload), status=201 if created else 200)
 
     @extend_schema(
@@ -122,12 +122,12 @@ class EntryView(APIView):
     def delete(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
         services.entry_leave(event=event, user=request.user, now=timezone.now())
-        payload = {"event_id": event_id, "joined": False, "joined_at": None}
+        payload = {"event_id": event.public_id, "joined": False, "joined_at": None}
         return Response(s.JOIN.to_representation(payload))
 
 
 class EntryListView(APIView):
-    @extend_schema(responses={200: page_of(s.EntryOutput)})
+    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: page_of(s.EntryOutput)})
     def get(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
         paginator = NewestEntriesFirst()
@@ -137,7 +137,10 @@ class EntryListView(APIView):
 
 class MyEventsView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("role", enum=selectors.ROLES, default="joined")],
+        parameters=[
+            OpenApiParameter("role", enum=selectors.ROLES, default="joined"),
+            *PAGE_PARAMETERS,
+        ],
         responses={200: page_of(s.EventOutput)},
     )
     def get(self, request: Request) -> Response:

@@ -59,8 +59,21 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+# Our deepest body (an event with its prizes) is three levels deep; anything far deeper is an
+# attack on whatever walks the tree next (serializers, error rendering), not a request.
+MAX_JSON_DEPTH = 32
+# Every number the API takes fits a signed 64-bit integer or a finite double; a larger one can
+# only fail later, further from the input (an overflowing column, an unserialisable inf).
+_INT64 = 2**63
+
+
 class BoundedJSONParser(JSONParser):
-    """JSON only, and never more than API_MAX_BODY_BYTES read into memory."""
+    """JSON only, and never more than API_MAX_BODY_BYTES read into memory.
+
+    Hostile bodies that fit in the limit are still a 400, never a 500: nesting deep enough to
+    exhaust the parser's recursion (``'[' * 5000``), deeper than MAX_JSON_DEPTH, integers past
+    64 bits or past Python's digit limit, floats that overflow to infinity, NaN.
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.API_MAX_BODY_BYTES
@@ -68,13 +81,49 @@ class BoundedJSONParser(JSONParser):
         if len(raw) > limit:
             raise PayloadTooLarge()
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            data = json.loads(
+                raw.decode("utf-8"),
+                parse_constant=_reject_constant,
+                parse_float=_finite_float,
+                parse_int=_int64,
+            )
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error: nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(f"JSON parse error: {exc}") from exc
+        if _too_deep(data):
+            raise exceptions.ParseError("JSON parse error: nested too deeply")
+        return data
 
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
+def _int64(text: str) -> int:
+    value = int(text)  # past sys.get_int_max_str_digits() this is a ValueError too
+    if not -_INT64 <= value < _INT64:
+        raise ValueError("number out of range")
+    return value
+
+
+def _too_deep(data: Any) -> bool:
+    """Iteratively, so that measuring the depth cannot itself recurse too deep."""
+    stack = [(data, 1)] if isinstance(data, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 _DRF_ERRORS: list[tuple[type[Exception], str]] = [

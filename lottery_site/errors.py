@@ -120,6 +120,8 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "WeChat is rate-limiting logins; try again later.",
     ),
     ("internal_error", 50000, 500, "服务器内部错误", "Internal server error."),
+    # WeChat answered with something we cannot use: an HTTP 5xx page other than 503/504, a
+    # body that is not a JSON object, an errcode we do not know (accounts/wechat.py).
     (
         "wechat_bad_gateway",
         50200,
@@ -127,6 +129,8 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "微信服务返回异常，请稍后再试",
         "WeChat returned an unexpected answer; try again later.",
     ),
+    # No answer from WeChat (connection error, timeout), or WeChat said it is busy (HTTP
+    # 503/504, errcode -1).
     (
         "wechat_unavailable",
         50300,

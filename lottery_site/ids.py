@@ -7,11 +7,18 @@ Lower case only, on purpose: the draw orders entrants by user public id, and wit
 MySQL's case-insensitive collation, SQLite and Python all sort these ids the same, bytewise.
 """
 
+import re
 import secrets
 import string
 
 _ALPHABET = string.digits + string.ascii_lowercase
 PUBLIC_ID_LENGTH = 16
+
+
+# The exact form, checked before any lookup: MySQL's default collation compares case-insensitively
+# and ignores trailing spaces, so without it "E_…" and "e_…%20" found the event and the alias was
+# echoed back as if it were its id.
+_EXACT_FORM = re.compile(rf"[a-z]_[0-9a-z]{{{PUBLIC_ID_LENGTH}}}")
 
 
 def new_public_id(prefix: str) -> str:
@@ -28,3 +35,8 @@ def event_public_id() -> str:
 
 def prize_public_id() -> str:
     return new_public_id("p_")
+
+
+def is_public_id(value: str, prefix: str) -> bool:
+    """True when ``value`` has exactly the form ``new_public_id(prefix)`` makes."""
+    return value.startswith(prefix) and _EXACT_FORM.fullmatch(value) is not None

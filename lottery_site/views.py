@@ -5,6 +5,7 @@ import logging
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from lottery_site.api import error_json_response
 
@@ -55,5 +56,8 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
+@csrf_exempt
 def api_not_found(request, *args, **kwargs):
+    # Exempt like every DRF view: the API authenticates by bearer token, never by cookie, and
+    # without this a POST/PATCH/DELETE to an unknown path met Django's HTML CSRF 403 first.
     return error_json_response("not_found")

@@ -6,14 +6,13 @@ summary). Drawing an event with a million entrants writes one log row, not a mil
 rows; every entrant sees their result whether or not they allowed WeChat messages.
 """
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q, QuerySet, Sum
 
 from events.models import EventLog, Prize
-from lottery_site.errors import ApplicationError
+from lottery_site.pagination import sign_cursor, unsign_cursor
 from notifications.models import InboxState
 
 # Within one log row, an entrant's own item comes before the creator's summary (newest first).
@@ -69,7 +68,7 @@ def inbox_unread_count(*, user_id: int, read_up_to=_UNKNOWN) -> int:
 
 def inbox_page(*, user_id: int, cursor: str | None, size: int) -> dict:
     """One page, newest first: ``{results, next, unread_count}``; ``next`` is None on the last."""
-    after = _decode(cursor) if cursor else None
+    after = _decode(cursor) if cursor is not None else None
     items = _entrant_items(user_id, after, size + 1) + _creator_items(user_id, after, size + 1)
     items.sort(key=lambda item: item.position, reverse=True)
     page, more = items[:size], len(items) > size
@@ -159,17 +158,12 @@ def _add_summaries(items: list[Notification]) -> None:
 
 def _encode(position: tuple) -> str:
     created_at, log_id, rank = position
-    raw = f"{created_at.isoformat()}|{log_id}|{rank}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return sign_cursor([created_at.isoformat(), log_id, rank])
 
 
 def _decode(cursor: str) -> tuple:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, log_id, rank = raw.split("|")
-        return (datetime.fromisoformat(created_at), int(log_id), int(rank))
-    except (ValueError, UnicodeDecodeError):
-        raise ApplicationError("invalid_input", data={"cursor": ["无效的分页游标"]}) from None
+    created_at, log_id, rank = unsign_cursor(cursor, length=3)
+    return (datetime.fromisoformat(created_at), log_id, rank)
 
 
 def outbox_pending() -> list[int]:
