@@ -20,6 +20,8 @@ EVENT = {
     "commitment": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "created_at": "2026-12-01T20:00:00+08:00",
     "status": "init",
+    "phase": "init",
+    "joinable": True,
     "draw_at": "2026-12-01T21:00:00+08:00",
     "lock_at": "2026-12-01T20:59:00+08:00",
     "participant_count": 3,

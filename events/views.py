@@ -115,7 +115,9 @@ class EventCancelView(APIView):
         responses={200: s.EventOutput, **error_responses(r409="locked, drawn or canceled")},
         examples=[
             examples.request("With a reason", {"reason": "奖品缺货"}),
-            examples.event_response(status="canceled", cancel_reason="奖品缺货"),
+            examples.event_response(
+                status="canceled", phase="canceled", joinable=False, cancel_reason="奖品缺货"
+            ),
         ],
     )
     def post(self, request: Request, event_id: str) -> Response:
