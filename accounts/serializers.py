@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from lottery_site.fields import AwareDateTimeField
@@ -11,7 +12,7 @@ class AvatarURLField(serializers.URLField):
     serves avatars over https, and the mini-program shows only https images.
     """
 
-    default_error_messages = {"not_https": "头像地址必须是 https 链接"}
+    default_error_messages = {"not_https": _("The avatar URL must be an https link.")}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 500)

@@ -65,6 +65,9 @@ def envelope_postprocessing_hook(result, generator, request, public):
                 continue
             responses = operation["responses"]
             for status_code, response in list(responses.items()):
+                if status_code.startswith("3"):
+                    response.pop("content", None)  # a 304 has no body
+                    continue
                 if not status_code.startswith("2"):
                     # Views name their own refusals (409, 502...) by status; give them the shape.
                     response["content"] = {"application/json": {"schema": error_ref}}
