@@ -1,21 +1,33 @@
 """Sentry and OpenTelemetry: off by default, credentials never leave, one join is one trace."""
 
+import http.server
 import json
+import os
+import subprocess
+import sys
+import threading
 import wsgiref.util
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import requests
 import sentry_sdk
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
+from django.utils import timezone
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from sentry_sdk.transport import Transport
 
 from accounts.services import tokens_for
+from events.services import entry_join
 from lottery_site import telemetry
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+REPO = Path(__file__).resolve().parent.parent
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1aWQiOjQyfQ.c2lnbmF0dXJlLW5vdC1yZWFs"
 SECRETS = [
@@ -214,3 +226,105 @@ def test_one_join_is_one_trace_spanning_the_view_its_queries_and_the_cache():
     assert any(statement.startswith("UPDATE") for statement in statements), statements
     assert any(statement.startswith("INSERT INTO") for statement in statements), statements
     assert any(span.attributes.get("db.system") == "redis" for span in spans)
+
+
+class Collector:
+    """An OTLP/HTTP trace collector on loopback: keeps what the exporters post."""
+
+    def __init__(self):
+        self.requests: list = []
+        collector = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path == "/v1/traces":
+                    collector.requests.append(ExportTraceServiceRequest.FromString(body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def spans(self) -> list[tuple[str, str, bytes]]:
+        """(service name, span name, trace id) of every span received."""
+        found = []
+        for request in list(self.requests):
+            for resource_spans in request.resource_spans:
+                attributes = {
+                    a.key: a.value.string_value for a in resource_spans.resource.attributes
+                }
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        found.append((attributes.get("service.name"), span.name, span.trace_id))
+        return found
+
+
+@pytest.mark.mysql
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_draw_requested_over_http_is_one_trace_from_gunicorn_into_the_worker(tmp_path):
+    """The production wiring: wsgi.py and the worker's process start tracing from the env."""
+    from tests.test_draw_worker import worker_env
+    from tests.test_logs import free_port, stop, wait_for
+
+    collector = Collector()
+    creator = UserFactory()
+    start = timezone.now() - timedelta(minutes=2)
+    event = EventFactory(creator=creator, draw_mode="manual", now=start)
+    entry_join(event=event, user=UserFactory(), now=start)
+    port = free_port()
+    env = {
+        **worker_env(),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",  # export within a fraction of a second
+        "WEB_PORT": str(port),
+        "WEB_WORKERS": "1",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "lottery_site", "--quiet", "worker"]
+    celery += ["--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    with (tmp_path / "processes.log").open("w") as log:
+        processes = [
+            subprocess.Popen(p, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
+            for p in (celery, [str(REPO / "bin" / "serve-web")])
+        ]
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/events/{event.public_id}/draw"
+        headers = {"Authorization": f"Bearer {tokens_for(creator)['access']}"}
+
+        def draw_accepted() -> bool:
+            try:
+                return requests.post(url, headers=headers, timeout=10).status_code == 202
+            except requests.ConnectionError:
+                return False
+
+        wait_for(draw_accepted, timeout=60, what="gunicorn to accept the draw")
+        worker_ran = lambda: any(  # noqa: E731
+            service == "lottery-worker" and name.startswith("run/")
+            for service, name, _ in collector.spans()
+        )
+        wait_for(worker_ran, timeout=60, what="the worker's span")
+    finally:
+        for process in processes:
+            stop(process)
+        collector.server.shutdown()
+    spans = collector.spans()
+    [web_trace] = {
+        trace
+        for service, name, trace in spans
+        if service == "lottery-web" and name == "POST api/v1/events/<str:event_id>/draw"
+    }
+    in_that_trace = {(service, name) for service, name, trace in spans if trace == web_trace}
+    assert ("lottery-web", "apply_async/draws.tasks.draw_event") in in_that_trace
+    assert ("lottery-worker", "run/draws.tasks.draw_event") in in_that_trace
+    assert any(
+        service == "lottery-worker" and name != "run/draws.tasks.draw_event"
+        for service, name in in_that_trace
+    )  # the draw's queries, under the task
