@@ -23,7 +23,7 @@ from django.utils import timezone
 from events import services as event_services
 from lottery_site import request_id as log_context
 from lottery_site.celery import app
-from lottery_site.logs import PLAIN_FORMAT, JsonFormatter, PlainFormatter, redact
+from lottery_site.logs import PLAIN_FORMAT, JsonFormatter, PlainFormatter, logging_config, redact
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
 
@@ -105,6 +105,11 @@ def test_plain_line_keeps_its_layout_with_the_time_in_utc(monkeypatch):
     assert message == "hello world"
     logged_at = datetime.fromisoformat(stamp)
     assert abs(logged_at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_an_unknown_log_format_refuses_to_start():
+    with pytest.raises(ValueError, match="LOG_FORMAT"):
+        logging_config(log_format="xml", level="INFO")
 
 
 # --- redaction ------------------------------------------------------------------------------
