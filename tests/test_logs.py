@@ -25,7 +25,7 @@ from lottery_site import request_id as log_context
 from lottery_site.celery import app
 from lottery_site.logs import PLAIN_FORMAT, JsonFormatter, PlainFormatter, logging_config, redact
 from tests.conftest import client_for
-from tests.factories import EventFactory, UserFactory
+from tests.factories import EventFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -200,6 +200,22 @@ def test_access_line_of_an_anonymous_request_names_no_caller(json_log):
     assert access["status"] == response.status_code == 401
     assert access["user_id"] is None
     assert access["request_id"] == response["X-Request-ID"]
+
+
+def test_access_line_costs_no_query(json_log, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        Client().get("/healthz")
+    [access] = access_lines(json_log())
+    assert access["route"] == "healthz" and access["user_id"] is None
+
+
+def test_access_line_of_the_admin_names_the_staff_member(json_log):
+    staff = StaffFactory()
+    client = Client()
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+    [access] = access_lines(json_log())
+    assert access["user_id"] == staff.public_id
 
 
 def test_unknown_path_is_logged_by_path_without_its_query_string(json_log):
