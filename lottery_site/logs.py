@@ -9,6 +9,7 @@ written ``2026-12-01T20:05:00.123Z`` whatever ``TIME_ZONE`` the API shows times 
 is the line a person reads. No Django imports: gunicorn's master loads this before Django.
 """
 
+import functools
 import json
 import logging
 import logging.config
@@ -91,13 +92,24 @@ def redact(text: str) -> str:
 
 def redact_value(key: str, value):
     """A structured field's value as it may be logged: hidden when its name is sensitive."""
-    if SENSITIVE_KEY.match(key):
+    if _is_sensitive_key(key):
         return REDACTED
     if value is None or isinstance(value, bool | int | float):
         return value
     # Anything else is written as its str(), which may hold a secret (a request's repr shows
     # its query string).
-    return redact(value if isinstance(value, str) else str(value))
+    text = value if isinstance(value, str) else str(value)
+    return _redact_short(text) if len(text) <= 100 else redact(text)
+
+
+@functools.cache
+def _is_sensitive_key(key: str) -> bool:  # field names come from code: a handful, remembered
+    return SENSITIVE_KEY.match(key) is not None
+
+
+# Fields such as the access line's method and route template repeat on every request: their
+# redacted form is remembered (short values only, so the memo stays small).
+_redact_short = functools.lru_cache(maxsize=4096)(redact)
 
 
 # --- Formatters -----------------------------------------------------------------------------
