@@ -17,6 +17,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts.models import User
+from lottery_site import request_id as log_context
 from lottery_site.throttling import UserRateThrottle
 
 SNAPSHOT_FIELDS = ("id", "public_id", "nickname", "avatar_url", "is_active", "is_staff")
@@ -75,7 +76,9 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         data = UserRateThrottle.get_with_count(
             request, user_id=user_id, get_key=snapshot_key(user_id)
         )
-        return self.checked(user_from_snapshot(user_id, data)), validated_token
+        user = self.checked(user_from_snapshot(user_id, data))
+        log_context.user_id.set(user.public_id)  # every later log line of the request names them
+        return user, validated_token
 
     def get_user(self, validated_token):
         return self.checked(load_user_snapshot(self.user_id(validated_token)))

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import serializers as s
 from accounts import services, wechat
 from accounts.models import User
+from lottery_site import request_id as log_context
 from lottery_site.api import validated
 from lottery_site.errors import ApplicationError
 from lottery_site.openapi import error_responses
@@ -38,6 +39,7 @@ class LoginView(APIView):
         user, created = services.user_login(
             session=session, nickname=data.get("nickname"), avatar_url=data.get("avatar_url")
         )
+        log_context.user_id.set(user.public_id)  # the login's access line names who logged in
         payload = {**services.tokens_for(user), "user": user, "created": created}
         return Response(
             s.LoginOutput(payload).data,

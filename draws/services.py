@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
 from events.models import Entry, Event, EventLog, Prize
+from lottery_site import request_id as log_context
 from lottery_site.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
     event = Event.objects.filter(pk=event_id, status=Event.Status.OPENING).first()
     if event is None or not selectors.is_due_for_draw(event, now=now):
         return False
+    log_context.event_id.set(event.public_id)  # the draw task's log lines name the event
     if not event.entrants_digest:
         event_freeze(event_id=event_id)
         event.refresh_from_db()

@@ -1,10 +1,12 @@
 """The Celery app: ``celery -A lottery_site worker`` and ``celery -A lottery_site beat``."""
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
-from lottery_site import broker
+from lottery_site import broker, logs, telemetry
+from lottery_site import request_id as log_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lottery_site.settings")
 
@@ -12,3 +14,63 @@ broker.register()  # the embedded default broker, "lotteryfs://"
 app = Celery("lottery_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The request id rides in this message header from the request that queued a task to the task.
+REQUEST_ID_HEADER = "lottery_request_id"
+
+
+@signals.setup_logging.connect
+def _log_like_django(loglevel=None, **kwargs) -> None:
+    """Worker and beat log through settings.LOGGING: our format, UTC, the task's context.
+
+    With a receiver on this signal Celery installs no handler of its own. The level is
+    ``LOG_LEVEL`` when set, else Celery's ``--loglevel`` (WARNING unless given).
+    """
+    from django.conf import settings
+
+    logs.configure(settings.LOGGING)
+    if loglevel and not os.environ.get("LOG_LEVEL"):
+        logging.getLogger().setLevel(loglevel)
+
+
+@signals.before_task_publish.connect
+def _carry_request_id(headers=None, **kwargs) -> None:
+    request_id = log_context.current.get()
+    if headers is not None and request_id != "-":
+        headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
+# task id -> the context tokens its prerun set, for postrun to reset (tasks may run inline).
+_task_tokens: dict[str, tuple] = {}
+
+
+@signals.task_prerun.connect
+def _enter_task_context(task_id=None, task=None, **kwargs) -> None:
+    # A worker finds the request id in the message; an inline (eager) task already runs in the
+    # request's context.
+    request_id = getattr(task.request, REQUEST_ID_HEADER, None) or log_context.current.get()
+    _task_tokens[task_id] = (
+        log_context.current.set(request_id),
+        log_context.task_id.set(task_id),
+        log_context.event_id.set(log_context.event_id.get()),  # the task may name its event
+    )
+
+
+@signals.task_postrun.connect
+def _leave_task_context(task_id=None, **kwargs) -> None:
+    tokens = _task_tokens.pop(task_id, None)
+    if tokens is not None:
+        log_context.event_id.reset(tokens[2])
+        log_context.task_id.reset(tokens[1])
+        log_context.current.reset(tokens[0])
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _start_error_tracking(**kwargs) -> None:
+    telemetry.init_sentry()
+
+
+@signals.worker_process_init.connect
+def _start_tracing(**kwargs) -> None:
+    telemetry.init_tracing(service="worker")

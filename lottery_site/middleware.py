@@ -2,34 +2,94 @@
 
 import logging
 import re
+import time
 import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
+from django.dispatch import receiver
+from django.utils.functional import empty
 
+from lottery_site import request_id as log_context
 from lottery_site.api import error_json_response
-from lottery_site.request_id import current as request_id_var
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("lottery.access")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Takes X-Request-ID from the load balancer when it is sane, else makes one; echoes it."""
+    """Takes X-Request-ID from the load balancer when it is sane, else makes one; echoes it.
+
+    It also opens the request's log context (lottery_site/request_id.py) and writes the one
+    access line per request (logger ``lottery.access``): route template, method, status,
+    duration, and the caller's public id when the request authenticated. One logger call, no
+    query: a session user nobody looked at stays unloaded.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        started = time.perf_counter()
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
+        # Cleared when the response is closed (request_finished), not when this returns: the
+        # handler logs 4xx/5xx responses ("Internal Server Error: ...", django.request) after
+        # the middleware chain has returned, and those lines need the request id most.
+        log_context.current.set(request_id)
+        log_context.user_id.set(None)
+        log_context.event_id.set(None)
+        response = self.get_response(request)
+        if access_logger.isEnabledFor(logging.INFO):
+            _log_access(request, response, started)
         response["X-Request-ID"] = request_id
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        event_id = view_kwargs.get("event_id")
+        if event_id:
+            log_context.event_id.set(event_id)
+
+
+@receiver(request_finished, dispatch_uid="lottery_site.middleware.clear_log_context")
+def _clear_log_context(**kwargs) -> None:
+    log_context.current.set("-")
+    log_context.user_id.set(None)
+    log_context.event_id.set(None)
+
+
+def _log_access(request, response, started: float) -> None:
+    match = request.resolver_match
+    route = match.route if match is not None else None
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    user_id = log_context.user_id.get() or _evaluated_user_id(request)
+    if user_id is not None:
+        log_context.user_id.set(user_id)  # the context filter puts it on the access line
+    access_logger.info(
+        "%s %s %s %.1fms",
+        request.method,
+        route or request.path,
+        response.status_code,
+        duration_ms,
+        extra={
+            "method": request.method,
+            "route": route,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+        },
+    )
+
+
+def _evaluated_user_id(request) -> str | None:
+    """The public id of a user the request already loaded (admin session, DRF), else None."""
+    user = request.__dict__.get("user")
+    user = getattr(user, "_wrapped", user)  # a lazy session user nobody evaluated stays so
+    if user is None or user is empty:
+        return None
+    return getattr(user, "public_id", None)
 
 
 def _is_api(request) -> bool:
