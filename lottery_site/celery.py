@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 from lottery_site import broker
 
@@ -12,3 +12,38 @@ broker.register()  # the embedded default broker, "lotteryfs://"
 app = Celery("lottery_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# Metrics (lottery_site/metrics.py). Imported inside the handlers: this module is imported with
+# the package, before settings may have chosen the metrics directory (the test settings do).
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _claim_metrics_directory(**kwargs) -> None:
+    from lottery_site import metrics
+
+    metrics.claim_directory()  # in the main process, before the pool forks
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_process_dead(pid=None, **kwargs) -> None:
+    from lottery_site import metrics
+
+    metrics.mark_process_dead(pid or os.getpid())
+
+
+def _count_task(outcome: str):
+    def handler(sender=None, **kwargs) -> None:
+        from lottery_site import metrics
+
+        name = getattr(sender, "name", None) or str(sender)
+        metrics.CELERY_TASKS.labels(name, outcome).inc()
+
+    return handler
+
+
+for _signal, _outcome in (
+    (signals.task_success, "success"),
+    (signals.task_failure, "failure"),
+    (signals.task_retry, "retry"),
+):
+    _signal.connect(_count_task(_outcome), weak=False)

@@ -1,0 +1,18 @@
+"""gunicorn hooks, read by `gunicorn lottery_site.wsgi` run from this directory (gunicorn loads
+./gunicorn.conf.py by default) and by bin/serve-web wherever it runs. Settings stay on the
+command line; only what needs code lives here."""
+
+
+def on_starting(server):
+    # Before the workers fork: wipe /metrics' files if no other service of this machine uses
+    # them, and hold the directory for as long as this master runs (lottery_site/metrics.py).
+    from lottery_site import metrics
+
+    metrics.claim_directory()
+
+
+def child_exit(server, worker):
+    # A worker exited (restart, crash, scale down): its live gauges must not linger.
+    from lottery_site import metrics
+
+    metrics.mark_process_dead(worker.pid)

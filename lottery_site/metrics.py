@@ -1,0 +1,230 @@
+"""Every Prometheus metric of the service, and the plumbing that makes them add up.
+
+gunicorn runs several web processes and Celery several workers, each counting on its own.
+prometheus_client's multiprocess mode keeps every process's values in small files under
+``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` sums them, so any web process answers for all the
+processes of its machine that share the directory (web, workers, beat). The mode is chosen when
+prometheus_client is first imported, so this module sets the directory first; nothing else in
+the project imports prometheus_client directly.
+
+The files of a process that exited are kept on purpose: its counts are part of the totals, and
+dropping them would look like a counter reset. They are wiped only when no process uses the
+directory (``claim_directory``), i.e. when the whole service starts again.
+
+Apps record through the objects below (``JOINS_ACCEPTED.inc()``), in their services' return
+paths; the names are listed in README.md ("Metrics") and alerted on in deploy/prometheus.
+"""
+
+import fcntl
+import os
+import time
+from pathlib import Path
+
+_BASE_DIR = Path(__file__).resolve().parent.parent
+# The embedded default works with nothing configured: under var/, next to the SQLite file.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(os.environ.get("LOTTERY_VAR_DIR", _BASE_DIR / "var")) / "prometheus"),
+)
+MULTIPROC_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+
+from prometheus_client import (  # noqa: E402 - must come after PROMETHEUS_MULTIPROC_DIR
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4  # noqa: E402
+
+# The classic text format every Prometheus (2.x and 3.x) reads; our names need no escaping.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# 60 is a bucket boundary: the draw-lag alert counts the draws later than a minute exactly.
+LAG_BUCKETS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600)
+DRAW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+ENTRANT_BUCKETS = (0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
+
+# --- HTTP -----------------------------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "lottery_http_requests",
+    "HTTP requests answered, by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_DURATION = Histogram(
+    "lottery_http_request_duration_seconds",
+    "Time to answer an HTTP request (to the first byte of a streamed body), by route and method.",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+UNMATCHED_ROUTE = "<unmatched>"  # no URL pattern (404s, static files served by WhiteNoise)
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# --- Joins, locks, draws --------------------------------------------------------------------
+JOINS = Counter(
+    "lottery_joins",
+    "Join attempts: result joined | already_joined | refused, with the error name if refused.",
+    ["result", "reason"],
+)
+JOINS_ACCEPTED = JOINS.labels("joined", "")
+JOINS_REPEATED = JOINS.labels("already_joined", "")
+
+EVENTS_LOCKED = Counter(
+    "lottery_events_locked",
+    "Events locked, by trigger: schedule (lock time), creator (manual draw), target (count mode).",
+    ["trigger"],
+)
+EVENTS_DRAWN = Counter("lottery_events_drawn", "Events drawn.")
+DRAW_DURATION = Histogram(
+    "lottery_draw_duration_seconds",
+    "Time one draw took, from reading the event to the commit of its winners.",
+    buckets=DRAW_BUCKETS,
+)
+DRAW_ENTRANTS = Histogram(
+    "lottery_draw_entrants", "Entrants per drawn event.", buckets=ENTRANT_BUCKETS
+)
+SCHEDULE_LAG = Histogram(
+    "lottery_schedule_lag_seconds",
+    "How late a lock or draw happened after it was due (lock_at, or draw_at).",
+    ["transition"],
+    buckets=LAG_BUCKETS,
+)
+LOCK_LAG = SCHEDULE_LAG.labels("lock")
+DRAW_LAG = SCHEDULE_LAG.labels("draw")
+
+# "mostrecent": the sweeper's last look is the truth, whichever worker process took it.
+OVERDUE_EVENTS = Gauge(
+    "lottery_overdue_events",
+    "Events the sweeper saw due for a lock or draw for more than a minute (should be 0).",
+    ["transition"],
+    multiprocess_mode="mostrecent",
+)
+SWEEP_LAST_RUN = Gauge(
+    "lottery_sweep_last_run_timestamp_seconds",
+    "Unix time of the draw sweeper's last run (beat every LOTTERY_SWEEP_INTERVAL_SECONDS).",
+    multiprocess_mode="mostrecent",
+)
+
+# --- Notifications and WeChat ---------------------------------------------------------------
+NOTIFICATION_DELIVERIES = Counter(
+    "lottery_notification_deliveries",
+    "Subscribe-message deliveries that left a send attempt, by the state they ended in.",
+    ["state"],
+)
+WECHAT_REQUESTS = Counter(
+    "lottery_wechat_requests",
+    "Calls to WeChat's server API by endpoint and errcode (0: ok; timeout, unreachable, "
+    "http_5xx, bad_response: no errcode).",
+    ["endpoint", "errcode"],
+)
+WECHAT_DURATION = Histogram(
+    "lottery_wechat_request_duration_seconds",
+    "Time of one call to WeChat's server API, by endpoint.",
+    ["endpoint"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_TASKS = Counter(
+    "lottery_celery_tasks",
+    "Celery task runs by task name and outcome: success | failure | retry.",
+    ["task", "outcome"],
+)
+
+
+# --- Recording helpers ----------------------------------------------------------------------
+
+
+def observe_wechat_call(endpoint: str, errcode: object, started: float) -> None:
+    """One WeChat call; ``started`` from time.perf_counter(). ``errcode`` 0 on success."""
+    WECHAT_DURATION.labels(endpoint).observe(time.perf_counter() - started)
+    WECHAT_REQUESTS.labels(endpoint, str(errcode)).inc()
+
+
+def count_deliveries(counts: dict) -> None:
+    for state, count in counts.items():
+        if count:
+            NOTIFICATION_DELIVERIES.labels(str(state)).inc(count)
+
+
+class HttpMetricsMiddleware:
+    """Counts and times every request by its route template (never the raw path).
+
+    Outermost in MIDDLEWARE, so the time covers every other middleware. It must stay cheap: per
+    request two clock reads, a dict lookup of the (route, method, status) children, three
+    writes to this process's mmapped file. The children are cached here because
+    ``labels()`` validates and locks on every call; the key space is bounded (route templates,
+    seven methods, HTTP statuses).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._children: dict[tuple, tuple] = {}
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = request.resolver_match
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        key = (match.route if match is not None else UNMATCHED_ROUTE, method, response.status_code)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children.setdefault(key, _http_children(*key))
+        children[0].inc()
+        children[1].observe(elapsed)
+        return response
+
+
+def _http_children(route: str, method: str, status: int) -> tuple:
+    return HTTP_REQUESTS.labels(route, method, str(status)), HTTP_DURATION.labels(route, method)
+
+
+# --- Exposition and the shared directory ----------------------------------------------------
+
+
+def exposition() -> tuple[bytes, str]:
+    """The sum over every process's files, in the Prometheus text format."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry), CONTENT_TYPE
+
+
+_claim_fd: int | None = None
+
+
+def claim_directory() -> bool:
+    """At service start: take a shared lock on the directory for this process and its children,
+    wiping the files first if no other process holds it. Returns whether it wiped.
+
+    gunicorn's master, a Celery worker's main process and beat call this before they fork; the
+    lock is held through the inherited descriptor for as long as any of them runs. Wiping while
+    another service of the machine is running would make its counters go backwards (Prometheus
+    would read a reset), so a service starting next to a running one keeps the files. A process
+    that never calls this (a management command) still writes its counts, which stay.
+    """
+    global _claim_fd
+    if _claim_fd is not None:
+        return False
+    fd = os.open(MULTIPROC_DIR / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        wiped = False
+    else:
+        mine = f"_{os.getpid()}"  # this process's own files may already be open (mmapped)
+        for path in MULTIPROC_DIR.glob("*.db"):
+            if not path.stem.endswith(mine):
+                path.unlink(missing_ok=True)
+        wiped = True
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _claim_fd = fd
+    return wiped
+
+
+def mark_process_dead(pid: int) -> None:
+    """A web or worker process exited: drop its live gauges (its counters stay in the sums)."""
+    multiprocess.mark_process_dead(pid, str(MULTIPROC_DIR))
