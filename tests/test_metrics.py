@@ -141,6 +141,10 @@ def test_join_draw_and_send_move_their_counters(api, settings, wechat_ok):
     assert moved("lottery_draw_entrants_sum") == 3
     # Both came an hour late: past every bucket up to 3600 s, counted by the draw-lag alert.
     for transition in ("lock", "draw"):
+        assert (
+            "lottery_schedule_lag_seconds_bucket",
+            frozenset({"transition": transition, "le": "60.0"}.items()),
+        ) in after  # the boundary the alert reads
         assert moved("lottery_schedule_lag_seconds_count", transition=transition) == 1
         assert moved("lottery_schedule_lag_seconds_bucket", transition=transition, le="60.0") == 0
         assert moved("lottery_schedule_lag_seconds_sum", transition=transition) >= 3600
@@ -325,3 +329,30 @@ def test_gunicorn_workers_that_come_and_go_add_up_on_one_scrape(tmp_path):
             values[(sample.name, frozenset(sample.labels.items()))] = sample.value
     labels = {"route": "healthz", "method": "GET", "status": "200"}
     assert values("lottery_http_requests_total", **labels) == 20
+
+
+# --- Alerts and dashboard read what we export -----------------------------------------------
+
+
+def exported_names() -> set[str]:
+    suffixes = {
+        "counter": ("_total",),
+        "gauge": ("",),
+        "histogram": ("", "_bucket", "_count", "_sum"),  # the family name, in comments
+    }
+    return {
+        f"{metric._name}{suffix}"
+        for metric in vars(metrics).values()
+        if isinstance(metric, metrics.Counter | metrics.Gauge | metrics.Histogram)
+        for suffix in suffixes[metric._type]
+    }
+
+
+@pytest.mark.parametrize("path", ["deploy/prometheus/alerts.yml", "deploy/grafana/lottery.json"])
+def test_alerts_and_dashboard_name_only_metrics_we_export(path):
+    import re
+
+    referenced = set(re.findall(r"\blottery_[a-z_]+\b", (REPO / path).read_text()))
+    referenced -= {"lottery_site"}
+    assert referenced, "no lottery_ metric referenced"
+    assert referenced <= exported_names(), referenced - exported_names()
