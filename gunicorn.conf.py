@@ -16,3 +16,10 @@ def child_exit(server, worker):
     from lottery_site import metrics
 
     metrics.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    # In the exiting worker: write its last second of HTTP counts (lottery_site/metrics.py).
+    from lottery_site import metrics
+
+    metrics.HTTP_TALLY.flush()

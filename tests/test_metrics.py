@@ -192,6 +192,23 @@ def test_wechat_calls_are_counted_by_endpoint_and_errcode(api, wechat):
     assert moved("/cgi-bin/message/subscribe/send", "http_5xx") == 1
 
 
+def test_request_times_land_in_the_buckets_prometheus_client_would_use(api):
+    route = "tests/tally-buckets"
+    for seconds in (0.005, 0.3, 20.0):  # on a bound (le is inclusive), between, past the last
+        metrics.HTTP_TALLY.add((route, "GET", 200), seconds)
+
+    values = scrape(api)  # the scrape writes this process's tally first
+    labels = {"route": route, "method": "GET"}
+    bucket = "lottery_http_request_duration_seconds_bucket"
+    assert values(bucket, le="0.005", **labels) == 1
+    assert values(bucket, le="0.25", **labels) == 1
+    assert values(bucket, le="0.5", **labels) == 2
+    assert values(bucket, le="10.0", **labels) == 2
+    assert values(bucket, le="+Inf", **labels) == 3
+    assert values("lottery_http_request_duration_seconds_sum", **labels) == pytest.approx(20.305)
+    assert values("lottery_http_requests_total", status="200", **labels) == 3
+
+
 # --- Labels stay bounded --------------------------------------------------------------------
 
 
@@ -317,6 +334,7 @@ def test_gunicorn_workers_that_come_and_go_add_up_on_one_scrape(tmp_path):
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.1)
         statuses = [get(sock, "/healthz")[0] for _ in range(20)]
+        time.sleep(2 * metrics.HTTP_TALLY.FLUSH_SECONDS)  # the other worker's flusher runs
         status, body = get(sock, "/metrics", Authorization=f"Bearer {TOKEN}")
     finally:
         web.terminate()
