@@ -4,8 +4,9 @@ command line; only what needs code lives here."""
 
 
 def on_starting(server):
-    # Before the workers fork: wipe /metrics' files if no other service of this machine uses
-    # them, and hold the directory for as long as this master runs (lottery_site/metrics.py).
+    # Before the workers fork: importing the metrics wipes their files if no other process of
+    # this machine uses them, and holds the directory while this master runs
+    # (lottery_site/metrics.py, claim_directory).
     from lottery_site import metrics
 
     metrics.claim_directory()

@@ -16,14 +16,6 @@ app.autodiscover_tasks()
 
 # Metrics (lottery_site/metrics.py). Imported inside the handlers: this module is imported with
 # the package, before settings may have chosen the metrics directory (the test settings do).
-@signals.worker_init.connect
-@signals.beat_init.connect
-def _claim_metrics_directory(**kwargs) -> None:
-    from lottery_site import metrics
-
-    metrics.claim_directory()  # in the main process, before the pool forks
-
-
 @signals.worker_process_shutdown.connect
 def _metrics_process_dead(pid=None, **kwargs) -> None:
     from lottery_site import metrics

@@ -243,38 +243,41 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE
 
 
-_claim_fd: int | None = None
+_claimed: bool | None = None  # None: not yet; else whether this process wiped the files
 
 
 def claim_directory() -> bool:
-    """At service start: take a shared lock on the directory for this process and its children,
-    wiping the files first if no other process holds it. Returns whether it wiped.
+    """Take a shared lock on the directory for as long as this process (and what it forks)
+    lives, wiping the other processes' files first if no living process holds it. Returns
+    whether it wiped. Runs when this module is first imported; later calls answer the same.
 
-    gunicorn's master, a Celery worker's main process and beat call this before they fork; the
-    lock is held through the inherited descriptor for as long as any of them runs. Wiping while
-    another service of the machine is running would make its counters go backwards (Prometheus
-    would read a reset), so a service starting next to a running one keeps the files. A process
-    that never calls this (a management command) still writes its counts, which stay.
+    Wiping while another process of the machine uses the files would make its counters go
+    backwards (Prometheus would read a reset); once none lives, the files are the previous
+    run's, and the service starts counting from zero as one. gunicorn's master takes it before
+    forking its workers (gunicorn.conf.py), a Celery worker's main process when it imports the
+    tasks, before its pool forks; the forked children hold it through the inherited descriptor.
     """
-    global _claim_fd
-    if _claim_fd is not None:
-        return False
+    global _claimed
+    if _claimed is not None:
+        return _claimed
     fd = os.open(MULTIPROC_DIR / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        wiped = False
+        _claimed = False
     else:
-        mine = f"_{os.getpid()}"  # this process's own files may already be open (mmapped)
+        mine = f"_{os.getpid()}"  # this process's own files are already open (mmapped)
         for path in MULTIPROC_DIR.glob("*.db"):
             if not path.stem.endswith(mine):
                 path.unlink(missing_ok=True)
-        wiped = True
-    fcntl.flock(fd, fcntl.LOCK_SH)
-    _claim_fd = fd
-    return wiped
+        _claimed = True
+    fcntl.flock(fd, fcntl.LOCK_SH)  # fd stays open (never closed) for the process's life
+    return _claimed
 
 
 def mark_process_dead(pid: int) -> None:
     """A web or worker process exited: drop its live gauges (its counters stay in the sums)."""
     multiprocess.mark_process_dead(pid, str(MULTIPROC_DIR))
+
+
+claim_directory()

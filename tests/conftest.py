@@ -82,12 +82,3 @@ def user_client(user):
 @pytest.fixture
 def is_mysql():
     return connection.vendor == "mysql"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _metrics_directory():
-    """Like a service starting: /metrics' files of earlier runs go, unless a worker started by
-    another run still uses them (lottery_site/metrics.py, claim_directory)."""
-    from lottery_site import metrics
-
-    metrics.claim_directory()

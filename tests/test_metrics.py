@@ -265,7 +265,8 @@ def test_counts_of_another_process_sharing_the_directory_are_summed(api):
 
 
 def test_a_service_starting_next_to_a_running_one_keeps_the_files(api):
-    # This test run holds the directory (tests/conftest.py), like a running gunicorn would.
+    # This test run holds the directory (importing lottery_site.metrics took it), as a running
+    # gunicorn would.
     run_python(
         "from lottery_site import metrics; metrics.CELERY_TASKS.labels('tests.x', 'retry').inc()"
     )
