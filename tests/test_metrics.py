@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 import responses
+from celery import shared_task
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.wechat_messages import send_subscribe_message
 from draws import tasks as draw_tasks
 from events import services as event_services
+from events.models import Event
 from lottery_site import metrics
 from notifications import services as notify_services
 from notifications import tasks as notify_tasks
@@ -209,6 +211,20 @@ def test_request_times_land_in_the_buckets_prometheus_client_would_use(api):
     assert values("lottery_http_requests_total", status="200", **labels) == 3
 
 
+@shared_task(name="tests.metrics.fails")
+def fails() -> None:
+    raise RuntimeError("boom")
+
+
+def test_a_failing_task_is_counted_as_a_failure(api):
+    labels = {"task": "tests.metrics.fails", "outcome": "failure"}
+    before = scrape(api)("lottery_celery_tasks_total", **labels)
+
+    assert fails.apply(throw=False).failed()  # as a worker runs it: the error is recorded
+
+    assert scrape(api)("lottery_celery_tasks_total", **labels) == before + 1
+
+
 # --- Labels stay bounded --------------------------------------------------------------------
 
 
@@ -375,3 +391,41 @@ def test_alerts_and_dashboard_name_only_metrics_we_export(path):
     referenced -= {"lottery_site"}
     assert referenced, "no lottery_ metric referenced"
     assert referenced <= exported_names(), referenced - exported_names()
+
+
+@pytest.mark.mysql
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_draw_by_a_real_celery_worker_shows_on_the_web_scrape(api):
+    """The worker is another process (started like `celery -A lottery_site worker`): what it
+    counts reaches /metrics through the shared directory."""
+    from lottery_site.celery import app
+    from tests.test_draw_worker import overdue_event as overdue_with_entrants
+    from tests.test_draw_worker import start_worker, status_of, stop, wait_for
+
+    event = overdue_with_entrants(entrants=5)
+    before = scrape(api)
+    queue = f"test-metrics-{os.getpid()}-{event.pk}"
+    worker = start_worker(queue, module="celery")
+    try:
+        app.send_task("draws.tasks.sweep", queue=queue)
+        wait_for(lambda: status_of(event) == Event.Status.OPENED, timeout=60, what="the draw")
+        # The task's success is counted just after its commit: give the worker a moment.
+        wait_for(
+            lambda: scrape(api)("lottery_celery_tasks_total", task="draws.tasks.lock_event",
+                                outcome="success")
+            > before("lottery_celery_tasks_total", task="draws.tasks.lock_event", outcome="success"),
+            timeout=30,
+            what="the worker's task count",
+        )  # fmt: skip
+    finally:
+        stop(worker)
+    after = scrape(api)
+
+    assert after("lottery_events_drawn_total") == before("lottery_events_drawn_total") + 1
+    assert after("lottery_draw_entrants_sum") == before("lottery_draw_entrants_sum") + 5
+    sweeps = {"task": "draws.tasks.sweep", "outcome": "success"}
+    assert (
+        after("lottery_celery_tasks_total", **sweeps)
+        >= before("lottery_celery_tasks_total", **sweeps) + 1
+    )
