@@ -1,5 +1,5 @@
 """gunicorn hooks, read by `gunicorn lottery_site.wsgi` run from this directory (gunicorn loads
-./gunicorn.conf.py by default) and by bin/serve-web wherever it runs. Settings stay on the
+./gunicorn.conf.py by default) and passed explicitly by bin/serve-web. Settings stay on the
 command line; only what needs code lives here."""
 
 
