@@ -1,2 +1,8 @@
 # gunicorn reads ./gunicorn.conf.py by default: the same log settings as bin/serve-web.
-from lottery_site.gunicorn_conf import access_log_format, logger_class  # noqa: F401
+from lottery_site.gunicorn_conf import (  # noqa: F401
+    access_log_format,
+    child_exit,
+    logger_class,
+    on_starting,
+    worker_exit,
+)

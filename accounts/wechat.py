@@ -7,11 +7,13 @@ One ``requests.Session`` per process, connect and read timeouts on every call, a
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 
+from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -68,29 +70,53 @@ def _timeout() -> tuple[float, float]:
 
 
 def call_wechat(method: str, path: str, **kwargs) -> dict:
-    """One HTTP call to WeChat; returns the JSON object or raises ApplicationError (502/503)."""
+    """One HTTP call to WeChat; returns the JSON object or raises ApplicationError (502/503).
+
+    Every call is counted by endpoint and errcode, and timed (``lottery_wechat_*``).
+    """
+    started = time.perf_counter()
+    try:
+        payload = _request(method, path, **kwargs)
+    except _CallFailed as failure:
+        metrics.observe_wechat_call(path, failure.label, started)
+        raise failure.error from None
+    errcode = payload.get("errcode") or 0
+    metrics.observe_wechat_call(
+        path, errcode if isinstance(errcode, int) else "bad_response", started
+    )
+    return payload
+
+
+class _CallFailed(Exception):
+    """No usable answer: ``label`` for the metrics, ``error`` for the caller."""
+
+    def __init__(self, label: str, error: str):
+        self.label, self.error = label, ApplicationError(error)
+
+
+def _request(method: str, path: str, **kwargs) -> dict:
     url = f"{settings.WECHAT_API_BASE}{path}"
     try:
         response = http().request(method, url, timeout=_timeout(), **kwargs)
     except requests.Timeout:
         logger.warning("wechat %s timed out", path)
-        raise ApplicationError("wechat_unavailable") from None
+        raise _CallFailed("timeout", "wechat_unavailable") from None
     except requests.RequestException as exc:
         logger.warning("wechat %s unreachable: %s", path, type(exc).__name__)
-        raise ApplicationError("wechat_unavailable") from None
+        raise _CallFailed("unreachable", "wechat_unavailable") from None
     if response.status_code in _BUSY_STATUSES:
         logger.warning("wechat %s answered HTTP %s", path, response.status_code)
-        raise ApplicationError("wechat_unavailable")
+        raise _CallFailed("http_5xx", "wechat_unavailable")
     if response.status_code >= 500:  # an HTML 500/502 page from a gateway in front of WeChat
         logger.warning("wechat %s answered HTTP %s", path, response.status_code)
-        raise ApplicationError("wechat_bad_gateway")
+        raise _CallFailed("http_5xx", "wechat_bad_gateway")
     try:
         payload = response.json()
     except ValueError:
         logger.warning("wechat %s answered non-JSON (HTTP %s)", path, response.status_code)
-        raise ApplicationError("wechat_bad_gateway") from None
+        raise _CallFailed("bad_response", "wechat_bad_gateway") from None
     if not isinstance(payload, dict):
-        raise ApplicationError("wechat_bad_gateway")
+        raise _CallFailed("bad_response", "wechat_bad_gateway")
     return payload
 
 

@@ -39,6 +39,22 @@ def events_due_for_draw(*, now: datetime) -> list[int]:
     )
 
 
+def overdue_counts(*, now: datetime, grace: timedelta) -> dict[str, int]:
+    """How many events have been due for a lock, or a draw, for longer than ``grace``.
+
+    The sweeper moves a due event on within seconds; one still due after a minute means the
+    locks or draws are not happening (workers down, a draw failing). Two counts on the
+    (status, lock_at) and (status, draw_at) indexes, every sweep.
+    """
+    before = now - grace
+    scheduled_lock = F("draw_at") - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
+    draw_due = Q(draw_at__lte=before) | (Q(lock_at__lt=scheduled_lock) & Q(lock_at__lte=before))
+    return {
+        "lock": Event.objects.filter(status=Event.Status.INIT, lock_at__lte=before).count(),
+        "draw": Event.objects.filter(draw_due, status=Event.Status.OPENING).count(),
+    }
+
+
 def is_due_for_draw(event: Event, *, now: datetime) -> bool:
     scheduled_lock = event.draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
     return event.draw_at <= now or event.lock_at < scheduled_lock

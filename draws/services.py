@@ -8,6 +8,7 @@ interrupted at any point (worker killed, database gone) and run again gives the 
 
 import bisect
 import logging
+import time
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
 from events.models import Entry, Event, EventLog, Prize
+from lottery_site import metrics
 from lottery_site import request_id as log_context
 from lottery_site.errors import ApplicationError
 
@@ -36,7 +38,7 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
     ``early`` (the creator's manual draw) locks before the scheduled lock time.
     """
     with transaction.atomic():
-        _hold_row(event_id)
+        lock_at = _hold_row(event_id)
         due = {"lock_at__gt": now} if early else {"lock_at__lte": now}
         changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
         if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(**changes):
@@ -44,6 +46,9 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
         count, digest = _frozen_list(event_id)
         Event.objects.filter(pk=event_id).update(entrant_count=count, entrants_digest=digest)
         _log(event_id, Event.Status.INIT, Event.Status.OPENING, "lock", reason or "lock time")
+    metrics.EVENTS_LOCKED.labels("creator" if early else "schedule").inc()
+    if not early:
+        metrics.LOCK_LAG.observe((now - lock_at).total_seconds())
     return True
 
 
@@ -74,6 +79,7 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
     and a worker killed half-way leaves the event OPENING for the next sweep.
     Raises DrawIntegrityError (nothing written) if the entrant list changed after the lock.
     """
+    started = time.perf_counter()
     event = Event.objects.filter(pk=event_id, status=Event.Status.OPENING).first()
     if event is None or not selectors.is_due_for_draw(event, now=now):
         return False
@@ -111,7 +117,19 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
             f"{len(allocation.awards)} winners of {event.entrant_count} entrants",
         )
     logger.info("event %s drawn: %d winners", event.public_id, len(allocation.awards))
+    _count_draw(event, now=now, seconds=time.perf_counter() - started)
     return True
+
+
+def _count_draw(event: Event, *, now: datetime, seconds: float) -> None:
+    """The draw's metrics. Its lag counts from when it became due: the draw time, or the
+    moment of an early lock (creator's manual draw, count target), after which it is drawn at
+    once; the number an operator alerts on (deploy/prometheus/alerts.yml)."""
+    metrics.EVENTS_DRAWN.inc()
+    metrics.DRAW_DURATION.observe(seconds)
+    metrics.DRAW_ENTRANTS.observe(event.entrant_count)
+    due_at = event.draw_at if event.draw_at <= now else event.lock_at
+    metrics.DRAW_LAG.observe(max(0.0, (now - due_at).total_seconds()))
 
 
 def event_draw_early(*, event: Event, actor, now: datetime) -> bool:
@@ -142,7 +160,7 @@ def _refuse_unless_init(event: Event) -> None:
         raise ApplicationError(refusals[event.status])
 
 
-def _hold_row(event_id: int) -> None:
+def _hold_row(event_id: int) -> datetime | None:
     """Lock the event's row through its primary key, before the conditional UPDATE.
 
     Alone, an UPDATE filtered on status and lock time may reach the row through the
@@ -150,8 +168,10 @@ def _hold_row(event_id: int) -> None:
     selects it FOR UPDATE by primary key) then needs the same entry to change the status, and
     MySQL kills one of them as a deadlock. Taking the row first, like every other writer of
     the event, makes them queue instead. The UPDATE after it still decides who won.
+    Returns the row's ``lock_at`` (None if there is no such event), read in the same query.
     """
-    list(Event.objects.select_for_update().filter(pk=event_id).values_list("pk", flat=True))
+    rows = Event.objects.select_for_update().filter(pk=event_id).values_list("lock_at", flat=True)
+    return next(iter(rows), None)
 
 
 def _frozen_list(event_id: int) -> tuple[int, str]:

@@ -1,13 +1,19 @@
 """Celery tasks of the draw: thin, id-only, idempotent (running one twice changes nothing)."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
 
 from draws import selectors, services
+from lottery_site import metrics
 
 logger = logging.getLogger(__name__)
+
+# Due for longer than this and still not locked or drawn: overdue (the LotteryOverdueEvents
+# alert). The sweeper runs every few seconds, so a healthy service never gets near it.
+OVERDUE_AFTER = timedelta(minutes=1)
 
 
 @shared_task(bind=True, ignore_result=True)
@@ -24,6 +30,13 @@ def sweep(self) -> None:
         lock_event.apply_async(args=[event_id], queue=queue)
     for event_id in selectors.events_due_for_draw(now=now):
         draw_event.apply_async(args=[event_id], queue=queue)
+    _record_overdue(now)
+
+
+def _record_overdue(now) -> None:
+    for transition, count in selectors.overdue_counts(now=now, grace=OVERDUE_AFTER).items():
+        metrics.OVERDUE_EVENTS.labels(transition).set(count)
+    metrics.SWEEP_LAST_RUN.set(now.timestamp())
 
 
 def _own_queue(request) -> str | None:

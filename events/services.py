@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from events.models import Entry, Event, EventLog, Prize
 from events.selectors import EventRef
+from lottery_site import metrics
 from lottery_site.durations import humanize_duration
 from lottery_site.errors import ApplicationError
 
@@ -175,6 +176,21 @@ def event_cancel(
 def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry, bool]:
     """Enter ``user`` in ``event``; returns (entry, created). Joining twice changes nothing.
 
+    Raises ApplicationError (account_disabled, event_not_found, event_locked, event_drawn,
+    event_canceled). Counted in ``lottery_joins_total`` by result and refusal reason.
+    """
+    try:
+        entry, created = _join(event=event, user=user, now=now)
+    except ApplicationError as exc:
+        metrics.JOINS.labels("refused", exc.name).inc()
+        raise
+    (metrics.JOINS_ACCEPTED if created else metrics.JOINS_REPEATED).inc()
+    return entry, created
+
+
+def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry, bool]:
+    """The join itself.
+
     Admission is one conditional UPDATE of the event row (INIT, before the lock time, below a
     count target) that also counts the entrant: it holds the row lock until commit, and the lock
     transition updates that same row, so once an event is OPENING no further entry can commit.
@@ -306,6 +322,7 @@ def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
         pk=event.pk, status=Event.Status.INIT, participant_count__gte=F("target_participants")
     ).update(status=Event.Status.OPENING, lock_at=now)
     if reached:
+        metrics.EVENTS_LOCKED.labels("target").inc()
         _log(
             event.pk,
             action="lock",

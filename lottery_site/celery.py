@@ -74,3 +74,30 @@ def _start_error_tracking(**kwargs) -> None:
 @signals.worker_process_init.connect
 def _start_tracing(**kwargs) -> None:
     telemetry.init_tracing(service="worker")
+
+
+# Metrics (lottery_site/metrics.py). Imported inside the handlers: this module is imported with
+# the package, before settings may have chosen the metrics directory (the test settings do).
+@signals.worker_process_shutdown.connect
+def _metrics_process_dead(pid=None, **kwargs) -> None:
+    from lottery_site import metrics
+
+    metrics.mark_process_dead(pid or os.getpid())
+
+
+def _count_task(outcome: str):
+    def handler(sender=None, **kwargs) -> None:
+        from lottery_site import metrics
+
+        name = getattr(sender, "name", None) or str(sender)
+        metrics.CELERY_TASKS.labels(name, outcome).inc()
+
+    return handler
+
+
+for _signal, _outcome in (
+    (signals.task_success, "success"),
+    (signals.task_failure, "failure"),
+    (signals.task_retry, "retry"),
+):
+    _signal.connect(_count_task(_outcome), weak=False)

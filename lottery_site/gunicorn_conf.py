@@ -1,4 +1,4 @@
-"""gunicorn's settings for its own log lines: our format (LOG_FORMAT), UTC, the redaction net.
+"""gunicorn settings: its own log lines in our format (LOG_FORMAT), UTC; the metrics hooks.
 
 ``bin/serve-web`` passes ``--config python:lottery_site.gunicorn_conf``; ``gunicorn.conf.py`` at
 the repository root imports this, so a bare ``gunicorn lottery_site.wsgi`` run from there gets it
@@ -32,3 +32,27 @@ class Logger(glogging.Logger):
 
 
 logger_class = Logger
+
+
+# Metrics in prometheus_client's multiprocess mode (lottery_site/metrics.py). Imported inside the
+# hooks: the metrics directory must be chosen (settings) before prometheus_client is imported.
+def on_starting(server):
+    # Before the workers fork: wipe the files no other process of this machine uses, and hold
+    # the directory while this master runs (metrics.claim_directory).
+    from lottery_site import metrics
+
+    metrics.claim_directory()
+
+
+def child_exit(server, worker):
+    # A worker exited (restart, crash, scale down): its live gauges must not linger.
+    from lottery_site import metrics
+
+    metrics.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    # In the exiting worker: write its last second of HTTP counts.
+    from lottery_site import metrics
+
+    metrics.HTTP_TALLY.flush()

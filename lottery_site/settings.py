@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so a request's time covers every other middleware (lottery_site/metrics.py).
+    "lottery_site.metrics.HttpMetricsMiddleware",
     "lottery_site.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -189,7 +191,8 @@ STORAGES = {
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Probes and the Prometheus scraper talk to gunicorn directly on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
@@ -308,6 +311,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work is declared here, in code; DatabaseScheduler copies it into its tables.
 # (LOTTERY_SWEEP_INTERVAL_SECONDS is defined below with the lottery rules.)
+
+# --- Metrics (lottery_site/metrics.py) ------------------------------------------------------
+# /metrics answers only a request bearing this token; unset, it answers 404 (metrics off).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- Logging --------------------------------------------------------------------------------
 # lottery_site/logs.py: UTC timestamps, the request's context on every line, secrets redacted.

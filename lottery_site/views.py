@@ -1,12 +1,16 @@
 """Health checks and the JSON fallback for unknown API paths."""
 
+import hashlib
+import hmac
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, HttpResponseNotFound, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from lottery_site import metrics as lottery_metrics
 from lottery_site.api import error_json_response
 
 logger = logging.getLogger(__name__)
@@ -54,6 +58,25 @@ def _check_broker() -> None:
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def metrics(request):
+    """Prometheus text format, summed over every process of this machine (lottery_site/metrics.py).
+
+    Not public: 404 unless METRICS_TOKEN is set (as if there were no such page), then 401 unless
+    the request bears it (``Authorization: Bearer <token>``). Compared through SHA-256 digests
+    in constant time, so neither the token's bytes nor its length leak through timing.
+    """
+    if not settings.METRICS_TOKEN:
+        return HttpResponseNotFound()
+    presented = request.META.get("HTTP_AUTHORIZATION", "").encode("utf-8", "surrogateescape")
+    expected = f"Bearer {settings.METRICS_TOKEN}".encode()
+    if not hmac.compare_digest(
+        hashlib.sha256(presented).digest(), hashlib.sha256(expected).digest()
+    ):
+        return HttpResponse(status=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    body, content_type = lottery_metrics.exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 @csrf_exempt

@@ -25,6 +25,7 @@ from django.db.models import F, QuerySet, Sum
 from accounts import wechat_messages
 from accounts.models import User
 from events.models import Entry, EventLog, Prize
+from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 from notifications import messages
 from notifications.models import Delivery, InboxState, SubscriptionQuota
@@ -340,6 +341,7 @@ def _record_outcomes(
             [delivery for delivery, _ in retrying],
             ["state", "claim", "errcode", "errmsg", "next_attempt_at"],
         )
+    metrics.count_deliveries(counts)
     return counts
 
 
@@ -385,6 +387,7 @@ def deliveries_expire_claims(*, now: datetime) -> int:
     )
     if lost:
         logger.error("%d deliveries lost mid-send (worker died); marked failed", lost)
+        metrics.count_deliveries({State.FAILED: lost})
     return lost
 
 
