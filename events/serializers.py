@@ -49,7 +49,13 @@ class MyEventsQuery(serializers.Serializer):
 # --- output ---------------------------------------------------------------------------------
 
 
+# The names clients see for an event's status (an enum in the OpenAPI document).
+STATUS_CHOICES = list(Event.STATUS_NAMES.values())
+
+
 class PrizeRefOutput(serializers.Serializer):
+    """A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape."""
+
     id = serializers.CharField(source="public_id")
     name = serializers.CharField()
 
@@ -70,7 +76,7 @@ class EventPublicOutput(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()
     description = serializers.CharField()
-    draw_mode = serializers.CharField()
+    draw_mode = serializers.ChoiceField(choices=Event.DrawMode.values)
     target_participants = serializers.IntegerField(allow_null=True)
     creator = UserOutput()
     prizes = PrizeOutput(many=True, source="ordered_prizes")
@@ -81,7 +87,7 @@ class EventPublicOutput(serializers.Serializer):
 class EventLiveOutput(serializers.Serializer):
     """What changes with every join or transition, and the viewer's own entry: never cached."""
 
-    status = serializers.CharField(source="status_name")
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, source="status_name")
     draw_at = AwareDateTimeField()
     lock_at = AwareDateTimeField()
     participant_count = serializers.IntegerField()
