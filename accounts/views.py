@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -117,6 +117,35 @@ class MeView(APIView):
         responses={200: s.MeOutput},
     )
     def patch(self, request: Request) -> Response:
+        return self._update(request)
+
+    # wx.request has no PATCH: PUT is the same partial update (absent fields stay as they are).
+    @extend_schema(
+        summary="Update my profile (partial, like PATCH)",
+        operation_id="meUpdate",
+        request=s.ProfileInput,
+        responses={200: s.MeOutput},
+        examples=[
+            OpenApiExample(
+                "New nickname", value={"nickname": "小明"}, request_only=True, status_codes=["200"]
+            ),
+            OpenApiExample(
+                "Profile",
+                value={
+                    "id": "u_0123456789abcdef",
+                    "nickname": "小明",
+                    "avatar_url": "https://thirdwx.qlogo.cn/avatar.png",
+                    "created_at": "2026-12-01T20:00:00+08:00",
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+    )
+    def put(self, request: Request) -> Response:
+        return self._update(request)
+
+    def _update(self, request: Request) -> Response:
         data = validated(s.ProfileInput, request.data)
         user = services.user_update_profile(user=request.user, **data)
         return Response(s.MeOutput(user).data)

@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from draws import selectors, services, tasks
 from draws import serializers as s
 from events.models import Event
+from lottery_site.api import EnvelopeJSONRenderer
 from lottery_site.errors import ApplicationError
 from lottery_site.openapi import refusals
 from lottery_site.throttling import PublicRateThrottle
@@ -51,11 +53,30 @@ class WinnersView(PublicDrawView):
         return Response(s.WinnersOutput(selectors.winners_of(event=event)).data)
 
 
+class _PlainTextAccepted(BaseRenderer):
+    """Lets content negotiation accept ``text/plain``; it never renders anything itself."""
+
+    media_type = "text/plain"
+    format = "txt"
+    charset = "utf-8"
+
+
 class EntrantsView(PublicDrawView):
     """The frozen entrant list: one public user id per line, canonical order, streamed.
 
     Its SHA-256 is the proof's ``entrants_digest``; it is built as it is sent, never in memory.
     """
+
+    renderer_classes = [EnvelopeJSONRenderer, _PlainTextAccepted]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The list is streamed as text/plain by the view, past the renderers; only refusals (404,
+        # 409, 429) are rendered, and they are always the JSON envelope. So an Accept naming
+        # text/plain, JSON or */* is satisfied; anything else is still a 406.
+        renderer, media_type = super().perform_content_negotiation(request, force)
+        if isinstance(renderer, _PlainTextAccepted):
+            return EnvelopeJSONRenderer(), EnvelopeJSONRenderer.media_type
+        return renderer, media_type
 
     @extend_schema(
         operation_id="eventEntrants",

@@ -5,7 +5,7 @@ tables. The database keeps the invariants: one entry per (event, user), one priz
 (so nobody wins twice), one position per prize tier.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -107,6 +107,18 @@ class Event(models.Model):
     @staticmethod
     def scheduled_lock_at(draw_at):
         return draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
+
+    @staticmethod
+    def phase_at(*, status_name: str, lock_at: datetime, now: datetime) -> str:
+        """The status as of ``now``, in the names of ``STATUS_NAMES``.
+
+        ``status`` stays INIT until the sweeper locks the event, a few seconds after
+        ``lock_at``; the join gate (``events.services``) refuses from ``lock_at`` on whatever
+        the sweeper has done. So an INIT event past its lock time is already "opening".
+        """
+        if status_name == "init" and now >= lock_at:
+            return "opening"
+        return status_name
 
 
 class Prize(models.Model):

@@ -1,12 +1,13 @@
 """Input and output shapes of the events API. Validation of shapes only: rules live in services."""
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserOutput
 from events import selectors
 from events.models import Event
-from events.services import MAX_PRIZE_QUANTITY, MAX_PRIZES
+from events.services import MAX_PRIZE_NAME_LENGTH, MAX_PRIZE_QUANTITY, MAX_PRIZES
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
 
@@ -14,7 +15,7 @@ from lottery_site.serializers import InputSerializer
 
 
 class PrizeInput(InputSerializer):
-    name = serializers.CharField(min_length=1, max_length=50)
+    name = serializers.CharField(min_length=1, max_length=MAX_PRIZE_NAME_LENGTH)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_PRIZE_QUANTITY)
 
 
@@ -88,11 +89,28 @@ class EventLiveOutput(serializers.Serializer):
     """What changes with every join or transition, and the viewer's own entry: never cached."""
 
     status = serializers.ChoiceField(choices=STATUS_CHOICES, source="status_name")
+    phase = serializers.SerializerMethodField(
+        help_text="The status as of now: an `init` event past `lock_at` is already `opening`, "
+        "even before the sweeper moves `status`."
+    )
+    joinable = serializers.SerializerMethodField(
+        help_text="Whether a join would be admitted now (`phase` is `init`)."
+    )
     draw_at = AwareDateTimeField()
     lock_at = AwareDateTimeField()
     participant_count = serializers.IntegerField()
     cancel_reason = serializers.CharField()
     my_entry = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=list(Event.STATUS_NAMES.values())))
+    @extend_schema_field(serializers.ChoiceField(choices=STATUS_CHOICES))
+    def get_phase(self, event) -> str:
+        return Event.phase_at(
+            status_name=event.status_name, lock_at=event.lock_at, now=timezone.now()
+        )
+
+    def get_joinable(self, event) -> bool:
+        return self.get_phase(event) == "init"
 
     @extend_schema_field(MyEntryOutput)
     def get_my_entry(self, event) -> dict:

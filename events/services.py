@@ -30,6 +30,7 @@ from lottery_site.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 MAX_PRIZES = 20
+MAX_PRIZE_NAME_LENGTH = 50
 MAX_PRIZE_QUANTITY = 10_000
 MAX_TOTAL_QUANTITY = 100_000
 SEED_BYTES = 32  # draws/fairness.py: the seed of sha256-fisher-yates-v1
@@ -392,8 +393,8 @@ def _check_prizes(prizes: Sequence[PrizeSpec]) -> None:
     if not 1 <= len(prizes) <= MAX_PRIZES:
         raise _invalid("prizes", f"奖品需要 1 到 {MAX_PRIZES} 项")
     for prize in prizes:
-        if not 1 <= len(prize["name"].strip()) <= 50:
-            raise _invalid("prizes", "奖品名称需要 1 到 50 个字符")
+        if not 1 <= len(prize["name"].strip()) <= MAX_PRIZE_NAME_LENGTH:
+            raise _invalid("prizes", f"奖品名称需要 1 到 {MAX_PRIZE_NAME_LENGTH} 个字符")
         if not 1 <= prize["quantity"] <= MAX_PRIZE_QUANTITY:
             raise _invalid("prizes", f"每项奖品数量需要在 1 到 {MAX_PRIZE_QUANTITY} 之间")
     if sum(prize["quantity"] for prize in prizes) > MAX_TOTAL_QUANTITY:

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events import selectors, services
+from events import examples, selectors, services
 from events import serializers as s
 from lottery_site.api import validated
 from lottery_site.openapi import refusals
@@ -99,10 +99,22 @@ class EventDetailView(APIView):
         extensions=refusals(*EDIT_REFUSALS),
     )
     def patch(self, request: Request, event_id: str) -> Response:
-        data = validated(s.EventUpdateInput, request.data)
-        event = selectors.event_get(public_id=event_id)
-        services.event_update(event=event, actor=request.user, now=timezone.now(), **data)
-        return _detail(event_id, request)
+        return _update(request, event_id)
+
+    # wx.request has no PATCH: PUT is the same partial update (absent fields stay as they are).
+    @extend_schema(
+        summary="Edit an event (partial, like PATCH)",
+        operation_id="eventUpdate",
+        request=s.EventUpdateInput,
+        responses={200: s.EventOutput},
+        extensions=refusals(*EDIT_REFUSALS),
+        examples=[
+            examples.request("New title", {"title": "春节抽奖"}),
+            examples.event_response(title="春节抽奖"),
+        ],
+    )
+    def put(self, request: Request, event_id: str) -> Response:
+        return _update(request, event_id)
 
     @extend_schema(
         operation_id="eventDelete",
@@ -114,12 +126,44 @@ class EventDetailView(APIView):
         extensions=refusals(*CANCEL_REFUSALS),
     )
     def delete(self, request: Request, event_id: str) -> Response:
-        data = validated(s.CancelInput, request.data or {})
-        event = selectors.event_get(public_id=event_id)
-        services.event_cancel(
-            event=event, actor=request.user, now=timezone.now(), reason=data.get("reason", "")
-        )
-        return _detail(event_id, request)
+        # A body is optional: without one (all wx.request can send reliably) there is no reason.
+        return _cancel(request, event_id)
+
+
+class EventCancelView(APIView):
+    """``POST /events/{id}/cancel``: the DELETE above for clients that cannot send its body."""
+
+    @extend_schema(
+        summary="Cancel an event (the creator, before the lock)",
+        operation_id="eventCancel",
+        request=s.CancelInput,
+        responses={200: s.EventOutput},
+        extensions=refusals(*CANCEL_REFUSALS),
+        examples=[
+            examples.request("With a reason", {"reason": "奖品缺货"}),
+            examples.event_response(
+                status="canceled", phase="canceled", joinable=False, cancel_reason="奖品缺货"
+            ),
+        ],
+    )
+    def post(self, request: Request, event_id: str) -> Response:
+        return _cancel(request, event_id)
+
+
+def _update(request: Request, event_id: str) -> Response:
+    data = validated(s.EventUpdateInput, request.data)
+    event = selectors.event_get(public_id=event_id)
+    services.event_update(event=event, actor=request.user, now=timezone.now(), **data)
+    return _detail(event_id, request)
+
+
+def _cancel(request: Request, event_id: str) -> Response:
+    data = validated(s.CancelInput, request.data or {})
+    event = selectors.event_get(public_id=event_id)
+    services.event_cancel(
+        event=event, actor=request.user, now=timezone.now(), reason=data.get("reason", "")
+    )
+    return _detail(event_id, request)
 
 
 class EntryView(APIView):

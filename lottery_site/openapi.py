@@ -351,7 +351,7 @@ def _normalise_security(operation: dict) -> None:
 
 def _operation_errors(path: str, operation: dict, components: dict) -> None:
     responses = operation["responses"]
-    declared = {status: r for status, r in responses.items() if not status.startswith("2")}
+    declared = {status: r for status, r in responses.items() if status[0] in "45"}
     names = _implied_refusals(path, operation) + operation.pop(REFUSALS_KEY, [])
     by_status: dict[str, list[ErrorKind]] = {}
     for name in names:
@@ -374,6 +374,11 @@ def _operation_errors(path: str, operation: dict, components: dict) -> None:
 
 def _success_responses(operation: dict, components: dict) -> None:
     for status, response in operation["responses"].items():
+        if status.startswith("3"):
+            response.pop("content", None)  # a 304 Not Modified has no body
+            response.setdefault("headers", {})["X-Request-ID"] = {
+                "$ref": "#/components/headers/X-Request-ID"
+            }
         if not status.startswith("2"):
             continue
         response.setdefault("headers", {})["X-Request-ID"] = {
@@ -504,9 +509,14 @@ def envelope_postprocessing_hook(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             _normalise_security(operation)
-            operation.setdefault("parameters", []).append(
-                {"$ref": "#/components/parameters/X-Request-ID"}
-            )
+            # DRF's ?format= override, listed by drf-spectacular where a view has two renderers:
+            # clients negotiate with Accept, and a value DRF does not know is a plain 404.
+            operation["parameters"] = [
+                parameter
+                for parameter in operation.get("parameters", [])
+                if not (parameter.get("in") == "query" and parameter.get("name") == "format")
+            ]
+            operation["parameters"].append({"$ref": "#/components/parameters/X-Request-ID"})
             _request_body(operation, schemas)
             _success_responses(operation, schemas)
             _operation_errors(path, operation, schemas)

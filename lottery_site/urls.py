@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("events.urls")),
     path("api/v1/", include("draws.urls")),
     path("api/v1/", include("notifications.urls")),
+    path("api/v1/", include("clientconfig.urls")),
     # Anything else under /api/ is a JSON 404 in the envelope, never Django's HTML page.
     re_path(r"^api/", views.api_not_found),
     path("admin/", admin.site.urls),

@@ -505,3 +505,34 @@ def test_draws_depends_only_on_events_accounts_and_the_site_plumbing():
             elif isinstance(node, ast.Import):
                 imported.update(alias.name.split(".")[0] for alias in node.names)
     assert (imported & ours) <= allowed
+
+
+@pytest.mark.parametrize("accept", ["text/plain", "text/plain; charset=utf-8", "*/*", "text/*"])
+def test_entrant_list_answers_the_text_plain_it_declares(api, accept):
+    event = make_event(entrants=3)
+    run_sweeper_at(event.lock_at)
+
+    response = api.get(f"/api/v1/events/{event.public_id}/entrants", HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert len(b"".join(response.streaming_content).splitlines()) == 3
+
+
+@pytest.mark.parametrize("accept", ["text/plain", "application/json"])
+def test_entrant_list_refusal_is_the_json_envelope_whatever_was_accepted(api, accept):
+    event = make_event(entrants=3)
+
+    response = api.get(f"/api/v1/events/{event.public_id}/entrants", HTTP_ACCEPT=accept)
+
+    assert response.status_code == 409 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == 40906
+
+
+def test_entrant_list_in_a_format_it_does_not_offer_is_a_406(api):
+    event = make_event(entrants=1)
+    run_sweeper_at(event.lock_at)
+
+    response = api.get(f"/api/v1/events/{event.public_id}/entrants", HTTP_ACCEPT="image/png")
+
+    assert response.status_code == 406 and response.json()["code"] == 40600

@@ -1,0 +1,36 @@
+"""The limits an event must respect, read from where they are enforced (for ``GET /config``).
+
+Nothing here is a second copy: lengths come from the input serializers that check them, the
+prize rules from ``events.services``, the time rules from the settings the services read. A
+client that validates with these numbers refuses exactly what the server would.
+"""
+
+from django.conf import settings
+
+from events import serializers as s
+from events import services
+
+
+def event_limits() -> dict:
+    create = s.EventCreateInput().fields
+    prize = s.PrizeInput().fields
+    return {
+        "title_length": _length(create["title"]),
+        "description_max_length": create["description"].max_length,
+        "prizes": {"min": create["prizes"].min_length, "max": services.MAX_PRIZES},
+        "prize_name_length": _length(prize["name"]),
+        "prize_quantity": {"min": prize["quantity"].min_value, "max": services.MAX_PRIZE_QUANTITY},
+        "total_quantity_max": services.MAX_TOTAL_QUANTITY,
+        "target_participants": {
+            "min": create["target_participants"].min_value,
+            "max": create["target_participants"].max_value,
+        },
+        "cancel_reason_max_length": s.CancelInput().fields["reason"].max_length,
+        "min_draw_lead_seconds": settings.LOTTERY_MIN_DRAW_LEAD_SECONDS,
+        "lock_lead_seconds": settings.LOTTERY_LOCK_LEAD_SECONDS,
+        "max_horizon_seconds": settings.LOTTERY_MAX_HORIZON_DAYS * 86_400,
+    }
+
+
+def _length(field) -> dict:
+    return {"min": field.min_length or 0, "max": field.max_length}
