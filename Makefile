@@ -14,7 +14,7 @@ run: setup
 	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-$$([ -z "$$DJANGO_SECRET_KEY" ] && echo 1 || echo 0)}; \
 	  $(PY) manage.py migrate --noinput && \
 	  $(PY) manage.py collectstatic --noinput -v 0 && \
-	  exec honcho start -f Procfile
+	  exec $(PY) bin/run-procfile Procfile
 
 ## test: set everything up, then run the whole test suite
 test: setup

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from lottery_site.fields import AwareDateTimeField
@@ -42,5 +43,5 @@ class ProfileInput(InputSerializer):
 
     def validate_avatar_url(self, value: str) -> str:
         if value and not value.lower().startswith("https://"):
-            raise serializers.ValidationError("头像地址必须是 https 链接")
+            raise serializers.ValidationError(_("The avatar URL must be an https link."))
         return value

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
 from events.models import Entry, Event, EventLog, Prize
@@ -117,7 +118,7 @@ def event_draw_early(*, event: Event, actor, now: datetime) -> bool:
         raise ApplicationError("not_owner")
     if event.draw_mode != Event.DrawMode.MANUAL:
         raise ApplicationError(
-            "invalid_input", data={"draw_mode": ["只有手动开奖的活动可以提前开奖"]}
+            "invalid_input", data={"draw_mode": [_("Only a manual-mode event can be drawn early.")]}
         )
     _refuse_unless_init(event)
     if event.participant_count < 1:

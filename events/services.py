@@ -21,10 +21,12 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from events.models import Entry, Event, EventLog, Prize
 from events.selectors import EventRef
+from lottery_site.durations import humanize_duration
 from lottery_site.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -214,7 +216,7 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
         )
         if current is None:
             _refuse_unless_open(Event.objects.get(pk=event.pk), now=now)
-        deleted, _ = Entry.objects.filter(event_id=event.pk, user_id=user.pk).delete()
+        deleted, _by_model = Entry.objects.filter(event_id=event.pk, user_id=user.pk).delete()
         if deleted:
             Event.objects.filter(pk=event.pk).update(participant_count=F("participant_count") - 1)
     return bool(deleted)
@@ -379,32 +381,49 @@ def _invalid(field: str, message: str) -> ApplicationError:
 
 def _check_draw_at(draw_at: datetime, *, now: datetime) -> None:
     if draw_at.tzinfo is None:
-        raise _invalid("draw_at", "时间必须带时区偏移")
+        raise _invalid("draw_at", _("The time must include a UTC offset."))
     earliest = now + timedelta(seconds=settings.LOTTERY_MIN_DRAW_LEAD_SECONDS)
     latest = now + timedelta(days=settings.LOTTERY_MAX_HORIZON_DAYS)
     if draw_at < earliest:
-        minutes = settings.LOTTERY_MIN_DRAW_LEAD_SECONDS / 60
-        raise _invalid("draw_at", f"开奖时间至少要在 {minutes:g} 分钟之后")
+        lead = humanize_duration(settings.LOTTERY_MIN_DRAW_LEAD_SECONDS)
+        raise _invalid(
+            "draw_at", _("The draw time must be at least %(lead)s from now.") % {"lead": lead}
+        )
     if draw_at > latest:
-        raise _invalid("draw_at", f"开奖时间不能晚于 {settings.LOTTERY_MAX_HORIZON_DAYS} 天之后")
+        horizon = humanize_duration(settings.LOTTERY_MAX_HORIZON_DAYS * 86_400)
+        raise _invalid(
+            "draw_at",
+            _("The draw time must be at most %(horizon)s from now.") % {"horizon": horizon},
+        )
 
 
 def _check_prizes(prizes: Sequence[PrizeSpec]) -> None:
     if not 1 <= len(prizes) <= MAX_PRIZES:
-        raise _invalid("prizes", f"奖品需要 1 到 {MAX_PRIZES} 项")
+        raise _invalid("prizes", _("Give 1 to %(max)d prizes.") % {"max": MAX_PRIZES})
     for prize in prizes:
         if not 1 <= len(prize["name"].strip()) <= MAX_PRIZE_NAME_LENGTH:
-            raise _invalid("prizes", f"奖品名称需要 1 到 {MAX_PRIZE_NAME_LENGTH} 个字符")
+            raise _invalid(
+                "prizes",
+                _("A prize name needs 1 to %(max)d characters.") % {"max": MAX_PRIZE_NAME_LENGTH},
+            )
         if not 1 <= prize["quantity"] <= MAX_PRIZE_QUANTITY:
-            raise _invalid("prizes", f"每项奖品数量需要在 1 到 {MAX_PRIZE_QUANTITY} 之间")
+            raise _invalid(
+                "prizes",
+                _("Each prize's quantity must be 1 to %(max)d.") % {"max": MAX_PRIZE_QUANTITY},
+            )
     if sum(prize["quantity"] for prize in prizes) > MAX_TOTAL_QUANTITY:
-        raise _invalid("prizes", f"奖品总数不能超过 {MAX_TOTAL_QUANTITY}")
+        raise _invalid("prizes", _("At most %(max)d prizes in all.") % {"max": MAX_TOTAL_QUANTITY})
 
 
 def _check_draw_mode(draw_mode: str, target_participants: int | None) -> None:
     if draw_mode not in Event.DrawMode.values:
-        raise _invalid("draw_mode", "开奖方式只能是 time、count 或 manual")
+        raise _invalid("draw_mode", _("The draw mode must be time, count or manual."))
     if draw_mode == Event.DrawMode.COUNT and not target_participants:
-        raise _invalid("target_participants", "按人数开奖需要设置目标人数")
+        raise _invalid(
+            "target_participants", _("A count-mode event needs a target number of entrants.")
+        )
     if draw_mode != Event.DrawMode.COUNT and target_participants is not None:
-        raise _invalid("target_participants", "只有按人数开奖的活动可以设置目标人数")
+        raise _invalid(
+            "target_participants",
+            _("Only a count-mode event can have a target number of entrants."),
+        )

@@ -117,6 +117,23 @@ def _has_code(exc: exceptions.APIException, code: str) -> bool:
     return codes == code or (isinstance(codes, dict) and codes.get("code") == code)
 
 
+def first_message(detail: Any) -> str | None:
+    """The first message in a (nested) field-error map, for ``msg``: a toast shows only that.
+
+    ``{"prizes": {"1": {"quantity": ["..."]}}}`` gives the quantity message. Fields come in the
+    input serializer's order, so it is the first field the client got wrong.
+    """
+    if isinstance(detail, dict):
+        detail = list(detail.values())
+    if isinstance(detail, list):
+        for item in detail:
+            found = first_message(item)
+            if found:
+                return found
+        return None
+    return str(detail) if isinstance(detail, str) and detail else None
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
     name, data = _classify(exc)
     kind = CATALOGUE[name]
@@ -131,7 +148,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     from rest_framework.views import set_rollback
 
     set_rollback()
-    response = Response(envelope(kind, data), status=kind.status)
+    msg = first_message(data) if name == "invalid_input" else None
+    response = Response(envelope(kind, data, msg=msg), status=kind.status)
     response.is_envelope = True
     if isinstance(exc, exceptions.APIException):
         if getattr(exc, "auth_header", None):

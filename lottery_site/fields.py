@@ -1,6 +1,7 @@
 """Serializer fields shared by every app."""
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
@@ -8,7 +9,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an explicit offset; a datetime without one is ambiguous and refused."""
 
     default_error_messages = {
-        "naive": "时间必须带时区偏移，例如 2026-01-01T20:00:00+08:00",
+        "naive": _("The time must include a UTC offset, e.g. 2026-01-01T20:00:00+08:00."),
     }
 
     def to_internal_value(self, value):

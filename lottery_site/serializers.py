@@ -1,5 +1,6 @@
 """Serializer bases shared by every app."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 
@@ -14,5 +15,7 @@ class InputSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["不允许提交该字段"] for name in unknown})
+                raise serializers.ValidationError(
+                    {name: [_("Unknown field: %(name)s") % {"name": name}] for name in unknown}
+                )
         return super().to_internal_value(data)

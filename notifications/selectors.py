@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from events.models import EventLog, Prize
 from lottery_site.errors import ApplicationError
@@ -169,7 +170,7 @@ def _decode(cursor: str) -> tuple:
         created_at, log_id, rank = raw.split("|")
         return (datetime.fromisoformat(created_at), int(log_id), int(rank))
     except (ValueError, UnicodeDecodeError):
-        raise ApplicationError("invalid_input", data={"cursor": ["无效的分页游标"]}) from None
+        raise ApplicationError("invalid_input", data={"cursor": [_("Invalid cursor.")]}) from None
 
 
 def outbox_pending() -> list[int]:

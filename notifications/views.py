@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -72,5 +73,8 @@ def _page_size(raw: str | None) -> int:
     if raw is None:
         return PAGE_SIZE
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ApplicationError("invalid_input", data={"page_size": ["取值范围为 1 到 100"]})
+        raise ApplicationError(
+            "invalid_input",
+            data={"page_size": [_("Must be 1 to %(max)d.") % {"max": MAX_PAGE_SIZE}]},
+        )
     return int(raw)

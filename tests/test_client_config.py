@@ -165,3 +165,14 @@ def test_my_events_list_says_which_events_are_joinable(clock):
     joinable = {item["id"]: item["joinable"] for item in page["results"]}
     assert joinable == {soon.public_id: False, later.public_id: True}
     assert Event.objects.get(pk=soon.pk).status == Event.Status.INIT
+
+
+def test_schema_declares_the_config_304_without_a_body_and_the_etag():
+    from django.test import Client
+
+    paths = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    config = paths["/api/v1/config"]["get"]
+
+    assert config["operationId"] == "configGet"
+    assert "content" not in config["responses"]["304"]
+    assert "ETag" in config["responses"]["200"]["headers"]

@@ -146,3 +146,24 @@ def test_put_on_an_event_keeps_the_patch_rules():
     assert (by_outsider.status_code, by_outsider.json()["code"]) == (403, 40301)
     assert (with_status.status_code, with_status.json()["code"]) == (400, 40000)
     assert (too_soon.status_code, too_soon.json()["code"]) == (400, 40000)
+
+
+def test_schema_offers_a_put_wherever_there_is_a_patch_and_no_delete_needs_a_body():
+    from django.test import Client
+
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+
+    def body(operation) -> dict:
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return components[ref.rsplit("/", 1)[1]]
+
+    for path, item in paths.items():
+        if "patch" in item:
+            assert "put" in item, f"{path} has PATCH but no PUT"
+            put, patch = body(item["put"]), body(item["patch"])
+            assert put["properties"] == patch["properties"] and not put.get("required"), path
+        if "delete" in item:
+            assert not item["delete"].get("requestBody", {}).get("required"), path
+    cancel = paths["/api/v1/events/{event_id}/cancel"]["post"]
+    assert cancel["operationId"] == "eventCancel"
