@@ -123,7 +123,8 @@ class EventDetailView(APIView):
         "wx.request cannot send reliably with DELETE, is still read when there is one.",
         request=None,
         responses={200: s.EventOutput},
-        extensions=refusals(*CANCEL_REFUSALS),
+        # 40000 only for a body that is sent anyway with a reason too long.
+        extensions=refusals(*CANCEL_REFUSALS, "invalid_input"),
     )
     def delete(self, request: Request, event_id: str) -> Response:
         # A body is optional: without one (all wx.request can send reliably) there is no reason.

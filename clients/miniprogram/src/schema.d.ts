@@ -2169,6 +2169,22 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
             /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
             401: {
                 headers: {
