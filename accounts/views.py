@@ -13,7 +13,7 @@ from accounts.models import User
 from lottery_site import request_id as log_context
 from lottery_site.api import validated
 from lottery_site.errors import ApplicationError
-from lottery_site.openapi import error_responses
+from lottery_site.openapi import refusals
 from lottery_site.throttling import LoginRateThrottle
 
 
@@ -25,12 +25,18 @@ class LoginView(APIView):
     throttle_classes = [LoginRateThrottle]
 
     @extend_schema(
+        operation_id="authLogin",
+        summary="Log in with a wx.login() code",
         request=s.LoginInput,
-        responses={
-            200: s.LoginOutput,
-            201: s.LoginOutput,
-            **error_responses(r502="WeChat answered badly", r503="WeChat unreachable"),
-        },
+        responses={200: s.LoginOutput, 201: s.LoginOutput},
+        extensions=refusals(
+            "wechat_code_invalid",
+            "wechat_risky_user",
+            "account_disabled",
+            "wechat_rate_limited",
+            "wechat_bad_gateway",
+            "wechat_unavailable",
+        ),
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -54,7 +60,14 @@ class RefreshView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
-    @extend_schema(request=s.RefreshInput, responses={200: s.TokenPairOutput}, auth=[])
+    @extend_schema(
+        operation_id="authRefresh",
+        summary="Trade a refresh token for a new pair",
+        request=s.RefreshInput,
+        responses={200: s.TokenPairOutput},
+        extensions=refusals("token_invalid", "user_inactive"),
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         data = validated(s.RefreshInput, request.data)
         return Response(s.TokenPairOutput(services.token_refresh(refresh=data["refresh"])).data)
@@ -67,7 +80,14 @@ class LogoutView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
-    @extend_schema(request=s.RefreshInput, responses={200: None}, auth=[])
+    @extend_schema(
+        operation_id="authLogout",
+        summary="Log out: blacklist a refresh token",
+        request=s.RefreshInput,
+        responses={200: None},
+        extensions=refusals("token_invalid"),
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         data = validated(s.RefreshInput, request.data)
         try:
@@ -78,11 +98,18 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: s.MeOutput})
+    @extend_schema(
+        operation_id="meGet", summary="The caller's profile", responses={200: s.MeOutput}
+    )
     def get(self, request: Request) -> Response:
         return Response(s.MeOutput(User.objects.get(pk=request.user.pk)).data)
 
-    @extend_schema(request=s.ProfileInput, responses={200: s.MeOutput})
+    @extend_schema(
+        operation_id="mePatch",
+        summary="Change the caller's nickname or avatar (PATCH form)",
+        request=s.ProfileInput,
+        responses={200: s.MeOutput},
+    )
     def patch(self, request: Request) -> Response:
         return self._update(request)
 

@@ -9,22 +9,16 @@ from rest_framework import serializers
 
 from accounts.serializers import UserOutput
 from draws import fairness
+from events.serializers import STATUS_CHOICES
+from events.serializers import PrizeOutput as ProofPrize
+from events.serializers import PrizeRefOutput as PrizeRef
 from lottery_site.fields import AwareDateTimeField
-
-
-class PrizeRef(serializers.Serializer):
-    id = serializers.CharField(source="public_id")
-    name = serializers.CharField()
-
-
-class ProofPrize(PrizeRef):
-    quantity = serializers.IntegerField()
 
 
 class ProofOutput(serializers.Serializer):
     algorithm = serializers.SerializerMethodField()
     event_id = serializers.CharField(source="public_id")
-    status = serializers.CharField(source="status_name")
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, source="status_name")
     commitment = serializers.CharField(source="seed_commitment")
     entrant_count = serializers.IntegerField(allow_null=True)
     entrants_digest = serializers.CharField(allow_null=True)

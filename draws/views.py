@@ -14,7 +14,7 @@ from draws import serializers as s
 from events.models import Event
 from lottery_site.api import EnvelopeJSONRenderer
 from lottery_site.errors import ApplicationError
-from lottery_site.openapi import error_responses
+from lottery_site.openapi import refusals
 from lottery_site.throttling import PublicRateThrottle
 
 
@@ -27,7 +27,12 @@ class PublicDrawView(APIView):
 
 
 class ProofView(PublicDrawView):
-    @extend_schema(responses={200: s.ProofOutput, **error_responses(r404="no such event")}, auth=[])
+    @extend_schema(
+        operation_id="eventProof",
+        summary="The draw's proof: commitment, entrant digest, seed",
+        responses={200: s.ProofOutput},
+        auth=[],
+    )
     def get(self, request: Request, event_id: str) -> Response:
         event = selectors.event_for_proof(public_id=event_id)
         return Response(s.ProofOutput(event).data)
@@ -35,7 +40,10 @@ class ProofView(PublicDrawView):
 
 class WinnersView(PublicDrawView):
     @extend_schema(
-        responses={200: s.WinnersOutput, **error_responses(r404="no such event", r409="not drawn")},
+        operation_id="eventWinners",
+        summary="The winners and the prizes left unawarded",
+        responses={200: s.WinnersOutput},
+        extensions=refusals("event_not_drawn"),
         auth=[],
     )
     def get(self, request: Request, event_id: str) -> Response:
@@ -71,10 +79,12 @@ class EntrantsView(PublicDrawView):
         return renderer, media_type
 
     @extend_schema(
+        operation_id="eventEntrants",
+        summary="The frozen entrant list, one public user id a line",
         responses={
             (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="one id a line"),
-            **error_responses(r404="no such event", r409="not locked yet"),
         },
+        extensions=refusals("event_not_locked"),
         auth=[],
     )
     def get(self, request: Request, event_id: str):
@@ -93,11 +103,20 @@ class DrawNowView(APIView):
     """The creator of a manual-mode event draws it before its draw time."""
 
     @extend_schema(
+        operation_id="eventDraw",
+        summary="Draw a manual-mode event now",
+        description="202: the event is locked and the draw is queued; poll GET "
+        "/events/{event_id} (or the proof) until its status is `opened`.",
         request=None,
-        responses={
-            202: s.ProofOutput,
-            **error_responses(r403="not yours", r404="no such event", r409="locked or empty"),
-        },
+        responses={202: s.ProofOutput},
+        extensions=refusals(
+            "not_owner",
+            "invalid_input",
+            "event_locked",
+            "event_drawn",
+            "event_canceled",
+            "event_no_entrants",
+        ),
     )
     def post(self, request: Request, event_id: str) -> Response:
         event = selectors.event_for_proof(public_id=event_id)

@@ -50,7 +50,13 @@ class MyEventsQuery(serializers.Serializer):
 # --- output ---------------------------------------------------------------------------------
 
 
+# The names clients see for an event's status (an enum in the OpenAPI document).
+STATUS_CHOICES = list(Event.STATUS_NAMES.values())
+
+
 class PrizeRefOutput(serializers.Serializer):
+    """A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape."""
+
     id = serializers.CharField(source="public_id")
     name = serializers.CharField()
 
@@ -71,7 +77,7 @@ class EventPublicOutput(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()
     description = serializers.CharField()
-    draw_mode = serializers.CharField()
+    draw_mode = serializers.ChoiceField(choices=Event.DrawMode.values)
     target_participants = serializers.IntegerField(allow_null=True)
     creator = UserOutput()
     prizes = PrizeOutput(many=True, source="ordered_prizes")
@@ -82,7 +88,7 @@ class EventPublicOutput(serializers.Serializer):
 class EventLiveOutput(serializers.Serializer):
     """What changes with every join or transition, and the viewer's own entry: never cached."""
 
-    status = serializers.CharField(source="status_name")
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, source="status_name")
     phase = serializers.SerializerMethodField(
         help_text="The status as of now: an `init` event past `lock_at` is already `opening`, "
         "even before the sweeper moves `status`."
@@ -97,6 +103,7 @@ class EventLiveOutput(serializers.Serializer):
     my_entry = serializers.SerializerMethodField()
 
     @extend_schema_field(serializers.ChoiceField(choices=list(Event.STATUS_NAMES.values())))
+    @extend_schema_field(serializers.ChoiceField(choices=STATUS_CHOICES))
     def get_phase(self, event) -> str:
         return Event.phase_at(
             status_name=event.status_name, lock_at=event.lock_at, now=timezone.now()

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from events import examples, selectors, services
 from events import serializers as s
 from lottery_site.api import validated
-from lottery_site.openapi import error_responses
+from lottery_site.openapi import refusals
 from lottery_site.pagination import PAGE_PARAMETERS, CursorPagination, page_of
 
 
@@ -60,9 +60,25 @@ def _public_part(ref: selectors.EventRef, *, revision: int) -> dict:
     return public
 
 
+# What the creator's edits and cancellations can be refused with, besides the shape of the input.
+EDIT_REFUSALS = (
+    "not_owner",
+    "event_locked",
+    "event_drawn",
+    "event_canceled",
+    "event_has_entrants",
+    "invalid_input",
+)
+CANCEL_REFUSALS = ("not_owner", "event_locked", "event_drawn", "event_canceled")
+
+
 class EventListView(APIView):
     @extend_schema(
-        request=s.EventCreateInput, responses={201: s.EventOutput, **error_responses(r403="banned")}
+        operation_id="eventCreate",
+        summary="Create an event",
+        request=s.EventCreateInput,
+        responses={201: s.EventOutput},
+        extensions=refusals("account_disabled"),
     )
     def post(self, request: Request) -> Response:
         data = validated(s.EventCreateInput, request.data)
@@ -71,13 +87,16 @@ class EventListView(APIView):
 
 
 class EventDetailView(APIView):
-    @extend_schema(responses={200: s.EventOutput})
+    @extend_schema(operation_id="eventGet", summary="An event", responses={200: s.EventOutput})
     def get(self, request: Request, event_id: str) -> Response:
         return _detail(event_id, request)
 
     @extend_schema(
+        operation_id="eventPatch",
+        summary="Edit an event (PATCH form)",
         request=s.EventUpdateInput,
-        responses={200: s.EventOutput, **error_responses(r409="locked, drawn or has entrants")},
+        responses={200: s.EventOutput},
+        extensions=refusals(*EDIT_REFUSALS),
     )
     def patch(self, request: Request, event_id: str) -> Response:
         return _update(request, event_id)
@@ -87,7 +106,8 @@ class EventDetailView(APIView):
         summary="Edit an event (partial, like PATCH)",
         operation_id="eventUpdate",
         request=s.EventUpdateInput,
-        responses={200: s.EventOutput, **error_responses(r409="locked, drawn or has entrants")},
+        responses={200: s.EventOutput},
+        extensions=refusals(*EDIT_REFUSALS),
         examples=[
             examples.request("New title", {"title": "春节抽奖"}),
             examples.event_response(title="春节抽奖"),
@@ -97,8 +117,14 @@ class EventDetailView(APIView):
         return _update(request, event_id)
 
     @extend_schema(
-        request=s.CancelInput,
-        responses={200: s.EventOutput, **error_responses(r409="locked, drawn or canceled")},
+        operation_id="eventDelete",
+        summary="Cancel an event (DELETE form, no body)",
+        description="The same as POST /events/{event_id}/cancel without a reason; a body, which "
+        "wx.request cannot send reliably with DELETE, is still read when there is one.",
+        request=None,
+        responses={200: s.EventOutput},
+        # 40000 only for a body that is sent anyway with a reason too long.
+        extensions=refusals(*CANCEL_REFUSALS, "invalid_input"),
     )
     def delete(self, request: Request, event_id: str) -> Response:
         # A body is optional: without one (all wx.request can send reliably) there is no reason.
@@ -112,7 +138,8 @@ class EventCancelView(APIView):
         summary="Cancel an event (the creator, before the lock)",
         operation_id="eventCancel",
         request=s.CancelInput,
-        responses={200: s.EventOutput, **error_responses(r409="locked, drawn or canceled")},
+        responses={200: s.EventOutput},
+        extensions=refusals(*CANCEL_REFUSALS),
         examples=[
             examples.request("With a reason", {"reason": "奖品缺货"}),
             examples.event_response(
@@ -144,12 +171,12 @@ class EntryView(APIView):
     """Join (POST) or withdraw from (DELETE) an event, as the caller."""
 
     @extend_schema(
+        operation_id="eventJoin",
+        summary="Join an event",
+        description="201 for a new entry, 200 when the caller had already joined.",
         request=None,
-        responses={
-            200: s.JoinOutput,
-            201: s.JoinOutput,
-            **error_responses(r409="locked, drawn or canceled"),
-        },
+        responses={200: s.JoinOutput, 201: s.JoinOutput},
+        extensions=refusals("account_disabled", "event_locked", "event_drawn", "event_canceled"),
     )
     def post(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
@@ -158,8 +185,11 @@ class EntryView(APIView):
         return Response(s.JOIN.to_representation(payload), status=201 if created else 200)
 
     @extend_schema(
+        operation_id="eventWithdraw",
+        summary="Withdraw from an event",
         request=None,
-        responses={200: s.JoinOutput, **error_responses(r409="locked, drawn or canceled")},
+        responses={200: s.JoinOutput},
+        extensions=refusals("event_locked", "event_drawn", "event_canceled"),
     )
     def delete(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
@@ -169,7 +199,12 @@ class EntryView(APIView):
 
 
 class EntryListView(APIView):
-    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: page_of(s.EntryOutput)})
+    @extend_schema(
+        operation_id="eventEntryList",
+        summary="Who joined an event, newest first",
+        parameters=PAGE_PARAMETERS,
+        responses={200: page_of(s.EntryOutput)},
+    )
     def get(self, request: Request, event_id: str) -> Response:
         event = selectors.event_ref(public_id=event_id)
         paginator = NewestEntriesFirst()
@@ -179,6 +214,8 @@ class EntryListView(APIView):
 
 class MyEventsView(APIView):
     @extend_schema(
+        operation_id="meEventList",
+        summary="The caller's events: created, joined or won",
         parameters=[
             OpenApiParameter("role", enum=selectors.ROLES, default="joined"),
             *PAGE_PARAMETERS,

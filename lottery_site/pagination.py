@@ -9,6 +9,7 @@ whatever it holds, and what we issued is trusted as it stands.
 from urllib.parse import parse_qs, urlparse
 
 from django.core import signing
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import pagination, serializers
@@ -30,7 +31,9 @@ def unsign_cursor(token: str, *, length: int) -> list:
     except (signing.BadSignature, ValueError, TypeError):
         position = None
     if not isinstance(position, list) or len(position) != length:
-        raise serializers.ValidationError({"cursor": ["无效的分页游标：请使用上一页返回的 next"]})
+        raise serializers.ValidationError(
+            {"cursor": [_("Invalid cursor: pass the next value of the page before.")]}
+        )
     return position
 
 
@@ -108,3 +111,28 @@ def page_of(item_serializer: type[serializers.Serializer]) -> type[serializers.S
             },
         )
     return _PAGES[item_serializer]
+
+
+def _page_parameters() -> list:
+    from drf_spectacular.types import OpenApiTypes
+    from drf_spectacular.utils import OpenApiParameter
+
+    return [
+        OpenApiParameter(
+            "cursor",
+            OpenApiTypes.STR,
+            required=False,
+            description="The `next` of the previous page; omit for the first page.",
+        ),
+        OpenApiParameter(
+            "page_size",
+            OpenApiTypes.INT,
+            required=False,
+            description=f"Items per page, 1 to {CursorPagination.max_page_size} "
+            f"(default {CursorPagination.page_size}).",
+        ),
+    ]
+
+
+# ``@extend_schema(parameters=PAGE_PARAMETERS)`` on every view that pages with a cursor.
+PAGE_PARAMETERS = _page_parameters()

@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
         "lottery_site.openapi.envelope_postprocessing_hook",
     ],
     "SECURITY": [{"jwtAuth": []}],
+    # An event's status and phase share one enum (else drf-spectacular names it twice).
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "events.serializers.STATUS_CHOICES"},
 }
 
 # --- WeChat ---------------------------------------------------------------------------------

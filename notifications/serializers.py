@@ -1,5 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from events.serializers import PrizeRefOutput
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
 
@@ -31,11 +33,6 @@ class NotificationEventOutput(serializers.Serializer):
     title = serializers.CharField(source="event_title")
 
 
-class NotificationPrizeOutput(serializers.Serializer):
-    id = serializers.CharField(source="prize_id")
-    name = serializers.CharField(source="prize_name")
-
-
 class NotificationOutput(serializers.Serializer):
     id = serializers.CharField()
     kind = serializers.ChoiceField(choices=["result", "cancel", "summary"])
@@ -52,8 +49,9 @@ class NotificationOutput(serializers.Serializer):
     def get_won(self, item) -> bool | None:
         return item.prize_id is not None if item.kind == "result" else None
 
+    @extend_schema_field(PrizeRefOutput(allow_null=True))
     def get_prize(self, item) -> dict | None:
-        return NotificationPrizeOutput(item).data if item.prize_id else None
+        return {"id": item.prize_id, "name": item.prize_name} if item.prize_id else None
 
 
 class InboxOutput(serializers.Serializer):

@@ -1,14 +1,14 @@
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lottery_site.api import validated
 from lottery_site.errors import ApplicationError
-from lottery_site.openapi import error_responses
+from lottery_site.openapi import refusals
+from lottery_site.pagination import PAGE_PARAMETERS
 from notifications import selectors, services
 from notifications import serializers as s
 
@@ -18,13 +18,20 @@ PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 class SubscriptionsView(APIView):
     """What the user accepted in ``wx.requestSubscribeMessage``: one message per template."""
 
-    @extend_schema(responses={200: s.QuotaOutput})
+    @extend_schema(
+        operation_id="subscriptionGet",
+        summary="How many subscribe messages the caller may still receive, per template",
+        responses={200: s.QuotaOutput},
+    )
     def get(self, request: Request) -> Response:
         return Response(s.QuotaOutput({"quota": services.quota_of(user_id=request.user.pk)}).data)
 
     @extend_schema(
+        operation_id="subscriptionAccept",
+        summary="Record what the user accepted in wx.requestSubscribeMessage",
         request=s.SubscriptionsInput,
-        responses={200: s.QuotaOutput, **error_responses(r400="unknown template id")},
+        responses={200: s.QuotaOutput},
+        extensions=refusals("template_unknown"),
     )
     def post(self, request: Request) -> Response:
         data = validated(s.SubscriptionsInput, request.data)
@@ -34,10 +41,9 @@ class SubscriptionsView(APIView):
 
 class NotificationsView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR, required=False),
-            OpenApiParameter("page_size", OpenApiTypes.INT, required=False),
-        ],
+        operation_id="notificationList",
+        summary="The caller's inbox, newest first",
+        parameters=PAGE_PARAMETERS,
         responses={200: s.InboxOutput},
     )
     def get(self, request: Request) -> Response:
@@ -50,7 +56,12 @@ class NotificationsView(APIView):
 
 
 class NotificationsReadView(APIView):
-    @extend_schema(request=s.ReadInput, responses={200: s.UnreadOutput})
+    @extend_schema(
+        operation_id="notificationMarkRead",
+        summary="Mark the inbox read up to a time",
+        request=s.ReadInput,
+        responses={200: s.UnreadOutput},
+    )
     def post(self, request: Request) -> Response:
         data = validated(s.ReadInput, request.data)
         services.inbox_mark_read(user=request.user, now=timezone.now(), up_to=data.get("up_to"))

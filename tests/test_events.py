@@ -333,6 +333,15 @@ def test_unknown_event_is_a_404_on_every_events_endpoint(user_client):
         assert refused(response, 404, 40401), (method, suffix, response.content)
 
 
+def test_a_cursor_the_server_did_not_issue_is_a_400_on_every_paged_list(event, outsider):
+    """A 404 would read to a client as "this event is gone"; the inbox already says 400."""
+    client = client_for(outsider)
+    for path in (url(event, "/entries"), "/api/v1/me/events"):
+        response = client.get(path, {"cursor": "not-a-cursor"})
+        assert refused(response, 400, 40000), (path, response.content)
+        assert "cursor" in response.json()["data"]
+
+
 def test_no_openid_unionid_or_session_key_in_any_events_response(creator):
     creator.unionid = "union-secret-1"
     creator.save()
