@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.authentication import forget_user_snapshot, remember_user_snapshots
+from accounts.authentication import PUBLIC_ID_CLAIM, forget_user_snapshot
 from accounts.models import User, UserActionLog
 from accounts.wechat import WeChatSession
 from lottery_site.errors import ApplicationError
@@ -41,8 +41,6 @@ def user_login(
         User.objects.filter(pk=user.pk).update(**changes)
         for field, value in changes.items():
             setattr(user, field, value)
-    # A mini-program logs in when it opens, then calls the API: have the user ready for it.
-    remember_user_snapshots([user])
     return user, created
 
 
@@ -87,4 +85,6 @@ def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool
 
 def tokens_for(user: User) -> dict[str, str]:
     refresh = RefreshToken.for_user(user)
+    # Copied into every access token made from it: a join records the public id without a query.
+    refresh[PUBLIC_ID_CLAIM] = user.public_id
     return {"access": str(refresh.access_token), "refresh": str(refresh)}

@@ -46,6 +46,14 @@ def _clean_cache():
         cache.delete_pattern("*")
     else:
         cache.clear()
+    # ... nor this process's own counts, its list of banned users or its view of Redis.
+    from accounts.authentication import INACTIVE_USERS
+    from lottery_site import redis_breaker
+    from lottery_site.throttling import COUNTS
+
+    COUNTS.clear()
+    INACTIVE_USERS.expire()
+    redis_breaker.reset()
     yield
 
 
