@@ -43,11 +43,10 @@ class WindowCounts:
                 entry = self._counts[key] = [0, now + window_seconds]
             entry[0] += 1
             self._pending[key] = self._pending.get(key, 0) + 1
-            count = entry[0]
             due = time.monotonic() >= self._next_sync
         if due:
-            self.sync(now=now)
-        return count
+            self.sync(now=now)  # may raise the estimate with the other processes' counts
+        return entry[0]
 
     def sync(self, *, now: float) -> None:
         """Push the pending counts to Redis, take back the totals, drop finished windows."""
