@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts import services
-from accounts.authentication import forget_user_snapshot
+from accounts.authentication import user_access_changed
 from accounts.models import User, UserActionLog
 
 # simplejwt's token blacklist shows in the admin with these labels, which its own zh_Hans
@@ -89,8 +89,8 @@ class UserAdmin(admin.ModelAdmin):
         changed = [name for name in form.changed_data if name in columns]
         if changed:
             obj.save(update_fields=changed)
-        # The API authenticates from a cached snapshot (nickname included): drop it.
-        forget_user_snapshot(obj.pk)
+        # A ban or unban written here acts at once in this process (others: within the bound).
+        user_access_changed(obj.pk)
         return None
 
     @admin.action(description=_("Deactivate (ban) selected users"))

@@ -59,10 +59,11 @@ class InactiveUsers:
 INACTIVE_USERS = InactiveUsers()
 
 
-def forget_user_snapshot(user_id: int) -> None:
+def user_access_changed(user_id: int) -> None:
     """``user_id`` was banned, unbanned or edited: this process sees it on its next request.
 
-    Other processes see it within AUTH_BAN_CHECK_SECONDS. (Profile fields are not cached.)
+    Other processes see it within AUTH_BAN_CHECK_SECONDS. (Profile fields are never cached, so
+    an edit needs nothing more.)
     """
     INACTIVE_USERS.expire()
 

@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.authentication import PUBLIC_ID_CLAIM, forget_user_snapshot
+from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
 from accounts.models import User, UserActionLog
 from accounts.wechat import WeChatSession
 from lottery_site.errors import ApplicationError
@@ -51,8 +51,7 @@ def user_update_profile(
         k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
     }
     if changes:
-        User.objects.filter(pk=user.pk).update(**changes)
-        forget_user_snapshot(user.pk)
+        User.objects.filter(pk=user.pk).update(**changes)  # nothing of it is cached
     return User.objects.get(pk=user.pk)
 
 
@@ -66,7 +65,7 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="deactivate", reason=reason[:200]
             )
-    forget_user_snapshot(user.pk)
+    user_access_changed(user.pk)
     return bool(changed)
 
 
@@ -79,7 +78,7 @@ def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="reactivate", reason=reason[:200]
             )
-    forget_user_snapshot(user.pk)
+    user_access_changed(user.pk)
     return bool(changed)
 
 

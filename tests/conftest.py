@@ -41,7 +41,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Throttle counters and user snapshots must not leak from one test into the next."""
+    """Throttle counters must not leak from one test into the next."""
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
     else:

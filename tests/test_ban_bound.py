@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def wait_out_the_bound(settings) -> None:
-    time.sleep(settings.AUTH_BAN_CHECK_SECONDS + 0.05)
+    """Sleep past the documented bound (AUTH_BAN_CHECK_SECONDS; the goal is 2 s at most)."""
+    time.sleep(getattr(settings, "AUTH_BAN_CHECK_SECONDS", 2) + 0.05)
 
 
 def test_the_documented_bound_is_at_most_two_seconds(settings):
