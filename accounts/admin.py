@@ -80,6 +80,11 @@ class UserAdmin(admin.ModelAdmin):
     search_help_text = _("Nickname, openid, user id or staff username.")
     actions = ["deactivate_users", "reactivate_users"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Ban (deactivate) instead: the API revokes tokens by is_active, within the ban bound;
+        # a deleted user's token would stay valid until it expires (accounts.authentication).
+        return False
+
     def save_model(self, request, obj, form, change):
         if not change:
             return super().save_model(request, obj, form, change)
