@@ -286,6 +286,7 @@ if REDIS_URL:
     # default): the web answers anyway and the sweepers queue what was lost (lottery_site.queue).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": max(REDIS_SOCKET_TIMEOUT, 1.0),  # a hung Redis, not a refused one
         "max_retries": 1,
         "interval_start": 0,
         "interval_step": 0.1,
