@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts import services
-from accounts.authentication import forget_user_snapshot
+from accounts.authentication import user_access_changed
 from accounts.models import User, UserActionLog
 
 # simplejwt's token blacklist shows in the admin with these labels, which its own zh_Hans
@@ -80,6 +80,11 @@ class UserAdmin(admin.ModelAdmin):
     search_help_text = _("Nickname, openid, user id or staff username.")
     actions = ["deactivate_users", "reactivate_users"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Ban (deactivate) instead: the API revokes tokens by is_active, within the ban bound;
+        # a deleted user's token would stay valid until it expires (accounts.authentication).
+        return False
+
     def save_model(self, request, obj, form, change):
         if not change:
             return super().save_model(request, obj, form, change)
@@ -89,8 +94,8 @@ class UserAdmin(admin.ModelAdmin):
         changed = [name for name in form.changed_data if name in columns]
         if changed:
             obj.save(update_fields=changed)
-        # The API authenticates from a cached snapshot (nickname included): drop it.
-        forget_user_snapshot(obj.pk)
+        # A ban or unban written here acts at once in this process (others: within the bound).
+        user_access_changed(obj.pk)
         return None
 
     @admin.action(description=_("Deactivate (ban) selected users"))

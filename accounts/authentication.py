@@ -1,16 +1,23 @@
-"""JWT authentication that does not query the database on every request.
+"""JWT authentication that makes no round trip on most requests.
 
-simplejwt's default authentication loads the user row per request; on the hot paths (join, event
-detail) that query costs more than the work itself. We keep a small snapshot of each user in the
-cache instead, and every write that matters for authentication (deactivation, profile change)
-forgets it through ``accounts.services``, so a deactivated user's tokens stop working at once.
-The snapshot is read in the same Redis round trip that counts the request for the per-user
-throttle (``lottery_site.throttling``).
+The access token says who the caller is (``uid``, and ``pid``, the public id a join records);
+what it cannot say is whether the user was banned since it was issued. Each process keeps the
+set of inactive user ids, read from the database at most every AUTH_BAN_CHECK_SECONDS (one
+indexed query per process and interval, whatever the traffic). So a ban acts within that bound
+however it was written: through ``accounts.services``, the admin, ``user.save()`` in a shell or a
+``.update(is_active=False)`` in a data migration. Through the service or the admin it acts at
+once in the process that wrote it. This does not depend on Redis: a Redis outage changes
+nothing here.
+
+``request.user`` is a User carrying the id, the public id and ``is_active`` only; its other
+fields are loaded from the database if something reads them (rendering a creator, /me). Code
+that writes to the user reloads it from the database.
 """
 
-from collections.abc import Iterable
+import threading
+import time
 
-from django.core.cache import cache
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -18,70 +25,67 @@ from rest_framework_simplejwt.settings import api_settings
 
 from accounts.models import User
 from lottery_site import request_id as log_context
-from lottery_site.throttling import UserRateThrottle
 
-SNAPSHOT_FIELDS = ("id", "public_id", "nickname", "avatar_url", "is_active", "is_staff")
-SNAPSHOT_TTL_SECONDS = 300
-
-
-def snapshot_key(user_id: int) -> str:
-    return f"auth:user:{user_id}"
+# The claim that carries the user's public id (never changes, see accounts.models.User).
+PUBLIC_ID_CLAIM = "pid"
 
 
-def forget_user_snapshot(user_id: int) -> None:
-    cache.delete(snapshot_key(user_id))
+class InactiveUsers:
+    """The ids of inactive users, as the database had them at most AUTH_BAN_CHECK_SECONDS ago."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: frozenset[int] = frozenset()
+        self._next_check = 0.0
+
+    def __contains__(self, user_id: int) -> bool:
+        if time.monotonic() >= self._next_check:
+            self.reload()
+        return user_id in self._ids
+
+    def reload(self) -> None:
+        with self._lock:
+            if time.monotonic() < self._next_check:
+                return  # another thread just did
+            # A covering index (accounts_user_inactive) keeps this to the banned rows.
+            ids = User.objects.filter(is_active=False).values_list("pk", flat=True)
+            self._ids = frozenset(ids)
+            self._next_check = time.monotonic() + settings.AUTH_BAN_CHECK_SECONDS
+
+    def expire(self) -> None:
+        """Read the set again on the next request (this process wrote a ban or an unban)."""
+        self._next_check = 0.0
 
 
-def remember_user_snapshots(users: Iterable[User]) -> None:
-    """Cache the snapshots of users who just logged in: their next calls need no user query."""
-    snapshots = {
-        snapshot_key(user.pk): {field: getattr(user, field) for field in SNAPSHOT_FIELDS}
-        for user in users
-    }
-    cache.set_many(snapshots, SNAPSHOT_TTL_SECONDS)
+INACTIVE_USERS = InactiveUsers()
 
 
-def load_user_snapshot(user_id: int) -> User | None:
-    """An unsaved-looking User built from the cache (or the database once, then cached)."""
-    return user_from_snapshot(user_id, cache.get(snapshot_key(user_id)))
+def user_access_changed(user_id: int) -> None:
+    """``user_id`` was banned, unbanned or edited: this process sees it on its next request.
 
-
-def user_from_snapshot(user_id: int, data: dict | None) -> User | None:
-    """The User of ``data`` as read from the cache; None read: from the database, then cached.
-
-    The instance carries only SNAPSHOT_FIELDS: enough to authenticate, to be a foreign key and to
-    render a creator or an entrant. Code that writes to the user reloads it from the database.
+    Other processes see it within AUTH_BAN_CHECK_SECONDS. (Profile fields are never cached, so
+    an edit needs nothing more.)
     """
-    if data is None:
-        data = User.objects.filter(pk=user_id).values(*SNAPSHOT_FIELDS).first()
-        if data is None:
-            return None
-        cache.set(snapshot_key(user_id), data, SNAPSHOT_TTL_SECONDS)
-    user = User(**data)
-    user._state.adding = False
-    user._state.db = "default"
-    return user
+    INACTIVE_USERS.expire()
+
+
+def token_user(user_id: int, public_id: str | None) -> User:
+    """The caller as a User with what the token says; other fields load when first read."""
+    if public_id:
+        return User.from_db("default", ["id", "public_id", "is_active"], [user_id, public_id, True])
+    # Tokens issued before the public id was a claim: it loads from the database if needed.
+    return User.from_db("default", ["id", "is_active"], [user_id, True])
 
 
 class CachedUserJWTAuthentication(JWTAuthentication):
-    def authenticate(self, request):
-        header = self.get_header(request)
-        if header is None:
-            return None
-        raw_token = self.get_raw_token(header)
-        if raw_token is None:
-            return None
-        validated_token = self.get_validated_token(raw_token)
+    def get_user(self, validated_token) -> User:
         user_id = self.user_id(validated_token)
-        data = UserRateThrottle.get_with_count(
-            request, user_id=user_id, get_key=snapshot_key(user_id)
-        )
-        user = self.checked(user_from_snapshot(user_id, data))
-        log_context.user_id.set(user.public_id)  # every later log line of the request names them
-        return user, validated_token
-
-    def get_user(self, validated_token):
-        return self.checked(load_user_snapshot(self.user_id(validated_token)))
+        if user_id in INACTIVE_USERS:
+            raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
+        public_id = validated_token.get(PUBLIC_ID_CLAIM)
+        if public_id:
+            log_context.user_id.set(public_id)  # every later log line of the request names them
+        return token_user(user_id, public_id)
 
     @staticmethod
     def user_id(validated_token) -> int:
@@ -91,14 +95,6 @@ class CachedUserJWTAuthentication(JWTAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Token contained no recognizable user identification", code="token_not_valid"
             ) from None
-
-    @staticmethod
-    def checked(user: User | None) -> User:
-        if user is None:
-            raise exceptions.AuthenticationFailed("User not found", code="user_not_found")
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
-        return user
 
 
 class CachedUserJWTAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -53,7 +53,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        indexes = [models.Index(fields=["unionid"], name="accounts_user_unionid")]
+        indexes = [
+            models.Index(fields=["unionid"], name="accounts_user_unionid"),
+            # Every API process reads the inactive ids each second (accounts.authentication).
+            models.Index(fields=["is_active"], name="accounts_user_inactive"),
+        ]
 
     def __str__(self) -> str:
         return self.nickname or self.username or self.public_id

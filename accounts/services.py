@@ -7,7 +7,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts.authentication import forget_user_snapshot, remember_user_snapshots
+from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
 from accounts.models import User, UserActionLog
 from accounts.wechat import WeChatSession
 from lottery_site.errors import ApplicationError
@@ -45,8 +45,6 @@ def user_login(
         User.objects.filter(pk=user.pk).update(**changes)
         for field, value in changes.items():
             setattr(user, field, value)
-    # A mini-program logs in when it opens, then calls the API: have the user ready for it.
-    remember_user_snapshots([user])
     return user, created
 
 
@@ -57,8 +55,7 @@ def user_update_profile(
         k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
     }
     if changes:
-        User.objects.filter(pk=user.pk).update(**changes)
-        forget_user_snapshot(user.pk)
+        User.objects.filter(pk=user.pk).update(**changes)  # nothing of it is cached
     return User.objects.get(pk=user.pk)
 
 
@@ -72,7 +69,7 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="deactivate", reason=reason[:200]
             )
-    forget_user_snapshot(user.pk)
+    user_access_changed(user.pk)
     return bool(changed)
 
 
@@ -85,12 +82,14 @@ def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="reactivate", reason=reason[:200]
             )
-    forget_user_snapshot(user.pk)
+    user_access_changed(user.pk)
     return bool(changed)
 
 
 def tokens_for(user: User) -> dict[str, str]:
     refresh = RefreshToken.for_user(user)
+    # Copied into every access token made from it: a join records the public id without a query.
+    refresh[PUBLIC_ID_CLAIM] = user.public_id
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 

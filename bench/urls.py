@@ -26,9 +26,9 @@ class DrfOnly(APIView):
 
 
 class AuthenticatedOnly(APIView):
-    """What every authenticated endpoint pays before its own work: verifying the JWT and the
-    one Redis round trip (the user's snapshot, so a ban acts at once, and the per-user rate
-    limit). The floor under the event detail."""
+    """What every authenticated endpoint pays before its own work: verifying the JWT, the
+    process's list of banned users (re-read at most every second) and the per-user rate limit
+    (counted in the process, pushed to Redis once a second). The floor under the event detail."""
 
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +14,7 @@ from events.models import Event
 from lottery_site.api import EnvelopeJSONRenderer
 from lottery_site.errors import ApplicationError
 from lottery_site.openapi import refusals
+from lottery_site.publish import publish_on_commit
 from lottery_site.throttling import PublicRateThrottle
 
 
@@ -121,6 +121,6 @@ class DrawNowView(APIView):
     def post(self, request: Request, event_id: str) -> Response:
         event = selectors.event_for_proof(public_id=event_id)
         services.event_draw_early(event=event, actor=request.user, now=timezone.now())
-        transaction.on_commit(lambda: tasks.draw_event.delay(event.pk))
+        publish_on_commit(tasks.draw_event, event.pk)
         event = selectors.event_for_proof(public_id=event_id)
         return Response(s.ProofOutput(event).data, status=202)

@@ -32,6 +32,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value.strip() else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    return float(value) if value.strip() else default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -141,7 +146,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 # --- Cache (also throttling and the Celery broker) ------------------------------------------
+# Redis is an accelerator, not a dependency of every request: requests use it for what they can
+# do without (lottery_site.redis_breaker). Once a call fails, Redis is skipped for
+# REDIS_BREAKER_SECONDS; a call never waits longer than these timeouts for it.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_CONNECT_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 0.1)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5)
+REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 5)
+# Each process pushes its throttle counts to Redis (and takes back everyone's) this often.
+THROTTLE_SYNC_SECONDS = env_float("THROTTLE_SYNC_SECONDS", 1)
+# A ban (is_active=False, however written) reaches every API process within this bound.
+AUTH_BAN_CHECK_SECONDS = env_float("AUTH_BAN_CHECK_SECONDS", 1)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -150,8 +165,8 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "lottery"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
+                "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
             },
         }
     }
@@ -279,7 +294,16 @@ WECHAT_DEV_LOGIN = DEBUG and not WECHAT_APP_ID
 # --- Celery ---------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Publishing to a dead broker must fail fast, not retry the connection for ever (kombu's
+    # default): the web answers anyway and the sweepers queue what was lost (lottery_site.queue).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": max(REDIS_SOCKET_TIMEOUT, 1.0),  # a hung Redis, not a refused one
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.1,
+        "interval_max": 0.1,
+    }
 else:
     # No server needed: web, worker and beat exchange messages through a local folder.
     # kombu's filesystem transport with atomic writes (lottery_site/broker.py).
@@ -295,6 +319,10 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = max(REDIS_CONNECT_TIMEOUT, 0.1)
+# Workers and beat outlive a Redis outage and reconnect when it returns (the default gives up
+# after 100 tries).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_ACCEPT_CONTENT = ["json"]

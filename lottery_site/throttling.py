@@ -1,57 +1,97 @@
-"""Throttles, counted in the shared cache (Redis in production).
+"""Throttles: counted in each process, shared through Redis in batches.
 
 Login is limited per client IP (the one our own proxies vouch for: lottery_site/client_ip.py),
 everything else per user. Rates come from the environment
 (THROTTLE_LOGIN_RATE, THROTTLE_USER_RATE); the defaults allow for carrier NAT, where many real
 users share one address.
 
-DRF's own throttles keep a list of request timestamps per client and read and rewrite it on
-every request: with 600 requests a minute allowed that is a pickled list of up to 600 floats,
-twice per call, on the hottest paths. We count in fixed windows instead: one atomic INCR per
-request (with its expiry in the same round trip on Redis). A fixed window lets a client spend
-up to twice its rate across a window boundary, which is fine for abuse protection.
-
-Authentication reads the caller's cached snapshot from the same Redis; ``get_and_count`` lets it
-count the caller's request in the same round trip, and the per-user throttle then uses that
-count instead of asking again (one round trip per request instead of two).
+DRF's own throttles keep a list of request timestamps per client in the cache and read and
+rewrite it on every request. We count in fixed windows instead (a client may spend up to twice
+its rate across a window boundary, which is fine for abuse protection), and we count in the
+process: a request adds one to a dict and is allowed while the count is within the rate. At most
+every THROTTLE_SYNC_SECONDS a process pushes what it counted to Redis (one pipeline of INCRBY,
+whatever the number of clients) and takes back the totals of every process, so most requests make
+no Redis round trip at all (see docs/benchmarks.md, "Join and event detail"). The price: a client
+spreading its calls over N processes can exceed its rate by what the other N-1 processes let
+through in one sync interval. With Redis unreachable each process keeps counting on its own
+(a per-process limit) and skips Redis until the breaker closes (lottery_site.redis_breaker).
 """
 
-from typing import Any
+import threading
+import time
 
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework import throttling
 
+from lottery_site import redis_breaker
 from lottery_site.client_ip import client_ip
 
-# Where authentication leaves counts it took for the throttles, on the DRF request.
-PREFETCHED_COUNTS = "_prefetched_throttle_counts"
+
+class WindowCounts:
+    """This process's counts of the current windows, reconciled with Redis in batches."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # gunicorn may run threads
+        self._counts: dict[str, list] = {}  # key -> [estimated total, expires at (epoch s)]
+        self._pending: dict[str, int] = {}  # key -> requests counted here, not yet pushed
+        self._next_sync = 0.0
+
+    def add(self, key: str, *, window_seconds: int, now: float) -> int:
+        """Count one request on ``key`` and return the estimated total of all processes."""
+        with self._lock:
+            entry = self._counts.get(key)
+            if entry is None:
+                entry = self._counts[key] = [0, now + window_seconds]
+            entry[0] += 1
+            self._pending[key] = self._pending.get(key, 0) + 1
+            due = time.monotonic() >= self._next_sync
+        if due:
+            self.sync(now=now)  # may raise the estimate with the other processes' counts
+        return entry[0]
+
+    def sync(self, *, now: float) -> None:
+        """Push the pending counts to Redis, take back the totals, drop finished windows."""
+        with self._lock:
+            self._next_sync = time.monotonic() + settings.THROTTLE_SYNC_SECONDS
+            pending, self._pending = self._pending, {}
+            self._counts = {key: e for key, e in self._counts.items() if e[1] > now}
+            expiries = {k: int(self._counts[k][1] - now) + 1 for k in pending if k in self._counts}
+            pending = {key: pending[key] for key in expiries}  # finished windows: not worth it
+        if not pending or not _shared():
+            return
+        totals = redis_breaker.call(lambda: _push(pending, expiries), fallback=None)
+        if totals is None:
+            return  # Redis is down: these requests stay counted in this process only
+        with self._lock:
+            for key, total in totals.items():
+                entry = self._counts.get(key)
+                if entry is not None:  # what this process counted since the push, on top
+                    entry[0] = max(entry[0], total + self._pending.get(key, 0))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts, self._pending, self._next_sync = {}, {}, 0.0
 
 
-def _count(key: str, window_seconds: int) -> int:
-    """Add one to ``key`` (created with a ``window_seconds`` lifetime) and return the count."""
-    return get_and_count(None, key, window_seconds)[1]
+def _shared() -> bool:
+    """Counts are shared only through django-redis (the embedded default runs one process)."""
+    return hasattr(cache, "client") and hasattr(cache.client, "get_client")
 
 
-def get_and_count(get_key: str | None, count_key: str, window_seconds: int) -> tuple[Any, int]:
-    """``cache.get(get_key)`` (None: no read) and ``_count(count_key)``, in one Redis round trip."""
-    if hasattr(cache, "client") and hasattr(cache.client, "get_client"):  # django-redis
-        pipe = cache.client.get_client(write=True).pipeline(transaction=False)
-        if get_key is not None:
-            pipe.get(cache.make_key(get_key))
-        full_key = cache.make_key(count_key)
-        pipe.incr(full_key)
-        pipe.expire(full_key, window_seconds, nx=True)
-        *value, count, _ = pipe.execute()
-        if not value or value[0] is None:
-            return None, count
-        return cache.client.decode(value[0]), count
-    value = cache.get(get_key) if get_key is not None else None
-    cache.add(count_key, 0, window_seconds)
-    try:
-        return value, cache.incr(count_key)
-    except ValueError:  # expired between add and incr
-        cache.add(count_key, 1, window_seconds)
-        return value, 1
+def _push(pending: dict[str, int], expiries: dict[str, int]) -> dict[str, int]:
+    """One round trip: add each key's pending count in Redis; the totals of all processes."""
+    pipe = cache.client.get_client(write=True).pipeline(transaction=False)
+    keys = list(pending)
+    for key in keys:
+        full_key = cache.make_key(key)
+        pipe.incrby(full_key, pending[key])
+        pipe.expire(full_key, expiries[key], nx=True)
+    replies = pipe.execute()
+    return dict(zip(keys, replies[::2], strict=True))
+
+
+COUNTS = WindowCounts()
 
 
 class CounterRateThrottle(throttling.SimpleRateThrottle):
@@ -61,15 +101,13 @@ class CounterRateThrottle(throttling.SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        window_key = self.window_key(key)
-        count = getattr(request, PREFETCHED_COUNTS, {}).pop(window_key, None)
-        if count is None:
-            count = _count(window_key, self.duration + 1)
+        now = self.timer()
+        window_key = self.window_key(key, now)
+        count = COUNTS.add(window_key, window_seconds=self.duration + 1, now=now)
         return count <= self.num_requests
 
-    def window_key(self, key: str) -> str:
+    def window_key(self, key: str, now: float) -> str:
         """The counter of the current window for ``key`` (and when that window ends)."""
-        now = self.timer()
         self.wait_seconds = self.duration - (now % self.duration)
         return f"{key}:{int(now // self.duration)}"
 
@@ -95,25 +133,7 @@ class UserRateThrottle(CounterRateThrottle):
         user = request.user
         if user is None or not getattr(user, "is_authenticated", False):
             return None  # unauthenticated calls are refused anyway, or limited per IP
-        return self.key_for(user.pk)
-
-    def key_for(self, user_id: int) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": user_id}
-
-    @classmethod
-    def get_with_count(cls, request, *, user_id: int, get_key: str) -> Any:
-        """``cache.get(get_key)``, counting this request of ``user_id`` in the same round trip.
-
-        The count is left on ``request`` for this throttle's ``allow_request``, which then needs
-        no round trip of its own. Without a user rate, a plain get.
-        """
-        throttle = cls()
-        if throttle.rate is None:
-            return cache.get(get_key)
-        window_key = throttle.window_key(throttle.key_for(user_id))
-        value, count = get_and_count(get_key, window_key, throttle.duration + 1)
-        setattr(request, PREFETCHED_COUNTS, {window_key: count})  # authentication runs once
-        return value
+        return self.cache_format % {"scope": self.scope, "ident": user.pk}
 
 
 class PublicRateThrottle(LoginRateThrottle):

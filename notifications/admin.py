@@ -1,15 +1,13 @@
 """Back office for WeChat messages: counts per event, failures with their errcode, retry."""
 
-from functools import partial
-
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from lottery_site.publish import publish_on_commit
 from notifications import services, tasks
 from notifications.models import Delivery, EventDeliveries
 
@@ -50,7 +48,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         ids = list(queryset.filter(state=State.FAILED).values_list("pk", flat=True))
         batches = services.deliveries_retry(delivery_ids=ids, now=timezone.now())
         for batch in batches:
-            transaction.on_commit(partial(tasks.send_batch.delay, batch))
+            publish_on_commit(tasks.send_batch, batch)  # lost if Redis is down: swept
         count = sum(len(batch) for batch in batches)
         self.message_user(
             request, _("已重新排队 %(n)d 条失败消息。") % {"n": count}, messages.SUCCESS

@@ -48,11 +48,19 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Throttle counters and user snapshots must not leak from one test into the next."""
+    """Throttle counters must not leak from one test into the next."""
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
     else:
         cache.clear()
+    # ... nor this process's own counts, its list of banned users or its view of Redis.
+    from accounts.authentication import INACTIVE_USERS
+    from lottery_site import redis_breaker
+    from lottery_site.throttling import COUNTS
+
+    COUNTS.clear()
+    INACTIVE_USERS.expire()
+    redis_breaker.reset()
     yield
 
 

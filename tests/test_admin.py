@@ -18,11 +18,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.authentication import load_user_snapshot
 from accounts.models import UserActionLog
 from draws import services as draw_services
 from events import services
 from events.models import Event, EventLog
+from tests.conftest import client_for
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -409,7 +409,8 @@ def test_user_page_never_shows_the_session_key(staff_client):
 
 def test_staff_edit_of_a_nickname_reaches_the_api_at_once(staff_client):
     user = UserFactory(nickname="不雅昵称")
-    assert load_user_snapshot(user.pk).nickname == "不雅昵称"  # now cached for the API
+    client = client_for(user)
+    assert client.get("/api/v1/me").json()["data"]["nickname"] == "不雅昵称"
 
     response = staff_client.post(
         reverse("admin:accounts_user_change", args=[user.pk]),
@@ -423,6 +424,6 @@ def test_staff_edit_of_a_nickname_reaches_the_api_at_once(staff_client):
     )
 
     assert response.status_code == 302
-    assert load_user_snapshot(user.pk).nickname == "已处理"
+    assert client.get("/api/v1/me").json()["data"]["nickname"] == "已处理"
     user.refresh_from_db()
     assert user.session_key == "secret-session-key-value"  # untouched

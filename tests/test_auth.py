@@ -204,7 +204,7 @@ def test_access_token_lives_two_hours_at_most(user):
 
 
 def test_deactivated_users_tokens_stop_working_at_once(user_client, user):
-    assert user_client.get("/api/v1/me").status_code == 200  # snapshot now cached
+    assert user_client.get("/api/v1/me").status_code == 200
     services.user_deactivate(user=user, actor=None, reason="abuse")
     response = user_client.get("/api/v1/me")
     assert response.status_code == 401 and response.json()["code"] == 40102

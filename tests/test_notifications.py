@@ -667,7 +667,7 @@ def test_inbox_query_count_does_not_grow_with_the_page(django_assert_max_num_que
     for _ in range(5):
         draw(open_event(creator=entrant, entrants=[entrant, UserFactory()]))
     client = client_for(entrant)
-    client.get("/api/v1/me/notifications")  # warm the user snapshot
+    client.get("/api/v1/me/notifications")  # the inactive-user list is read once a second
 
     with django_assert_max_num_queries(6):
         data = client.get("/api/v1/me/notifications").json()["data"]
