@@ -1,7 +1,7 @@
 """Celery tasks of the draw: thin, id-only, idempotent (running one twice changes nothing)."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.utils import timezone
@@ -33,7 +33,7 @@ def sweep(self) -> None:
     _record_overdue(now)
 
 
-def _record_overdue(now) -> None:
+def _record_overdue(now: datetime) -> None:
     for transition, count in selectors.overdue_counts(now=now, grace=OVERDUE_AFTER).items():
         metrics.OVERDUE_EVENTS.labels(transition).set(count)
     metrics.SWEEP_LAST_RUN.set(now.timestamp())
