@@ -1,7 +1,20 @@
 from rest_framework import serializers
 
+from accounts.models import Upload
+from lottery_site import media
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
+
+
+class ImageOutput(serializers.Serializer):
+    """A stored picture: an absolute URL, and its size so the client lays out before loading."""
+
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+    def get_url(self, upload: Upload) -> str:
+        return media.public_url(upload.file, self.context.get("request"))
 
 
 class UserOutput(serializers.Serializer):
@@ -10,6 +23,7 @@ class UserOutput(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     nickname = serializers.CharField()
     avatar_url = serializers.CharField()
+    avatar = ImageOutput(allow_null=True, help_text="the uploaded avatar; null: none")
 
 
 class MeOutput(UserOutput):
@@ -39,8 +53,30 @@ class RefreshInput(InputSerializer):
 class ProfileInput(InputSerializer):
     nickname = serializers.CharField(min_length=1, max_length=64, required=False)
     avatar_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    avatar = serializers.CharField(
+        max_length=24,
+        required=False,
+        allow_blank=True,
+        help_text='id of the caller\'s upload with purpose "avatar"; "" removes the avatar',
+    )
 
     def validate_avatar_url(self, value: str) -> str:
         if value and not value.lower().startswith("https://"):
             raise serializers.ValidationError("头像地址必须是 https 链接")
         return value
+
+
+class UploadInput(InputSerializer):
+    """What ``wx.uploadFile`` sends: the file in ``file``, ``formData`` as form fields."""
+
+    file = serializers.FileField(allow_empty_file=False)
+    purpose = serializers.ChoiceField(choices=[p.value for p in Upload.CLIENT_PURPOSES])
+
+
+class UploadOutput(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+    get_url = ImageOutput.get_url

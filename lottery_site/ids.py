@@ -28,3 +28,7 @@ def event_public_id() -> str:
 
 def prize_public_id() -> str:
     return new_public_id("p_")
+
+
+def upload_public_id() -> str:
+    return new_public_id("img_")
