@@ -70,6 +70,15 @@ class Event(models.Model):
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
+    # The creator's upload with purpose "cover" (accounts.services.upload_attach).
+    cover = models.ForeignKey(
+        "accounts.Upload",
+        verbose_name=_("cover"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # One more on every edit of the public part (title, description, draw time, prizes): the
     # event detail keeps that part rendered per process and version (events.views).
     revision = models.PositiveIntegerField(_("revision"), default=0, editable=False)
@@ -122,6 +131,15 @@ class Prize(models.Model):
     position = models.PositiveSmallIntegerField(_("tier"))
     # Filled by the draw: how many of ``quantity`` went to someone.
     awarded = models.PositiveIntegerField(_("awarded"), default=0)
+    # The creator's upload with purpose "prize".
+    image = models.ForeignKey(
+        "accounts.Upload",
+        verbose_name=_("picture"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("prize")

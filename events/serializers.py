@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import UserOutput
+from accounts.serializers import ImageOutput, UserOutput
 from events import selectors
 from events.models import Event
 from events.services import MAX_PRIZE_QUANTITY, MAX_PRIZES
@@ -13,9 +13,13 @@ from lottery_site.serializers import InputSerializer
 # --- input ----------------------------------------------------------------------------------
 
 
+UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True}
+
+
 class PrizeInput(InputSerializer):
     name = serializers.CharField(min_length=1, max_length=50)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_PRIZE_QUANTITY)
+    image = serializers.CharField(**UPLOAD_ID, help_text='id of an upload with purpose "prize"')
 
 
 class EventCreateInput(InputSerializer):
@@ -27,6 +31,7 @@ class EventCreateInput(InputSerializer):
     target_participants = serializers.IntegerField(
         min_value=1, max_value=10_000_000, required=False, allow_null=True
     )
+    cover = serializers.CharField(**UPLOAD_ID, help_text='id of an upload with purpose "cover"')
 
 
 class EventUpdateInput(InputSerializer):
@@ -36,6 +41,9 @@ class EventUpdateInput(InputSerializer):
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     draw_at = AwareDateTimeField(required=False)
     prizes = PrizeInput(many=True, min_length=1, max_length=MAX_PRIZES, required=False)
+    cover = serializers.CharField(
+        **UPLOAD_ID, help_text='id of an upload with purpose "cover"; "" removes the cover'
+    )
 
 
 class CancelInput(InputSerializer):
@@ -56,6 +64,7 @@ class PrizeRefOutput(serializers.Serializer):
 
 class PrizeOutput(PrizeRefOutput):
     quantity = serializers.IntegerField()
+    image = ImageOutput(allow_null=True)
 
 
 class MyEntryOutput(serializers.Serializer):
@@ -73,6 +82,7 @@ class EventPublicOutput(serializers.Serializer):
     draw_mode = serializers.CharField()
     target_participants = serializers.IntegerField(allow_null=True)
     creator = UserOutput()
+    cover = ImageOutput(allow_null=True)
     prizes = PrizeOutput(many=True, source="ordered_prizes")
     commitment = serializers.CharField(source="seed_commitment")
     created_at = AwareDateTimeField()

@@ -16,13 +16,14 @@ import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 
-from accounts.models import User
+from accounts.models import Upload, User
+from accounts.services import upload_attach
 from events.models import Entry, Event, EventLog, Prize
 from events.selectors import EventRef
 from lottery_site.errors import ApplicationError
@@ -38,6 +39,7 @@ SEED_BYTES = 32  # draws/fairness.py: the seed of sha256-fisher-yates-v1
 class PrizeSpec(TypedDict):
     name: str
     quantity: int
+    image: NotRequired[str]  # the id of the creator's upload with purpose "prize"
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -53,12 +55,14 @@ def event_create(
     description: str = "",
     draw_mode: str = Event.DrawMode.TIME,
     target_participants: int | None = None,
+    cover: str | None = None,
 ) -> Event:
     """Create an INIT event with its prizes, its secret seed and the seed's public commitment.
 
     Raises ``account_disabled`` for a deactivated creator and ``invalid_input`` (with the field)
     for a draw time outside [now + MIN_DRAW_LEAD, now + MAX_HORIZON], a bad prize list or draw
-    mode.
+    mode; ``upload_unusable`` when ``cover`` or a prize's ``image`` is not the creator's own
+    upload for that purpose.
     """
     _refuse_inactive(creator)
     _check_draw_at(draw_at, now=now)
@@ -79,8 +83,9 @@ def event_create(
             seed=seed,
             seed_commitment=hashlib.sha256(seed).hexdigest(),
             created_at=now,
+            cover=_attached_cover(creator, cover, now=now),
         )
-        _create_prizes(event, prizes)
+        _create_prizes(event, prizes, creator=creator, now=now)
         _log(event.pk, actor=creator, action="create", to_status=Event.Status.INIT, now=now)
     return event
 
@@ -94,11 +99,12 @@ def event_update(
     description: str | None = None,
     draw_at: datetime | None = None,
     prizes: Sequence[PrizeSpec] | None = None,
+    cover: str | None = None,
 ) -> Event:
     """The creator edits an INIT event before its lock time.
 
-    Title and description may change until the lock; the draw time and the prizes only while
-    nobody has joined (``event_has_entrants``). The event row is locked while checking, so a join
+    Title, description and cover ("" removes it) may change until the lock; the draw time and
+    the prizes (with their pictures) only while nobody has joined (``event_has_entrants``). The event row is locked while checking, so a join
     cannot slip in between the check and the write.
     """
     _refuse_unless_creator(event, actor)
@@ -114,6 +120,8 @@ def event_update(
             changes["title"] = title
         if description is not None:
             changes["description"] = description
+        if cover is not None:
+            changes["cover"] = _attached_cover(actor, cover, now=now)
         if draw_at is not None or prizes is not None:
             if current.participant_count > 0:
                 raise ApplicationError("event_has_entrants")
@@ -121,7 +129,7 @@ def event_update(
                 changes.update(draw_at=draw_at, lock_at=Event.scheduled_lock_at(draw_at))
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
-                _create_prizes(current, prizes)
+                _create_prizes(current, prizes, creator=actor, now=now)
         edited = sorted({*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at"})
         if edited:
             Event.objects.filter(pk=event.pk).update(**changes, revision=F("revision") + 1)
@@ -313,11 +321,32 @@ def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
         )
 
 
-def _create_prizes(event: Event, prizes: Sequence[PrizeSpec]) -> None:
+def _create_prizes(
+    event: Event, prizes: Sequence[PrizeSpec], *, creator: User, now: datetime
+) -> None:
     Prize.objects.bulk_create(
-        Prize(event=event, name=prize["name"], quantity=prize["quantity"], position=position)
+        Prize(
+            event=event,
+            name=prize["name"],
+            quantity=prize["quantity"],
+            position=position,
+            image=_attached(creator, prize.get("image"), "prize", now=now, field="prizes"),
+        )
         for position, prize in enumerate(prizes)
     )
+
+
+def _attached_cover(creator: User, upload_id: str | None, *, now: datetime) -> Upload | None:
+    return _attached(creator, upload_id, "cover", now=now, field="cover")
+
+
+def _attached(
+    creator: User, upload_id: str | None, purpose: str, *, now: datetime, field: str
+) -> Upload | None:
+    """The creator's own upload for ``purpose``, now in use; None for none (or "")."""
+    if not upload_id:
+        return None
+    return upload_attach(owner=creator, upload_id=upload_id, purpose=purpose, now=now, field=field)
 
 
 def _log(

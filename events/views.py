@@ -30,7 +30,7 @@ class LatestDrawFirst(CursorPagination):
 # PUBLIC_TTL_SECONDS.
 PUBLIC_TTL_SECONDS = 60
 _PUBLIC_MEMO_SIZE = 1000
-_public_memo: dict[str, tuple[int, float, dict]] = {}
+_public_memo: dict[tuple[str, str], tuple[int, float, dict]] = {}
 
 
 def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Response:
@@ -41,22 +41,27 @@ def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Resp
     """
     ref = selectors.event_ref(public_id=public_id)
     state = selectors.event_state(ref=ref, viewer=request.user)
-    return Response(detail_payload(ref, state), status=status_code)
+    return Response(detail_payload(ref, state, request), status=status_code)
 
 
-def detail_payload(ref: selectors.EventRef, state: selectors.EventState) -> dict:
+def detail_payload(ref: selectors.EventRef, state: selectors.EventState, request=None) -> dict:
     """The detail's body: the memoized public part and the live part for the caller."""
-    return {**_public_part(ref, revision=state.revision), **s.LIVE.to_representation(state)}
+    public = _public_part(ref, revision=state.revision, request=request)
+    return {**public, **s.LIVE.to_representation(state)}
 
 
-def _public_part(ref: selectors.EventRef, *, revision: int) -> dict:
-    memo = _public_memo.get(ref.public_id)
+def _public_part(ref: selectors.EventRef, *, revision: int, request=None) -> dict:
+    # Picture URLs are absolute, made with the host the request came to (lottery_site.media)
+    # unless MEDIA_PUBLIC_BASE_URL is set: one rendering per host.
+    key = (ref.public_id, request.get_host() if request is not None else "")
+    memo = _public_memo.get(key)
     if memo is not None and memo[0] == revision and memo[1] > time.monotonic():
         return memo[2]
-    public = dict(s.EventPublicOutput(selectors.event_public(ref=ref)).data)
+    event = selectors.event_public(ref=ref)
+    public = dict(s.EventPublicOutput(event, context={"request": request}).data)
     if len(_public_memo) >= _PUBLIC_MEMO_SIZE:
         _public_memo.clear()
-    _public_memo[ref.public_id] = (revision, time.monotonic() + PUBLIC_TTL_SECONDS, public)
+    _public_memo[key] = (revision, time.monotonic() + PUBLIC_TTL_SECONDS, public)
     return public
 
 
@@ -132,7 +137,8 @@ class EntryListView(APIView):
         event = selectors.event_ref(public_id=event_id)
         paginator = NewestEntriesFirst()
         page = paginator.paginate_queryset(selectors.event_entries(event=event), request, self)
-        return paginator.get_paginated_response(s.EntryOutput(page, many=True).data)
+        entries = s.EntryOutput(page, many=True, context={"request": request})
+        return paginator.get_paginated_response(entries.data)
 
 
 class MyEventsView(APIView):
@@ -145,4 +151,5 @@ class MyEventsView(APIView):
         events = selectors.events_of_user(user=request.user, role=query["role"])
         paginator = LatestDrawFirst()
         page = paginator.paginate_queryset(events, request, self)
-        return paginator.get_paginated_response(s.EventOutput(page, many=True).data)
+        events = s.EventOutput(page, many=True, context={"request": request})
+        return paginator.get_paginated_response(events.data)
