@@ -59,8 +59,9 @@ def _timeout() -> tuple[float, float]:
     return (settings.WECHAT_CONNECT_TIMEOUT, settings.WECHAT_READ_TIMEOUT)
 
 
-def call_wechat(method: str, path: str, **kwargs) -> dict:
-    """One HTTP call to WeChat; returns the JSON object or raises ApplicationError (502/503)."""
+def request_wechat(method: str, path: str, **kwargs) -> requests.Response:
+    """One HTTP call to WeChat; the response, or ApplicationError (503) for network trouble
+    and 5xx. For the few APIs that answer something else than JSON (an image)."""
     url = f"{settings.WECHAT_API_BASE}{path}"
     try:
         response = http().request(method, url, timeout=_timeout(), **kwargs)
@@ -73,6 +74,12 @@ def call_wechat(method: str, path: str, **kwargs) -> dict:
     if response.status_code >= 500:
         logger.warning("wechat %s answered HTTP %s", path, response.status_code)
         raise ApplicationError("wechat_unavailable")
+    return response
+
+
+def call_wechat(method: str, path: str, **kwargs) -> dict:
+    """One HTTP call to WeChat; returns the JSON object or raises ApplicationError (502/503)."""
+    response = request_wechat(method, path, **kwargs)
     try:
         payload = response.json()
     except ValueError:

@@ -243,3 +243,37 @@ class EventLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.event_id} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ShareCode(models.Model):
+    """An event's mini-program code (wxacode.getUnlimited), made once and stored.
+
+    The row is the claim: whoever inserts it (the primary key is the event) asks WeChat, and
+    the others wait for ``image``. A claim whose holder died is taken over after
+    ``events.services.SHARE_CLAIM_SECONDS`` by a conditional UPDATE on ``claim``.
+    """
+
+    event = models.OneToOneField(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="share_code",
+    )
+    image = models.ForeignKey(
+        "accounts.Upload",
+        verbose_name=_("mini-program code"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    claim = models.CharField(_("claim"), max_length=32, blank=True, default="")
+    claimed_at = models.DateTimeField(_("claimed at"))
+
+    class Meta:
+        verbose_name = _("share code")
+        verbose_name_plural = _("share codes")
+
+    def __str__(self) -> str:
+        return f"share code of {self.event_id}"

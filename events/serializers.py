@@ -125,6 +125,14 @@ class EntryOutput(serializers.Serializer):
     joined_at = AwareDateTimeField(source="created_at")
 
 
+class ShareOutput(serializers.Serializer):
+    """What ``onShareAppMessage`` returns, and the mini-program code to save or show."""
+
+    title = serializers.CharField()
+    path = serializers.CharField(help_text="the page and query the share card opens")
+    image = ImageOutput(help_text="the event's mini-program code (wxacode.getUnlimited)")
+
+
 class JoinOutput(serializers.Serializer):
     event_id = serializers.CharField()
     joined = serializers.BooleanField()

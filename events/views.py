@@ -103,6 +103,27 @@ class EventDetailView(APIView):
         return _detail(event_id, request)
 
 
+class EventShareView(APIView):
+    @extend_schema(
+        operation_id="eventShareGet",
+        summary="Share an event: title, page path and mini-program code",
+        description=(
+            "`title` and `path` are what `onShareAppMessage` returns; `image` is the event's "
+            "mini-program code (scene: the event id), made by WeChat on the first request "
+            "and stored: every later request answers the same picture without calling WeChat."
+        ),
+        responses={
+            200: s.ShareOutput,
+            **error_responses(r502="WeChat refused", r503="WeChat busy or unreachable; retry"),
+        },
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_get(public_id=event_id)
+        image = services.event_share_image(event=event, now=timezone.now())
+        payload = {"title": event.title, "path": services.share_path(event), "image": image}
+        return Response(s.ShareOutput(payload, context={"request": request}).data)
+
+
 class EntryView(APIView):
     """Join (POST) or withdraw from (DELETE) an event, as the caller."""
 

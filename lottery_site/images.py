@@ -25,10 +25,12 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 
 @dataclass(frozen=True)
 class Variant:
-    """How a purpose is stored: ``crop`` fills exactly ``size``; otherwise fit inside it."""
+    """How a purpose is stored: ``crop`` fills exactly ``size``; otherwise fit inside it.
+    ``lossless``: always PNG (a mini-program code must stay sharp to be scanned)."""
 
     size: tuple[int, int]
     crop: bool = False
+    lossless: bool = False
 
 
 # Sized for a phone screen at 2-3x: an avatar is shown at most ~80 pt, a cover full width.
@@ -36,7 +38,7 @@ VARIANTS = {
     "avatar": Variant((256, 256), crop=True),
     "cover": Variant((1280, 2560)),
     "prize": Variant((800, 800)),
-    "share_code": Variant((1280, 1280)),
+    "share_code": Variant((1280, 1280), lossless=True),
 }
 
 JPEG_QUALITY = 85
@@ -68,8 +70,8 @@ def process_image(data: bytes, *, purpose: str) -> ProcessedImage:
         raise ApplicationError("image_too_large", data={"max_bytes": settings.UPLOAD_MAX_BYTES})
     image = _decode(data)
     image = ImageOps.exif_transpose(image)
-    image = _resized(image, VARIANTS[purpose])
-    return _encode(image)
+    variant = VARIANTS[purpose]
+    return _encode(_resized(image, variant), lossless=variant.lossless)
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -104,14 +106,14 @@ def _resized(image: Image.Image, variant: Variant) -> Image.Image:
     return image
 
 
-def _encode(image: Image.Image) -> ProcessedImage:
+def _encode(image: Image.Image, *, lossless: bool) -> ProcessedImage:
     """A fresh file from the pixels alone: PNG when the picture has transparency, else JPEG."""
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info
     )
     out = io.BytesIO()
-    if has_alpha:
-        image.convert("RGBA").save(out, format="PNG", optimize=True)
+    if has_alpha or lossless:
+        image.convert("RGBA" if has_alpha else "RGB").save(out, format="PNG", optimize=True)
         fmt = "PNG"
     else:
         image.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
