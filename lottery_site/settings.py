@@ -181,35 +181,43 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # "https://img.example.com/"; empty: the storage's own URL, made absolute with the request's host.
 MEDIA_PUBLIC_BASE_URL = os.environ.get("MEDIA_PUBLIC_BASE_URL", "")
 MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
-if MEDIA_S3_BUCKET:
-    # Tencent COS, Aliyun OSS, MinIO and AWS all speak S3; django-storages talks to any of them.
-    _media_storage = {
+
+
+def media_storage_config(env) -> dict:
+    """The "media" storage from environment variables: an S3-compatible bucket when
+    MEDIA_S3_BUCKET is set (Tencent COS, Aliyun OSS, MinIO and AWS all speak S3; django-storages
+    talks to any of them), else the folder MEDIA_ROOT."""
+    if not env.get("MEDIA_S3_BUCKET"):
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
+        }
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": MEDIA_S3_BUCKET,
-            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
-            "access_key": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
-            "secret_key": os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
-            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
-            "addressing_style": os.environ.get("MEDIA_S3_ADDRESSING_STYLE") or None,
+            "bucket_name": env["MEDIA_S3_BUCKET"],
+            "endpoint_url": env.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "access_key": env.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+            "region_name": env.get("MEDIA_S3_REGION") or None,
+            "addressing_style": env.get("MEDIA_S3_ADDRESSING_STYLE") or None,
             # Pictures are public and their names unguessable: plain URLs, no signatures that
             # expire inside a client's cache; a name is never reused, so never overwritten.
             "querystring_auth": False,
             "file_overwrite": False,
-            "default_acl": os.environ.get("MEDIA_S3_ACL", "public-read") or None,
+            # Empty: the bucket's policy makes objects public (AWS disables ACLs by default).
+            "default_acl": env.get("MEDIA_S3_ACL") or None,
             "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
         },
     }
-else:
+
+
+if not MEDIA_S3_BUCKET:
     MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
-    _media_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
-    }
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "media": _media_storage,
+    "media": media_storage_config(os.environ),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
