@@ -326,3 +326,15 @@ def _noisy_png(width: int, height: int) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def test_openapi_describes_the_upload_as_multipart_with_a_binary_file(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/v1/uploads"]["post"]
+    assert operation["operationId"] == "uploadCreate"
+    body = operation["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    ref = body["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    fields = schema["components"]["schemas"][ref]["properties"]
+    assert fields["file"] == {"type": "string", "format": "binary"}
+    assert set(schema["components"]["schemas"][ref]["required"]) == {"file", "purpose"}
