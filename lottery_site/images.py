@@ -68,13 +68,17 @@ def process_image(data: bytes, *, purpose: str) -> ProcessedImage:
     """
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise ApplicationError("image_too_large", data={"max_bytes": settings.UPLOAD_MAX_BYTES})
-    image = _decode(data)
-    image = ImageOps.exif_transpose(image)
     variant = VARIANTS[purpose]
+    image = _decode(data, at_least=min(variant.size))
+    image = ImageOps.exif_transpose(image)
     return _encode(_resized(image, variant), lossless=variant.lossless)
 
 
-def _decode(data: bytes) -> Image.Image:
+def _decode(data: bytes, *, at_least: int) -> Image.Image:
+    """The decoded picture; a JPEG decoded at the smallest of 1/1, 1/2, 1/4, 1/8 scale that
+    keeps both sides >= ``at_least`` (libjpeg's draft mode: a 12-megapixel photo becomes a 256
+    pixel avatar about three times faster, see the commit). Both sides at least the smaller
+    bound of a variant is always enough for it, whichever way the photo is turned."""
     try:
         with warnings.catch_warnings():
             # Pillow warns above its own MAX_IMAGE_PIXELS; ours is checked just below.
@@ -85,6 +89,8 @@ def _decode(data: bytes) -> Image.Image:
                 raise ApplicationError(
                     "image_too_many_pixels", data={"max_pixels": settings.UPLOAD_MAX_PIXELS}
                 )
+            if image.format == "JPEG":
+                image.draft("RGB", (at_least, at_least))
             image.load()  # a truncated or corrupt file fails here
     except Image.DecompressionBombError:
         raise ApplicationError(

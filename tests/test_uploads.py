@@ -338,3 +338,20 @@ def test_openapi_describes_the_upload_as_multipart_with_a_binary_file(api):
     fields = schema["components"]["schemas"][ref]["properties"]
     assert fields["file"] == {"type": "string", "format": "binary"}
     assert set(schema["components"]["schemas"][ref]["required"]) == {"file", "purpose"}
+
+
+@pytest.mark.parametrize(
+    ("purpose", "orientation", "expected"),
+    [
+        ("cover", 1, (1280, 960)),
+        ("cover", 6, (1280, 1707)),  # turned upright: portrait, still 1280 wide
+        ("avatar", 6, (256, 256)),
+        ("prize", 8, (600, 800)),
+    ],
+)
+def test_large_photos_decoded_at_reduced_scale_still_fill_their_bounds(
+    user_client, purpose, orientation, expected
+):
+    # libjpeg's draft mode decodes a 12-megapixel JPEG at 1/2..1/8 scale; never below the output.
+    wx_upload_file(user_client, jpeg_with_gps((4000, 3000), orientation=orientation), purpose)
+    assert decoded(stored_bytes(Upload.objects.get())).size == expected
