@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import forget_user_snapshot, remember_user_snapshots
@@ -58,13 +59,14 @@ def user_login(
 def user_update_profile(
     *,
     user: User,
-    now: datetime,
+    now: datetime | None = None,
     nickname: str | None = None,
     avatar_url: str | None = None,
     avatar: str | None = None,
 ) -> User:
     """Change what was given (None: unchanged). ``avatar`` is the id of the caller's own upload
     with purpose "avatar" (``upload_unusable`` otherwise); "" removes the uploaded avatar."""
+    now = now or timezone.now()
     changes: dict = {
         k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
     }
