@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lottery_site.ids import user_public_id
+from lottery_site.ids import upload_public_id, user_public_id
 
 
 class UserManager(BaseUserManager):
@@ -37,6 +37,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     session_key = models.CharField(max_length=128, blank=True, default="", editable=False)
     nickname = models.CharField(_("nickname"), max_length=64, blank=True, default="")
     avatar_url = models.URLField(_("avatar URL"), max_length=500, blank=True, default="")
+    # An uploaded picture (POST /uploads, purpose "avatar"); preferred over avatar_url.
+    avatar = models.ForeignKey(
+        "accounts.Upload",
+        verbose_name=_("avatar"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     deactivated_reason = models.CharField(
@@ -81,3 +90,63 @@ class UserActionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Upload(models.Model):
+    """A picture a user uploaded, re-encoded by ``lottery_site.images``, in the "media" storage.
+
+    Uploads live here, with the users who own them, because an avatar (accounts) and an event's
+    cover and prize pictures (events) all point at them, and the arrows only run
+    lottery_site <- accounts <- events. An upload is referenced by id only by its owner and for
+    its purpose (``accounts.services.upload_attach``), which stamps ``attached_at``; one that
+    nobody attached within UPLOAD_UNATTACHED_TTL_SECONDS is deleted, file and row, by the
+    sweeper. ``discarded_at`` marks one being deleted: it can no longer be attached.
+
+    ``moderation`` is WeChat's verdict on the picture (media_check_async), to come: until then
+    every upload is ``unchecked``.
+    """
+
+    class Purpose(models.TextChoices):
+        AVATAR = "avatar", _("avatar")
+        COVER = "cover", _("event cover")
+        PRIZE = "prize", _("prize picture")
+        SHARE_CODE = "share_code", _("mini-program code")
+
+    class Moderation(models.TextChoices):
+        UNCHECKED = "unchecked", _("not checked")
+        PENDING = "pending", _("being checked")
+        PASSED = "passed", _("passed")
+        REJECTED = "rejected", _("rejected")
+
+    # What a client may upload through the API; share codes are made by us.
+    CLIENT_PURPOSES = (Purpose.AVATAR, Purpose.COVER, Purpose.PRIZE)
+
+    public_id = models.CharField(
+        _("public id"), max_length=24, unique=True, default=upload_public_id, editable=False
+    )
+    owner = models.ForeignKey(
+        User, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="uploads"
+    )
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    # The name in the "media" storage: <purpose>/<yyyy>/<mm>/<public id>.<jpg|png>.
+    file = models.CharField(_("file"), max_length=200, unique=True)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("bytes"))
+    moderation = models.CharField(
+        _("moderation"), max_length=16, choices=Moderation.choices, default=Moderation.UNCHECKED
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
+    attached_at = models.DateTimeField(_("first used at"), null=True, blank=True)
+    discarded_at = models.DateTimeField(_("discarded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("uploaded picture")
+        verbose_name_plural = _("uploaded pictures")
+        indexes = [
+            # The sweeper: never attached, oldest first.
+            models.Index(fields=["attached_at", "created_at"], name="uploads_unattached"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.public_id}"

@@ -1,6 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.models import Upload
+from lottery_site import media
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
 
@@ -27,12 +29,24 @@ class AvatarURLField(serializers.URLField):
         return value
 
 
+class ImageOutput(serializers.Serializer):
+    """A stored picture: an absolute URL, and its size so the client lays out before loading."""
+
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+    def get_url(self, upload: Upload) -> str:
+        return media.public_url(upload.file, self.context.get("request"))
+
+
 class UserOutput(serializers.Serializer):
     """A user as anyone may see them: never the openid, unionid or session data."""
 
     id = serializers.CharField(source="public_id")
     nickname = serializers.CharField()
     avatar_url = serializers.CharField()
+    avatar = ImageOutput(allow_null=True, help_text="the uploaded avatar; null: none")
 
 
 class MeOutput(UserOutput):
@@ -62,3 +76,25 @@ class RefreshInput(InputSerializer):
 class ProfileInput(InputSerializer):
     nickname = serializers.CharField(min_length=1, max_length=64, required=False)
     avatar_url = AvatarURLField()
+    avatar = serializers.CharField(
+        max_length=24,
+        required=False,
+        allow_blank=True,
+        help_text='id of the caller\'s upload with purpose "avatar"; "" removes the avatar',
+    )
+
+
+class UploadInput(InputSerializer):
+    """What ``wx.uploadFile`` sends: the file in ``file``, ``formData`` as form fields."""
+
+    file = serializers.FileField(allow_empty_file=False)
+    purpose = serializers.ChoiceField(choices=[p.value for p in Upload.CLIENT_PURPOSES])
+
+
+class UploadOutput(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+    get_url = ImageOutput.get_url

@@ -1,6 +1,11 @@
-"""The only write path for user accounts."""
+"""The only write path for user accounts and their uploaded pictures."""
 
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -8,9 +13,14 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
-from accounts.models import User, UserActionLog
+from accounts.models import Upload, User, UserActionLog
 from accounts.wechat import WeChatSession
+from lottery_site import media
 from lottery_site.errors import ApplicationError
+from lottery_site.ids import upload_public_id
+from lottery_site.images import process_image
+
+logger = logging.getLogger(__name__)
 
 
 def user_login(
@@ -49,14 +59,31 @@ def user_login(
 
 
 def user_update_profile(
-    *, user: User, nickname: str | None = None, avatar_url: str | None = None
+    *,
+    user: User,
+    now: datetime | None = None,
+    nickname: str | None = None,
+    avatar_url: str | None = None,
+    avatar: str | None = None,
 ) -> User:
-    changes = {
+    """Change what was given (None: unchanged). ``avatar`` is the id of the caller's own upload
+    with purpose "avatar" (``upload_unusable`` otherwise); "" removes the uploaded avatar."""
+    now = now or timezone.now()
+    changes: dict = {
         k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
     }
-    if changes:
-        User.objects.filter(pk=user.pk).update(**changes)  # nothing of it is cached
-    return User.objects.get(pk=user.pk)
+    with transaction.atomic():
+        if avatar is not None:
+            changes["avatar"] = (
+                upload_attach(
+                    owner=user, upload_id=avatar, purpose="avatar", now=now, field="avatar"
+                )
+                if avatar
+                else None
+            )
+        if changes:
+            User.objects.filter(pk=user.pk).update(**changes)  # nothing of it is cached
+    return User.objects.select_related("avatar").get(pk=user.pk)
 
 
 def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
@@ -133,3 +160,77 @@ def _outstanding(token: RefreshToken, user: User) -> OutstandingToken:
         },
     )
     return row
+
+
+# --- Uploaded pictures ----------------------------------------------------------------------
+
+
+def upload_create(
+    *, owner: User, purpose: str, data: bytes, now: datetime, attached: bool = False
+) -> Upload:
+    """Check and re-encode ``data`` (``lottery_site.images``), store it, record it.
+
+    A refused file raises before anything is stored. The file is written before its row: a
+    crash in between leaves a file nobody links to, never a row without its file. ``attached``
+    is for pictures we make ourselves (share codes): in use from the start.
+    """
+    image = process_image(data, purpose=purpose)
+    public_id = upload_public_id()
+    name = media.save(f"{purpose}/{now:%Y/%m}/{public_id}.{image.extension}", image.content)
+    try:
+        return Upload.objects.create(
+            public_id=public_id,
+            owner_id=owner.pk,
+            purpose=purpose,
+            file=name,
+            width=image.width,
+            height=image.height,
+            size=len(image.content),
+            created_at=now,
+            attached_at=now if attached else None,
+        )
+    except Exception:
+        media.delete(name)
+        raise
+
+
+def upload_attach(
+    *, owner: User, upload_id: str, purpose: str, now: datetime, field: str
+) -> Upload:
+    """The caller's own upload ``upload_id`` for ``purpose``, now in use (the sweeper keeps it).
+
+    Run it in the transaction that stores the reference. Someone else's upload, another
+    purpose, an unknown id or one the sweeper is deleting: ``upload_unusable`` naming
+    ``field``. The sweeper and this race on conditional UPDATEs of the same row, so an upload
+    is either attached or discarded, never both.
+    """
+    mine = Upload.objects.filter(
+        public_id=upload_id, owner_id=owner.pk, purpose=purpose, discarded_at__isnull=True
+    )
+    mine.filter(attached_at__isnull=True).update(attached_at=now)
+    upload = mine.first()
+    if upload is None:
+        raise ApplicationError("upload_unusable", data={field: [upload_id]})
+    return upload
+
+
+def uploads_sweep(*, now: datetime, batch_size: int = 500) -> int:
+    """Delete uploads nobody attached within UPLOAD_UNATTACHED_TTL_SECONDS, file and row.
+
+    Each is first marked discarded by a conditional UPDATE (never if it was attached
+    meanwhile), then its file is deleted, then its row. A run that died half way is finished
+    by the next one: deleting a file already gone is fine. Returns how many were deleted.
+    """
+    cutoff = now - timedelta(seconds=settings.UPLOAD_UNATTACHED_TTL_SECONDS)
+    stale = Upload.objects.filter(attached_at__isnull=True, created_at__lt=cutoff)
+    pks = list(stale.order_by("created_at").values_list("pk", flat=True)[:batch_size])
+    if not pks:
+        return 0
+    stale.filter(pk__in=pks, discarded_at__isnull=True).update(discarded_at=now)
+    deleted = 0
+    for upload in stale.filter(pk__in=pks, discarded_at__isnull=False):
+        media.delete(upload.file)
+        deleted += Upload.objects.filter(pk=upload.pk, attached_at__isnull=True).delete()[0]
+    if deleted:
+        logger.info("deleted %d uploads nobody used", deleted)
+    return deleted

@@ -7,4 +7,5 @@ urlpatterns = [
     path("auth/refresh", views.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("me", views.MeView.as_view(), name="me"),
+    path("uploads", views.UploadView.as_view(), name="uploads"),
 ]

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -11,10 +13,10 @@ from accounts import serializers as s
 from accounts import services, wechat
 from accounts.models import User
 from lottery_site import request_id as log_context
-from lottery_site.api import validated
+from lottery_site.api import UploadMultiPartParser, validated
 from lottery_site.errors import ApplicationError
 from lottery_site.openapi import refusals
-from lottery_site.throttling import LoginRateThrottle
+from lottery_site.throttling import LoginRateThrottle, UploadRateThrottle, UserRateThrottle
 
 
 class LoginView(APIView):
@@ -48,7 +50,7 @@ class LoginView(APIView):
         log_context.user_id.set(user.public_id)  # the login's access line names who logged in
         payload = {**services.tokens_for(user), "user": user, "created": created}
         return Response(
-            s.LoginOutput(payload).data,
+            s.LoginOutput(payload, context={"request": request}).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -102,7 +104,8 @@ class MeView(APIView):
         operation_id="meGet", summary="The caller's profile", responses={200: s.MeOutput}
     )
     def get(self, request: Request) -> Response:
-        return Response(s.MeOutput(User.objects.get(pk=request.user.pk)).data)
+        user = User.objects.select_related("avatar").get(pk=request.user.pk)
+        return Response(s.MeOutput(user, context={"request": request}).data)
 
     @extend_schema(
         operation_id="mePatch",
@@ -141,5 +144,43 @@ class MeView(APIView):
 
     def _update(self, request: Request) -> Response:
         data = validated(s.ProfileInput, request.data)
-        user = services.user_update_profile(user=request.user, **data)
-        return Response(s.MeOutput(user).data)
+        user = services.user_update_profile(user=request.user, now=timezone.now(), **data)
+        return Response(s.MeOutput(user, context={"request": request}).data)
+
+
+class UploadView(APIView):
+    """A picture for an avatar, a cover or a prize, sent the way ``wx.uploadFile`` sends it."""
+
+    parser_classes = [UploadMultiPartParser]
+    throttle_classes = [UserRateThrottle, UploadRateThrottle]
+
+    @extend_schema(
+        operation_id="uploadCreate",
+        summary="Upload a picture (multipart, as wx.uploadFile sends it)",
+        description=(
+            "Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), "
+            "`purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its "
+            "metadata and resized for its purpose. Use the returned `id` in `PATCH /me` "
+            "(`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted."
+        ),
+        request={"multipart/form-data": s.UploadInput},
+        responses={201: s.UploadOutput},
+        extensions=refusals("image_invalid", "image_too_large", "image_too_many_pixels"),
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.UploadInput, request.data)
+        upload = services.upload_create(
+            owner=request.user,
+            purpose=data["purpose"],
+            data=_read_limited(data["file"]),
+            now=timezone.now(),
+        )
+        output = s.UploadOutput(upload, context={"request": request})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+def _read_limited(file) -> bytes:
+    """The uploaded bytes, refusing before reading them all when there are too many."""
+    if file.size > settings.UPLOAD_MAX_BYTES:
+        raise ApplicationError("image_too_large", data={"max_bytes": settings.UPLOAD_MAX_BYTES})
+    return file.read(settings.UPLOAD_MAX_BYTES + 1)

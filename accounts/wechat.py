@@ -76,7 +76,7 @@ def call_wechat(method: str, path: str, **kwargs) -> dict:
     """
     started = time.perf_counter()
     try:
-        payload = _request(method, path, **kwargs)
+        payload = _json(_send(method, path, **kwargs), path)
     except _CallFailed as failure:
         metrics.observe_wechat_call(path, failure.label, started)
         raise failure.error from None
@@ -87,6 +87,20 @@ def call_wechat(method: str, path: str, **kwargs) -> dict:
     return payload
 
 
+def request_wechat(method: str, path: str, **kwargs) -> requests.Response:
+    """One HTTP call to WeChat; the response, or ApplicationError (502/503) for network trouble
+    and 5xx. For the few APIs that answer something else than JSON (an image); counted with
+    errcode "raw" (the caller reads an error out of the body)."""
+    started = time.perf_counter()
+    try:
+        response = _send(method, path, **kwargs)
+    except _CallFailed as failure:
+        metrics.observe_wechat_call(path, failure.label, started)
+        raise failure.error from None
+    metrics.observe_wechat_call(path, "raw", started)
+    return response
+
+
 class _CallFailed(Exception):
     """No usable answer: ``label`` for the metrics, ``error`` for the caller."""
 
@@ -94,7 +108,7 @@ class _CallFailed(Exception):
         self.label, self.error = label, ApplicationError(error)
 
 
-def _request(method: str, path: str, **kwargs) -> dict:
+def _send(method: str, path: str, **kwargs) -> requests.Response:
     url = f"{settings.WECHAT_API_BASE}{path}"
     try:
         response = http().request(method, url, timeout=_timeout(), **kwargs)
@@ -110,6 +124,10 @@ def _request(method: str, path: str, **kwargs) -> dict:
     if response.status_code >= 500:  # an HTML 500/502 page from a gateway in front of WeChat
         logger.warning("wechat %s answered HTTP %s", path, response.status_code)
         raise _CallFailed("http_5xx", "wechat_bad_gateway")
+    return response
+
+
+def _json(response: requests.Response, path: str) -> dict:
     try:
         payload = response.json()
     except ValueError:

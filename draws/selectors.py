@@ -114,7 +114,7 @@ def winners_of(*, event: Event) -> dict:
     """Winners in draw order (tier order: what the proof implies) and the unawarded prizes."""
     winners = (
         Entry.objects.filter(event=event, prize__isnull=False)
-        .select_related("user", "prize")
+        .select_related("user", "user__avatar", "prize")
         .order_by("prize_rank")
     )
     unawarded = [

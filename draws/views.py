@@ -50,7 +50,8 @@ class WinnersView(PublicDrawView):
         event = selectors.event_for_proof(public_id=event_id)
         if event.status != Event.Status.OPENED:
             raise ApplicationError("event_not_drawn")
-        return Response(s.WinnersOutput(selectors.winners_of(event=event)).data)
+        winners = selectors.winners_of(event=event)
+        return Response(s.WinnersOutput(winners, context={"request": request}).data)
 
 
 class _PlainTextAccepted(BaseRenderer):

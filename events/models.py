@@ -70,6 +70,15 @@ class Event(models.Model):
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
+    # The creator's upload with purpose "cover" (accounts.services.upload_attach).
+    cover = models.ForeignKey(
+        "accounts.Upload",
+        verbose_name=_("cover"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # One more on every edit of the public part (title, description, draw time, prizes): the
     # event detail keeps that part rendered per process and version (events.views).
     revision = models.PositiveIntegerField(_("revision"), default=0, editable=False)
@@ -134,6 +143,15 @@ class Prize(models.Model):
     position = models.PositiveSmallIntegerField(_("tier"))
     # Filled by the draw: how many of ``quantity`` went to someone.
     awarded = models.PositiveIntegerField(_("awarded"), default=0)
+    # The creator's upload with purpose "prize".
+    image = models.ForeignKey(
+        "accounts.Upload",
+        verbose_name=_("picture"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("prize")
@@ -237,3 +255,37 @@ class EventLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.event_id} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ShareCode(models.Model):
+    """An event's mini-program code (wxacode.getUnlimited), made once and stored.
+
+    The row is the claim: whoever inserts it (the primary key is the event) asks WeChat, and
+    the others wait for ``image``. A claim whose holder died is taken over after
+    ``events.services.SHARE_CLAIM_SECONDS`` by a conditional UPDATE on ``claim``.
+    """
+
+    event = models.OneToOneField(
+        Event,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="share_code",
+    )
+    image = models.ForeignKey(
+        "accounts.Upload",
+        verbose_name=_("mini-program code"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    claim = models.CharField(_("claim"), max_length=32, blank=True, default="")
+    claimed_at = models.DateTimeField(_("claimed at"))
+
+    class Meta:
+        verbose_name = _("share code")
+        verbose_name_plural = _("share codes")
+
+    def __str__(self) -> str:
+        return f"share code of {self.event_id}"

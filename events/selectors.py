@@ -70,10 +70,18 @@ def event_get(*, public_id: str) -> Event:
 def event_public(*, ref: EventRef) -> Event:
     """The event with its creator and its prizes in tier order: what every viewer sees alike."""
     return (
-        Event.objects.select_related("creator")
-        .prefetch_related(Prefetch("prizes", queryset=Prize.objects.order_by("position")))
+        Event.objects.select_related(*PICTURED)
+        .prefetch_related(Prefetch("prizes", queryset=_prizes_with_pictures()))
         .get(pk=ref.pk)
     )
+
+
+# What an event's output shows beside its own row: its creator (with avatar) and its cover.
+PICTURED = ("creator", "creator__avatar", "cover")
+
+
+def _prizes_with_pictures() -> QuerySet[Prize]:
+    return Prize.objects.select_related("image").order_by("position")
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,7 @@ def _aware(value: datetime | str) -> datetime:
 
 def event_entries(*, event: Event) -> QuerySet[Entry]:
     """The event's entries with their users, for cursor pagination (newest first)."""
-    return Entry.objects.filter(event_id=event.pk).select_related("user")
+    return Entry.objects.filter(event_id=event.pk).select_related("user", "user__avatar")
 
 
 def events_of_user(*, user: User, role: str) -> QuerySet[Event]:
@@ -159,7 +167,7 @@ def events_of_user(*, user: User, role: str) -> QuerySet[Event]:
         events = Event.objects.filter(entries__user_id=user.pk)
     else:
         events = Event.objects.filter(entries__user_id=user.pk, entries__prize__isnull=False)
-    return _with_related(events.select_related("creator"), viewer=user)
+    return _with_related(events.select_related(*PICTURED), viewer=user)
 
 
 def my_entry(event: Event) -> Entry | None:
@@ -170,7 +178,7 @@ def my_entry(event: Event) -> Entry | None:
 
 def _with_related(events: QuerySet[Event], *, viewer: User) -> QuerySet[Event]:
     return events.prefetch_related(
-        Prefetch("prizes", queryset=Prize.objects.order_by("position")),
+        Prefetch("prizes", queryset=_prizes_with_pictures()),
         Prefetch(
             "entries",
             queryset=Entry.objects.filter(user_id=viewer.pk).select_related("prize"),

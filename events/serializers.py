@@ -4,7 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import UserOutput
+from accounts.serializers import ImageOutput, UserOutput
 from events import selectors
 from events.models import Event
 from events.services import MAX_PRIZE_NAME_LENGTH, MAX_PRIZE_QUANTITY, MAX_PRIZES
@@ -14,9 +14,13 @@ from lottery_site.serializers import InputSerializer
 # --- input ----------------------------------------------------------------------------------
 
 
+UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True}
+
+
 class PrizeInput(InputSerializer):
     name = serializers.CharField(min_length=1, max_length=MAX_PRIZE_NAME_LENGTH)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_PRIZE_QUANTITY)
+    image = serializers.CharField(**UPLOAD_ID, help_text='id of an upload with purpose "prize"')
 
 
 class EventCreateInput(InputSerializer):
@@ -28,6 +32,7 @@ class EventCreateInput(InputSerializer):
     target_participants = serializers.IntegerField(
         min_value=1, max_value=10_000_000, required=False, allow_null=True
     )
+    cover = serializers.CharField(**UPLOAD_ID, help_text='id of an upload with purpose "cover"')
 
 
 class EventUpdateInput(InputSerializer):
@@ -37,6 +42,9 @@ class EventUpdateInput(InputSerializer):
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     draw_at = AwareDateTimeField(required=False)
     prizes = PrizeInput(many=True, min_length=1, max_length=MAX_PRIZES, required=False)
+    cover = serializers.CharField(
+        **UPLOAD_ID, help_text='id of an upload with purpose "cover"; "" removes the cover'
+    )
 
 
 class CancelInput(InputSerializer):
@@ -63,6 +71,7 @@ class PrizeRefOutput(serializers.Serializer):
 
 class PrizeOutput(PrizeRefOutput):
     quantity = serializers.IntegerField()
+    image = ImageOutput(allow_null=True)
 
 
 class MyEntryOutput(serializers.Serializer):
@@ -80,6 +89,7 @@ class EventPublicOutput(serializers.Serializer):
     draw_mode = serializers.ChoiceField(choices=Event.DrawMode.values)
     target_participants = serializers.IntegerField(allow_null=True)
     creator = UserOutput()
+    cover = ImageOutput(allow_null=True)
     prizes = PrizeOutput(many=True, source="ordered_prizes")
     commitment = serializers.CharField(source="seed_commitment")
     created_at = AwareDateTimeField()
@@ -137,6 +147,14 @@ class EntryOutput(serializers.Serializer):
 
     user = UserOutput()
     joined_at = AwareDateTimeField(source="created_at")
+
+
+class ShareOutput(serializers.Serializer):
+    """What ``onShareAppMessage`` returns, and the mini-program code to save or show."""
+
+    title = serializers.CharField()
+    path = serializers.CharField(help_text="the page and query the share card opens")
+    image = ImageOutput(help_text="the event's mini-program code (wxacode.getUnlimited)")
 
 
 class JoinOutput(serializers.Serializer):

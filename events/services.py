@@ -13,18 +13,22 @@ import functools
 import hashlib
 import logging
 import secrets
+import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from events.models import Entry, Event, EventLog, Prize
+from accounts import wechat_codes
+from accounts.models import Upload, User
+from accounts.services import upload_attach, upload_create
+from events.models import Entry, Event, EventLog, Prize, ShareCode
 from events.selectors import EventRef
 from lottery_site import metrics
 from lottery_site.durations import humanize_duration
@@ -42,6 +46,7 @@ SEED_BYTES = 32  # draws/fairness.py: the seed of sha256-fisher-yates-v1
 class PrizeSpec(TypedDict):
     name: str
     quantity: int
+    image: NotRequired[str]  # the id of the creator's upload with purpose "prize"
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -57,12 +62,14 @@ def event_create(
     description: str = "",
     draw_mode: str = Event.DrawMode.TIME,
     target_participants: int | None = None,
+    cover: str | None = None,
 ) -> Event:
     """Create an INIT event with its prizes, its secret seed and the seed's public commitment.
 
     Raises ``account_disabled`` for a deactivated creator and ``invalid_input`` (with the field)
     for a draw time outside [now + MIN_DRAW_LEAD, now + MAX_HORIZON], a bad prize list or draw
-    mode.
+    mode; ``upload_unusable`` when ``cover`` or a prize's ``image`` is not the creator's own
+    upload for that purpose.
     """
     _refuse_inactive(creator)
     _check_draw_at(draw_at, now=now)
@@ -83,8 +90,9 @@ def event_create(
             seed=seed,
             seed_commitment=hashlib.sha256(seed).hexdigest(),
             created_at=now,
+            cover=_attached_cover(creator, cover, now=now),
         )
-        _create_prizes(event, prizes)
+        _create_prizes(event, prizes, creator=creator, now=now)
         _log(event.pk, actor=creator, action="create", to_status=Event.Status.INIT, now=now)
     return event
 
@@ -98,11 +106,12 @@ def event_update(
     description: str | None = None,
     draw_at: datetime | None = None,
     prizes: Sequence[PrizeSpec] | None = None,
+    cover: str | None = None,
 ) -> Event:
     """The creator edits an INIT event before its lock time.
 
-    Title and description may change until the lock; the draw time and the prizes only while
-    nobody has joined (``event_has_entrants``). The event row is locked while checking, so a join
+    Title, description and cover ("" removes it) may change until the lock; the draw time and
+    the prizes (with their pictures) only while nobody has joined (``event_has_entrants``). The event row is locked while checking, so a join
     cannot slip in between the check and the write.
     """
     _refuse_unless_creator(event, actor)
@@ -118,6 +127,8 @@ def event_update(
             changes["title"] = title
         if description is not None:
             changes["description"] = description
+        if cover is not None:
+            changes["cover"] = _attached_cover(actor, cover, now=now)
         if draw_at is not None or prizes is not None:
             if current.participant_count > 0:
                 raise ApplicationError("event_has_entrants")
@@ -125,7 +136,7 @@ def event_update(
                 changes.update(draw_at=draw_at, lock_at=Event.scheduled_lock_at(draw_at))
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
-                _create_prizes(current, prizes)
+                _create_prizes(current, prizes, creator=actor, now=now)
         edited = sorted({*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at"})
         if edited:
             Event.objects.filter(pk=event.pk).update(**changes, revision=F("revision") + 1)
@@ -168,6 +179,89 @@ def event_cancel(
         )
     logger.info("event %s canceled by %s", event.public_id, "staff" if by_staff else "creator")
     return Event.objects.get(pk=event.pk)
+
+
+# --- sharing --------------------------------------------------------------------------------
+
+# Longer than a getUnlimited call can take (connect + read timeouts) plus storing the picture:
+# a claim older than this was left by a process that died.
+SHARE_CLAIM_SECONDS = 30
+# How long a request waits for another one that is making the code.
+SHARE_WAIT_SECONDS = 5.0
+
+
+def share_path(event: Event) -> str:
+    """The page the share card opens: WECHAT_MESSAGE_PAGE, as for subscribe messages."""
+    return settings.NOTIFY_PAGE.format(event_id=event.public_id)
+
+
+def event_share_image(*, event: Event, now: datetime) -> Upload:
+    """The event's mini-program code: made with WeChat once, then always the stored one.
+
+    Concurrent first requests: the one that inserts the ShareCode row asks WeChat; the others
+    wait up to SHARE_WAIT_SECONDS for its picture, then answer ``wechat_unavailable`` (retry).
+    A WeChat failure releases the claim, so the next request tries again at once. Raises
+    ``wechat_unavailable`` / ``wechat_bad_gateway``.
+    """
+    stored = _stored_share_image(event)
+    if stored is not None:
+        return stored
+    claim = _claim_share_code(event, now=now)
+    if claim is None:
+        return _wait_for_share_image(event)
+    try:
+        png = wechat_codes.get_unlimited_code(
+            scene=event.public_id, page=share_path(event).split("?", 1)[0]
+        )
+        image = _store_share_image(event, png, now=now)
+    except BaseException:
+        ShareCode.objects.filter(event_id=event.pk, claim=claim, image__isnull=True).delete()
+        raise
+    if not ShareCode.objects.filter(event_id=event.pk, claim=claim).update(image=image):
+        # Our claim was taken over as stale meanwhile and the other holder stored its code.
+        Upload.objects.filter(pk=image.pk).delete()
+        return _wait_for_share_image(event)
+    return image
+
+
+def _stored_share_image(event: Event) -> Upload | None:
+    code = ShareCode.objects.select_related("image").filter(event_id=event.pk).first()
+    return code.image if code is not None else None
+
+
+def _claim_share_code(event: Event, *, now: datetime) -> str | None:
+    """A claim token if this request is to ask WeChat; None if another one holds the claim."""
+    claim = uuid.uuid4().hex
+    try:
+        with transaction.atomic():
+            ShareCode.objects.create(event_id=event.pk, claim=claim, claimed_at=now)
+        return claim
+    except IntegrityError:
+        stale = now - timedelta(seconds=SHARE_CLAIM_SECONDS)
+        taken = ShareCode.objects.filter(
+            event_id=event.pk, image__isnull=True, claimed_at__lt=stale
+        ).update(claim=claim, claimed_at=now)
+        return claim if taken else None
+
+
+def _store_share_image(event: Event, png: bytes, *, now: datetime) -> Upload:
+    try:
+        return upload_create(
+            owner=event.creator, purpose="share_code", data=png, now=now, attached=True
+        )
+    except ApplicationError:  # WeChat's answer is not a picture we can read
+        logger.error("getwxacodeunlimit answered something that is not an image")
+        raise ApplicationError("wechat_bad_gateway") from None
+
+
+def _wait_for_share_image(event: Event) -> Upload:
+    deadline = time.monotonic() + SHARE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        stored = _stored_share_image(event)
+        if stored is not None:
+            return stored
+    raise ApplicationError("wechat_unavailable")
 
 
 # --- entries --------------------------------------------------------------------------------
@@ -333,11 +427,32 @@ def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
         )
 
 
-def _create_prizes(event: Event, prizes: Sequence[PrizeSpec]) -> None:
+def _create_prizes(
+    event: Event, prizes: Sequence[PrizeSpec], *, creator: User, now: datetime
+) -> None:
     Prize.objects.bulk_create(
-        Prize(event=event, name=prize["name"], quantity=prize["quantity"], position=position)
+        Prize(
+            event=event,
+            name=prize["name"],
+            quantity=prize["quantity"],
+            position=position,
+            image=_attached(creator, prize.get("image"), "prize", now=now, field="prizes"),
+        )
         for position, prize in enumerate(prizes)
     )
+
+
+def _attached_cover(creator: User, upload_id: str | None, *, now: datetime) -> Upload | None:
+    return _attached(creator, upload_id, "cover", now=now, field="cover")
+
+
+def _attached(
+    creator: User, upload_id: str | None, purpose: str, *, now: datetime, field: str
+) -> Upload | None:
+    """The creator's own upload for ``purpose``, now in use; None for none (or "")."""
+    if not upload_id:
+        return None
+    return upload_attach(owner=creator, upload_id=upload_id, purpose=purpose, now=now, field=field)
 
 
 def _log(

@@ -30,7 +30,7 @@ class LatestDrawFirst(CursorPagination):
 # PUBLIC_TTL_SECONDS.
 PUBLIC_TTL_SECONDS = 60
 _PUBLIC_MEMO_SIZE = 1000
-_public_memo: dict[str, tuple[int, float, dict]] = {}
+_public_memo: dict[tuple[str, str], tuple[int, float, dict]] = {}
 
 
 def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Response:
@@ -41,22 +41,27 @@ def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Resp
     """
     ref = selectors.event_ref(public_id=public_id)
     state = selectors.event_state(ref=ref, viewer=request.user)
-    return Response(detail_payload(ref, state), status=status_code)
+    return Response(detail_payload(ref, state, request), status=status_code)
 
 
-def detail_payload(ref: selectors.EventRef, state: selectors.EventState) -> dict:
+def detail_payload(ref: selectors.EventRef, state: selectors.EventState, request=None) -> dict:
     """The detail's body: the memoized public part and the live part for the caller."""
-    return {**_public_part(ref, revision=state.revision), **s.LIVE.to_representation(state)}
+    public = _public_part(ref, revision=state.revision, request=request)
+    return {**public, **s.LIVE.to_representation(state)}
 
 
-def _public_part(ref: selectors.EventRef, *, revision: int) -> dict:
-    memo = _public_memo.get(ref.public_id)
+def _public_part(ref: selectors.EventRef, *, revision: int, request=None) -> dict:
+    # Picture URLs are absolute, made with the host the request came to (lottery_site.media)
+    # unless MEDIA_PUBLIC_BASE_URL is set: one rendering per host.
+    key = (ref.public_id, request.get_host() if request is not None else "")
+    memo = _public_memo.get(key)
     if memo is not None and memo[0] == revision and memo[1] > time.monotonic():
         return memo[2]
-    public = dict(s.EventPublicOutput(selectors.event_public(ref=ref)).data)
+    event = selectors.event_public(ref=ref)
+    public = dict(s.EventPublicOutput(event, context={"request": request}).data)
     if len(_public_memo) >= _PUBLIC_MEMO_SIZE:
         _public_memo.clear()
-    _public_memo[ref.public_id] = (revision, time.monotonic() + PUBLIC_TTL_SECONDS, public)
+    _public_memo[key] = (revision, time.monotonic() + PUBLIC_TTL_SECONDS, public)
     return public
 
 
@@ -167,6 +172,25 @@ def _cancel(request: Request, event_id: str) -> Response:
     return _detail(event_id, request)
 
 
+class EventShareView(APIView):
+    @extend_schema(
+        operation_id="eventShareGet",
+        summary="Share an event: title, page path and mini-program code",
+        description=(
+            "`title` and `path` are what `onShareAppMessage` returns; `image` is the event's "
+            "mini-program code (scene: the event id), made by WeChat on the first request "
+            "and stored: every later request answers the same picture without calling WeChat."
+        ),
+        responses={200: s.ShareOutput},
+        extensions=refusals("wechat_bad_gateway", "wechat_unavailable"),
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_get(public_id=event_id)
+        image = services.event_share_image(event=event, now=timezone.now())
+        payload = {"title": event.title, "path": services.share_path(event), "image": image}
+        return Response(s.ShareOutput(payload, context={"request": request}).data)
+
+
 class EntryView(APIView):
     """Join (POST) or withdraw from (DELETE) an event, as the caller."""
 
@@ -209,7 +233,8 @@ class EntryListView(APIView):
         event = selectors.event_ref(public_id=event_id)
         paginator = NewestEntriesFirst()
         page = paginator.paginate_queryset(selectors.event_entries(event=event), request, self)
-        return paginator.get_paginated_response(s.EntryOutput(page, many=True).data)
+        entries = s.EntryOutput(page, many=True, context={"request": request})
+        return paginator.get_paginated_response(entries.data)
 
 
 class MyEventsView(APIView):
@@ -227,4 +252,5 @@ class MyEventsView(APIView):
         events = selectors.events_of_user(user=request.user, role=query["role"])
         paginator = LatestDrawFirst()
         page = paginator.paginate_queryset(events, request, self)
-        return paginator.get_paginated_response(s.EventOutput(page, many=True).data)
+        events = s.EventOutput(page, many=True, context={"request": request})
+        return paginator.get_paginated_response(events.data)

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -94,6 +94,21 @@ class BoundedJSONParser(JSONParser):
         if _too_deep(data):
             raise exceptions.ParseError("JSON parse error: nested too deeply")
         return data
+
+
+class UploadMultiPartParser(MultiPartParser):
+    """multipart/form-data, for POST /api/v1/uploads only (``wx.uploadFile``).
+
+    The body's size was checked against UPLOAD_MAX_BYTES by ``ApiGuardMiddleware``. A body
+    that is not valid multipart is an ``invalid_input``, not DRF's generic parse error (which
+    the catalogue calls malformed JSON).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except exceptions.ParseError:
+            raise exceptions.ValidationError({"file": ["multipart 请求体无法解析"]}) from None
 
 
 def _reject_constant(name: str):

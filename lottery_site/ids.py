@@ -40,3 +40,7 @@ def prize_public_id() -> str:
 def is_public_id(value: str, prefix: str) -> bool:
     """True when ``value`` has exactly the form ``new_public_id(prefix)`` makes."""
     return value.startswith(prefix) and _EXACT_FORM.fullmatch(value) is not None
+
+
+def upload_public_id() -> str:
+    return new_public_id("img_")

@@ -404,9 +404,12 @@ def _request_body(operation: dict, components: dict) -> None:
     body = operation.get("requestBody")
     if not body:
         return
-    # The API reads JSON only; form encodings drf-spectacular may list are refused with 415.
-    body["content"] = {"application/json": body["content"]["application/json"]}
-    media = body["content"]["application/json"]
+    content = body["content"]
+    # The API reads JSON only (form encodings drf-spectacular may list are refused with 415),
+    # but for the upload, which takes multipart alone, as wx.uploadFile sends it.
+    kind = "application/json" if "application/json" in content else "multipart/form-data"
+    body["content"] = {kind: content[kind]}
+    media = body["content"][kind]
     if "examples" not in media:
         media["example"] = _example(media["schema"], components)
 

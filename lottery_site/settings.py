@@ -193,8 +193,50 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# --- Uploaded pictures ("media"): var/media, or an S3-compatible bucket ----------------------
+MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Where the public reads pictures from (a CDN or the bucket's public domain), e.g.
+# "https://img.example.com/"; empty: the storage's own URL, made absolute with the request's host.
+MEDIA_PUBLIC_BASE_URL = os.environ.get("MEDIA_PUBLIC_BASE_URL", "")
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+
+
+def media_storage_config(env) -> dict:
+    """The "media" storage from environment variables: an S3-compatible bucket when
+    MEDIA_S3_BUCKET is set (Tencent COS, Aliyun OSS, MinIO and AWS all speak S3; django-storages
+    talks to any of them), else the folder MEDIA_ROOT."""
+    if not env.get("MEDIA_S3_BUCKET"):
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
+        }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env["MEDIA_S3_BUCKET"],
+            "endpoint_url": env.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "access_key": env.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+            "region_name": env.get("MEDIA_S3_REGION") or None,
+            "addressing_style": env.get("MEDIA_S3_ADDRESSING_STYLE") or None,
+            # Pictures are public and their names unguessable: plain URLs, no signatures that
+            # expire inside a client's cache; a name is never reused, so never overwritten.
+            "querystring_auth": False,
+            "file_overwrite": False,
+            # Empty: the bucket's policy makes objects public (AWS disables ACLs by default).
+            "default_acl": env.get("MEDIA_S3_ACL") or None,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+
+
+if not MEDIA_S3_BUCKET:
+    MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "media": media_storage_config(os.environ),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -219,8 +261,15 @@ X_FRAME_OPTIONS = "DENY"
 # alone: 1). 0 ignores the header: the client is REMOTE_ADDR. lottery_site/client_ip.py.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
-# Request bodies: the API takes small JSON documents only.
+# Request bodies: the API takes small JSON documents only, except POST /api/v1/uploads.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# A picture: at most this many bytes and pixels (width x height, checked from the header before
+# any pixel is decoded: a small file can claim to be a huge image).
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
+# An upload nobody referenced (avatar, cover, prize) within this long is deleted by the sweeper.
+UPLOAD_UNATTACHED_TTL_SECONDS = env_int("UPLOAD_UNATTACHED_TTL_SECONDS", 24 * 3600)
+UPLOAD_SWEEP_INTERVAL_SECONDS = env_int("UPLOAD_SWEEP_INTERVAL_SECONDS", 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Django REST framework ------------------------------------------------------------------
@@ -237,6 +286,7 @@ REST_FRAMEWORK = {
         "login": os.environ.get("THROTTLE_LOGIN_RATE", "120/min"),
         "user": os.environ.get("THROTTLE_USER_RATE", "600/min"),
         "public": os.environ.get("THROTTLE_PUBLIC_RATE", "300/min"),
+        "upload": os.environ.get("THROTTLE_UPLOAD_RATE", "30/hour"),
     },
     "UNAUTHENTICATED_USER": None,
     # For any DRF code that reads the client address itself; ours calls client_ip().
@@ -408,3 +458,14 @@ CELERY_BEAT_SCHEDULE["notifications.sweep"] = {
     "schedule": float(NOTIFY_SWEEP_INTERVAL_SECONDS),
     "options": {"expires": float(NOTIFY_SWEEP_INTERVAL_SECONDS)},
 }
+
+CELERY_BEAT_SCHEDULE["accounts.sweep_uploads"] = {
+    "task": "accounts.tasks.sweep_uploads",
+    "schedule": float(UPLOAD_SWEEP_INTERVAL_SECONDS),
+    "options": {"expires": float(UPLOAD_SWEEP_INTERVAL_SECONDS)},
+}
+
+# --- Sharing: the mini-program code of an event (wxacode.getUnlimited) ----------------------
+# check_path: WeChat refuses a page the published mini-program does not have (turn off before
+# the first release). The code opens the build NOTIFY_MINIPROGRAM_STATE names.
+WECHAT_CODE_CHECK_PATH = env_bool("WECHAT_CODE_CHECK_PATH", True)

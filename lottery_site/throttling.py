@@ -140,3 +140,9 @@ class PublicRateThrottle(LoginRateThrottle):
     """Public, unauthenticated reads (draw proofs, entrant lists): per client IP."""
 
     scope = "public"
+
+
+class UploadRateThrottle(UserRateThrottle):
+    """Uploads, per user (THROTTLE_UPLOAD_RATE): each one is a decode and a re-encode."""
+
+    scope = "upload"

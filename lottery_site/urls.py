@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -19,3 +21,8 @@ urlpatterns = [
     re_path(r"^api/", views.api_not_found),
     path("admin/", admin.site.urls),
 ]
+
+# Development serves uploaded pictures itself (static() is empty with DEBUG off); in production
+# nginx serves var/media (README, "Pictures"), or they live in an S3-compatible bucket.
+if settings.DEBUG and not settings.MEDIA_S3_BUCKET:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

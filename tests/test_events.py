@@ -98,6 +98,7 @@ def test_creator_creates_an_event_and_gets_it_back(creator):
         "id": creator.public_id,
         "nickname": "发起人",
         "avatar_url": creator.avatar_url,
+        "avatar": None,
     }
     assert [(p["name"], p["quantity"]) for p in event["prizes"]] == [("iPhone", 1), ("红包", 5)]
     assert event["participant_count"] == 0
@@ -282,9 +283,10 @@ def test_any_logged_in_user_reads_an_event_with_every_documented_field(event, ou
         "my_entry",
     } <= set(shown)
     assert shown["id"] == event.public_id and shown["status"] == "init"
-    assert set(shown["creator"]) == {"id", "nickname", "avatar_url"}
+    assert set(shown["creator"]) == {"id", "nickname", "avatar_url", "avatar"}
     assert [p["name"] for p in shown["prizes"]] == ["一等奖", "二等奖"]
-    assert set(shown["prizes"][0]) == {"id", "name", "quantity"}
+    assert set(shown["prizes"][0]) == {"id", "name", "quantity", "image"}
+    assert shown["cover"] is None
     assert shown["draw_at"] == timezone.localtime(event.draw_at).isoformat()
     assert shown["lock_at"] == timezone.localtime(event.lock_at).isoformat()
     assert shown["draw_at"].endswith("+08:00")  # shown in Asia/Shanghai
@@ -763,6 +765,7 @@ def test_entries_are_listed_newest_first_without_private_fields(event, outsider,
         "id",
         "nickname",
         "avatar_url",
+        "avatar",
     }
     assert first["joined_at"] == timezone.localtime(NOW + timedelta(seconds=2)).isoformat()
 
