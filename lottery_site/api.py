@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
@@ -165,6 +166,10 @@ def _classify(exc: Exception) -> tuple[str, Any]:
     if isinstance(exc, DatabaseOperationalError):  # connection lost, deadlock: worth a retry
         return "service_unavailable", None
     if isinstance(exc, exceptions.AuthenticationFailed) and _has_code(exc, "user_inactive"):
+        return "user_inactive", None
+    if isinstance(exc, get_user_model().DoesNotExist):
+        # Authentication trusts the token for who the caller is (no query); a user deleted
+        # from a shell since then is gone like a deactivated one, not a server error.
         return "user_inactive", None
     for exc_type, name in _DRF_ERRORS:
         if isinstance(exc, exc_type):

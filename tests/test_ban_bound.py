@@ -69,3 +69,14 @@ def test_within_the_bound_authentication_reads_nothing(django_assert_num_queries
     client.get("/api/v1/me/subscriptions")  # reads the inactive list
     with django_assert_num_queries(1):  # the quota's own query
         assert client.get("/api/v1/me/subscriptions").status_code == 200
+
+
+def test_user_deleted_from_a_shell_gets_401_not_a_server_error():
+    gone = UserFactory()
+    client = client_for(gone)
+    User.objects.filter(pk=gone.pk).delete()
+
+    response = client.get("/api/v1/me")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == 40102
