@@ -132,6 +132,7 @@ class MeView(APIView):
                     "id": "u_0123456789abcdef",
                     "nickname": "小明",
                     "avatar_url": "https://thirdwx.qlogo.cn/avatar.png",
+                    "avatar": None,
                     "created_at": "2026-12-01T20:00:00+08:00",
                 },
                 response_only=True,

@@ -12,10 +12,16 @@ EVENT = {
         "id": "u_0123456789abcdef",
         "nickname": "小明",
         "avatar_url": "https://thirdwx.qlogo.cn/avatar.png",
+        "avatar": None,
+    },
+    "cover": {
+        "url": "https://lottery.example.com/media/cover/e0123.jpg",
+        "width": 1280,
+        "height": 720,
     },
     "prizes": [
-        {"id": "p_0123456789abcdef", "name": "一等奖", "quantity": 1},
-        {"id": "p_123456789abcdef0", "name": "二等奖", "quantity": 2},
+        {"id": "p_0123456789abcdef", "name": "一等奖", "quantity": 1, "image": None},
+        {"id": "p_123456789abcdef0", "name": "二等奖", "quantity": 2, "image": None},
     ],
     "commitment": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "created_at": "2026-12-01T20:00:00+08:00",

@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Trade a refresh token for a new pair
-         * @description Trade a refresh token for a new pair; the old refresh token is blacklisted.
+         * @description Trade a refresh token for a new pair, once: the old one is blacklisted as it is used.
          */
         post: operations["authRefresh"];
         delete?: never;
@@ -244,6 +244,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Share an event: title, page path and mini-program code
+         * @description `title` and `path` are what `onShareAppMessage` returns; `image` is the event's mini-program code (scene: the event id), made by WeChat on the first request and stored: every later request answers the same picture without calling WeChat.
+         */
+        get: operations["eventShareGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/winners": {
         parameters: {
             query?: never;
@@ -358,6 +378,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a picture (multipart, as wx.uploadFile sends it)
+         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PATCH /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
+         */
+        post: operations["uploadCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -407,6 +447,7 @@ export interface components {
             draw_mode: components["schemas"]["DrawModeEnum"];
             target_participants: number | null;
             creator: components["schemas"]["User"];
+            cover: components["schemas"]["Image"] | (never | null);
             prizes: components["schemas"]["Prize"][];
             commitment: string;
             /** Format: date-time */
@@ -438,6 +479,8 @@ export interface components {
             prizes: components["schemas"]["PrizeInput"][];
             draw_mode?: components["schemas"]["DrawModeEnum"];
             target_participants?: number | null;
+            /** @description id of an upload with purpose "cover" */
+            cover?: string;
         };
         EventPage: {
             results: components["schemas"]["Event"][];
@@ -451,6 +494,14 @@ export interface components {
             /** Format: date-time */
             draw_at?: string;
             prizes?: components["schemas"]["PrizeInput"][];
+            /** @description id of an upload with purpose "cover"; "" removes the cover */
+            cover?: string;
+        };
+        /** @description A stored picture: an absolute URL, and its size so the client lays out before loading. */
+        Image: {
+            readonly url: string;
+            width: number;
+            height: number;
         };
         Inbox: {
             results: components["schemas"]["Notification"][];
@@ -512,6 +563,8 @@ export interface components {
             id: string;
             nickname: string;
             avatar_url: string;
+            /** @description the uploaded avatar; null: none */
+            avatar: components["schemas"]["Image"] | (never | null);
             /** Format: date-time */
             created_at: string;
         };
@@ -550,6 +603,8 @@ export interface components {
             /** Format: date-time */
             draw_at?: string;
             prizes?: components["schemas"]["PrizeInput"][];
+            /** @description id of an upload with purpose "cover"; "" removes the cover */
+            cover?: string;
         };
         /**
          * @description An input serializer that refuses fields it does not know.
@@ -560,12 +615,15 @@ export interface components {
         PatchedProfileInput: {
             nickname?: string;
             avatar_url?: string;
+            /** @description id of the caller's upload with purpose "avatar"; "" removes the avatar */
+            avatar?: string;
         };
         /** @description A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape. */
         Prize: {
             id: string;
             name: string;
             quantity: number;
+            image: components["schemas"]["Image"] | (never | null);
         };
         /**
          * @description An input serializer that refuses fields it does not know.
@@ -576,6 +634,8 @@ export interface components {
         PrizeInput: {
             name: string;
             quantity: number;
+            /** @description id of an upload with purpose "prize" */
+            image?: string;
         };
         /** @description A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape. */
         PrizeRef: {
@@ -591,6 +651,8 @@ export interface components {
         ProfileInput: {
             nickname?: string;
             avatar_url?: string;
+            /** @description id of the caller's upload with purpose "avatar"; "" removes the avatar */
+            avatar?: string;
         };
         Proof: {
             readonly algorithm: string;
@@ -613,6 +675,13 @@ export interface components {
             readonly entrants_url: string;
             readonly winners_url: string;
         };
+        /**
+         * @description * `avatar` - avatar
+         *     * `cover` - cover
+         *     * `prize` - prize
+         * @enum {string}
+         */
+        PurposeEnum: "avatar" | "cover" | "prize";
         Quota: {
             /** @description Remaining messages per template id. */
             quota: {
@@ -644,6 +713,14 @@ export interface components {
          */
         RefreshInput: {
             refresh: string;
+        };
+        /** @description What ``onShareAppMessage`` returns, and the mini-program code to save or show. */
+        Share: {
+            title: string;
+            /** @description the page and query the share card opens */
+            path: string;
+            /** @description the event's mini-program code (wxacode.getUnlimited) */
+            image: components["schemas"]["Image"];
         };
         /**
          * @description * `init` - init
@@ -680,11 +757,25 @@ export interface components {
         Unread: {
             unread_count: number;
         };
+        Upload: {
+            id: string;
+            readonly url: string;
+            width: number;
+            height: number;
+        };
+        /** @description What ``wx.uploadFile`` sends: the file in ``file``, ``formData`` as form fields. */
+        UploadInput: {
+            /** Format: binary */
+            file: string;
+            purpose: components["schemas"]["PurposeEnum"];
+        };
         /** @description A user as anyone may see them: never the openid, unionid or session data. */
         User: {
             id: string;
             nickname: string;
             avatar_url: string;
+            /** @description the uploaded avatar; null: none */
+            avatar: components["schemas"]["Image"] | (never | null);
         };
         Winner: {
             user: components["schemas"]["User"];
@@ -783,6 +874,11 @@ export interface operations {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
                      *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           },
                      *           "created_at": "2026-12-01T10:00:00+08:00"
                      *         },
                      *         "created": false
@@ -815,6 +911,11 @@ export interface operations {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
                      *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           },
                      *           "created_at": "2026-12-01T10:00:00+08:00"
                      *         },
                      *         "created": false
@@ -1484,11 +1585,13 @@ export interface operations {
                  *       "prizes": [
                  *         {
                  *           "name": "iPad Air",
-                 *           "quantity": 1
+                 *           "quantity": 1,
+                 *           "image": "string"
                  *         }
                  *       ],
                  *       "draw_mode": "time",
-                 *       "target_participants": null
+                 *       "target_participants": null,
+                 *       "cover": "string"
                  *     }
                  */
                 "application/json": components["schemas"]["EventCreateInput"];
@@ -1515,13 +1618,28 @@ export interface operations {
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
-                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           }
+                     *         },
+                     *         "cover": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
                      *         },
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air",
-                     *             "quantity": 1
+                     *             "quantity": 1,
+                     *             "image": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             }
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
@@ -1741,13 +1859,28 @@ export interface operations {
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
-                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           }
+                     *         },
+                     *         "cover": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
                      *         },
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air",
-                     *             "quantity": 1
+                     *             "quantity": 1,
+                     *             "image": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             }
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
@@ -2132,13 +2265,28 @@ export interface operations {
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
-                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           }
+                     *         },
+                     *         "cover": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
                      *         },
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air",
-                     *             "quantity": 1
+                     *             "quantity": 1,
+                     *             "image": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             }
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
@@ -2339,9 +2487,11 @@ export interface operations {
                  *       "prizes": [
                  *         {
                  *           "name": "iPad Air",
-                 *           "quantity": 1
+                 *           "quantity": 1,
+                 *           "image": "string"
                  *         }
-                 *       ]
+                 *       ],
+                 *       "cover": "string"
                  *     }
                  */
                 "application/json": components["schemas"]["PatchedEventUpdateInput"];
@@ -2368,13 +2518,28 @@ export interface operations {
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
-                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           }
+                     *         },
+                     *         "cover": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
                      *         },
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air",
-                     *             "quantity": 1
+                     *             "quantity": 1,
+                     *             "image": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             }
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
@@ -2853,7 +3018,12 @@ export interface operations {
                      *           {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air",
-                     *             "quantity": 1
+                     *             "quantity": 1,
+                     *             "image": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             }
                      *           }
                      *         ],
                      *         "committed_at": "2026-12-01T10:00:00+08:00",
@@ -3183,7 +3353,12 @@ export interface operations {
                      *             "user": {
                      *               "id": "u_3mT9cQ2w",
                      *               "nickname": "小王",
-                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *               "avatar": {
+                     *                 "url": "string",
+                     *                 "width": 1,
+                     *                 "height": 1
+                     *               }
                      *             },
                      *             "joined_at": "2026-12-02T09:30:00+08:00"
                      *           }
@@ -3704,7 +3879,12 @@ export interface operations {
                      *           {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air",
-                     *             "quantity": 1
+                     *             "quantity": 1,
+                     *             "image": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             }
                      *           }
                      *         ],
                      *         "committed_at": "2026-12-01T10:00:00+08:00",
@@ -3802,6 +3982,165 @@ export interface operations {
             };
         };
     };
+    eventShareGet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "title": "年会抽奖：iPad 与京东卡",
+                     *         "path": "string",
+                     *         "image": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Share"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50200` WeChat returned an unexpected answer; try again later. */
+            502: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50200;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50300` WeChat is unavailable right now; try again later., `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50300 | 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
     eventWinners: {
         parameters: {
             query?: never;
@@ -3836,7 +4175,12 @@ export interface operations {
                      *             "user": {
                      *               "id": "u_3mT9cQ2w",
                      *               "nickname": "小王",
-                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *               "avatar": {
+                     *                 "url": "string",
+                     *                 "width": 1,
+                     *                 "height": 1
+                     *               }
                      *             },
                      *             "prize": {
                      *               "id": "p_Hx81LmQa",
@@ -3989,6 +4333,11 @@ export interface operations {
                      *         "id": "u_3mT9cQ2w",
                      *         "nickname": "小王",
                      *         "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *         "avatar": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00"
                      *       }
                      *     }
@@ -4266,7 +4615,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "nickname": "小王",
-                 *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                 *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                 *       "avatar": "string"
                  *     }
                  */
                 "application/json": components["schemas"]["PatchedProfileInput"];
@@ -4288,6 +4638,11 @@ export interface operations {
                      *         "id": "u_3mT9cQ2w",
                      *         "nickname": "小王",
                      *         "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *         "avatar": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00"
                      *       }
                      *     }
@@ -4478,13 +4833,28 @@ export interface operations {
                      *             "creator": {
                      *               "id": "u_3mT9cQ2w",
                      *               "nickname": "小王",
-                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *               "avatar": {
+                     *                 "url": "string",
+                     *                 "width": 1,
+                     *                 "height": 1
+                     *               }
+                     *             },
+                     *             "cover": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
                      *             },
                      *             "prizes": [
                      *               {
                      *                 "id": "p_Hx81LmQa",
                      *                 "name": "iPad Air",
-                     *                 "quantity": 1
+                     *                 "quantity": 1,
+                     *                 "image": {
+                     *                   "url": "string",
+                     *                   "width": 1,
+                     *                   "height": 1
+                     *                 }
                      *               }
                      *             ],
                      *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
@@ -5162,6 +5532,193 @@ export interface operations {
                             /** @description The template ids this server does not know. */
                             accepted: string[];
                         };
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    uploadCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "file": "string",
+                 *       "purpose": "avatar"
+                 *     }
+                 */
+                "multipart/form-data": components["schemas"]["UploadInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "url": "string",
+                     *         "width": 1,
+                     *         "height": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Upload"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40030` The file is not a readable JPEG, PNG or WebP image., `40031` The image file is too large., `40032` The image has too many pixels; shrink it and try again. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001 | 40030 | 40031 | 40032;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
                     };
                 };
             };
