@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from tests.factories import EventFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -79,6 +79,27 @@ def api():
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+# The personas most tests speak of: an event's creator, someone who joins it, someone who does not.
+@pytest.fixture
+def creator(db):
+    return UserFactory(nickname="发起人")
+
+
+@pytest.fixture
+def entrant(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def event(creator):
+    return EventFactory(creator=creator)
 
 
 def client_for(user) -> APIClient:

@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from events.models import Entry, Event, EventLog
 from lottery_site.celery import app
 from lottery_site.errors import ApplicationError
 from tests.factories import UserFactory
+from tests.live import wait_for
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 REPO = Path(__file__).resolve().parent.parent
@@ -68,15 +68,6 @@ def stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
     if worker.poll() is None:
         os.killpg(worker.pid, sig)
     worker.wait(timeout=30)
-
-
-def wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def status_of(event) -> int:

@@ -32,26 +32,6 @@ def clock(time_machine):
     return time_machine
 
 
-@pytest.fixture
-def creator():
-    return UserFactory(nickname="发起人")
-
-
-@pytest.fixture
-def entrant():
-    return UserFactory()
-
-
-@pytest.fixture
-def outsider():
-    return UserFactory()
-
-
-@pytest.fixture
-def event(creator):
-    return EventFactory(creator=creator)
-
-
 def url(event, suffix=""):
     public_id = event if isinstance(event, str) else event.public_id
     return f"/api/v1/events/{public_id}{suffix}"

@@ -15,30 +15,10 @@ import responses
 from accounts.models import User
 from accounts.services import tokens_for
 from tests.conftest import client_for
-from tests.factories import EventFactory, UserFactory
+from tests.factories import UserFactory
 
 JSCODE2SESSION = "https://wechat.test/sns/jscode2session"
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def creator():
-    return UserFactory(nickname="发起人")
-
-
-@pytest.fixture
-def entrant():
-    return UserFactory()
-
-
-@pytest.fixture
-def outsider():
-    return UserFactory()
-
-
-@pytest.fixture
-def event(creator):
-    return EventFactory(creator=creator)
 
 
 def refused(response, status, code):

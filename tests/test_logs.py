@@ -7,7 +7,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from lottery_site.celery import app
 from lottery_site.logs import PLAIN_FORMAT, JsonFormatter, PlainFormatter, logging_config, redact
 from tests.conftest import client_for
 from tests.factories import EventFactory, StaffFactory, UserFactory
+from tests.live import free_port, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -276,21 +276,6 @@ def test_a_task_run_inline_logs_under_the_request_that_queued_it(json_log):
 
 
 # --- across processes: a real Celery worker, a real gunicorn --------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from tests.conftest import nginx_binary
 from tests.fake_wechat import FakeWeChat
+from tests.live import free_port
 
 pytestmark = [
     pytest.mark.nginx,
@@ -35,12 +36,6 @@ pytestmark = [
 ]
 REPO = Path(__file__).resolve().parent.parent
 LOGIN_LIMIT = 120
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_listening(port: int, process: subprocess.Popen, what: str) -> None:

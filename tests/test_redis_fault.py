@@ -27,7 +27,8 @@ from events import services as event_services
 from events.models import Entry, Event, EventLog
 from tests.factories import UserFactory
 from tests.fake_wechat import FakeWeChat
-from tests.private_redis import PrivateRedis, free_port
+from tests.live import free_port, wait_for
+from tests.private_redis import PrivateRedis
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 REPO = Path(__file__).resolve().parent.parent
@@ -171,15 +172,6 @@ class Traffic:
                 assert status == 200, body
                 self.readiness.append((before, body["data"]["degraded"]))
             time.sleep(0.2)
-
-
-def wait_for(predicate, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_redis_stopped_mid_traffic_loses_nothing_and_the_due_draw_happens_once_after(
