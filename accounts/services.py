@@ -63,7 +63,9 @@ def _login_nickname(nickname: str, *, openid: str) -> str | None:
     login never fails for a nickname: the user can set another one with PATCH /me)."""
     try:
         checked = wechat_security.texts_check(
-            texts={"nickname": nickname}, openid=openid, scene=wechat_security.SCENE_PROFILE
+            texts={"nickname": nickname},
+            author=User(openid=openid),
+            scene=wechat_security.SCENE_PROFILE,
         )
     except ApplicationError:
         return None
@@ -79,10 +81,20 @@ def user_update_profile(
     avatar: str | None = None,
 ) -> User:
     """Change what was given (None: unchanged). ``avatar`` is the id of the caller's own upload
-    with purpose "avatar" (``upload_unusable`` otherwise); "" removes the uploaded avatar."""
+    with purpose "avatar" (``upload_unusable`` otherwise); "" removes the uploaded avatar.
+
+    A new nickname goes through WeChat's content check first (outside the transaction):
+    ``content_risky`` (400), or ``wechat_unavailable`` (503) when WeChat does not answer and
+    WECHAT_CONTENT_CHECK_ON_ERROR is refuse; with accept it is kept and marked for re-check.
+    """
     changes: dict = {
         k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
     }
+    if nickname is not None:
+        checked = wechat_security.texts_check(
+            texts={"nickname": nickname}, author=user, scene=wechat_security.SCENE_PROFILE
+        )
+        changes["nickname_unchecked"] = not checked
     with transaction.atomic():
         if avatar is not None:
             changes["avatar"] = (
@@ -172,9 +184,9 @@ def _needs_media_check(upload: Upload, owner: User) -> bool:
     # Pictures we make ourselves (share codes) and staff uploads are not checked.
     return (
         wechat_security.enabled()
-        and bool(owner.openid)
         and upload.purpose in Upload.CLIENT_PURPOSES
         and upload.moderation == Upload.Moderation.UNCHECKED
+        and bool(wechat_security.openid_of(owner))
     )
 
 

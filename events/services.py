@@ -182,7 +182,7 @@ def event_cancel(
         # Entrants read the reason; a staff reason is ours and not checked. A reason accepted
         # unchecked (WeChat silent) is not re-checked: the event is over anyway.
         wechat_security.texts_check(
-            texts={"reason": reason}, openid=actor.openid, scene=wechat_security.SCENE_COMMENT
+            texts={"reason": reason}, author=actor, scene=wechat_security.SCENE_COMMENT
         )
     with transaction.atomic():
         current = Event.objects.select_for_update().filter(pk=event.pk).first()
@@ -222,7 +222,7 @@ def check_event_texts(
     """
     texts = {"title": title, "description": description, "prizes": "\n".join(prizes)}
     return wechat_security.texts_check(
-        texts=texts, openid=author.openid, scene=wechat_security.SCENE_FORUM
+        texts=texts, author=author, scene=wechat_security.SCENE_FORUM
     )
 
 
