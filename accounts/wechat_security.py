@@ -24,6 +24,7 @@ from typing import Literal
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 
+from accounts import wechat_messages
 from accounts.wechat import call_wechat
 from accounts.wechat_messages import TOKEN_REJECTED, get_access_token, invalidate_access_token
 from lottery_site.errors import ApplicationError
@@ -123,12 +124,27 @@ def media_check_async(*, media_url: str, openid: str, scene: int = SCENE_PROFILE
     return trace_id
 
 
+def _access_token() -> str:
+    """The shared token; when its cache (Redis) is down, one straight from WeChat.
+
+    A content check must not depend on Redis: stable_token hands out the same token to every
+    caller until it nears expiry, so asking for it directly is safe, only slower.
+    """
+    try:
+        return get_access_token()
+    except ApplicationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the cache backend's own connection errors
+        logger.warning("access token cache unavailable (%s): asking WeChat", type(exc).__name__)
+        return wechat_messages._fetch_stable_token(force_refresh=False)[0]
+
+
 def _post(path: str, body: dict) -> dict:
-    token = get_access_token()
+    token = _access_token()
     payload = call_wechat("POST", path, params={"access_token": token}, json=body)
     if payload.get("errcode") in TOKEN_REJECTED:
         invalidate_access_token(token)
-        payload = call_wechat("POST", path, params={"access_token": get_access_token()}, json=body)
+        payload = call_wechat("POST", path, params={"access_token": _access_token()}, json=body)
     errcode = payload.get("errcode") or 0
     if errcode:
         logger.warning("%s refused: errcode=%s", path, errcode)

@@ -8,10 +8,13 @@ and storage are real.
 import base64
 import json
 import secrets
+from datetime import timedelta
 
 import pytest
+import redis
 import requests
 import responses
+from django.core.cache import cache
 from django.core.files.storage import storages
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +25,7 @@ from accounts.wechat_security import encrypt
 from events import services
 from events.models import Event, EventLog, Report
 from events.tasks import recheck_content
+from lottery_site.errors import ApplicationError
 from tests.conftest import client_for
 from tests.factories import EventFactory, StaffFactory, UserFactory, event_payload
 from tests.fake_wechat import (
@@ -211,6 +215,32 @@ def test_nothing_is_sent_to_wechat_when_checks_are_off(wechat, creator, settings
 
     assert create(creator, title="赌博").status_code == 201
     assert len(wechat.calls) == 0
+
+
+@pytest.mark.redis
+def test_text_is_still_checked_while_redis_is_down(fake, creator, settings):
+    """The access token's cache is Redis; without it the check asks WeChat for the token."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    with pytest.raises(redis.exceptions.ConnectionError):
+        cache.get("probe")  # Redis really is out of reach
+
+    with pytest.raises(ApplicationError) as refused:
+        services.event_create(
+            creator=creator,
+            title="赌博之夜",
+            draw_at=timezone.now() + timedelta(hours=1),
+            prizes=[{"name": "一等奖", "quantity": 1}],
+            now=timezone.now(),
+        )
+
+    assert refused.value.name == "content_risky"
+    assert checks_sent(fake)
 
 
 def test_silent_wechat_refuses_the_write_when_so_configured(wechat, checks_on, creator):
