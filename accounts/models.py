@@ -48,6 +48,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
+    # The nickname was accepted while WeChat's content check did not answer
+    # (WECHAT_CONTENT_CHECK_ON_ERROR=accept): the periodic re-check looks at it again.
+    nickname_unchecked = models.BooleanField(_("nickname not checked"), default=False)
     deactivated_reason = models.CharField(
         _("deactivation reason"), max_length=200, blank=True, default=""
     )
@@ -73,7 +76,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class UserActionLog(models.Model):
-    """Append-only record of what staff did to a user account (ban, unban) and why."""
+    """Append-only record of what happened to a user account and why: staff bans and unbans,
+    and content removed by WeChat's checks (``avatar_removed``, ``nickname_removed``), which
+    the user is told about in their inbox (``USER_NOTICES``)."""
+
+    USER_NOTICES = ("avatar_removed", "nickname_removed")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="action_logs")
     actor = models.ForeignKey(
@@ -102,8 +109,10 @@ class Upload(models.Model):
     nobody attached within UPLOAD_UNATTACHED_TTL_SECONDS is deleted, file and row, by the
     sweeper. ``discarded_at`` marks one being deleted: it can no longer be attached.
 
-    ``moderation`` is WeChat's verdict on the picture (media_check_async), to come: until then
-    every upload is ``unchecked``.
+    ``moderation`` is WeChat's verdict on the picture (media_check_async, when
+    WECHAT_CONTENT_CHECK is on): ``unchecked`` -> ``pending`` (submitted, ``trace_id`` set) ->
+    ``passed`` or ``rejected`` (by the callback). A rejected picture's file is deleted and every
+    API response shows MODERATION_PLACEHOLDER_URL instead (``accounts.serializers``).
     """
 
     class Purpose(models.TextChoices):
@@ -135,6 +144,10 @@ class Upload(models.Model):
     size = models.PositiveIntegerField(_("bytes"))
     moderation = models.CharField(
         _("moderation"), max_length=16, choices=Moderation.choices, default=Moderation.UNCHECKED
+    )
+    # WeChat's id of the asynchronous check, which its callback names.
+    trace_id = models.CharField(  # noqa: DJ001
+        _("check trace id"), max_length=64, unique=True, null=True, blank=True, editable=False
     )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
     attached_at = models.DateTimeField(_("first used at"), null=True, blank=True)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -37,7 +38,17 @@ class ImageOutput(serializers.Serializer):
     height = serializers.IntegerField()
 
     def get_url(self, upload: Upload) -> str:
-        return media.public_url(upload.file, self.context.get("request"))
+        return picture_url(upload, self.context.get("request"))
+
+
+def picture_url(upload: Upload, request=None) -> str:
+    """The picture's URL, or the placeholder once WeChat's media check rejected it."""
+    if upload.moderation == Upload.Moderation.REJECTED:
+        url = settings.MODERATION_PLACEHOLDER_URL
+        if url.startswith("/") and request is not None:
+            return request.build_absolute_uri(url)
+        return url
+    return media.public_url(upload.file, request)
 
 
 class UserOutput(serializers.Serializer):

@@ -12,6 +12,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts import wechat_security
 from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
 from accounts.models import Upload, User, UserActionLog
 from accounts.wechat import WeChatSession
@@ -31,8 +32,10 @@ def user_login(
     Two logins racing for a new openid both end on the same row: the unique constraint on
     openid decides, and the loser reads the winner's row. A deactivated user is refused.
     """
-    profile = {k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v}
     user = User.objects.filter(openid=session.openid).first()
+    if nickname and (user is None or nickname != user.nickname):
+        nickname = _login_nickname(nickname, openid=session.openid)
+    profile = {k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v}
     created = False
     if user is None:
         try:
@@ -58,6 +61,20 @@ def user_login(
     return user, created
 
 
+def _login_nickname(nickname: str, *, openid: str) -> str | None:
+    """A new nickname sent with a login, if WeChat's check passes it; else it is dropped (a
+    login never fails for a nickname: the user can set another one with PATCH /me)."""
+    try:
+        checked = wechat_security.texts_check(
+            texts={"nickname": nickname},
+            author=User(openid=openid),
+            scene=wechat_security.SCENE_PROFILE,
+        )
+    except ApplicationError:
+        return None
+    return nickname if checked else None
+
+
 def user_update_profile(
     *,
     user: User,
@@ -67,11 +84,21 @@ def user_update_profile(
     avatar: str | None = None,
 ) -> User:
     """Change what was given (None: unchanged). ``avatar`` is the id of the caller's own upload
-    with purpose "avatar" (``upload_unusable`` otherwise); "" removes the uploaded avatar."""
+    with purpose "avatar" (``upload_unusable`` otherwise); "" removes the uploaded avatar.
+
+    A new nickname goes through WeChat's content check first (outside the transaction):
+    ``content_risky`` (400), or ``wechat_unavailable`` (503) when WeChat does not answer and
+    WECHAT_CONTENT_CHECK_ON_ERROR is refuse; with accept it is kept and marked for re-check.
+    """
     now = now or timezone.now()
     changes: dict = {
         k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
     }
+    if nickname is not None:
+        checked = wechat_security.texts_check(
+            texts={"nickname": nickname}, author=user, scene=wechat_security.SCENE_PROFILE
+        )
+        changes["nickname_unchecked"] = not checked
     with transaction.atomic():
         if avatar is not None:
             changes["avatar"] = (
@@ -178,7 +205,7 @@ def upload_create(
     public_id = upload_public_id()
     name = media.save(f"{purpose}/{now:%Y/%m}/{public_id}.{image.extension}", image.content)
     try:
-        return Upload.objects.create(
+        upload = Upload.objects.create(
             public_id=public_id,
             owner_id=owner.pk,
             purpose=purpose,
@@ -192,6 +219,132 @@ def upload_create(
     except Exception:
         media.delete(name)
         raise
+    if _needs_media_check(upload, owner):
+        from accounts.tasks import media_check  # the task module imports this one
+
+        transaction.on_commit(lambda: media_check.delay(upload.pk))
+    return upload
+
+
+def _needs_media_check(upload: Upload, owner: User) -> bool:
+    # Pictures we make ourselves (share codes) and staff uploads are not checked.
+    return (
+        wechat_security.enabled()
+        and upload.purpose in Upload.CLIENT_PURPOSES
+        and upload.moderation == Upload.Moderation.UNCHECKED
+        and bool(wechat_security.openid_of(owner))
+    )
+
+
+def upload_media_check_submit(*, upload_id: int) -> bool:
+    """Send an unchecked picture to WeChat's media_check_async; False when there is nothing to
+    send (already submitted, deleted) or WeChat refused it now (the re-check sweep tries again).
+
+    The verdict comes later, by callback (``upload_moderate``).
+    """
+    upload = Upload.objects.select_related("owner").filter(pk=upload_id).first()
+    if upload is None or not _needs_media_check(upload, upload.owner):
+        return False
+    url = media_check_url(upload)
+    if url is None:
+        logger.error("media check skipped: set SITE_URL or MEDIA_PUBLIC_BASE_URL")
+        return False
+    try:
+        trace_id = wechat_security.media_check_async(
+            media_url=url, openid=upload.owner.openid, scene=wechat_security.SCENE_PROFILE
+        )
+    except ApplicationError:
+        logger.warning("media_check_async failed for upload %s; re-check later", upload.pk)
+        return False
+    return bool(
+        Upload.objects.filter(pk=upload.pk, moderation=Upload.Moderation.UNCHECKED).update(
+            moderation=Upload.Moderation.PENDING, trace_id=trace_id
+        )
+    )
+
+
+def media_check_url(upload: Upload) -> str | None:
+    """The absolute URL WeChat downloads the picture from."""
+    url = media.public_url(upload.file)
+    if url.startswith("/"):
+        return f"{settings.SITE_URL}{url}" if settings.SITE_URL else None
+    return url
+
+
+def upload_moderate(*, trace_id: str, suggest: str, now: datetime) -> tuple[Upload | None, bool]:
+    """Record WeChat's verdict on a picture; returns (upload, taken_down_now).
+
+    "risky": the picture is rejected at once (every response shows the placeholder) and its
+    file deleted; an avatar's owner is told (``avatar_removed`` in their inbox). "pass" and
+    "review" pass. Idempotent: the same callback twice changes nothing the second time, and a
+    rejected picture is never passed again.
+    """
+    upload = Upload.objects.filter(trace_id=trace_id).first()
+    if upload is None:
+        return None, False
+    if suggest != "risky":
+        Upload.objects.filter(pk=upload.pk, moderation=Upload.Moderation.PENDING).update(
+            moderation=Upload.Moderation.PASSED
+        )
+        return upload, False
+    with transaction.atomic():
+        rejected = (
+            Upload.objects.filter(pk=upload.pk)
+            .exclude(moderation=Upload.Moderation.REJECTED)
+            .update(moderation=Upload.Moderation.REJECTED)
+        )
+        if rejected and upload.purpose == Upload.Purpose.AVATAR:
+            UserActionLog.objects.create(
+                user_id=upload.owner_id, action="avatar_removed", reason="WeChat media check"
+            )
+    if not rejected:
+        return upload, False
+    media.delete(upload.file)  # the URL may be cached somewhere: the file itself must go
+    upload.moderation = Upload.Moderation.REJECTED
+    logger.info("upload %s rejected by WeChat's media check", upload.public_id)
+    return upload, True
+
+
+def uploads_check_unchecked(*, limit: int = 100) -> int:
+    """Submit again the pictures in use whose submission failed; the re-check sweep runs it."""
+    if not wechat_security.enabled():
+        return 0
+    pks = Upload.objects.filter(
+        moderation=Upload.Moderation.UNCHECKED,
+        attached_at__isnull=False,
+        purpose__in=Upload.CLIENT_PURPOSES,
+        owner__openid__isnull=False,
+    ).values_list("pk", flat=True)[:limit]
+    return sum(upload_media_check_submit(upload_id=pk) for pk in list(pks))
+
+
+def users_recheck_nicknames(*, now: datetime, limit: int = 100) -> int:
+    """Check again the nicknames accepted while WeChat did not answer; a risky one is removed
+    and the user told (``nickname_removed``). Returns how many were settled."""
+    settled = 0
+    for user in User.objects.filter(nickname_unchecked=True)[:limit]:
+        try:
+            verdict = wechat_security.msg_sec_check(
+                user.nickname, openid=user.openid or "", scene=wechat_security.SCENE_PROFILE
+            )
+        except ApplicationError:
+            break  # still no answer: the next run tries again
+        with transaction.atomic():
+            changes: dict = {"nickname_unchecked": False}
+            if verdict == "risky":
+                changes["nickname"] = ""
+            done = User.objects.filter(
+                pk=user.pk, nickname_unchecked=True, nickname=user.nickname
+            ).update(**changes)
+            if done and verdict == "risky":
+                UserActionLog.objects.create(
+                    user_id=user.pk,
+                    action="nickname_removed",
+                    reason="WeChat content check",
+                    created_at=now,
+                )
+        settled += done
+    return settled
 
 
 def upload_attach(

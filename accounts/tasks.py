@@ -10,3 +10,9 @@ from accounts import services
 def sweep_uploads() -> int:
     """Delete uploads nobody used within a day (beat: UPLOAD_SWEEP_INTERVAL_SECONDS)."""
     return services.uploads_sweep(now=timezone.now())
+
+
+@shared_task(name="accounts.tasks.media_check", ignore_result=True)
+def media_check(upload_id: int) -> bool:
+    """Submit one new picture to WeChat's media_check_async (queued on commit by the upload)."""
+    return services.upload_media_check_submit(upload_id=upload_id)

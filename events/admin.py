@@ -4,25 +4,37 @@ The event admin is view-only on purpose. Saving an admin form writes the whole r
 read earlier, which could silently undo a lock or a draw that happened in between; every state
 change therefore goes through ``events.services`` (here: the "cancel selected events" action).
 Nobody edits prizes, winners or the seed here, and nobody adds or deletes an event.
+
+The moderation queue (``ModerationCase``) lists reported and flagged events with their
+pictures; its actions (hide from the square, put back, cancel, ban the creator) call the
+services too, which write the audit trail (EventLog, UserActionLog), and each is also recorded
+in the admin's own history (LogEntry).
 """
 
 from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services as accounts_services
 from accounts.admin import ReasonForm
+from accounts.models import Upload
+from accounts.serializers import picture_url
 from events import services
-from events.models import Entry, Event, EventLog, Prize
+from events.models import Entry, Event, EventLog, ModerationCase, Prize, Report
 from lottery_site.errors import ApplicationError, message_for
 
 # A big event can have 100 000 winners; the page shows the first ones, the API has them all.
 WINNERS_SHOWN = 200
+# Entrants on an event's page: newest first, a page at a time (?entrants=N).
+ENTRANTS_PER_PAGE = 50
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -78,6 +90,9 @@ class EventLogInline(_ReadOnlyInline):
         "lock": _("locked"),
         "draw": _("drawn"),
         "cancel": _("canceled"),
+        "flag": _("flagged by WeChat"),
+        "hide": _("hidden from square"),
+        "restore": _("back on square"),
     }
 
     def get_queryset(self, request):
@@ -137,7 +152,7 @@ class EventAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_display_links = ("public_id", "title")
-    list_filter = ("status", DrawDateFilter, "draw_mode")
+    list_filter = ("status", DrawDateFilter, "draw_mode", "visibility", "moderation")
     # Ids are matched exactly (they are pasted, and a partial id would match strangers' events).
     search_fields = ("title", "creator__nickname", "=creator__openid", "=public_id")
     search_help_text = _("Title or creator nickname (partial), creator openid or event id (exact).")
@@ -158,6 +173,18 @@ class EventAdmin(admin.ModelAdmin):
                     "status",
                     "cancel_reason",
                     "created_at",
+                )
+            },
+        ),
+        (
+            _("moderation"),
+            {
+                "fields": (
+                    "visibility",
+                    "moderation",
+                    "text_unchecked",
+                    "pictures",
+                    "report_summary",
                 )
             },
         ),
@@ -186,7 +213,12 @@ class EventAdmin(admin.ModelAdmin):
             },
         ),
         (_("results"), {"fields": ("winners", "unawarded_prizes")}),
+        (_("entrants"), {"fields": ("entrant_list",)}),
     )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._entrants_page = request.GET.get("entrants", "1")
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         return [field for _name, options in self.fieldsets for field in options["fields"]]
@@ -257,6 +289,67 @@ class EventAdmin(admin.ModelAdmin):
             more,
         )
 
+    @admin.display(description=_("pictures"))
+    def pictures(self, event):
+        return _thumbnails(_event_pictures(event))
+
+    @admin.display(description=_("reports"))
+    def report_summary(self, event):
+        counts = (
+            Report.objects.filter(event_id=event.pk)
+            .values_list("reason")
+            .annotate(n=Count("pk"))
+            .order_by("-n")
+        )
+        labels = dict(Report.Reason.choices)
+        return format_html_join(", ", "{} × {}", ((labels[r], n) for r, n in counts)) or "—"
+
+    @admin.display(description=_("entrants"))
+    def entrant_list(self, event):
+        """Who joined, newest first, a page at a time: staff look for fake accounts (new
+        accounts, no nickname, many joins at once)."""
+        raw = str(getattr(self, "_entrants_page", "1"))
+        page = max(int(raw), 1) if raw.isdigit() else 1
+        entries = Entry.objects.filter(event_id=event.pk).select_related("user")
+        total = entries.count()
+        if not total:
+            return "—"
+        start = (page - 1) * ENTRANTS_PER_PAGE
+        shown = entries.order_by("-created_at", "-pk")[start : start + ENTRANTS_PER_PAGE]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    entry.user,
+                    entry.user.public_id,
+                    timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    timezone.localtime(entry.user.created_at).strftime("%Y-%m-%d %H:%M"),
+                    gettext("yes") if entry.user.is_active else gettext("no"),
+                )
+                for entry in shown
+            ),
+        )
+        pages = (total + ENTRANTS_PER_PAGE - 1) // ENTRANTS_PER_PAGE
+        links = format_html_join(
+            " ",
+            '<a href="?entrants={}">{}</a>',
+            ((n, n) for n in range(1, pages + 1) if n != page),
+        )
+        return format_html(
+            '<table class="entrants"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table><p>{} {}</p>",
+            gettext("user"),
+            gettext("public id"),
+            gettext("joined at"),
+            gettext("account created"),
+            gettext("active"),
+            rows,
+            gettext("Page %(page)d of %(pages)d, %(total)d entrants.")
+            % {"page": page, "pages": pages, "total": total},
+            links,
+        )
+
     @admin.display(description=_("unawarded prizes"))
     def unawarded_prizes(self, event):
         if event.status != Event.Status.OPENED:
@@ -272,28 +365,40 @@ class EventAdmin(admin.ModelAdmin):
 
     # --- the one action -------------------------------------------------------------------
 
+    def _ask_reason(self, request, queryset, *, action, title, intro):
+        """(the reason form to show, None) or, once posted with a valid reason, (None, reason)."""
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return None, form.cleaned_data["reason"]
+        return render(
+            request,
+            "admin/reason_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "intro": intro,
+                "objects": queryset,
+                "form": form,
+                "action": action,
+                "checkbox_name": ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        ), ""
+
     @admin.action(description=_("Cancel selected events"), permissions=["cancel"])
     def cancel_events(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if not form.is_valid():
-            return render(
-                request,
-                "admin/reason_action.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": _("Cancel selected events"),
-                    "intro": _(
-                        "Entrants will be told that the event was canceled. "
-                        "Events already drawn or canceled are left as they are."
-                    ),
-                    "objects": queryset,
-                    "form": form,
-                    "action": "cancel_events",
-                    "checkbox_name": ACTION_CHECKBOX_NAME,
-                    "opts": self.model._meta,
-                },
-            )
-        reason = form.cleaned_data["reason"]
+        asked, reason = self._ask_reason(
+            request,
+            queryset,
+            action="cancel_events",
+            title=_("Cancel selected events"),
+            intro=_(
+                "Entrants will be told that the event was canceled. "
+                "Events already drawn or canceled are left as they are."
+            ),
+        )
+        if asked is not None:
+            return asked
         canceled = 0
         for event in queryset:
             try:
@@ -314,6 +419,7 @@ class EventAdmin(admin.ModelAdmin):
                 )
             else:
                 canceled += 1
+                self.log_change(request, event, f"canceled: {reason}")
         refused = len(queryset) - canceled
         self.message_user(
             request,
@@ -322,3 +428,169 @@ class EventAdmin(admin.ModelAdmin):
             messages.SUCCESS if not refused else messages.WARNING,
         )
         return None
+
+
+def _event_pictures(event: Event) -> list[Upload]:
+    uploads = [event.cover] if event.cover_id else []
+    prizes = Prize.objects.filter(event_id=event.pk, image__isnull=False).select_related("image")
+    return uploads + [prize.image for prize in prizes.order_by("position")]
+
+
+def _thumbnails(uploads: list[Upload]):
+    """Small pictures with WeChat's verdict; a rejected one shows as the placeholder."""
+    if not uploads:
+        return "—"
+    return format_html_join(
+        " ",
+        '<span class="thumb" title="{}"><img src="{}" alt="{}" '
+        'style="max-width:80px;max-height:80px;vertical-align:middle"> {}</span>',
+        (
+            (
+                upload.get_moderation_display(),
+                picture_url(upload),
+                upload.public_id,
+                upload.get_moderation_display(),
+            )
+            for upload in uploads
+        ),
+    )
+
+
+class ReportInline(_ReadOnlyInline):
+    model = Report
+    fields = ("created_at", "reason", "user")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+class ModerationFilter(admin.SimpleListFilter):
+    title = _("why listed")
+    parameter_name = "why"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("reported", _("reported")),
+            ("review", _("pending review")),
+            ("hidden", _("hidden by staff")),
+            ("picture", _("picture rejected")),
+        ]
+
+    def queryset(self, request, queryset):
+        return {
+            "reported": queryset.filter(report_count__gt=0),
+            "review": queryset.filter(moderation=Event.Moderation.REVIEW),
+            "hidden": queryset.filter(moderation=Event.Moderation.HIDDEN),
+            "picture": queryset.filter(_REJECTED_PICTURE),
+        }.get(self.value(), queryset)
+
+
+_REJECTED = Upload.Moderation.REJECTED
+_REJECTED_PICTURE = Q(cover__moderation=_REJECTED) | Q(prizes__image__moderation=_REJECTED)
+
+
+@admin.register(ModerationCase)
+class ModerationCaseAdmin(EventAdmin):
+    """Reported and flagged events, most reported first; every action goes through a service."""
+
+    list_display = (
+        "public_id",
+        "title",
+        "moderation",
+        "reports",
+        "thumbnails",
+        "status",
+        "visibility",
+        "creator",
+        "created_at",
+    )
+    list_filter = (ModerationFilter, "moderation", "status", "visibility")
+    list_select_related = ("creator", "cover")
+    ordering = ("-created_at",)
+    actions = ["hide_from_square", "restore_to_square", "cancel_events", "ban_creators"]
+    inlines = [ReportInline, PrizeInline, EventLogInline]
+
+    def get_queryset(self, request):
+        flagged = (
+            Q(report_count__gt=0) | ~Q(moderation=Event.Moderation.OK) | Q(text_unchecked=True)
+        )
+        # A subquery, not a join and Count: the filter stays a WHERE, next to the OR on pictures.
+        reports = (
+            Report.objects.filter(event_id=OuterRef("pk"))
+            .values("event_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        count = Coalesce(Subquery(reports, output_field=IntegerField()), Value(0))
+        return (
+            Event.objects.select_related("creator", "cover")
+            .annotate(report_count=count)
+            .filter(flagged | _REJECTED_PICTURE)
+            .distinct()
+        )
+
+    def get_ordering(self, request):
+        return ["-report_count", "-created_at"]  # most reported first
+
+    @admin.display(description=_("reports"), ordering="report_count")
+    def reports(self, event):
+        return event.report_count
+
+    @admin.display(description=_("pictures"))
+    def thumbnails(self, event):
+        return _thumbnails(_event_pictures(event))
+
+    def _moderate(self, request, queryset, *, to: str, done_message: str):
+        changed = 0
+        for event in queryset:
+            if services.event_moderate(event=event, actor=request.user, to=to, now=timezone.now()):
+                changed += 1
+                self.log_change(request, event, f"moderation: {to}")
+        self.message_user(request, done_message % {"count": changed}, messages.SUCCESS)
+
+    @admin.action(description=_("Hide selected events from the square"), permissions=["cancel"])
+    def hide_from_square(self, request, queryset):
+        self._moderate(
+            request,
+            queryset,
+            to=Event.Moderation.HIDDEN,
+            done_message=gettext("%(count)d events hidden from the square."),
+        )
+
+    @admin.action(description=_("Put selected events back on the square"), permissions=["cancel"])
+    def restore_to_square(self, request, queryset):
+        self._moderate(
+            request,
+            queryset,
+            to=Event.Moderation.OK,
+            done_message=gettext("%(count)d events back on the square."),
+        )
+
+    @admin.action(description=_("Ban the creators of selected events"), permissions=["ban"])
+    def ban_creators(self, request, queryset):
+        asked, reason = self._ask_reason(
+            request,
+            queryset,
+            action="ban_creators",
+            title=_("Ban the creators of selected events"),
+            intro=_(
+                "The creators' accounts are deactivated: they can no longer sign in, create "
+                "or join events. Their events stay as they are; cancel them separately."
+            ),
+        )
+        if asked is not None:
+            return asked
+        banned = 0
+        for creator in {event.creator for event in queryset}:
+            if accounts_services.user_deactivate(user=creator, actor=request.user, reason=reason):
+                banned += 1
+                self.log_change(request, creator, f"banned: {reason}")
+        self.message_user(
+            request, gettext("%(count)d users banned.") % {"count": banned}, messages.SUCCESS
+        )
+        return None
+
+    def has_ban_permission(self, request):
+        return request.user.has_perm("accounts.change_user")

@@ -16,6 +16,26 @@ from lottery_site.ids import event_public_id, prize_public_id
 
 
 class Event(models.Model):
+    """A lottery event.
+
+    Besides its status, an event has a ``visibility`` chosen by its creator (``unlisted``: only
+    who has the link; ``public``: also on the square) and a ``moderation`` state kept by WeChat's
+    checks and staff: ``ok``; ``review`` (a picture judged risky, a report, a late text verdict:
+    off the square until staff decide); ``hidden`` (staff took it off the square).
+    ``text_unchecked``: its text was accepted while WeChat's check did not answer
+    (WECHAT_CONTENT_CHECK_ON_ERROR=accept); the periodic re-check looks again. The square
+    lists only public, ``ok`` events whose text is checked (``on_square``).
+    """
+
+    class Visibility(models.TextChoices):
+        UNLISTED = "unlisted", _("link only")
+        PUBLIC = "public", _("public square")
+
+    class Moderation(models.TextChoices):
+        OK = "ok", _("ok")
+        REVIEW = "review", _("pending review")
+        HIDDEN = "hidden", _("hidden by staff")
+
     class Status(models.IntegerChoices):
         INIT = 0, _("open for entries")
         OPENING = 1, _("locked, waiting for the draw")
@@ -79,6 +99,13 @@ class Event(models.Model):
         blank=True,
         related_name="+",
     )
+    visibility = models.CharField(
+        _("visibility"), max_length=8, choices=Visibility.choices, default=Visibility.UNLISTED
+    )
+    moderation = models.CharField(
+        _("moderation"), max_length=8, choices=Moderation.choices, default=Moderation.OK
+    )
+    text_unchecked = models.BooleanField(_("text not checked"), default=False)
     # One more on every edit of the public part (title, description, draw time, prizes): the
     # event detail keeps that part rendered per process and version (events.views).
     revision = models.PositiveIntegerField(_("revision"), default=0, editable=False)
@@ -112,6 +139,14 @@ class Event(models.Model):
     def ordered_prizes(self):
         """Prizes in tier order; uses a prefetch when the caller made one."""
         return sorted(self.prizes.all(), key=lambda prize: prize.position)
+
+    @property
+    def on_square(self) -> bool:
+        return (
+            self.visibility == self.Visibility.PUBLIC
+            and self.moderation == self.Moderation.OK
+            and not self.text_unchecked
+        )
 
     @staticmethod
     def scheduled_lock_at(draw_at):
@@ -257,6 +292,39 @@ class EventLog(models.Model):
         return f"{self.action} {self.event_id} {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
+class Report(models.Model):
+    """A user's report of an event to staff: one per user and event (a repeat changes nothing)."""
+
+    class Reason(models.TextChoices):
+        FRAUD = "fraud", _("fraud")
+        PORN = "porn", _("pornography")
+        ILLEGAL = "illegal", _("illegal content")
+        SPAM = "spam", _("spam or advertising")
+        OTHER = "other", _("other")
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="reports"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=8, choices=Reason.choices)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "user"], name="reports_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.event_id} by {self.user_id}"
+
+
 class ShareCode(models.Model):
     """An event's mini-program code (wxacode.getUnlimited), made once and stored.
 
@@ -289,3 +357,12 @@ class ShareCode(models.Model):
 
     def __str__(self) -> str:
         return f"share code of {self.event_id}"
+
+
+class ModerationCase(Event):
+    """The events staff must look at: reported, flagged by WeChat's checks, or hidden."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("moderation case")
+        verbose_name_plural = _("moderation queue")

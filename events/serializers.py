@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from accounts.serializers import ImageOutput, UserOutput
 from events import selectors
-from events.models import Event
+from events.models import Event, Report
 from events.services import MAX_PRIZE_NAME_LENGTH, MAX_PRIZE_QUANTITY, MAX_PRIZES
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
@@ -33,6 +33,11 @@ class EventCreateInput(InputSerializer):
         min_value=1, max_value=10_000_000, required=False, allow_null=True
     )
     cover = serializers.CharField(**UPLOAD_ID, help_text='id of an upload with purpose "cover"')
+    visibility = serializers.ChoiceField(
+        choices=Event.Visibility.values,
+        required=False,
+        help_text="unlisted (default): only who has the link; public: also on the square",
+    )
 
 
 class EventUpdateInput(InputSerializer):
@@ -45,6 +50,17 @@ class EventUpdateInput(InputSerializer):
     cover = serializers.CharField(
         **UPLOAD_ID, help_text='id of an upload with purpose "cover"; "" removes the cover'
     )
+    visibility = serializers.ChoiceField(choices=Event.Visibility.values, required=False)
+
+
+class ReportInput(InputSerializer):
+    reason = serializers.ChoiceField(choices=Report.Reason.values)
+
+
+class ReportOutput(serializers.Serializer):
+    event_id = serializers.CharField()
+    reason = serializers.CharField(help_text="the reason of the caller's first report")
+    reported_at = AwareDateTimeField()
 
 
 class CancelInput(InputSerializer):
@@ -90,6 +106,7 @@ class EventPublicOutput(serializers.Serializer):
     target_participants = serializers.IntegerField(allow_null=True)
     creator = UserOutput()
     cover = ImageOutput(allow_null=True)
+    visibility = serializers.ChoiceField(choices=Event.Visibility.values)
     prizes = PrizeOutput(many=True, source="ordered_prizes")
     commitment = serializers.CharField(source="seed_commitment")
     created_at = AwareDateTimeField()

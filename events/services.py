@@ -25,10 +25,10 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from accounts import wechat_codes
+from accounts import wechat_codes, wechat_security
 from accounts.models import Upload, User
 from accounts.services import upload_attach, upload_create
-from events.models import Entry, Event, EventLog, Prize, ShareCode
+from events.models import Entry, Event, EventLog, Prize, Report, ShareCode
 from events.selectors import EventRef
 from lottery_site import metrics
 from lottery_site.durations import humanize_duration
@@ -63,8 +63,12 @@ def event_create(
     draw_mode: str = Event.DrawMode.TIME,
     target_participants: int | None = None,
     cover: str | None = None,
+    visibility: str = Event.Visibility.UNLISTED,
 ) -> Event:
     """Create an INIT event with its prizes, its secret seed and the seed's public commitment.
+
+    Title, description and prize names go through WeChat's content check first
+    (``check_event_texts``): ``content_risky`` (400) or ``wechat_unavailable`` (503).
 
     Raises ``account_disabled`` for a deactivated creator and ``invalid_input`` (with the field)
     for a draw time outside [now + MIN_DRAW_LEAD, now + MAX_HORIZON], a bad prize list or draw
@@ -75,6 +79,10 @@ def event_create(
     _check_draw_at(draw_at, now=now)
     _check_prizes(prizes)
     _check_draw_mode(draw_mode, target_participants)
+    _check_visibility(visibility)
+    checked = check_event_texts(
+        creator, title=title, description=description, prizes=[p["name"] for p in prizes]
+    )
     # The seed is drawn now and only its SHA-256 published (docs/fairness.md): nobody, the
     # server included, can choose it after seeing who joined.
     seed = secrets.token_bytes(SEED_BYTES)
@@ -91,6 +99,8 @@ def event_create(
             seed_commitment=hashlib.sha256(seed).hexdigest(),
             created_at=now,
             cover=_attached_cover(creator, cover, now=now),
+            visibility=visibility,
+            text_unchecked=not checked,
         )
         _create_prizes(event, prizes, creator=creator, now=now)
         _log(event.pk, actor=creator, action="create", to_status=Event.Status.INIT, now=now)
@@ -107,8 +117,11 @@ def event_update(
     draw_at: datetime | None = None,
     prizes: Sequence[PrizeSpec] | None = None,
     cover: str | None = None,
+    visibility: str | None = None,
 ) -> Event:
     """The creator edits an INIT event before its lock time.
+
+    New text goes through WeChat's content check first, outside the transaction.
 
     Title, description and cover ("" removes it) may change until the lock; the draw time and
     the prizes (with their pictures) only while nobody has joined (``event_has_entrants``). The event row is locked while checking, so a join
@@ -119,10 +132,22 @@ def event_update(
         _check_draw_at(draw_at, now=now)
     if prizes is not None:
         _check_prizes(prizes)
+    if visibility is not None:
+        _check_visibility(visibility)
+    checked = check_event_texts(
+        actor,
+        title=title or "",
+        description=description or "",
+        prizes=[p["name"] for p in prizes or ()],
+    )
     with transaction.atomic():
         current = Event.objects.select_for_update().get(pk=event.pk)
         _refuse_unless_open(current, now=now)
         changes: dict = {}
+        if not checked:
+            changes["text_unchecked"] = True
+        if visibility is not None:
+            changes["visibility"] = visibility
         if title is not None:
             changes["title"] = title
         if description is not None:
@@ -137,7 +162,9 @@ def event_update(
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
                 _create_prizes(current, prizes, creator=actor, now=now)
-        edited = sorted({*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at"})
+        edited = sorted(
+            {*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at", "text_unchecked"}
+        )
         if edited:
             Event.objects.filter(pk=event.pk).update(**changes, revision=F("revision") + 1)
             _log(event.pk, actor=actor, action="update", now=now, reason=", ".join(edited))
@@ -156,6 +183,11 @@ def event_cancel(
     """
     if not by_staff:
         _refuse_unless_creator(event, actor)
+        # Entrants read the reason; a staff reason is ours and not checked. A reason accepted
+        # unchecked (WeChat silent) is not re-checked: the event is over anyway.
+        wechat_security.texts_check(
+            texts={"reason": reason}, author=actor, scene=wechat_security.SCENE_COMMENT
+        )
     with transaction.atomic():
         current = Event.objects.select_for_update().filter(pk=event.pk).first()
         if current is None:
@@ -179,6 +211,130 @@ def event_cancel(
         )
     logger.info("event %s canceled by %s", event.public_id, "staff" if by_staff else "creator")
     return Event.objects.get(pk=event.pk)
+
+
+# --- content security and moderation -------------------------------------------------------
+
+
+def check_event_texts(
+    author: User, *, title: str = "", description: str = "", prizes: Sequence[str] = ()
+) -> bool:
+    """WeChat's content check of what an event publishes (scene "forum": a public post).
+
+    Raises ``content_risky`` naming the fields; False when accepted unchecked (see
+    ``accounts.wechat_security.texts_check``). Call it before opening a transaction.
+    """
+    texts = {"title": title, "description": description, "prizes": "\n".join(prizes)}
+    return wechat_security.texts_check(
+        texts=texts, author=author, scene=wechat_security.SCENE_FORUM
+    )
+
+
+def event_report(*, event: Event, user: User, reason: str, now: datetime) -> tuple[Report, bool]:
+    """``user`` reports ``event`` to staff; returns (report, created). A second report by the
+    same user changes nothing (the unique constraint decides, also between two racing ones)."""
+    if reason not in Report.Reason.values:
+        raise _invalid("reason", "举报理由无效")
+    try:
+        with transaction.atomic():
+            return Report.objects.create(
+                event_id=event.pk, user_id=user.pk, reason=reason, created_at=now
+            ), True
+    except IntegrityError:
+        return Report.objects.get(event_id=event.pk, user_id=user.pk), False
+
+
+def event_moderate(
+    *, event: Event, actor: User | None, to: str, now: datetime, reason: str = ""
+) -> bool:
+    """Move an event's moderation state (``Event.Moderation``), logged; False if it already was.
+
+    Staff hide an event from the square (``hidden``) or put it back (``ok``); WeChat's checks
+    send it to ``review``, with a "flag" log row that tells the creator in their inbox. Only
+    the square reads this state: joins, the draw and the link keep working.
+    """
+    with transaction.atomic():
+        changed = (
+            Event.objects.filter(pk=event.pk)
+            .exclude(moderation=to)
+            .update(moderation=to, revision=F("revision") + 1)
+        )
+        if changed:
+            _log(
+                event.pk,
+                actor=actor,
+                actor_kind=EventLog.ActorKind.STAFF if actor else EventLog.ActorKind.SYSTEM,
+                action=MODERATION_ACTIONS[to],
+                reason=reason,
+                now=now,
+            )
+    return bool(changed)
+
+
+# moderation state -> the log's action (the inbox shows "flag" rows to the creator).
+MODERATION_ACTIONS = {
+    Event.Moderation.OK: "restore",
+    Event.Moderation.HIDDEN: "hide",
+    Event.Moderation.REVIEW: "flag",
+}
+
+
+def events_flag_for_picture(*, upload: Upload, now: datetime) -> int:
+    """The events showing ``upload`` (cover or prize picture), WeChat having rejected it: off the
+    square pending review, and their public part re-rendered (the placeholder shows at once)."""
+    event_pks = set(Event.objects.filter(cover_id=upload.pk).values_list("pk", flat=True))
+    event_pks |= set(Prize.objects.filter(image_id=upload.pk).values_list("event_id", flat=True))
+    flagged = 0
+    for event in Event.objects.filter(pk__in=event_pks):
+        Event.objects.filter(pk=event.pk).update(revision=F("revision") + 1)
+        flagged += event_moderate(
+            event=event,
+            actor=None,
+            to=Event.Moderation.REVIEW,
+            now=now,
+            reason="picture rejected by WeChat",
+        )
+    return flagged
+
+
+def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
+    """Check again the events whose text was accepted while WeChat did not answer; a risky one
+    goes to review (off the square, creator told). Returns how many were settled."""
+    settled = 0
+    for event in Event.objects.select_related("creator").filter(text_unchecked=True)[:limit]:
+        prizes = list(Prize.objects.filter(event_id=event.pk).values_list("name", flat=True))
+        texts = {
+            "title": event.title,
+            "description": event.description,
+            "prizes": "\n".join(prizes),
+        }
+        risky = False
+        try:
+            for text in texts.values():
+                if (
+                    text.strip()
+                    and wechat_security.msg_sec_check(
+                        text, openid=event.creator.openid or "", scene=wechat_security.SCENE_FORUM
+                    )
+                    == "risky"
+                ):
+                    risky = True
+                    break
+        except ApplicationError:
+            break  # still no answer: the next run tries again
+        if risky:
+            event_moderate(
+                event=event,
+                actor=None,
+                to=Event.Moderation.REVIEW,
+                now=now,
+                reason="text rejected by WeChat",
+            )
+        # An edit since our read brought new text that is its own business: leave it flagged.
+        settled += Event.objects.filter(
+            pk=event.pk, title=event.title, description=event.description
+        ).update(text_unchecked=False)
+    return settled
 
 
 # --- sharing --------------------------------------------------------------------------------
@@ -545,6 +701,11 @@ def _check_prizes(prizes: Sequence[PrizeSpec]) -> None:
             )
     if sum(prize["quantity"] for prize in prizes) > MAX_TOTAL_QUANTITY:
         raise _invalid("prizes", _("At most %(max)d prizes in all.") % {"max": MAX_TOTAL_QUANTITY})
+
+
+def _check_visibility(visibility: str) -> None:
+    if visibility not in Event.Visibility.values:
+        raise _invalid("visibility", "可见范围只能是 unlisted 或 public")
 
 
 def _check_draw_mode(draw_mode: str, target_participants: int | None) -> None:

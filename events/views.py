@@ -2,13 +2,17 @@
 
 import time
 
+from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import services as accounts_services
+from accounts import wechat_security
 from events import examples, selectors, services
 from events import serializers as s
 from lottery_site.api import validated
@@ -189,6 +193,81 @@ class EventShareView(APIView):
         image = services.event_share_image(event=event, now=timezone.now())
         payload = {"title": event.title, "path": services.share_path(event), "image": image}
         return Response(s.ShareOutput(payload, context={"request": request}).data)
+
+
+class EventReportView(APIView):
+    @extend_schema(
+        operation_id="eventReport",
+        summary="Report an event to staff",
+        description=(
+            "Any signed-in user may report an event once; the event lands in the staff's "
+            "moderation queue. Reporting again answers 200 with the first report, unchanged."
+        ),
+        request=s.ReportInput,
+        examples=[OpenApiExample("fraud", value={"reason": "fraud"}, request_only=True)],
+        responses={200: s.ReportOutput, 201: s.ReportOutput},
+    )
+    def post(self, request: Request, event_id: str) -> Response:
+        data = validated(s.ReportInput, request.data)
+        event = selectors.event_get(public_id=event_id)
+        report, created = services.event_report(
+            event=event, user=request.user, reason=data["reason"], now=timezone.now()
+        )
+        payload = {"event_id": event_id, "reason": report.reason, "reported_at": report.created_at}
+        return Response(s.ReportOutput(payload).data, status=201 if created else 200)
+
+
+class WeChatCallbackView(APIView):
+    """WeChat's message push ("server URL"): the verdicts of media_check_async.
+
+    GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
+    carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
+    our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        operation_id="wechatCallbackVerify",
+        summary="WeChat's server URL check (echo)",
+        parameters=[
+            OpenApiParameter(name, str, required=True)
+            for name in ("signature", "timestamp", "nonce", "echostr")
+        ],
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+        extensions=refusals("wechat_signature_invalid"),
+        auth=[],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = request.query_params
+        wechat_security.verify_url(
+            sig=query.get("signature", ""),
+            timestamp=query.get("timestamp", ""),
+            nonce=query.get("nonce", ""),
+        )
+        return HttpResponse(query.get("echostr", ""), content_type="text/plain")
+
+    @extend_schema(
+        operation_id="wechatCallback",
+        summary="WeChat pushes a media check verdict",
+        request=OpenApiTypes.OBJECT,
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+        extensions=refusals("wechat_signature_invalid"),
+        auth=[],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        message = wechat_security.open_message(body=request.body, query=request.query_params)
+        verdict = wechat_security.media_verdict(message)
+        if verdict is not None:
+            now = timezone.now()
+            upload, taken_down = accounts_services.upload_moderate(
+                trace_id=verdict.trace_id, suggest=verdict.suggest, now=now
+            )
+            if taken_down:
+                services.events_flag_for_picture(upload=upload, now=now)
+        return HttpResponse("success", content_type="text/plain")
 
 
 class EntryView(APIView):

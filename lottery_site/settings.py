@@ -469,3 +469,30 @@ CELERY_BEAT_SCHEDULE["accounts.sweep_uploads"] = {
 # check_path: WeChat refuses a page the published mini-program does not have (turn off before
 # the first release). The code opens the build NOTIFY_MINIPROGRAM_STATE names.
 WECHAT_CODE_CHECK_PATH = env_bool("WECHAT_CODE_CHECK_PATH", True)
+
+# --- Content security (WeChat msg_sec_check / media_check_async) ----------------------------
+# Text others will read and uploaded pictures go through WeChat's checks. Off by default (dev,
+# tests); the production configuration in the README turns it on.
+WECHAT_CONTENT_CHECK = env_bool("WECHAT_CONTENT_CHECK", False)
+# When msg_sec_check does not answer: "refuse" the write (503), or "accept" it and mark the
+# object for the periodic re-check (moderation.recheck).
+WECHAT_CONTENT_CHECK_ON_ERROR = os.environ.get("WECHAT_CONTENT_CHECK_ON_ERROR", "refuse")
+if WECHAT_CONTENT_CHECK_ON_ERROR not in {"refuse", "accept"}:
+    raise ImproperlyConfigured("WECHAT_CONTENT_CHECK_ON_ERROR must be refuse or accept")
+# The message-push ("server URL") settings of the mini-program: the token signs every callback;
+# the EncodingAESKey (43 characters) is set when the push uses the safe (encrypted) mode.
+WECHAT_CALLBACK_TOKEN = os.environ.get("WECHAT_CALLBACK_TOKEN", "")
+WECHAT_CALLBACK_AES_KEY = os.environ.get("WECHAT_CALLBACK_AES_KEY", "")
+# Shown instead of a picture WeChat judged risky (absolute, or a path on this host).
+MODERATION_PLACEHOLDER_URL = os.environ.get(
+    "MODERATION_PLACEHOLDER_URL", "/static/moderation/removed.png"
+)
+# The absolute URL WeChat downloads pictures from, when media URLs are paths (filesystem
+# storage without MEDIA_PUBLIC_BASE_URL): e.g. https://api.example.com
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+MODERATION_RECHECK_INTERVAL_SECONDS = env_int("MODERATION_RECHECK_INTERVAL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["events.recheck_content"] = {
+    "task": "events.tasks.recheck_content",
+    "schedule": float(MODERATION_RECHECK_INTERVAL_SECONDS),
+    "options": {"expires": float(MODERATION_RECHECK_INTERVAL_SECONDS)},
+}

@@ -2,9 +2,15 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from lottery_site import views
+
+# The back office carries the product's name, not Django's.
+admin.site.site_header = _("Lottery mini-program back office")
+admin.site.site_title = _("Lottery mini-program back office")
+admin.site.index_title = _("Lotteries, users and moderation")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

@@ -4,6 +4,10 @@ A user's notifications are the "draw" and "cancel" log rows of the events they e
 result, or the cancellation and its reason) and the "draw" rows of the events they created (a
 summary). Drawing an event with a million entrants writes one log row, not a million inbox
 rows; every entrant sees their result whether or not they allowed WeChat messages.
+
+Content security adds two kinds: ``moderation``, from the "flag" log rows of the events a user
+created (a picture or text WeChat judged risky took the event off the square), and
+``account``, from the user's own ``UserActionLog`` notices (avatar or nickname removed).
 """
 
 from dataclasses import dataclass
@@ -11,22 +15,24 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet, Sum
 
+from accounts.models import UserActionLog
 from events.models import EventLog, Prize
 from lottery_site.pagination import sign_cursor, unsign_cursor
 from notifications.models import InboxState
 
 # Within one log row, an entrant's own item comes before the creator's summary (newest first).
-RANK = {"result": 2, "cancel": 2, "summary": 1}
+# Account notices come from another table (their ids are another sequence): they rank lowest.
+RANK = {"result": 2, "cancel": 2, "summary": 1, "moderation": 1, "account": 0}
 
 
 @dataclass
 class Notification:
-    kind: str  # result | cancel | summary
+    kind: str  # result | cancel | summary | moderation | account
     log_id: int
-    event_pk: int
+    event_pk: int | None
     created_at: datetime
-    event_id: str
-    event_title: str
+    event_id: str | None
+    event_title: str | None
     reason: str = ""
     prize_id: str | None = None
     prize_name: str | None = None
@@ -37,6 +43,10 @@ class Notification:
 
     @property
     def id(self) -> str:
+        if self.kind == "account":
+            return f"account-{self.log_id}"
+        if self.kind == "moderation":
+            return f"moderation-{self.event_id}-{self.log_id}"
         return f"{self.kind}-{self.event_id}"
 
     @property
@@ -49,7 +59,11 @@ def _as_entrant(user_id: int) -> QuerySet:
 
 
 def _as_creator(user_id: int) -> QuerySet:
-    return EventLog.objects.filter(action="draw", event__creator_id=user_id)
+    return EventLog.objects.filter(action__in=("draw", "flag"), event__creator_id=user_id)
+
+
+def _as_account(user_id: int) -> QuerySet:
+    return UserActionLog.objects.filter(user_id=user_id, action__in=UserActionLog.USER_NOTICES)
 
 
 def _read_up_to(user_id: int) -> datetime | None:
@@ -63,13 +77,21 @@ def inbox_unread_count(*, user_id: int, read_up_to=_UNKNOWN) -> int:
     if read_up_to is _UNKNOWN:
         read_up_to = _read_up_to(user_id)
     after = Q(created_at__gt=read_up_to) if read_up_to else Q()
-    return _as_entrant(user_id).filter(after).count() + _as_creator(user_id).filter(after).count()
+    return (
+        _as_entrant(user_id).filter(after).count()
+        + _as_creator(user_id).filter(after).count()
+        + _as_account(user_id).filter(after).count()
+    )
 
 
 def inbox_page(*, user_id: int, cursor: str | None, size: int) -> dict:
     """One page, newest first: ``{results, next, unread_count}``; ``next`` is None on the last."""
     after = _decode(cursor) if cursor is not None else None
-    items = _entrant_items(user_id, after, size + 1) + _creator_items(user_id, after, size + 1)
+    items = (
+        _entrant_items(user_id, after, size + 1)
+        + _creator_items(user_id, after, size + 1)
+        + _account_items(user_id, after, size + 1)
+    )
     items.sort(key=lambda item: item.position, reverse=True)
     page, more = items[:size], len(items) > size
     read_up_to = _read_up_to(user_id)
@@ -123,8 +145,8 @@ def _creator_items(user_id: int, after: tuple | None, limit: int) -> list[Notifi
         _as_creator(user_id)
         .filter(_before(after, RANK["summary"]))
         .order_by("-created_at", "-pk")
-        .values("pk", "created_at", "event_id", "event__public_id", "event__title",
-                "event__entrant_count")[:limit]
+        .values("pk", "action", "created_at", "event_id", "event__public_id", "event__title",
+                "event__entrant_count", "reason")[:limit]
     )  # fmt: skip
     return [
         Notification(
@@ -135,6 +157,37 @@ def _creator_items(user_id: int, after: tuple | None, limit: int) -> list[Notifi
             event_id=row["event__public_id"],
             event_title=row["event__title"],
             entrants=row["event__entrant_count"] or 0,
+        )
+        if row["action"] == "draw"
+        else Notification(
+            kind="moderation",
+            log_id=row["pk"],
+            event_pk=row["event_id"],
+            created_at=row["created_at"],
+            event_id=row["event__public_id"],
+            event_title=row["event__title"],
+            reason=row["reason"],
+        )
+        for row in rows
+    ]
+
+
+def _account_items(user_id: int, after: tuple | None, limit: int) -> list[Notification]:
+    rows = (
+        _as_account(user_id)
+        .filter(_before(after, RANK["account"]))
+        .order_by("-created_at", "-pk")
+        .values("pk", "action", "created_at")[:limit]
+    )
+    return [
+        Notification(
+            kind="account",
+            log_id=row["pk"],
+            event_pk=None,
+            created_at=row["created_at"],
+            event_id=None,
+            event_title=None,
+            reason=row["action"],
         )
         for row in rows
     ]

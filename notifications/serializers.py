@@ -35,16 +35,29 @@ class NotificationEventOutput(serializers.Serializer):
 
 class NotificationOutput(serializers.Serializer):
     id = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["result", "cancel", "summary"])
-    event = NotificationEventOutput(source="*")
+    kind = serializers.ChoiceField(
+        choices=["result", "cancel", "summary", "moderation", "account"],
+        help_text=(
+            "moderation: WeChat judged a picture or text of your event risky, it left the "
+            "square pending review; account: your avatar (reason avatar_removed) or nickname "
+            "(nickname_removed) was removed by WeChat's content check"
+        ),
+    )
+    event = serializers.SerializerMethodField()
     won = serializers.SerializerMethodField()
     prize = serializers.SerializerMethodField()
-    reason = serializers.CharField(help_text="Why the event was canceled (kind=cancel).")
+    reason = serializers.CharField(
+        help_text="Why the event was canceled (kind=cancel); what was removed (kind=account)."
+    )
     entrants = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     winners = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     unawarded = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     created_at = AwareDateTimeField()
     read = serializers.BooleanField()
+
+    @extend_schema_field(NotificationEventOutput(allow_null=True))
+    def get_event(self, item) -> dict | None:
+        return NotificationEventOutput(item).data if item.event_id else None
 
     def get_won(self, item) -> bool | None:
         return item.prize_id is not None if item.kind == "result" else None

@@ -13,6 +13,12 @@ to succeeding.
 
 ``add_unlimited_code(responses_mock)`` registers the same code-drawing answer with ``responses``
 for tests that fake WeChat in-process.
+
+Content security: ``msg_sec_check`` judges a text by the words in ``RISKY_WORDS`` /
+``REVIEW_WORDS`` (like WeChat, with ``result.suggest``); ``media_check_async`` answers a
+``trace_id`` and remembers the picture, and ``media_check_callback(...)`` builds the signed
+(plain or encrypted) request WeChat would then push to our callback URL.
+``add_content_checks(responses_mock)`` registers both with ``responses``.
 """
 
 import hashlib
@@ -20,6 +26,7 @@ import io
 import json
 import re
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,6 +82,105 @@ def add_unlimited_code(mock, *, base="https://wechat.test", errcode: int | None 
     mock.add_callback("POST", f"{base}/wxa/getwxacodeunlimit", callback=answer)
 
 
+# What the fake's msg_sec_check finds risky, or worth a human look.
+RISKY_WORDS = ("赌博", "诈骗", "risky")
+REVIEW_WORDS = ("review",)
+
+
+def msg_sec_check_answer(body: dict) -> dict:
+    """WeChat's answer to a msg_sec_check v2 request."""
+    if body.get("version") != 2 or body.get("scene") not in (1, 2, 3, 4) or not body.get("openid"):
+        return _error(40003 if not body.get("openid") else 40097)
+    content = body.get("content") or ""
+    if any(word in content for word in RISKY_WORDS):
+        suggest, label = "risky", 20001
+    elif any(word in content for word in REVIEW_WORDS):
+        suggest, label = "review", 21000
+    else:
+        suggest, label = "pass", 100
+    return {
+        "errcode": 0,
+        "errmsg": "ok",
+        "trace_id": uuid.uuid4().hex,
+        "result": {"suggest": suggest, "label": label},
+        "detail": [{"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label}],
+    }
+
+
+def media_check_answer(body: dict) -> dict:
+    if body.get("media_type") != 2 or body.get("version") != 2 or not body.get("openid"):
+        return _error(40097)
+    if not str(body.get("media_url", "")).startswith(("http://", "https://")):
+        return _error(40097)
+    return {"errcode": 0, "errmsg": "ok", "trace_id": f"trace-{uuid.uuid4().hex}"}
+
+
+def media_check_message(trace_id: str, suggest: str, *, appid: str = "wx-test-app") -> dict:
+    """The event WeChat pushes once it has judged a picture."""
+    return {
+        "ToUserName": "gh_fake",
+        "FromUserName": "fake-openid",
+        "CreateTime": 1764600000,
+        "MsgType": "event",
+        "Event": "wxa_media_check",
+        "appid": appid,
+        "trace_id": trace_id,
+        "version": 2,
+        "detail": [{"strategy": "content_model", "errcode": 0, "suggest": suggest}],
+        "errcode": 0,
+        "errmsg": "ok",
+        "result": {"suggest": suggest, "label": 20002 if suggest == "risky" else 100},
+    }
+
+
+def media_check_callback(
+    message: dict, *, token: str, encrypt=None, timestamp="1764600000", nonce="n0nce"
+) -> tuple[dict, bytes]:
+    """(query, body) of WeChat's push of ``message``: signed with ``token``; in safe mode
+    (``encrypt``: a function str -> base64 ciphertext) the body carries only ``Encrypt``."""
+    from accounts.wechat_security import signature
+
+    if encrypt is None:
+        query = {
+            "signature": signature(token, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+        }
+        return query, json.dumps(message).encode()
+    encrypted = encrypt(json.dumps(message))
+    query = {
+        "signature": signature(token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": signature(token, timestamp, nonce, encrypted),
+    }
+    body = {"ToUserName": message["ToUserName"], "Encrypt": encrypted}
+    return query, json.dumps(body).encode()
+
+
+def add_content_checks(mock, *, base="https://wechat.test", media_traces: list | None = None):
+    """``responses``: msg_sec_check and media_check_async as the fakes above answer them;
+    ``media_traces`` collects (trace_id, request body) of each picture submitted."""
+
+    def text(request):
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps(msg_sec_check_answer(json.loads(request.body))),
+        )
+
+    def media(request):
+        body = json.loads(request.body)
+        answer = media_check_answer(body)
+        if media_traces is not None and "trace_id" in answer:
+            media_traces.append((answer["trace_id"], body))
+        return 200, {"Content-Type": "application/json"}, json.dumps(answer)
+
+    mock.add_callback("POST", f"{base}/wxa/msg_sec_check", callback=text)
+    mock.add_callback("POST", f"{base}/wxa/media_check_async", callback=media)
+
+
 @dataclass
 class FakeWeChatState:
     expires_in: int = 7200
@@ -84,6 +190,7 @@ class FakeWeChatState:
     codes: list[dict] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)
     sent: list[dict] = field(default_factory=list)
+    media: list[tuple[str, dict]] = field(default_factory=list)
     token: str | None = None
     _issued: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -111,6 +218,19 @@ class FakeWeChatState:
                 return _error(47003)
             self.sent.append(body)
             return {"errcode": 0, "errmsg": "ok", "msgid": len(self.sent)}
+
+    def content_check(self, path: str, access_token: str, body: dict) -> dict:
+        with self._lock:
+            self.calls[path.rsplit("/", 1)[-1]] += 1
+            if self.token is None or access_token != self.token:
+                return _error(40001)
+        if path.endswith("msg_sec_check"):
+            return msg_sec_check_answer(body)
+        answer = media_check_answer(body)
+        if "trace_id" in answer:
+            with self._lock:
+                self.media.append((answer["trace_id"], body))
+        return answer
 
     def unlimited_code(self, access_token: str, body: dict) -> bytes | dict:
         with self._lock:
@@ -170,6 +290,9 @@ class FakeWeChatHandler(BaseHTTPRequestHandler):
             return self._reply(state.stable_token(body))
         if url.path == "/cgi-bin/message/subscribe/send":
             return self._reply(state.subscribe_send(query.get("access_token", [""])[0], body))
+        if url.path in ("/wxa/msg_sec_check", "/wxa/media_check_async"):
+            token = query.get("access_token", [""])[0]
+            return self._reply(state.content_check(url.path, token, body))
         if url.path == "/wxa/getwxacodeunlimit":
             return self._reply(state.unlimited_code(query.get("access_token", [""])[0], body))
         return self._reply({"errcode": 40001, "errmsg": "unknown path"})

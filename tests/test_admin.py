@@ -320,8 +320,16 @@ def test_admin_is_in_chinese_by_default(staff_client):
     page = staff_client.get(reverse("admin:index")).content.decode()
 
     assert 'lang="zh-hans"' in page
-    assert "站点管理" in page  # Django's own strings
+    assert "最近动作" in page  # Django's own strings
     assert "抽奖活动" in page and "用户账户" in page  # ours
+    # The product's name, not Django's.
+    assert "抽奖小程序管理后台" in page and "Django" not in page.split("</title>")[0]
+
+
+def test_admin_carries_the_product_name_in_english_too(staff_client):
+    page = staff_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Lottery mini-program back office" in page
 
 
 def test_every_field_label_of_our_models_has_a_chinese_translation():

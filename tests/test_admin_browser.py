@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from events import services
-from events.models import Event, EventLog
+from events.models import Event, EventLog, Report
 from tests.conftest import IN_CI
 from tests.factories import StaffFactory, UserFactory
 
@@ -88,7 +88,7 @@ def test_staff_cancel_an_event_in_the_browser(live_server, browser_page):
     page.fill("#id_password", "staff-password")
     page.click("input[type=submit]")
     page.wait_for_selector("#site-name")
-    assert "站点管理" in page.content()
+    assert "抽奖小程序管理后台" in page.content()  # the product's name, not Django's
 
     page.goto(f"{live_server.url}/admin/events/event/")
     page.fill("#searchbar", event.public_id)
@@ -118,3 +118,68 @@ def test_staff_cancel_an_event_in_the_browser(live_server, browser_page):
     assert log.reason == "发起人违规，提前终止"
     bystander.refresh_from_db()
     assert bystander.status == Event.Status.INIT
+
+
+def test_staff_work_the_moderation_queue_in_the_browser(live_server, browser_page):
+    """A reported event shows in the queue with its report count; staff hide it from the
+    square, then ban its creator with a reason; both land in the audit trail."""
+    page = browser_page
+    staff = StaffFactory()
+    now = timezone.now()
+    creator = UserFactory(nickname="可疑发起人")
+    reported = services.event_create(
+        creator=creator,
+        title="被举报的活动",
+        draw_at=now + timedelta(hours=2),
+        prizes=[{"name": "一等奖", "quantity": 1}],
+        now=now,
+        visibility="public",
+    )
+    clean = services.event_create(
+        creator=UserFactory(),
+        title="正常的活动",
+        draw_at=now + timedelta(hours=2),
+        prizes=[{"name": "一等奖", "quantity": 1}],
+        now=now,
+    )
+    for reporter in (UserFactory(), UserFactory()):
+        services.event_report(event=reported, user=reporter, reason="fraud", now=now)
+
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", staff.username)
+    page.fill("#id_password", "staff-password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    assert "审核队列" in page.content()
+
+    page.goto(f"{live_server.url}/admin/events/moderationcase/")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1
+    row_text = rows.first.inner_text()
+    assert "被举报的活动" in row_text
+    assert rows.first.locator("td.field-reports").inner_text() == "2"
+    assert clean.public_id not in page.content()
+
+    rows.first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "hide_from_square")
+    page.click("button[name=index]")
+    page.wait_for_selector("ul.messagelist")
+    assert "已从广场隐藏 1 个活动。" in page.inner_text("ul.messagelist")
+
+    page.locator("#result_list tbody tr").first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "ban_creators")
+    page.click("button[name=index]")
+    page.wait_for_selector("#id_reason")
+    page.fill("#id_reason", "虚假抽奖")
+    page.screenshot(path="/tmp/admin_moderation_queue.png", full_page=True)
+    page.click("#reason-action-form input[type=submit]")
+    page.wait_for_selector("ul.messagelist")
+    assert "已封禁 1 个用户。" in page.inner_text("ul.messagelist")
+
+    reported.refresh_from_db()
+    creator.refresh_from_db()
+    assert reported.moderation == Event.Moderation.HIDDEN and not reported.on_square
+    assert not creator.is_active
+    hide = EventLog.objects.get(event=reported, action="hide")
+    assert (hide.actor, hide.actor_kind) == (staff, EventLog.ActorKind.STAFF)
+    assert Report.objects.filter(event=reported).count() == 2

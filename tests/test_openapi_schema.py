@@ -20,6 +20,8 @@ PUBLIC = {
     "eventWinners",
     "eventEntrants",
     "configGet",
+    "wechatCallbackVerify",
+    "wechatCallback",
 }
 
 
