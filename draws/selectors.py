@@ -44,6 +44,16 @@ def is_due_for_draw(event: Event, *, now: datetime) -> bool:
     return event.draw_at <= now or event.lock_at < scheduled_lock
 
 
+def reveal_time(event: Event) -> datetime:
+    """The earliest moment the seed may be revealed: LOTTERY_REVEAL_GAP_SECONDS after the lock.
+
+    Counted from when the digests were actually published (``locked_at``), so a late sweeper
+    or a count-mode lock cannot shorten it; events locked before it was recorded use lock_at.
+    """
+    published = event.locked_at or event.lock_at
+    return published + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
+
+
 def stream_entrant_keys(*, event_id: int) -> Iterator[list[str]]:
     """Batches of the event's entrant keys (user public ids) in canonical order.
 

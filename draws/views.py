@@ -58,7 +58,9 @@ class EntrantsView(PublicDrawView):
     )
     def get(self, request: Request, event_id: str):
         event = selectors.event_for_proof(public_id=event_id)
-        if event.status in (Event.Status.INIT, Event.Status.CANCELED) or not event.entrants_digest:
+        # Also after a cancel past the lock: with the revealed seed it shows what the draw
+        # would have given.
+        if event.status == Event.Status.INIT or not event.entrants_digest:
             raise ApplicationError("event_not_locked")
         lines = (
             "\n".join(keys) + "\n" for keys in selectors.stream_entrant_keys(event_id=event.pk)

@@ -1,0 +1,302 @@
+"""Issue 13: a draw nobody can steer (a drand beacon round named in advance), the reveal gap,
+bound prizes, audited cancels, and an entrant's check of their own inclusion."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from draws import fairness, selectors, services
+from events import services as event_services
+from events.models import Entry, Event
+from lottery_site import drand
+from tests.factories import StaffFactory, UserFactory
+from tests.fake_drand import (
+    CHAIN_HASH,
+    OTHER_SECRET_KEY,
+    FakeDrandRelay,
+    public_key,
+    signed_round,
+)
+
+pytestmark = pytest.mark.django_db
+
+START = timezone.now().replace(microsecond=0) + timedelta(days=1)
+PERIOD = 3
+GENESIS = int(START.timestamp()) - 3000 * PERIOD
+
+
+def make_event(*, entrants=3, prizes=(("一等奖", 1), ("二等奖", 2)), **extra):
+    event = event_services.event_create(
+        creator=extra.pop("creator", None) or UserFactory(),
+        title="新年抽奖",
+        draw_at=START + timedelta(hours=1),
+        prizes=[{"name": name, "quantity": quantity} for name, quantity in prizes],
+        now=START,
+        **extra,
+    )
+    for _ in range(entrants):
+        event_services.entry_join(event=event, user=UserFactory(), now=START)
+    event.refresh_from_db()
+    return event
+
+
+def proof_of(event) -> dict:
+    response = APIClient().get(f"/api/v1/events/{event.public_id}/proof")
+    assert response.status_code == 200
+    return response.json()["data"]
+
+
+def verify_published(event) -> list[str]:
+    event.refresh_from_db()
+    keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
+    winners = APIClient().get(f"/api/v1/events/{event.public_id}/winners").json()["data"]
+    return fairness.verify(
+        proof=proof_of(event),
+        entrant_keys=keys,
+        winners=winners["winners"],
+        unawarded=winners["unawarded"],
+    )
+
+
+@pytest.fixture
+def relays(settings):
+    """Two fake relays of one chain, configured as the beacon."""
+    with (
+        FakeDrandRelay(period=PERIOD, genesis_time=GENESIS) as first,
+        FakeDrandRelay(period=PERIOD, genesis_time=GENESIS) as second,
+    ):
+        settings.DRAND_URLS = [first.url, second.url]
+        settings.DRAND_CHAIN_HASH = CHAIN_HASH
+        settings.DRAND_PUBLIC_KEY = public_key()
+        settings.DRAND_PERIOD_SECONDS = PERIOD
+        settings.DRAND_GENESIS_TIME = GENESIS
+        settings.DRAND_SCHEME = drand.CHAINED
+        settings.DRAND_MAX_WAIT_SECONDS = 300
+        settings.LOTTERY_REVEAL_GAP_SECONDS = 10
+        yield first, second
+
+
+def round_time(event) -> timezone.datetime:
+    seconds = GENESIS + (event.beacon_round - 1) * PERIOD
+    return timezone.datetime.fromtimestamp(seconds, tz=timezone.get_current_timezone())
+
+
+def lock_and_reach_draw_time(event):
+    assert services.event_lock(event_id=event.pk, now=event.lock_at)
+    event.refresh_from_db()
+    return event.draw_at
+
+
+# --- the beacon ---------------------------------------------------------------------------
+
+
+def test_event_names_at_creation_a_beacon_round_whose_time_falls_after_the_lock(relays):
+    event = make_event()
+    assert event.fairness_algorithm == fairness.ALGORITHM_V2
+    assert round_time(event) >= event.lock_at + timedelta(seconds=10)
+    assert round_time(event) - timedelta(seconds=PERIOD) < event.lock_at + timedelta(seconds=10)
+    proof = proof_of(event)
+    assert proof["beacon_round"] == event.beacon_round
+    assert proof["beacon_chain"]["hash"] == CHAIN_HASH
+    assert proof["beacon_chain"]["public_key"] == public_key()
+    assert proof["beacon"] is None and proof["beacon_missing_reason"] is None
+
+
+def test_draw_waits_for_the_round_then_mixes_it_in_and_the_proof_verifies(relays):
+    first, second = relays
+    event = make_event(entrants=6)
+    draw_time = lock_and_reach_draw_time(event)
+    # Not out yet on any relay: the worker does not wait, the next sweep asks again.
+    assert services.event_draw(event_id=event.pk, now=draw_time) is False
+    event.refresh_from_db()
+    assert event.status == Event.Status.OPENING
+
+    first.state.publish(event.beacon_round)
+    second.state.publish(event.beacon_round)
+    assert services.event_draw(event_id=event.pk, now=draw_time + timedelta(seconds=5))
+
+    proof = proof_of(event)
+    assert proof["algorithm"] == "sha256-fisher-yates-v2"
+    assert proof["beacon"]["round"] == event.beacon_round
+    assert proof["beacon"]["randomness"] == signed_round(event.beacon_round)["randomness"]
+    assert proof["beacon_missing_reason"] is None
+    assert verify_published(event) == []
+    # The beacon changes the outcome's input: the same draw without it is another stream.
+    without = dict(proof, beacon=None)
+    assert fairness.RandomStream(
+        seed=bytes.fromhex(proof["seed"]),
+        entrants_digest=proof["entrants_digest"],
+        algorithm=fairness.ALGORITHM_V2,
+        prizes_digest=proof["prizes_digest"],
+        beacon_randomness=bytes.fromhex(proof["beacon"]["randomness"]),
+    ).block(0) != fairness.RandomStream(
+        seed=bytes.fromhex(without["seed"]),
+        entrants_digest=without["entrants_digest"],
+        algorithm=fairness.ALGORITHM_V2,
+        prizes_digest=without["prizes_digest"],
+    ).block(0)
+
+
+def test_a_round_with_a_wrong_signature_is_refused_and_the_draw_goes_ahead_without_it(relays):
+    first, second = relays
+    event = make_event()
+    draw_time = lock_and_reach_draw_time(event)
+    first.state.publish(event.beacon_round, secret_key=OTHER_SECRET_KEY)
+    second.state.publish(event.beacon_round, secret_key=OTHER_SECRET_KEY)
+
+    assert services.event_draw(event_id=event.pk, now=draw_time) is False
+    give_up = round_time(event) + timedelta(seconds=300)
+    assert services.event_draw(event_id=event.pk, now=give_up)
+
+    proof = proof_of(event)
+    assert proof["beacon"] is None
+    assert "signature does not verify" in proof["beacon_missing_reason"]
+    assert verify_published(event) == []
+
+
+def test_relays_that_disagree_are_refused(relays):
+    first, second = relays
+    event = make_event()
+    draw_time = lock_and_reach_draw_time(event)
+    first.state.publish(event.beacon_round)
+    second.state.publish(event.beacon_round, secret_key=OTHER_SECRET_KEY)
+    chain = drand.Chain.from_json(event.beacon_chain)
+    with pytest.raises(drand.BeaconError, match="relays disagree"):
+        drand.fetch_round(
+            chain=chain, round_number=event.beacon_round, urls=[first.url, second.url], timeout=5
+        )
+    assert services.event_draw(event_id=event.pk, now=draw_time) is False
+
+
+def test_a_relay_serving_another_round_is_refused(relays):
+    first, second = relays
+    event = make_event()
+    other = signed_round(event.beacon_round - 100)  # validly signed, but published before lock
+    first.state.override[event.beacon_round] = other
+    second.state.override[event.beacon_round] = other
+    chain = drand.Chain.from_json(event.beacon_chain)
+    with pytest.raises(drand.BeaconError, match=f"not {event.beacon_round}"):
+        drand.fetch_round(
+            chain=chain, round_number=event.beacon_round, urls=[first.url, second.url], timeout=5
+        )
+
+
+def test_one_relay_down_is_tolerated(relays):
+    first, second = relays
+    event = make_event()
+    second.state.publish(event.beacon_round)
+    chain = drand.Chain.from_json(event.beacon_chain)
+    beacon = drand.fetch_round(
+        chain=chain,
+        round_number=event.beacon_round,
+        urls=["http://127.0.0.1:9/", second.url],
+        timeout=2,
+    )
+    assert beacon["round"] == event.beacon_round and beacon["relays"] == [second.url]
+
+
+def test_without_a_beacon_configured_the_proof_says_so_plainly(settings):
+    settings.DRAND_URLS = []
+    settings.LOTTERY_REVEAL_GAP_SECONDS = 10
+    event = make_event()
+    assert event.beacon_round is None
+    draw_time = lock_and_reach_draw_time(event)
+    assert services.event_draw(event_id=event.pk, now=draw_time)
+    proof = proof_of(event)
+    assert proof["beacon"] is None
+    assert proof["beacon_missing_reason"] == "no beacon was configured when the event was created"
+    assert verify_published(event) == []
+
+
+def test_an_event_drawn_under_v1_still_verifies(settings):
+    settings.DRAND_URLS = []
+    event = make_event(entrants=4)
+    Event.objects.filter(pk=event.pk).update(fairness_algorithm=fairness.ALGORITHM_V1)
+    draw_time = lock_and_reach_draw_time(event)
+    assert services.event_draw(event_id=event.pk, now=draw_time)
+    assert proof_of(event)["algorithm"] == "sha256-fisher-yates-v1"
+    assert verify_published(event) == []
+
+
+# --- the reveal gap, the lock time, the prizes --------------------------------------------
+
+
+def test_manual_draw_reveals_the_seed_no_sooner_than_the_gap_after_the_lock(settings):
+    settings.DRAND_URLS = []
+    settings.LOTTERY_REVEAL_GAP_SECONDS = 10
+    creator = UserFactory()
+    event = make_event(creator=creator, draw_mode="manual")
+    now = START + timedelta(minutes=5)
+    services.event_draw_early(event=event, actor=creator, now=now)
+    event.refresh_from_db()
+    assert event.locked_at == now and event.entrants_digest
+    assert services.event_draw(event_id=event.pk, now=now) is False
+    assert proof_of(event)["seed"] is None
+    assert services.event_draw(event_id=event.pk, now=now + timedelta(seconds=9)) is False
+    assert services.event_draw(event_id=event.pk, now=now + timedelta(seconds=10))
+    assert proof_of(event)["locked_at"] is not None
+
+
+def test_count_mode_publishes_the_digest_first_and_draws_only_after_the_gap(settings):
+    settings.DRAND_URLS = []
+    settings.LOTTERY_REVEAL_GAP_SECONDS = 10
+    event = make_event(draw_mode="count", target_participants=3, entrants=3)
+    assert event.status == Event.Status.OPENING and not event.entrants_digest
+    sweep = START + timedelta(seconds=5)
+    assert services.event_draw(event_id=event.pk, now=sweep) is False
+    event.refresh_from_db()
+    assert event.entrants_digest and event.locked_at == sweep and event.prizes_digest
+    assert services.event_draw(event_id=event.pk, now=sweep + timedelta(seconds=10))
+
+
+def test_an_early_lock_names_a_round_after_the_gap_so_the_draw_need_not_wait_for_the_schedule(
+    relays,
+):
+    creator = UserFactory()
+    event = make_event(creator=creator, draw_mode="manual")
+    scheduled_round = event.beacon_round
+    now = START + timedelta(minutes=5)
+    services.event_draw_early(event=event, actor=creator, now=now)
+    event.refresh_from_db()
+    assert event.beacon_round < scheduled_round
+    assert round_time(event) >= now + timedelta(seconds=10)
+
+
+def test_the_prizes_digest_is_published_at_the_lock_and_binds_the_prizes(settings):
+    settings.DRAND_URLS = []
+    event = make_event()
+    assert proof_of(event)["prizes_digest"] is None
+    draw_time = lock_and_reach_draw_time(event)
+    proof = proof_of(event)
+    expected = fairness.prizes_digest(
+        (prize["id"], prize["quantity"], prize["name"]) for prize in proof["prizes"]
+    )
+    assert proof["prizes_digest"] == expected
+    event.prizes.filter(position=1).update(quantity=5)  # someone edits the database after
+    with pytest.raises(services.DrawIntegrityError):
+        services.event_draw(event_id=event.pk, now=draw_time)
+
+
+def test_a_staff_cancel_after_the_lock_reveals_the_seed_and_keeps_the_entrant_list(settings):
+    settings.DRAND_URLS = []
+    event = make_event()
+    assert services.event_lock(event_id=event.pk, now=event.lock_at)
+    event_services.event_cancel(
+        event=event, actor=StaffFactory(), now=event.lock_at, reason="abuse", by_staff=True
+    )
+    proof = proof_of(event)
+    assert proof["status"] == "canceled"
+    assert fairness.commitment(bytes.fromhex(proof["seed"])) == proof["commitment"]
+    response = APIClient().get(f"/api/v1/events/{event.public_id}/entrants")
+    assert response.status_code == 200
+
+
+def test_the_reveal_time_counts_from_the_actual_lock(settings):
+    settings.LOTTERY_REVEAL_GAP_SECONDS = 10
+    event = make_event()
+    late = event.draw_at + timedelta(days=2)
+    assert services.event_lock(event_id=event.pk, now=late)
+    event.refresh_from_db()
+    assert selectors.reveal_time(event) == late + timedelta(seconds=10)
