@@ -1,16 +1,18 @@
-"""Verifiable fairness for lottery draws: scheme ``sha256-fisher-yates-v1``.
+"""Verifiable fairness for lottery draws: schemes ``sha256-fisher-yates-v1`` and ``-v2``.
 
-Pure standard library on purpose: the stand-alone verifier (``tools/verify_draw.py``) imports
-this very module, so anybody can check a draw without Django and without trusting a second
-implementation. docs/fairness.md is the byte-exact specification; keep the two in step.
+Pure standard library. docs/fairness.md is the byte-exact specification; keep the two in step.
+The stand-alone verifier (``tools/verify_draw.py``) is a second implementation written from
+that document, on purpose: a bug here is not shared by the checker.
 
 In short:
 
-1. At event creation the server draws a secret seed and publishes ``commitment(seed)``.
+1. At event creation the server draws a secret seed and publishes ``commitment(seed)`` (v2:
+   and names a future drand beacon round).
 2. At lock it publishes the entrant count and ``entrants_digest`` of the entrant keys sorted
-   in canonical (bytewise) order.
+   in canonical (bytewise) order (v2: and ``prizes_digest``).
 3. At draw time the winners follow deterministically from (seed, entrants digest, count,
-   prizes); the seed is revealed so that anyone can recompute them with ``verify``.
+   prizes; v2: prizes digest, beacon randomness); the seed is revealed so that anyone can
+   recompute them with ``verify``.
 """
 
 from __future__ import annotations

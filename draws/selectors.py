@@ -81,6 +81,22 @@ def stream_entrant_keys(*, event_id: int) -> Iterator[list[str]]:
         cursor.close()
 
 
+def entrant_position(*, event: Event, key: str) -> dict:
+    """Where ``key`` stands in the event's frozen, sorted entrant list (two indexed reads)."""
+    entries = Entry.objects.filter(event=event)
+    included = entries.filter(user_key=key).exists()
+    return {
+        "key": key,
+        "included": included,
+        # The same ORDER BY user_key comparison the public list is streamed in (and checked
+        # against the digest): for these [0-9a-z] ids it is the canonical bytewise order.
+        "position": entries.filter(user_key__lt=key).count() if included else None,
+        "entrant_count": event.entrant_count,
+        "entrants_digest": event.entrants_digest,
+        "locked_at": event.locked_at,
+    }
+
+
 def entry_ids_by_key(*, event_id: int, keys: list[str]) -> dict[str, int]:
     """Entry id of each of ``keys`` in the event (the winners: a few thousand at most)."""
     found: dict[str, int] = {}

@@ -99,3 +99,13 @@ class UnawardedOutput(serializers.Serializer):
 class WinnersOutput(serializers.Serializer):
     winners = WinnerOutput(many=True)
     unawarded = UnawardedOutput(many=True)
+
+
+class MyEntryOutput(serializers.Serializer):
+    key = serializers.CharField()
+    included = serializers.BooleanField()
+    # 0-based index of ``key`` in the sorted entrant list; null when not included.
+    position = serializers.IntegerField(allow_null=True)
+    entrant_count = serializers.IntegerField()
+    entrants_digest = serializers.CharField()
+    locked_at = AwareDateTimeField(allow_null=True)

@@ -70,6 +70,32 @@ class EntrantsView(PublicDrawView):
         return response
 
 
+class MyEntryView(APIView):
+    """The caller's own place in the frozen entrant list, without downloading the list.
+
+    Their key, its 0-based position in canonical order and the digest: anyone holding the
+    list file (or later downloading it) sees the same line at that position, so a server
+    telling different entrants inconsistent stories is caught by a single download.
+    """
+
+    @extend_schema(
+        operation_id="eventEntrantsMeGet",
+        responses={
+            200: s.MyEntryOutput,
+            **error_responses(r401="not logged in", r404="no such event", r409="not locked yet"),
+        },
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_for_proof(public_id=event_id)
+        if event.status == Event.Status.INIT or not event.entrants_digest:
+            raise ApplicationError("event_not_locked")
+        return Response(
+            s.MyEntryOutput(
+                selectors.entrant_position(event=event, key=request.user.public_id)
+            ).data
+        )
+
+
 class DrawNowView(APIView):
     """The creator of a manual-mode event draws it before its draw time."""
 

@@ -300,3 +300,124 @@ def test_the_reveal_time_counts_from_the_actual_lock(settings):
     assert services.event_lock(event_id=event.pk, now=late)
     event.refresh_from_db()
     assert selectors.reveal_time(event) == late + timedelta(seconds=10)
+
+
+def test_an_entrant_checks_their_own_place_in_the_frozen_list_without_downloading_it(settings):
+    from tests.conftest import client_for
+
+    settings.DRAND_URLS = []
+    participant, outsider = UserFactory(), UserFactory()
+    event = make_event(entrants=4)
+    event_services.entry_join(event=event, user=participant, now=START)
+    url = f"/api/v1/events/{event.public_id}/entrants/me"
+    assert client_for(participant).get(url).status_code == 409  # not locked yet
+    assert services.event_lock(event_id=event.pk, now=event.lock_at)
+    event.refresh_from_db()
+
+    mine = client_for(participant).get(url).json()["data"]
+    keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
+    assert mine["key"] == participant.public_id and mine["included"] is True
+    assert keys[mine["position"]] == participant.public_id
+    assert (mine["entrant_count"], mine["entrants_digest"]) == fairness.entrants_digest(keys)
+
+    theirs = client_for(outsider).get(url).json()["data"]
+    assert theirs["included"] is False and theirs["position"] is None
+    assert APIClient().get(url).status_code == 401
+
+
+# --- the stand-alone verifier --------------------------------------------------------------
+
+
+def load_verifier():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "verify_draw.py"
+    spec = importlib.util.spec_from_file_location("verify_draw_standalone", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def saved_documents(event, tmp_path, *, proof=None) -> list[str]:
+    import json
+
+    event.refresh_from_db()
+    client = APIClient()
+    proof = proof or proof_of(event)
+    keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    (tmp_path / "entrants.txt").write_text("".join(key + "\n" for key in keys))
+    winners = client.get(f"/api/v1/events/{event.public_id}/winners").json()
+    (tmp_path / "winners.json").write_text(json.dumps(winners))
+    return [
+        *("--proof", str(tmp_path / "proof.json")),
+        *("--entrants", str(tmp_path / "entrants.txt")),
+        *("--winners", str(tmp_path / "winners.json")),
+    ]
+
+
+def test_the_verifier_is_a_second_implementation_importing_nothing_of_the_server():
+    import ast
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "tools" / "verify_draw.py").read_text()
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not imported & {"draws", "events", "lottery_site", "django"}
+
+
+def test_the_verifier_checks_the_beacon_signature_and_says_so_without_py_ecc(
+    relays, tmp_path, capsys, monkeypatch
+):
+    first, second = relays
+    event = make_event(entrants=5)
+    draw_time = lock_and_reach_draw_time(event)
+    first.state.publish(event.beacon_round)
+    second.state.publish(event.beacon_round)
+    assert services.event_draw(event_id=event.pk, now=draw_time)
+    verifier = load_verifier()
+    argv = saved_documents(event, tmp_path)
+    saved = proof_of(event)
+
+    assert verifier.main([*argv, "--expect-commitment", saved["commitment"]]) == 0
+    assert "OK:" in capsys.readouterr().out
+
+    # Another validly shaped round (signed by someone else) does not pass for the chain's.
+    forged = signed_round(event.beacon_round, OTHER_SECRET_KEY)
+    bad = dict(saved, beacon=dict(saved["beacon"], **forged))
+    assert verifier.main(saved_documents(event, tmp_path, proof=bad)) == 1
+    assert "signature does not verify" in capsys.readouterr().out
+
+    argv = saved_documents(event, tmp_path)  # the honest proof again
+    monkeypatch.setitem(__import__("sys").modules, "py_ecc", None)
+    assert verifier.main(argv) == verifier.EXIT_SIGNATURE_NOT_CHECKED == 3
+    assert "beacon signature NOT checked" in capsys.readouterr().out
+
+
+def test_the_verifier_compares_what_you_saved_and_takes_lower_case_hex_only(
+    settings, tmp_path, capsys
+):
+    settings.DRAND_URLS = []
+    event = make_event(entrants=4)
+    draw_time = lock_and_reach_draw_time(event)
+    assert services.event_draw(event_id=event.pk, now=draw_time)
+    verifier = load_verifier()
+    argv = saved_documents(event, tmp_path)
+    assert verifier.main(argv) == 0
+    assert "WITHOUT a public beacon" in capsys.readouterr().out
+    assert verifier.main([*argv, "--expect-commitment", "0" * 64]) == 1
+    assert verifier.main([*argv, "--expect-digest", "0" * 64]) == 1
+    capsys.readouterr()
+    proof = proof_of(event)
+    upper = dict(proof, entrants_digest=proof["entrants_digest"].upper())
+    assert verifier.main(saved_documents(event, tmp_path, proof=upper)) == 1
+    assert "lower-case" in capsys.readouterr().out
