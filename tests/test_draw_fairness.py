@@ -421,3 +421,32 @@ def test_the_verifier_compares_what_you_saved_and_takes_lower_case_hex_only(
     upper = dict(proof, entrants_digest=proof["entrants_digest"].upper())
     assert verifier.main(saved_documents(event, tmp_path, proof=upper)) == 1
     assert "lower-case" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("with_beacon", [False, True])
+def test_the_v2_worked_example_of_docs_fairness_md(with_beacon):
+    keys = [
+        "u_0000000000000001",
+        "u_3k9x2m7q5w8e1r4t",
+        "u_a1b2c3d4e5f6g7h8",
+        "u_m0n1o2p3q4r5s6t7",
+        "u_zzzzzzzzzzzzzzzz",
+    ]
+    count, digest = fairness.entrants_digest(keys)
+    prizes = fairness.prizes_digest([("p_gold", 1, "Gold"), ("p_silver", 2, "Silver")])
+    assert prizes == "e31fb5f38884cb61e99c7db0e54f178576b07d5f9742e96aafc2db8a90d5f2a8"
+    beacon = signed_round(1000)
+    assert beacon["randomness"] == (
+        "34d60c1a451d47ab09b3448cc31500f0971b22ed7afc446a7c16ea4023e10dc6"
+    )
+    allocation = fairness.allocate(
+        seed=bytes(range(32)),
+        entrants_digest=digest,
+        entrant_count=count,
+        prizes=[("p_gold", 1), ("p_silver", 2)],
+        algorithm=fairness.ALGORITHM_V2,
+        prizes_digest=prizes,
+        beacon_randomness=bytes.fromhex(beacon["randomness"]) if with_beacon else None,
+    )
+    expected = [0, 1, 2] if with_beacon else [2, 3, 1]
+    assert [position for position, _ in allocation.awards] == expected
