@@ -152,7 +152,7 @@ def _verify_g1_signature(*, public_key: bytes, message: bytes, sig: bytes) -> bo
         )
         if not subgroup_check(sig_point) or not subgroup_check(pk_point):
             return False
-        hashed = hash_to_G1(message, G1_DST)
+        hashed = hash_to_G1(message, G1_DST, hashlib.sha256)
         product = pairing(G2, sig_point, final_exponentiate=False) * pairing(
             ec_neg(pk_point), hashed, final_exponentiate=False
         )

@@ -450,3 +450,26 @@ def test_the_v2_worked_example_of_docs_fairness_md(with_beacon):
     )
     expected = [0, 1, 2] if with_beacon else [2, 3, 1]
     assert [position for position, _ in allocation.awards] == expected
+
+
+def test_quicknet_rounds_signed_on_g1_verify_in_the_server_and_the_verifier():
+    import hashlib
+
+    from py_ecc.bls.g2_primitives import compress_G1, compress_G2
+    from py_ecc.bls.hash_to_curve import hash_to_G1
+    from py_ecc.optimized_bls12_381 import G2, multiply
+
+    secret = 987654321
+    z1, z2 = compress_G2(multiply(G2, secret))
+    key = z1.to_bytes(48, "big") + z2.to_bytes(48, "big")
+    message = drand.round_message(scheme=drand.QUICKNET, round_number=5, previous_signature=None)
+    point = multiply(hash_to_G1(message, drand.G1_DST, hashlib.sha256), secret)
+    signature = compress_G1(point).to_bytes(48, "big")
+
+    assert drand.bls_verify(scheme=drand.QUICKNET, public_key=key, message=message, sig=signature)
+    assert not drand.bls_verify(
+        scheme=drand.QUICKNET, public_key=key, message=message[::-1], sig=signature
+    )
+    chain = {"scheme": drand.QUICKNET, "public_key": key.hex()}
+    assert load_verifier().bls_check(chain, 5, signature.hex(), "")
+    assert not load_verifier().bls_check(chain, 6, signature.hex(), "")

@@ -289,7 +289,9 @@ def bls_check(chain: dict[str, Any], round_number: int, signature: str, previous
             key = decompress_G2(
                 (int.from_bytes(public_key[:48], "big"), int.from_bytes(public_key[48:], "big"))
             )
-            hashed = hash_to_G1(message, b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_")
+            hashed = hash_to_G1(
+                message, b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_", hashlib.sha256
+            )
             product = pairing(G2, point, final_exponentiate=False) * pairing(
                 neg(key), hashed, final_exponentiate=False
             )
