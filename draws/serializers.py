@@ -101,7 +101,7 @@ class WinnersOutput(serializers.Serializer):
     unawarded = UnawardedOutput(many=True)
 
 
-class MyEntryOutput(serializers.Serializer):
+class EntrantPlaceOutput(serializers.Serializer):
     key = serializers.CharField()
     included = serializers.BooleanField()
     # 0-based index of ``key`` in the sorted entrant list; null when not included.

@@ -81,7 +81,7 @@ class MyEntryView(APIView):
     @extend_schema(
         operation_id="eventEntrantsMeGet",
         responses={
-            200: s.MyEntryOutput,
+            200: s.EntrantPlaceOutput,
             **error_responses(r401="not logged in", r404="no such event", r409="not locked yet"),
         },
     )
@@ -90,7 +90,7 @@ class MyEntryView(APIView):
         if event.status == Event.Status.INIT or not event.entrants_digest:
             raise ApplicationError("event_not_locked")
         return Response(
-            s.MyEntryOutput(
+            s.EntrantPlaceOutput(
                 selectors.entrant_position(event=event, key=request.user.public_id)
             ).data
         )
