@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 START = timezone.now().replace(microsecond=0) + timedelta(days=1)
 
 
-@pytest.fixture(autouse=True)
-def _no_reveal_gap(settings):
-    """These tests are about locking and drawing once; tests/test_draw_fairness.py tests the gap."""
-    settings.LOTTERY_REVEAL_GAP_SECONDS = 0
-
-
 def make_event(*, creator=None, entrants=0, prizes=(("一等奖", 1), ("二等奖", 2)), **extra):
     creator = creator or UserFactory()
     with time_machine.travel(START, tick=False):
