@@ -112,6 +112,7 @@ class MeView(APIView):
         summary="Change the caller's nickname or avatar (PATCH form)",
         request=s.ProfileInput,
         responses={200: s.MeOutput},
+        extensions=refusals("content_risky", "upload_unusable", "wechat_unavailable"),
     )
     def patch(self, request: Request) -> Response:
         return self._update(request)
@@ -139,6 +140,7 @@ class MeView(APIView):
                 status_codes=["200"],
             ),
         ],
+        extensions=refusals("content_risky", "upload_unusable", "wechat_unavailable"),
     )
     def put(self, request: Request) -> Response:
         return self._update(request)

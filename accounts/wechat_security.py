@@ -23,6 +23,7 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from accounts import wechat_messages
 from accounts.wechat import call_wechat
@@ -80,7 +81,8 @@ def texts_check(*, texts: dict[str, str], author, scene: int) -> bool:
         if verdict == "risky":
             risky.append(field)
     if risky:
-        raise ApplicationError("content_risky", data={field: ["内容违规"] for field in risky})
+        message = _("WeChat's content check judged this risky.")
+        raise ApplicationError("content_risky", data={field: [message] for field in risky})
     return not unchecked
 
 

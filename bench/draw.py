@@ -15,7 +15,12 @@ Each round runs two fresh child processes, in alternating order:
   ``fetchmany(10000)``: the least any draw that reads the entrant list must spend;
 - draw: ``draws.services.event_draw`` exactly as the worker runs it: reads and re-digests the
   frozen list, allocates, writes the 1,000 winners, the prizes' awarded counts and the "draw"
-  log row (the notifications outbox), and commits.
+  log row (the notifications outbox), and commits. No beacon configured: the v2 draw mixes in
+  32 zero bytes;
+- draw_beacon: the same draw with a beacon round already fetched and verified (stored on the
+  event, as the worker does before drawing): what mixing the beacon in costs the draw itself.
+  Fetching and verifying the round happen before, outside the draw; one BLS verification
+  (py_ecc) is timed separately and reported as ``beacon_verify_seconds``.
 
 Each child reports its wall time and its peak RSS (VmHWM: the whole process, Django
 included). Between rounds the draw is undone with raw SQL, a reset only a benchmark does. The
@@ -167,7 +172,9 @@ def reset_draw(event_id: int) -> None:
             "DELETE FROM events_eventlog WHERE event_id = %s AND action = 'draw'", [event_id]
         )
         cursor.execute(
-            "UPDATE events_event SET status = 1, drawn_at = NULL WHERE id = %s", [event_id]
+            "UPDATE events_event SET status = 1, drawn_at = NULL, beacon = NULL, "
+            "beacon_missing_reason = '' WHERE id = %s",
+            [event_id],
         )
 
 
@@ -188,12 +195,54 @@ def child(kind: str, event_id: int) -> dict:
     if kind == "floor":
         seconds, rows = floor(event_id)
     else:
+        if kind == "draw_beacon":
+            Event.objects.filter(pk=event_id).update(beacon=BEACON_ROUND)
         from draws import services
 
         started = time.perf_counter()
         assert services.event_draw(event_id=event_id, now=event.draw_at)
         seconds, rows = time.perf_counter() - started, event.entrant_count
     return {"seconds": seconds, "rows": rows, "rss_before_mb": rss_before, "peak_mb": peak_rss_mb()}
+
+
+# A round as the worker stores it once verified (its signature is not re-checked by the draw).
+_SIGNATURE = bytes(range(96))
+BEACON_ROUND = {
+    "round": 1,
+    "randomness": __import__("hashlib").sha256(_SIGNATURE).hexdigest(),
+    "signature": _SIGNATURE.hex(),
+    "previous_signature": None,
+}
+
+
+def beacon_verify_seconds() -> float:
+    """One drand round's BLS check (pedersen-bls-chained, py_ecc), as the worker pays it."""
+    import hashlib
+
+    from py_ecc.bls import G2Basic
+
+    from lottery_site import drand
+
+    secret = 0x1234567
+    previous = bytes(96)
+    message = hashlib.sha256(previous + (7).to_bytes(8, "big")).digest()
+    signature = G2Basic.Sign(secret, message)
+    chain = drand.Chain(
+        hash="00" * 32,
+        scheme=drand.CHAINED,
+        public_key=G2Basic.SkToPk(secret).hex(),
+        period=30,
+        genesis_time=0,
+    )
+    beacon = {
+        "round": 7,
+        "randomness": hashlib.sha256(signature).hexdigest(),
+        "signature": signature.hex(),
+        "previous_signature": previous.hex(),
+    }
+    started = time.perf_counter()
+    drand.verify_signature(chain=chain, round_number=7, beacon=beacon)
+    return time.perf_counter() - started
 
 
 def peak_rss_mb() -> float:
@@ -269,7 +318,7 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database of the previous run (same size)"
     )
-    parser.add_argument("--child", choices=["floor", "draw"])
+    parser.add_argument("--child", choices=["floor", "draw", "draw_beacon"])
     parser.add_argument("--event-id", type=int)
     args = parser.parse_args()
     if args.child:
@@ -283,18 +332,25 @@ def main() -> None:
         event_id = load(args.entrants)
     rounds = []
     for number in range(1, args.rounds + 1):
-        order = ["floor", "draw"] if number % 2 else ["draw", "floor"]
+        order = ["floor", "draw", "draw_beacon"] if number % 2 else ["draw_beacon", "draw", "floor"]
         result = {}
         for kind in order:
             result[kind] = run_child(kind, event_id)
-        reset_draw(event_id) if number < args.rounds else verify(event_id)
+            if kind != "floor":
+                reset_draw(event_id)
+        if number == args.rounds:
+            assert run_child("draw", event_id)
+            verify(event_id)
         result["ratio"] = result["draw"]["seconds"] / result["floor"]["seconds"]
+        result["beacon_ratio"] = result["draw_beacon"]["seconds"] / result["draw"]["seconds"]
         rounds.append(result)
         print(
             f"round {number}: floor {result['floor']['seconds']:.3f} s "
             f"(peak {result['floor']['peak_mb']:.0f} MB), draw {result['draw']['seconds']:.3f} s "
             f"(peak {result['draw']['peak_mb']:.0f} MB, {result['draw']['rss_before_mb']:.0f} MB "
-            f"before), draw/floor {result['ratio']:.2f}",
+            f"before), draw/floor {result['ratio']:.2f}, "
+            f"draw with beacon {result['draw_beacon']['seconds']:.3f} s "
+            f"(x{result['beacon_ratio']:.3f} the draw without)",
             flush=True,
         )
     summary = {
@@ -312,6 +368,10 @@ def main() -> None:
         "draw_peak_rss_mb": max(r["draw"]["peak_mb"] for r in rounds),
         "draw_rss_before_draw_mb": median(r["draw"]["rss_before_mb"] for r in rounds),
         "floor_peak_rss_mb": max(r["floor"]["peak_mb"] for r in rounds),
+        "draw_beacon_seconds": median(r["draw_beacon"]["seconds"] for r in rounds),
+        "draw_beacon_over_draw": median(r["beacon_ratio"] for r in rounds),
+        # Paid once per draw before it, outside the draw's transaction (not in the ratios).
+        "beacon_verify_seconds": beacon_verify_seconds(),
     }
     print(json.dumps(summary, indent=2))
     (RESULTS / "draw.json").write_text(json.dumps(summary, indent=2))

@@ -1,16 +1,18 @@
-"""Verifiable fairness for lottery draws: scheme ``sha256-fisher-yates-v1``.
+"""Verifiable fairness for lottery draws: schemes ``sha256-fisher-yates-v1`` and ``-v2``.
 
-Pure standard library on purpose: the stand-alone verifier (``tools/verify_draw.py``) imports
-this very module, so anybody can check a draw without Django and without trusting a second
-implementation. docs/fairness.md is the byte-exact specification; keep the two in step.
+Pure standard library. docs/fairness.md is the byte-exact specification; keep the two in step.
+The stand-alone verifier (``tools/verify_draw.py``) is a second implementation written from
+that document, on purpose: a bug here is not shared by the checker.
 
 In short:
 
-1. At event creation the server draws a secret seed and publishes ``commitment(seed)``.
+1. At event creation the server draws a secret seed and publishes ``commitment(seed)`` (v2:
+   and names a future drand beacon round).
 2. At lock it publishes the entrant count and ``entrants_digest`` of the entrant keys sorted
-   in canonical (bytewise) order.
+   in canonical (bytewise) order (v2: and ``prizes_digest``).
 3. At draw time the winners follow deterministically from (seed, entrants digest, count,
-   prizes); the seed is revealed so that anyone can recompute them with ``verify``.
+   prizes; v2: prizes digest, beacon randomness); the seed is revealed so that anyone can
+   recompute them with ``verify``.
 """
 
 from __future__ import annotations
@@ -24,11 +26,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-ALGORITHM = "sha256-fisher-yates-v1"
+ALGORITHM_V1 = "sha256-fisher-yates-v1"
+# v2 also binds the prizes (their digest) and a public beacon round nobody knows at the lock.
+ALGORITHM_V2 = "sha256-fisher-yates-v2"
+ALGORITHM = ALGORITHM_V2  # what new events are drawn with
+ALGORITHMS = (ALGORITHM_V1, ALGORITHM_V2)
 SEED_BYTES = 32
 DIGEST_BYTES = 32
+# Stands in for the beacon's randomness in v2 when a draw went ahead without one (a SHA-256
+# output is never all zeros in practice; the proof says ``beacon: null`` anyway).
+NO_BEACON = bytes(32)
 
-_DOMAIN = ALGORITHM.encode("ascii")
 _U64_SPAN = 2**64
 _BLOCK_U64S = struct.Struct(">4Q")
 
@@ -137,6 +145,18 @@ def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+def prizes_digest(prizes: Iterable[tuple[str, int, str]]) -> str:
+    """SHA-256 of the prize list in tier order: one ``id TAB quantity TAB sha256(name)`` line each.
+
+    The name goes in hashed, so any text (tabs, newlines) fits the one-line format.
+    """
+    lines = "".join(
+        f"{prize_id}\t{quantity}\t{hashlib.sha256(name.encode('utf-8')).hexdigest()}\n"
+        for prize_id, quantity, name in prizes
+    )
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
 # --- random stream ----------------------------------------------------------------------------
 
 
@@ -163,9 +183,25 @@ class RandomStream:
     outcome: it only applies to the exact entrant list frozen at lock.
     """
 
-    def __init__(self, *, seed: bytes, entrants_digest: str) -> None:
+    def __init__(
+        self,
+        *,
+        seed: bytes,
+        entrants_digest: str,
+        algorithm: str = ALGORITHM_V1,
+        prizes_digest: str | None = None,
+        beacon_randomness: bytes | None = None,
+    ) -> None:
         _check_seed(seed)
-        self._prefix = hashlib.sha256(_DOMAIN + seed + _digest_bytes(entrants_digest))
+        self._prefix = hashlib.sha256(
+            _stream_prefix(
+                seed=seed,
+                entrants_digest=entrants_digest,
+                algorithm=algorithm,
+                prizes_digest=prizes_digest,
+                beacon_randomness=beacon_randomness,
+            )
+        )
         self._next_block = 0
         self._pending: Iterator[int] = iter(())
 
@@ -186,26 +222,56 @@ class RandomStream:
         return below(m, next_u64=self.next_u64)
 
 
+def _stream_prefix(
+    *,
+    seed: bytes,
+    entrants_digest: str,
+    algorithm: str,
+    prizes_digest: str | None,
+    beacon_randomness: bytes | None,
+) -> bytes:
+    """v1: ALGORITHM || seed || entrants digest; v2 adds prizes digest || beacon randomness."""
+    if algorithm == ALGORITHM_V1:
+        return algorithm.encode("ascii") + seed + _digest_bytes(entrants_digest)
+    if algorithm != ALGORITHM_V2:
+        raise ValueError(f"unknown algorithm {algorithm!r}")
+    beacon = NO_BEACON if beacon_randomness is None else beacon_randomness
+    if len(beacon) != DIGEST_BYTES:
+        raise ValueError("beacon randomness must be 32 bytes")
+    return (
+        algorithm.encode("ascii")
+        + seed
+        + _digest_bytes(entrants_digest)
+        + _digest_bytes(prizes_digest or "", what="prizes digest")
+        + beacon
+    )
+
+
 def _check_seed(seed: bytes) -> None:
     if not isinstance(seed, bytes) or len(seed) != SEED_BYTES:
         raise ValueError(f"seed must be {SEED_BYTES} bytes")
 
 
-def _digest_bytes(hex_digest: str) -> bytes:
-    try:
-        raw = bytes.fromhex(hex_digest)
-    except (TypeError, ValueError):
-        raw = b""
-    # fromhex() tolerates spaces; the published digest is exactly 64 hex characters.
-    if len(raw) != DIGEST_BYTES or len(hex_digest) != 2 * DIGEST_BYTES:
-        raise ValueError("entrants digest must be 64 hexadecimal characters")
-    return raw
+def is_hex64(value: Any) -> bool:
+    """Exactly 64 lower-case hexadecimal characters: the only form the proof publishes."""
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def _digest_bytes(hex_digest: str, *, what: str = "entrants digest") -> bytes:
+    # fromhex() tolerates spaces and upper case; the proof publishes exactly 64 lower-case ones.
+    if not is_hex64(hex_digest):
+        raise ValueError(f"{what} must be 64 lower-case hexadecimal characters")
+    return bytes.fromhex(hex_digest)
 
 
 # --- drawing ----------------------------------------------------------------------------------
 
 
-def draw_positions(*, seed: bytes, entrants_digest: str, entrant_count: int, k: int) -> list[int]:
+def draw_positions(
+    *, seed: bytes, entrants_digest: str, entrant_count: int, k: int, **stream: Any
+) -> list[int]:
     """k distinct positions in [0, entrant_count), in winning order (first = top prize).
 
     A partial Fisher-Yates shuffle of the virtual array [0, 1, ..., n-1], stored sparsely: only
@@ -216,11 +282,11 @@ def draw_positions(*, seed: bytes, entrants_digest: str, entrant_count: int, k: 
         raise ValueError("entrant_count must not be negative")
     if not 0 <= k <= entrant_count:
         raise ValueError(f"k must be in [0, entrant_count], got k={k}, n={entrant_count}")
-    stream = RandomStream(seed=seed, entrants_digest=entrants_digest)
+    rng = RandomStream(seed=seed, entrants_digest=entrants_digest, **stream)
     swaps: dict[int, int] = {}
     positions: list[int] = []
     for i in range(k):
-        j = i + stream.below(entrant_count - i)
+        j = i + rng.below(entrant_count - i)
         vi = swaps.get(i, i)
         vj = swaps.get(j, j)
         swaps[j] = vi  # cell i is never read again, so it needs no write-back
@@ -247,13 +313,28 @@ def allocate(
     entrants_digest: str,
     entrant_count: int,
     prizes: Sequence[tuple[str, int]],
+    algorithm: str = ALGORITHM_V1,
+    prizes_digest: str | None = None,
+    beacon_randomness: bytes | None = None,
 ) -> Allocation:
-    """Give the i-th drawn position the i-th prize unit, prizes expanded in tier order."""
+    """Give the i-th drawn position the i-th prize unit, prizes expanded in tier order.
+
+    v2 (``algorithm=ALGORITHM_V2``) needs ``prizes_digest`` and takes the beacon's 32 bytes of
+    randomness (None: drawn without a beacon).
+    """
     _check_prizes(prizes)
     total_units = sum(quantity for _, quantity in prizes)
     k = min(total_units, entrant_count)
     positions = iter(
-        draw_positions(seed=seed, entrants_digest=entrants_digest, entrant_count=entrant_count, k=k)
+        draw_positions(
+            seed=seed,
+            entrants_digest=entrants_digest,
+            entrant_count=entrant_count,
+            k=k,
+            algorithm=algorithm,
+            prizes_digest=prizes_digest,
+            beacon_randomness=beacon_randomness,
+        )
     )
     awards: list[tuple[int, str]] = []
     unawarded: dict[str, int] = {}
@@ -289,6 +370,11 @@ class Proof:
     entrants_digest: str
     seed_hex: str | None
     prizes: list[tuple[str, int]]
+    prize_names: list[str] = ()  # type: ignore[assignment]
+    prizes_digest: str | None = None
+    beacon_round: int | None = None
+    beacon: Mapping[str, Any] | None = None
+    beacon_missing_reason: str | None = None
 
 
 def parse_proof(proof: Mapping[str, Any]) -> Proof:
@@ -298,14 +384,28 @@ def parse_proof(proof: Mapping[str, Any]) -> Proof:
     seed_hex = proof.get("seed")
     if seed_hex is not None and not isinstance(seed_hex, str):
         raise DrawFormatError("proof field 'seed' must be a string or null")
+    prize_items = _field(proof, "prizes", list)
+    beacon = proof.get("beacon")
+    if beacon is not None and not isinstance(beacon, Mapping):
+        raise DrawFormatError("proof field 'beacon' must be an object or null")
+    beacon_round = proof.get("beacon_round")
+    if beacon_round is not None and (not isinstance(beacon_round, int) or beacon_round < 1):
+        raise DrawFormatError("proof field 'beacon_round' must be a positive integer or null")
     return Proof(
+        prize_names=[
+            str(item.get("name", "")) for item in prize_items if isinstance(item, Mapping)
+        ],
+        prizes_digest=proof.get("prizes_digest"),
+        beacon_round=beacon_round,
+        beacon=beacon,
+        beacon_missing_reason=proof.get("beacon_missing_reason"),
         algorithm=_field(proof, "algorithm", str),
         event_id=str(proof.get("event_id", "")),
         commitment=_field(proof, "commitment", str),
         entrant_count=_field(proof, "entrant_count", int),
         entrants_digest=_field(proof, "entrants_digest", str),
         seed_hex=seed_hex,
-        prizes=[_parse_prize(item) for item in _field(proof, "prizes", list)],
+        prizes=[_parse_prize(item) for item in prize_items],
     )
 
 
@@ -365,11 +465,17 @@ def verify(
         return [*problems, "winners not checked: no usable seed"]
     if entrant_problems:
         return [*problems, "winners not checked: the entrant list does not match the proof"]
+    beacon_randomness, beacon_problems = _beacon_randomness(parsed)
+    if beacon_problems:
+        return [*problems, *beacon_problems, "winners not checked: the beacon part is invalid"]
     allocation = allocate(
         seed=seed,
         entrants_digest=parsed.entrants_digest,
         entrant_count=parsed.entrant_count,
         prizes=parsed.prizes,
+        algorithm=parsed.algorithm,
+        prizes_digest=parsed.prizes_digest,
+        beacon_randomness=beacon_randomness,
     )
     expected = [(keys[position], prize_id) for position, prize_id in allocation.awards]
     problems += _compare_winners(published=published, expected=expected)
@@ -379,12 +485,24 @@ def verify(
 
 
 def _check_header(proof: Proof) -> list[str]:
-    if proof.algorithm != ALGORITHM:
-        return [f"unknown algorithm {proof.algorithm!r}: this verifier implements {ALGORITHM}"]
-    try:
-        _digest_bytes(proof.entrants_digest)
-    except ValueError:
-        return ["proof entrants_digest is not 64 hexadecimal characters"]
+    if proof.algorithm not in ALGORITHMS:
+        return [f"unknown algorithm {proof.algorithm!r}: this verifier implements {ALGORITHMS}"]
+    if not is_hex64(proof.entrants_digest):
+        return ["proof entrants_digest is not 64 lower-case hexadecimal characters"]
+    if not is_hex64(proof.commitment):
+        return ["proof commitment is not 64 lower-case hexadecimal characters"]
+    if proof.algorithm == ALGORITHM_V2:
+        if not is_hex64(proof.prizes_digest):
+            return ["proof prizes_digest is not 64 lower-case hexadecimal characters"]
+        named = [
+            (prize_id, quantity, name)
+            for (prize_id, quantity), name in zip(proof.prizes, proof.prize_names, strict=True)
+        ]
+        if prizes_digest(named) != proof.prizes_digest:
+            return [
+                f"prizes: digest {prizes_digest(named)} of the listed prizes does not match the "
+                f"proof's prizes_digest {proof.prizes_digest}"
+            ]
     if proof.entrant_count < 0:
         return ["proof entrant_count is negative"]
     try:
@@ -402,12 +520,40 @@ def _check_entrants(proof: Proof, keys: list[str]) -> list[str]:
     problems = []
     if count != proof.entrant_count:
         problems.append(f"entrant list: {count} entrants, but the proof says {proof.entrant_count}")
-    if digest != proof.entrants_digest.lower():
+    if digest != proof.entrants_digest:
         problems.append(
-            f"entrant list: digest {digest} does not match the proof's "
-            f"{proof.entrants_digest.lower()}"
+            f"entrant list: digest {digest} does not match the proof's {proof.entrants_digest}"
         )
     return problems
+
+
+def _beacon_randomness(proof: Proof) -> tuple[bytes | None, list[str]]:
+    """The beacon's randomness a v2 draw used (None: drawn without) and any problem with it.
+
+    Only the hash chain is checked here (randomness = SHA-256(signature), the named round);
+    the BLS signature needs a pairing library: tools/verify_draw.py checks it with py_ecc.
+    """
+    if proof.algorithm != ALGORITHM_V2 or proof.beacon is None:
+        return None, []
+    beacon = proof.beacon
+    problems = []
+    if beacon.get("round") != proof.beacon_round:
+        problems.append(
+            f"beacon: round {beacon.get('round')!r} is not the round named in advance, "
+            f"{proof.beacon_round!r}"
+        )
+    randomness, signature = beacon.get("randomness"), beacon.get("signature")
+    if not is_hex64(randomness):
+        return None, [*problems, "beacon: randomness is not 64 lower-case hexadecimal characters"]
+    if not isinstance(signature, str) or not _is_lower_hex(signature):
+        return None, [*problems, "beacon: signature is not lower-case hexadecimal"]
+    if hashlib.sha256(bytes.fromhex(signature)).hexdigest() != randomness:
+        problems.append("beacon: randomness is not SHA-256 of the signature")
+    return bytes.fromhex(randomness), problems
+
+
+def _is_lower_hex(value: str) -> bool:
+    return len(value) % 2 == 0 and all(c in "0123456789abcdef" for c in value)
 
 
 def _revealed_seed(proof: Proof) -> tuple[bytes | None, list[str]]:
@@ -420,12 +566,14 @@ def _revealed_seed(proof: Proof) -> tuple[bytes | None, list[str]]:
         seed = b""
     if len(seed) != SEED_BYTES:
         return None, [f"seed is not {2 * SEED_BYTES} hexadecimal characters"]
-    if commitment(seed) != proof.commitment.lower():
+    if not _is_lower_hex(proof.seed_hex):
+        return None, ["seed is not lower-case hexadecimal"]
+    if commitment(seed) != proof.commitment:
         # Still usable for recomputing winners, but a seed swapped after creation is the
         # very thing the commitment exists to catch.
         return seed, [
             f"seed does not match the commitment: sha256(seed) is {commitment(seed)}, "
-            f"the commitment published at creation is {proof.commitment.lower()}"
+            f"the commitment published at creation is {proof.commitment}"
         ]
     return seed, []
 

@@ -60,6 +60,16 @@ def is_due_for_draw(event: Event, *, now: datetime) -> bool:
     return event.draw_at <= now or event.lock_at < scheduled_lock
 
 
+def reveal_time(event: Event) -> datetime:
+    """The earliest moment the seed may be revealed: LOTTERY_REVEAL_GAP_SECONDS after the lock.
+
+    Counted from when the digests were actually published (``locked_at``), so a late sweeper
+    or a count-mode lock cannot shorten it; events locked before it was recorded use lock_at.
+    """
+    published = event.locked_at or event.lock_at
+    return published + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
+
+
 def stream_entrant_keys(*, event_id: int) -> Iterator[list[str]]:
     """Batches of the event's entrant keys (user public ids) in canonical order.
 
@@ -85,6 +95,22 @@ def stream_entrant_keys(*, event_id: int) -> Iterator[list[str]]:
             yield list(map(first, batch))  # C-level unpacking: ~2x a list comprehension
     finally:
         cursor.close()
+
+
+def entrant_position(*, event: Event, key: str) -> dict:
+    """Where ``key`` stands in the event's frozen, sorted entrant list (two indexed reads)."""
+    entries = Entry.objects.filter(event=event)
+    included = entries.filter(user_key=key).exists()
+    return {
+        "key": key,
+        "included": included,
+        # The same ORDER BY user_key comparison the public list is streamed in (and checked
+        # against the digest): for these [0-9a-z] ids it is the canonical bytewise order.
+        "position": entries.filter(user_key__lt=key).count() if included else None,
+        "entrant_count": event.entrant_count,
+        "entrants_digest": event.entrants_digest,
+        "locked_at": event.locked_at,
+    }
 
 
 def entry_ids_by_key(*, event_id: int, keys: list[str]) -> dict[str, int]:

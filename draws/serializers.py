@@ -8,15 +8,30 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.serializers import UserOutput
-from draws import fairness
 from events.serializers import STATUS_CHOICES
 from events.serializers import PrizeOutput as ProofPrize
 from events.serializers import PrizeRefOutput as PrizeRef
 from lottery_site.fields import AwareDateTimeField
 
 
+class BeaconChainOutput(serializers.Serializer):
+    hash = serializers.CharField()
+    scheme = serializers.CharField()
+    public_key = serializers.CharField()
+    period = serializers.IntegerField()
+    genesis_time = serializers.IntegerField()
+
+
+class BeaconOutput(serializers.Serializer):
+    round = serializers.IntegerField()
+    randomness = serializers.CharField()
+    signature = serializers.CharField()
+    previous_signature = serializers.CharField(allow_null=True)
+    relays = serializers.ListField(child=serializers.CharField(), required=False)
+
+
 class ProofOutput(serializers.Serializer):
-    algorithm = serializers.SerializerMethodField()
+    algorithm = serializers.CharField(source="fairness_algorithm")
     event_id = serializers.CharField(source="public_id")
     status = serializers.ChoiceField(choices=STATUS_CHOICES, source="status_name")
     commitment = serializers.CharField(source="seed_commitment")
@@ -24,22 +39,29 @@ class ProofOutput(serializers.Serializer):
     entrants_digest = serializers.CharField(allow_null=True)
     seed = serializers.SerializerMethodField()
     prizes = ProofPrize(many=True, source="ordered_prizes")
+    # v2: fixed at the lock and mixed into the draw, with the beacon round named in advance.
+    prizes_digest = serializers.CharField(allow_null=True)
+    beacon_round = serializers.IntegerField(allow_null=True)
+    beacon_chain = BeaconChainOutput(allow_null=True)
+    beacon = BeaconOutput(allow_null=True)
+    beacon_missing_reason = serializers.CharField(allow_null=True)
     # When each part was published: the commitment at creation, the entrant list at the lock,
     # the seed at the draw. An auditor checks the commitment predates every entry.
     committed_at = AwareDateTimeField(source="created_at")
     lock_at = AwareDateTimeField()
+    locked_at = AwareDateTimeField(allow_null=True)
     draw_at = AwareDateTimeField()
     drawn_at = AwareDateTimeField(allow_null=True)
     # Where the two other inputs of tools/verify_draw.py are published.
     entrants_url = serializers.SerializerMethodField()
     winners_url = serializers.SerializerMethodField()
 
-    def get_algorithm(self, event) -> str:
-        return fairness.ALGORITHM
-
     def get_seed(self, event) -> str | None:
-        """Revealed only once the event is drawn: before that it would give the result away."""
-        return bytes(event.seed).hex() if event.status == event.Status.OPENED else None
+        """Revealed once the event is drawn or canceled: before that it would give the result
+        away. A cancel reveals it too, so a cancel after the lock (the outcome was knowable)
+        can be audited."""
+        revealed = event.status in (event.Status.OPENED, event.Status.CANCELED)
+        return bytes(event.seed).hex() if revealed else None
 
     def get_entrants_url(self, event) -> str:
         return reverse("event-entrants", args=[event.public_id])
@@ -50,6 +72,8 @@ class ProofOutput(serializers.Serializer):
     def to_representation(self, event):
         data = super().to_representation(event)
         data["entrants_digest"] = data["entrants_digest"] or None
+        data["prizes_digest"] = data["prizes_digest"] or None
+        data["beacon_missing_reason"] = data["beacon_missing_reason"] or None
         return data
 
 
@@ -60,9 +84,22 @@ class WinnerOutput(serializers.Serializer):
 
 class UnawardedOutput(serializers.Serializer):
     prize = PrizeRef()
+    # Units of this prize nobody received (fewer entrants than units). ``quantity`` is the
+    # same number under its historical name, kept for clients written against it.
+    unawarded_units = serializers.IntegerField(source="quantity")
     quantity = serializers.IntegerField()
 
 
 class WinnersOutput(serializers.Serializer):
     winners = WinnerOutput(many=True)
     unawarded = UnawardedOutput(many=True)
+
+
+class EntrantPlaceOutput(serializers.Serializer):
+    key = serializers.CharField()
+    included = serializers.BooleanField()
+    # 0-based index of ``key`` in the sorted entrant list; null when not included.
+    position = serializers.IntegerField(allow_null=True)
+    entrant_count = serializers.IntegerField()
+    entrants_digest = serializers.CharField()
+    locked_at = AwareDateTimeField(allow_null=True)

@@ -9,14 +9,15 @@ interrupted at any point (worker killed, database gone) and run again gives the 
 import bisect
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
 from events.models import Entry, Event, EventLog, Prize
-from lottery_site import metrics
+from lottery_site import drand, metrics
 from lottery_site import request_id as log_context
 from lottery_site.errors import ApplicationError
 
@@ -43,8 +44,9 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
         changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
         if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(**changes):
             return False
-        count, digest = _frozen_list(event_id)
-        Event.objects.filter(pk=event_id).update(entrant_count=count, entrants_digest=digest)
+        Event.objects.filter(pk=event_id).update(
+            **_lock_publication(event_id, now=now, early=early)
+        )
         _log(event_id, Event.Status.INIT, Event.Status.OPENING, "lock", reason or "lock time")
     metrics.EVENTS_LOCKED.labels("creator" if early else "schedule").inc()
     if not early:
@@ -52,20 +54,43 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
     return True
 
 
-def event_freeze(*, event_id: int) -> bool:
-    """Record the entrant count and digest of an OPENING event locked without them.
+def event_freeze(*, event_id: int, now: datetime) -> bool:
+    """Publish the entrant count and digests of an OPENING event locked without them.
 
     A count-mode event is locked inside the join that reached its target; the list is frozen
-    from then on, and this writes its digest. Idempotent: only fills an empty digest.
+    from then on, and this writes its digest. Idempotent: only fills an empty digest. The
+    reveal gap counts from here, when the digest became public.
     """
     with transaction.atomic():
         _hold_row(event_id)
-        count, digest = _frozen_list(event_id)
         return bool(
             Event.objects.filter(
                 pk=event_id, status=Event.Status.OPENING, entrants_digest=""
-            ).update(entrant_count=count, entrants_digest=digest)
+            ).update(**_lock_publication(event_id, now=now, early=True))
         )
+
+
+def _lock_publication(event_id: int, *, now: datetime, early: bool) -> dict:
+    """What the lock publishes: the entrant count and digest, the prizes digest, the lock time.
+
+    An early lock (manual draw, count target) names a new beacon round: the first one at least
+    LOTTERY_REVEAL_GAP_SECONDS after now, so the draw does not wait for the round named for the
+    scheduled lock. It is still unknown to anyone when the entrant list and the prizes froze.
+    """
+    count, digest = _frozen_list(event_id)
+    event = Event.objects.only("fairness_algorithm", "beacon_chain").get(pk=event_id)
+    published = {"entrant_count": count, "entrants_digest": digest, "locked_at": now}
+    if event.fairness_algorithm == fairness.ALGORITHM_V2:
+        published["prizes_digest"] = fairness.prizes_digest(
+            Prize.objects.filter(event_id=event_id)
+            .order_by("position")
+            .values_list("public_id", "quantity", "name")
+        )
+        if early and event.beacon_chain:
+            chain = drand.Chain.from_json(event.beacon_chain)
+            reveal = now + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
+            published["beacon_round"] = chain.first_round_at_or_after(reveal.timestamp())
+    return published
 
 
 def event_draw(*, event_id: int, now: datetime) -> bool:
@@ -85,19 +110,25 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
         return False
     log_context.event_id.set(event.public_id)  # the draw task's log lines name the event
     if not event.entrants_digest:
-        event_freeze(event_id=event_id)
+        # Count mode: the digest becomes public now; the seed only after the reveal gap.
+        event_freeze(event_id=event_id, now=now)
         event.refresh_from_db()
+    if now < selectors.reveal_time(event):
+        return False  # the sweeper comes back; a worker never sleeps through the gap
+    beacon, missing_reason = event.beacon, event.beacon_missing_reason
+    if event.fairness_algorithm == fairness.ALGORITHM_V2 and not (beacon or missing_reason):
+        beacon, missing_reason = _beacon_for(event, now=now)  # network: outside any transaction
+        if beacon is None and not missing_reason:
+            return False  # the round is not out yet: the next sweep asks again
     prizes = list(Prize.objects.filter(event_id=event_id).order_by("position"))
-    allocation = fairness.allocate(
-        seed=bytes(event.seed),
-        entrants_digest=event.entrants_digest,
-        entrant_count=event.entrant_count,
-        prizes=[(prize.public_id, prize.quantity) for prize in prizes],
-    )
+    allocation = _allocate(event, prizes, beacon)
     with transaction.atomic():
         _hold_row(event_id)
         if not Event.objects.filter(pk=event_id, status=Event.Status.OPENING).update(
-            status=Event.Status.OPENED, drawn_at=now
+            status=Event.Status.OPENED,
+            drawn_at=now,
+            beacon=beacon,
+            beacon_missing_reason=missing_reason[:200],
         ):
             return False
         winners = _winning_entries(event, [position for position, _ in allocation.awards])
@@ -130,6 +161,62 @@ def _count_draw(event: Event, *, now: datetime, seconds: float) -> None:
     metrics.DRAW_ENTRANTS.observe(event.entrant_count)
     due_at = event.draw_at if event.draw_at <= now else event.lock_at
     metrics.DRAW_LAG.observe(max(0.0, (now - due_at).total_seconds()))
+
+
+def _allocate(event: Event, prizes: list[Prize], beacon: dict | None) -> fairness.Allocation:
+    """The winners, from the frozen inputs; refuses prizes changed since their digest."""
+    if event.fairness_algorithm == fairness.ALGORITHM_V1:
+        return fairness.allocate(
+            seed=bytes(event.seed),
+            entrants_digest=event.entrants_digest,
+            entrant_count=event.entrant_count,
+            prizes=[(prize.public_id, prize.quantity) for prize in prizes],
+        )
+    digest = fairness.prizes_digest((p.public_id, p.quantity, p.name) for p in prizes)
+    if digest != event.prizes_digest:
+        raise DrawIntegrityError(f"prizes of event {event.public_id} changed after the lock")
+    return fairness.allocate(
+        seed=bytes(event.seed),
+        entrants_digest=event.entrants_digest,
+        entrant_count=event.entrant_count,
+        prizes=[(prize.public_id, prize.quantity) for prize in prizes],
+        algorithm=fairness.ALGORITHM_V2,
+        prizes_digest=digest,
+        beacon_randomness=bytes.fromhex(beacon["randomness"]) if beacon else None,
+    )
+
+
+def _beacon_for(event: Event, *, now: datetime) -> tuple[dict | None, str]:
+    """(verified round, "") to draw with; (None, why) to draw without; (None, "") to wait.
+
+    Waiting ends DRAND_MAX_WAIT_SECONDS after the round's time: then the draw goes ahead
+    without the beacon, and the proof says why, rather than leave an event undrawn forever.
+    """
+    if event.beacon_round is None or not event.beacon_chain:
+        return None, "no beacon was configured when the event was created"
+    chain = drand.Chain.from_json(event.beacon_chain)
+    round_time = chain.round_time(event.beacon_round)
+    if now.timestamp() < round_time:
+        return None, ""
+    given_up = now.timestamp() >= round_time + settings.DRAND_MAX_WAIT_SECONDS
+    if not settings.DRAND_URLS:
+        return (None, "no drand relay configured at the draw") if given_up else (None, "")
+    try:
+        beacon = drand.fetch_round(
+            chain=chain,
+            round_number=event.beacon_round,
+            urls=settings.DRAND_URLS,
+            timeout=settings.DRAND_TIMEOUT_SECONDS,
+        )
+    except drand.BeaconError as error:
+        logger.warning("event %s: beacon round refused or missing: %s", event.public_id, error)
+        if given_up:
+            return None, (
+                f"round {event.beacon_round} not obtained within "
+                f"{settings.DRAND_MAX_WAIT_SECONDS} s of its time: {error}"
+            )
+        return None, ""
+    return beacon, ""
 
 
 def event_draw_early(*, event: Event, actor, now: datetime) -> bool:

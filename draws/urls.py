@@ -6,5 +6,6 @@ urlpatterns = [
     path("events/<str:event_id>/proof", views.ProofView.as_view(), name="event-proof"),
     path("events/<str:event_id>/winners", views.WinnersView.as_view(), name="event-winners"),
     path("events/<str:event_id>/entrants", views.EntrantsView.as_view(), name="event-entrants"),
+    path("events/<str:event_id>/entrants/me", views.MyEntryView.as_view(), name="event-entrant-me"),
     path("events/<str:event_id>/draw", views.DrawNowView.as_view(), name="event-draw"),
 ]

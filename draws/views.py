@@ -90,7 +90,9 @@ class EntrantsView(PublicDrawView):
     )
     def get(self, request: Request, event_id: str):
         event = selectors.event_for_proof(public_id=event_id)
-        if event.status in (Event.Status.INIT, Event.Status.CANCELED) or not event.entrants_digest:
+        # Also after a cancel past the lock: with the revealed seed it shows what the draw
+        # would have given.
+        if event.status == Event.Status.INIT or not event.entrants_digest:
             raise ApplicationError("event_not_locked")
         lines = (
             "\n".join(keys) + "\n" for keys in selectors.stream_entrant_keys(event_id=event.pk)
@@ -98,6 +100,31 @@ class EntrantsView(PublicDrawView):
         response = StreamingHttpResponse(lines, content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="{event.public_id}-entrants.txt"'
         return response
+
+
+class MyEntryView(APIView):
+    """The caller's own place in the frozen entrant list, without downloading the list.
+
+    Their key, its 0-based position in canonical order and the digest: anyone holding the
+    list file (or later downloading it) sees the same line at that position, so a server
+    telling different entrants inconsistent stories is caught by a single download.
+    """
+
+    @extend_schema(
+        operation_id="eventEntrantsMeGet",
+        summary="Check that I am in the frozen entrant list, and where",
+        responses={200: s.EntrantPlaceOutput},
+        extensions=refusals("event_not_locked"),
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_for_proof(public_id=event_id)
+        if event.status == Event.Status.INIT or not event.entrants_digest:
+            raise ApplicationError("event_not_locked")
+        return Response(
+            s.EntrantPlaceOutput(
+                selectors.entrant_position(event=event, key=request.user.public_id)
+            ).data
+        )
 
 
 class DrawNowView(APIView):

@@ -7,6 +7,7 @@ EVENT = {
     "title": "新年抽奖",
     "description": "关注公众号参与抽奖",
     "draw_mode": "time",
+    "visibility": "unlisted",
     "target_participants": None,
     "creator": {
         "id": "u_0123456789abcdef",

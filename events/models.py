@@ -88,6 +88,24 @@ class Event(models.Model):
         _("frozen entrants digest"), max_length=64, blank=True, default=""
     )
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
+    # Which version of the scheme draws this event: events created before v2 keep v1 (no
+    # prizes digest, no beacon) so their published proofs still verify.
+    fairness_algorithm = models.CharField(
+        _("draw algorithm"), max_length=32, default="sha256-fisher-yates-v2", editable=False
+    )
+    # When the entrant and prizes digests were actually published (the lock as it happened,
+    # which a late sweeper makes later than ``lock_at``). The seed is revealed no sooner than
+    # LOTTERY_REVEAL_GAP_SECONDS after it.
+    locked_at = models.DateTimeField(_("locked at"), null=True, blank=True)
+    prizes_digest = models.CharField(_("prizes digest"), max_length=64, blank=True, default="")
+    # The drand round named in advance (its time falls after the lock) and its chain; the
+    # verified round itself once fetched, or why the draw went ahead without it.
+    beacon_round = models.PositiveBigIntegerField(_("beacon round"), null=True, blank=True)
+    beacon_chain = models.JSONField(_("beacon chain"), null=True, blank=True)
+    beacon = models.JSONField(_("beacon round data"), null=True, blank=True)
+    beacon_missing_reason = models.CharField(
+        _("why no beacon"), max_length=200, blank=True, default=""
+    )
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
     # The creator's upload with purpose "cover" (accounts.services.upload_attach).

@@ -30,7 +30,7 @@ from accounts.models import Upload, User
 from accounts.services import upload_attach, upload_create
 from events.models import Entry, Event, EventLog, Prize, Report, ShareCode
 from events.selectors import EventRef
-from lottery_site import metrics
+from lottery_site import drand, metrics
 from lottery_site.durations import humanize_duration
 from lottery_site.errors import ApplicationError
 
@@ -101,10 +101,27 @@ def event_create(
             cover=_attached_cover(creator, cover, now=now),
             visibility=visibility,
             text_unchecked=not checked,
+            **_beacon_named(Event.scheduled_lock_at(draw_at)),
         )
         _create_prizes(event, prizes, creator=creator, now=now)
         _log(event.pk, actor=creator, action="create", to_status=Event.Status.INIT, now=now)
     return event
+
+
+def _beacon_named(lock_at: datetime) -> dict:
+    """The drand round the draw will mix in (docs/fairness.md), named now, in public.
+
+    The first round at least LOTTERY_REVEAL_GAP_SECONDS after the lock: nobody can know it
+    while entries and prizes can still change. Nothing when no beacon is configured.
+    """
+    chain = drand.configured_chain()
+    if chain is None:
+        return {"beacon_round": None, "beacon_chain": None}
+    reveal = lock_at + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
+    return {
+        "beacon_round": chain.first_round_at_or_after(reveal.timestamp()),
+        "beacon_chain": chain.as_json(),
+    }
 
 
 def event_update(
@@ -158,12 +175,14 @@ def event_update(
             if current.participant_count > 0:
                 raise ApplicationError("event_has_entrants")
             if draw_at is not None:
-                changes.update(draw_at=draw_at, lock_at=Event.scheduled_lock_at(draw_at))
+                lock_at = Event.scheduled_lock_at(draw_at)
+                changes.update(draw_at=draw_at, lock_at=lock_at, **_beacon_named(lock_at))
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
                 _create_prizes(current, prizes, creator=actor, now=now)
         edited = sorted(
-            {*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at", "text_unchecked"}
+            {*changes, *(["prizes"] if prizes is not None else [])}
+            - {"lock_at", "text_unchecked", "beacon_round", "beacon_chain"}
         )
         if edited:
             Event.objects.filter(pk=event.pk).update(**changes, revision=F("revision") + 1)

@@ -70,7 +70,10 @@ def _public_part(ref: selectors.EventRef, *, revision: int, request=None) -> dic
 
 
 # What the creator's edits and cancellations can be refused with, besides the shape of the input.
+# What WeChat's content check and the pictures add to any write of an event's text (create, edit).
+CONTENT_REFUSALS = ("content_risky", "upload_unusable", "wechat_unavailable")
 EDIT_REFUSALS = (
+    *CONTENT_REFUSALS,
     "not_owner",
     "event_locked",
     "event_drawn",
@@ -78,7 +81,14 @@ EDIT_REFUSALS = (
     "event_has_entrants",
     "invalid_input",
 )
-CANCEL_REFUSALS = ("not_owner", "event_locked", "event_drawn", "event_canceled")
+CANCEL_REFUSALS = (
+    "not_owner",
+    "event_locked",
+    "event_drawn",
+    "event_canceled",
+    "content_risky",
+    "wechat_unavailable",
+)
 
 
 class EventListView(APIView):
@@ -87,7 +97,7 @@ class EventListView(APIView):
         summary="Create an event",
         request=s.EventCreateInput,
         responses={201: s.EventOutput},
-        extensions=refusals("account_disabled"),
+        extensions=refusals("account_disabled", *CONTENT_REFUSALS),
     )
     def post(self, request: Request) -> Response:
         data = validated(s.EventCreateInput, request.data)

@@ -79,6 +79,15 @@ FIELD_ERRORS = {
 # ``data`` of an error, by code; codes not named here always carry null.
 ERROR_DATA: dict[int, dict] = {
     40000: {"$ref": "#/components/schemas/FieldErrors"},
+    # The fields whose upload id cannot be used, or whose text WeChat judged risky.
+    40033: {"$ref": "#/components/schemas/FieldErrors"},
+    40034: {"$ref": "#/components/schemas/FieldErrors"},
+    40031: {
+        "type": "object",
+        "required": ["max_bytes"],
+        "properties": {"max_bytes": {"type": "integer", "description": "UPLOAD_MAX_BYTES"}},
+        "example": {"max_bytes": 5242880},
+    },
     40020: {
         "type": "object",
         "required": ["accepted"],

@@ -413,6 +413,22 @@ LOTTERY_MAX_HORIZON_DAYS = env_int("LOTTERY_MAX_HORIZON_DAYS", 30)
 # How often the sweeper looks for events to lock and draw.
 LOTTERY_SWEEP_INTERVAL_SECONDS = env_int("LOTTERY_SWEEP_INTERVAL_SECONDS", 5)
 
+# The entrant and prize digests are public at least this long before the seed is revealed
+# (docs/fairness.md), in every draw mode and however late the sweeper runs.
+LOTTERY_REVEAL_GAP_SECONDS = env_int("LOTTERY_REVEAL_GAP_SECONDS", 10)
+
+# --- Public randomness beacon (drand, docs/fairness.md) --------------------------------------
+# Unset DRAND_URLS or DRAND_CHAIN_HASH: no beacon (a closed network); draws say so in the proof.
+DRAND_URLS = env_list("DRAND_URLS")
+DRAND_CHAIN_HASH = os.environ.get("DRAND_CHAIN_HASH", "")
+DRAND_PUBLIC_KEY = os.environ.get("DRAND_PUBLIC_KEY", "")
+DRAND_PERIOD_SECONDS = env_int("DRAND_PERIOD_SECONDS", 30)
+DRAND_GENESIS_TIME = env_int("DRAND_GENESIS_TIME", 0)
+DRAND_SCHEME = os.environ.get("DRAND_SCHEME", "pedersen-bls-chained")
+# After the named round's time plus this, the draw goes ahead without the beacon.
+DRAND_MAX_WAIT_SECONDS = env_int("DRAND_MAX_WAIT_SECONDS", 600)
+DRAND_TIMEOUT_SECONDS = env_int("DRAND_TIMEOUT_SECONDS", 5)
+
 CELERY_BEAT_SCHEDULE = {
     "draws.sweep": {
         "task": "draws.tasks.sweep",

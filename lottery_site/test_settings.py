@@ -16,6 +16,8 @@ os.environ.setdefault("WECHAT_APP_SECRET", "test-app-secret")
 os.environ.setdefault("WECHAT_API_BASE", "https://wechat.test")
 # Task bodies run inline when their on_commit hook fires; tests about the worker start a real one.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# Most tests lock and draw in one step; tests/test_draw_fairness.py sets the reveal gap itself.
+os.environ.setdefault("LOTTERY_REVEAL_GAP_SECONDS", "0")
 os.environ.setdefault(
     "LOTTERY_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test")
 )

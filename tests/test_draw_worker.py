@@ -83,6 +83,9 @@ def expected_winners(event) -> list[tuple[int, str]]:
         entrants_digest=event.entrants_digest,
         entrant_count=event.entrant_count,
         prizes=prizes,
+        algorithm=event.fairness_algorithm,
+        prizes_digest=event.prizes_digest,
+        beacon_randomness=bytes.fromhex(event.beacon["randomness"]) if event.beacon else None,
     )
     return [(keys[position], prize_id) for position, prize_id in allocation.awards]
 

@@ -290,7 +290,11 @@ def test_winners_are_hidden_before_the_draw_and_public_after(api):
     data = api.get(f"/api/v1/events/{event.public_id}/winners").json()["data"]
     assert [w["prize"]["name"] for w in data["winners"]] == ["一等奖", "二等奖"]
     assert data["unawarded"] == [
-        {"prize": {"id": data["unawarded"][0]["prize"]["id"], "name": "二等奖"}, "quantity": 1}
+        {
+            "prize": {"id": data["unawarded"][0]["prize"]["id"], "name": "二等奖"},
+            "unawarded_units": 1,
+            "quantity": 1,
+        }
     ]
     assert "openid" not in str(data)
 
@@ -487,6 +491,9 @@ def test_any_stored_draw_gives_distinct_entrants_min_k_n_prizes_in_tier_order(en
         entrants_digest=event.entrants_digest,
         entrant_count=event.entrant_count,
         prizes=list(event.prizes.order_by("position").values_list("public_id", "quantity")),
+        algorithm=event.fairness_algorithm,
+        prizes_digest=event.prizes_digest,
+        beacon_randomness=None,  # no beacon configured in tests
     )
     assert [key for _, key, _ in won] == [keys[position] for position, _ in allocation.awards]
 

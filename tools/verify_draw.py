@@ -1,31 +1,37 @@
 """Check a published lottery draw independently: python tools/verify_draw.py --help.
 
-Standard library only, so an entrant can run it without installing Django or anything else.
-It imports draws/fairness.py from this repository rather than carrying a copy, so the
-verifier and the server cannot drift apart. See docs/fairness.md.
+A second implementation, written from docs/fairness.md alone: it imports nothing from the
+server (a bug in draws/fairness.py would otherwise be shared by the server and its checker).
+Standard library only, except the beacon's BLS signature, checked with py_ecc when it is
+installed (``pip install py_ecc``); without it that one check is skipped and said so.
 
 Exit status: 0 the draw is confirmed, 1 it is not (each problem is printed), 2 the input
-could not be read.
+could not be read, 3 confirmed except the beacon's signature, which was not checked
+(py_ecc is not installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import struct
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from draws.fairness import ALGORITHM, DrawFormatError, parse_proof, verify  # noqa: E402
+V1 = "sha256-fisher-yates-v1"
+V2 = "sha256-fisher-yates-v2"
+ALGORITHMS = (V1, V2)
+ALGORITHM = V2
 
 EXIT_CONFIRMED = 0
 EXIT_NOT_CONFIRMED = 1
 EXIT_UNREADABLE = 2
+EXIT_SIGNATURE_NOT_CHECKED = 3
+
+HEX = frozenset("0123456789abcdef")
 
 
 class InputError(Exception):
@@ -38,23 +44,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         proof = load_proof(args.proof)
         winners, unawarded = load_winners(args.winners)
         keys = load_entrants(args.entrants)
-        problems = verify(proof=proof, entrant_keys=keys, winners=winners, unawarded=unawarded)
-    except (InputError, DrawFormatError) as error:
+        problems, notes = check_draw(proof=proof, keys=keys, winners=winners, unawarded=unawarded)
+    except InputError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
+    problems += _check_expected(proof, args)
+    for note in notes:
+        print(f"WARNING: {note}")
     if problems:
         print(f"NOT CONFIRMED: draw {proof.get('event_id', '?')} has {len(problems)} problem(s):")
         for problem in problems:
             print(f"  - {problem}")
         return EXIT_NOT_CONFIRMED
     print(_summary(proof=proof, winner_count=len(winners), unawarded=unawarded))
+    if any(note.startswith("beacon signature NOT checked") for note in notes):
+        return EXIT_SIGNATURE_NOT_CHECKED
     return EXIT_CONFIRMED
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=f"Recompute a lottery draw ({ALGORITHM}) and compare it with the "
-        "published winners."
+        description="Recompute a lottery draw (sha256-fisher-yates-v1 or -v2, docs/fairness.md) "
+        "and compare it with the published winners."
     )
     parser.add_argument("--proof", type=Path, required=True, help="proof JSON of the event")
     parser.add_argument(
@@ -64,14 +75,278 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="entrant list: one user id per line (or NDJSON lines with an 'id')",
     )
     parser.add_argument("--winners", type=Path, required=True, help="winners JSON of the event")
+    parser.add_argument(
+        "--expect-commitment", help="the commitment you saved earlier (e.g. when you joined)"
+    )
+    parser.add_argument("--expect-digest", help="the entrants_digest you saved at the lock")
+    parser.add_argument("--expect-prizes-digest", help="the prizes_digest you saved at the lock")
     return parser.parse_args(argv)
+
+
+def _check_expected(proof: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    problems = []
+    for option, field in (
+        ("expect_commitment", "commitment"),
+        ("expect_digest", "entrants_digest"),
+        ("expect_prizes_digest", "prizes_digest"),
+    ):
+        saved = getattr(args, option)
+        if saved is not None and saved != proof.get(field):
+            problems.append(
+                f"{field}: the proof says {proof.get(field)!r}, you saved {saved!r} earlier"
+            )
+    return problems
+
+
+# --- the scheme, from docs/fairness.md --------------------------------------------------------
+
+
+def is_hex(value: Any, length: int | None = None) -> bool:
+    """Lower-case hex only, as published; an even number of digits, optionally exactly length."""
+    return (
+        isinstance(value, str)
+        and len(value) % 2 == 0
+        and (length is None or len(value) == length)
+        and set(value) <= HEX
+    )
+
+
+def entrant_file_digest(keys: list[str]) -> str:
+    return hashlib.sha256("".join(key + "\n" for key in keys).encode("utf-8")).hexdigest()
+
+
+def prizes_file_digest(prizes: list[tuple[str, int, str]]) -> str:
+    lines = "".join(
+        f"{pid}\t{quantity}\t{hashlib.sha256(name.encode('utf-8')).hexdigest()}\n"
+        for pid, quantity, name in prizes
+    )
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def stream(prefix: bytes):
+    """The 64-bit integers of blocks SHA256(prefix || u64be(b)), b = 0, 1, ..."""
+    block = 0
+    while True:
+        yield from struct.unpack(">4Q", hashlib.sha256(prefix + struct.pack(">Q", block)).digest())
+        block += 1
+
+
+def positions(prefix: bytes, n: int, k: int) -> list[int]:
+    numbers = stream(prefix)
+    cells = list(range(n)) if n <= 100_000 else None
+    sparse: dict[int, int] = {}
+    drawn = []
+    for i in range(k):
+        m = n - i
+        limit = (2**64 // m) * m
+        x = next(numbers)
+        while x >= limit:
+            x = next(numbers)
+        j = i + x % m
+        if cells is not None:
+            cells[i], cells[j] = cells[j], cells[i]
+            drawn.append(cells[i])
+        else:
+            vi, vj = sparse.get(i, i), sparse.get(j, j)
+            sparse[j] = vi
+            drawn.append(vj)
+    return drawn
+
+
+def check_draw(
+    *, proof: dict[str, Any], keys: list[str], winners: list[Any], unawarded: list[Any] | None
+) -> tuple[list[str], list[str]]:
+    """(problems, notes): no problems means confirmed; notes are warnings worth reading."""
+    algorithm = proof.get("algorithm")
+    if algorithm not in ALGORITHMS:
+        return [f"unknown algorithm {algorithm!r}: this verifier implements {ALGORITHMS}"], []
+    prizes = _prizes(proof)
+    for field in ("commitment", "entrants_digest") + (
+        ("prizes_digest",) if algorithm == V2 else ()
+    ):
+        if not is_hex(proof.get(field), 64):
+            return [f"proof {field} is not 64 lower-case hexadecimal characters"], []
+    count = proof.get("entrant_count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise InputError("proof field 'entrant_count' must be a non-negative integer")
+    problems: list[str] = []
+    notes: list[str] = []
+    keys = sorted(keys)
+    if len(set(keys)) != len(keys):
+        problems.append("entrant list: duplicate entrant keys")
+    if len(keys) != count:
+        problems.append(f"entrant list: {len(keys)} entrants, but the proof says {count}")
+    digest = entrant_file_digest(keys)
+    if digest != proof["entrants_digest"]:
+        problems.append(
+            f"entrant list: digest {digest} does not match the proof's {proof['entrants_digest']}"
+        )
+    seed_hex = proof.get("seed")
+    if seed_hex is None:
+        return [*problems, "seed not revealed yet: the draw has not taken place"], notes
+    if not is_hex(seed_hex, 64):
+        return [*problems, "seed is not 64 lower-case hexadecimal characters"], notes
+    seed = bytes.fromhex(seed_hex)
+    if hashlib.sha256(seed).hexdigest() != proof["commitment"]:
+        problems.append("seed does not match the commitment published at creation")
+    if proof.get("status") not in (None, "opened"):
+        notes.append(
+            f"status is {proof.get('status')!r}: no winners were drawn; "
+            "the seed is revealed so anyone can compute what the draw would have given"
+        )
+    prefix = algorithm.encode("ascii") + seed + bytes.fromhex(proof["entrants_digest"])
+    if algorithm == V2:
+        pd = prizes_file_digest(prizes)
+        if pd != proof["prizes_digest"]:
+            problems.append(f"prizes: digest {pd} does not match the proof's prizes_digest")
+        beacon, beacon_problems, beacon_notes = check_beacon(proof)
+        problems += beacon_problems
+        notes += beacon_notes
+        prefix += bytes.fromhex(proof["prizes_digest"]) + (beacon or bytes(32))
+    if problems:
+        return [*problems, "winners not checked: fix the problems above first"], notes
+    units = [pid for pid, quantity, _ in prizes for _ in range(quantity)]
+    k = min(len(units), count)
+    expected = [(keys[p], units[i]) for i, p in enumerate(positions(prefix, count, k))]
+    published = [_winner(entry) for entry in winners]
+    for number in range(max(len(expected), len(published))):
+        want = expected[number] if number < len(expected) else None
+        got = published[number] if number < len(published) else None
+        if want != got:
+            problems.append(
+                f"winner #{number + 1}: {_pair(got, 'published')}, {_pair(want, 'expected')}"
+            )
+    if unawarded is not None:
+        left: dict[str, int] = {}
+        for pid in units[k:]:
+            left[pid] = left.get(pid, 0) + 1
+        said = {}
+        for entry in unawarded:
+            if not isinstance(entry, dict) or not isinstance(entry.get("prize"), dict):
+                raise InputError("each unawarded entry must be an object with a 'prize'")
+            units_left = entry.get("unawarded_units", entry.get("quantity"))
+            said[entry["prize"].get("id")] = units_left
+        if said != left:
+            problems.append(f"unawarded units: published {said}, expected {left}")
+    return problems, notes
+
+
+def check_beacon(proof: dict[str, Any]) -> tuple[bytes | None, list[str], list[str]]:
+    """(randomness or None, problems, notes) of the v2 beacon part."""
+    beacon = proof.get("beacon")
+    if beacon is None:
+        reason = proof.get("beacon_missing_reason") or "no reason given"
+        return None, [], [f"drawn WITHOUT a public beacon ({reason}): weaker guarantee"]
+    if not isinstance(beacon, dict):
+        raise InputError("proof field 'beacon' must be an object or null")
+    problems = []
+    chain = proof.get("beacon_chain") or {}
+    named = proof.get("beacon_round")
+    if beacon.get("round") != named:
+        problems.append(f"beacon: round {beacon.get('round')!r} is not the named one, {named!r}")
+    randomness, signature = beacon.get("randomness"), beacon.get("signature")
+    previous = beacon.get("previous_signature") or ""
+    if not is_hex(randomness, 64) or not is_hex(signature) or not is_hex(previous):
+        return None, [*problems, "beacon: randomness or signatures are not lower-case hex"], []
+    if hashlib.sha256(bytes.fromhex(signature)).hexdigest() != randomness:
+        problems.append("beacon: randomness is not SHA-256 of the signature")
+    lock_at = _unix(proof.get("lock_at"))
+    if isinstance(named, int) and chain and lock_at is not None:
+        round_time = chain["genesis_time"] + (named - 1) * chain["period"]
+        if round_time <= lock_at:
+            problems.append(f"beacon: round {named} was out before the lock")
+    notes = []
+    try:
+        if not bls_check(chain, named, signature, previous):
+            problems.append("beacon: the signature does not verify against the chain's key")
+    except ImportError:
+        notes.append(
+            "beacon signature NOT checked: install py_ecc (pip install py_ecc) to check it; "
+            "everything else was"
+        )
+    return bytes.fromhex(randomness), problems, notes
+
+
+def bls_check(chain: dict[str, Any], round_number: int, signature: str, previous: str) -> bool:
+    """The drand BLS check; ImportError without py_ecc."""
+    import py_ecc.bls  # noqa: F401 - raise ImportError before anything else
+
+    scheme = chain.get("scheme")
+    prefix = bytes.fromhex(previous) if scheme == "pedersen-bls-chained" else b""
+    message = hashlib.sha256(prefix + struct.pack(">Q", round_number)).digest()
+    public_key, sig = bytes.fromhex(chain.get("public_key", "")), bytes.fromhex(signature)
+    try:
+        if scheme in ("pedersen-bls-chained", "pedersen-bls-unchained"):
+            from py_ecc.bls import G2Basic
+
+            return bool(G2Basic.Verify(public_key, message, sig))
+        if scheme == "bls-unchained-g1-rfc9380":
+            from py_ecc.bls.g2_primitives import decompress_G1, decompress_G2
+            from py_ecc.bls.hash_to_curve import hash_to_G1
+            from py_ecc.optimized_bls12_381 import FQ12, G2, final_exponentiate, neg, pairing
+
+            point = decompress_G1(int.from_bytes(sig, "big"))
+            key = decompress_G2(
+                (int.from_bytes(public_key[:48], "big"), int.from_bytes(public_key[48:], "big"))
+            )
+            hashed = hash_to_G1(
+                message, b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_", hashlib.sha256
+            )
+            product = pairing(G2, point, final_exponentiate=False) * pairing(
+                neg(key), hashed, final_exponentiate=False
+            )
+            return final_exponentiate(product) == FQ12.one()
+    except (ValueError, TypeError, AssertionError):
+        return False
+    return False
+
+
+def _pair(pair: tuple[str, str] | None, what: str) -> str:
+    return f"{what} none" if pair is None else f"{what} {pair[0]} for prize {pair[1]}"
+
+
+def _unix(text: Any) -> float | None:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _prizes(proof: dict[str, Any]) -> list[tuple[str, int, str]]:
+    items = proof.get("prizes")
+    if not isinstance(items, list):
+        raise InputError("proof field 'prizes' must be a list")
+    prizes = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise InputError("each prize must be a JSON object")
+        pid, quantity = item.get("id"), item.get("quantity")
+        if not isinstance(pid, str) or not isinstance(quantity, int) or isinstance(quantity, bool):
+            raise InputError("each prize needs a string 'id' and an integer 'quantity'")
+        if quantity < 0:
+            raise InputError(f"prize {pid}: negative quantity")
+        prizes.append((pid, quantity, str(item.get("name", ""))))
+    if len({pid for pid, _, _ in prizes}) != len(prizes):
+        raise InputError("a prize is listed twice")
+    return prizes
+
+
+def _winner(entry: Any) -> tuple[str, str]:
+    try:
+        return entry["user"]["id"], entry["prize"]["id"]
+    except (TypeError, KeyError):
+        raise InputError("each winner must look like {user: {id}, prize: {id}}") from None
 
 
 def load_proof(path: Path) -> dict[str, Any]:
     proof = _unwrap_envelope(_read_json(path))
     if not isinstance(proof, dict):
         raise InputError(f"{path}: expected a JSON object with the proof")
-    parse_proof(proof)  # shape errors surface here, as unreadable input
+    for field, kind in (("algorithm", str), ("commitment", str), ("entrants_digest", str)):
+        if not isinstance(proof.get(field), kind):
+            raise InputError(f"{path}: proof field {field!r} must be a {kind.__name__}")
     return proof
 
 
@@ -130,12 +405,13 @@ def _unwrap_envelope(document: Any) -> Any:
 
 def _summary(*, proof: dict[str, Any], winner_count: int, unawarded: list[Any] | None) -> str:
     text = (
-        f"OK: draw {proof.get('event_id', '?')} confirmed ({ALGORITHM}): the seed matches the "
+        f"OK: draw {proof.get('event_id', '?')} confirmed ({proof['algorithm']}): the seed "
+        "matches the "
         f"commitment, the {proof['entrant_count']} entrants match digest "
         f"{proof['entrants_digest']}, and all {winner_count} published winners match"
     )
     if unawarded:
-        units = sum(entry.get("quantity", 0) for entry in unawarded)
+        units = sum(entry.get("unawarded_units", entry.get("quantity", 0)) for entry in unawarded)
         text += f"; {units} prize unit(s) unawarded, as expected"
     return text + "."
 

@@ -183,6 +183,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/entrants/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check that I am in the frozen entrant list, and where
+         * @description The caller's own place in the frozen entrant list, without downloading the list.
+         *
+         *     Their key, its 0-based position in canonical order and the digest: anyone holding the
+         *     list file (or later downloading it) sees the same line at that position, so a server
+         *     telling different entrants inconsistent stories is caught by a single download.
+         */
+        get: operations["eventEntrantsMeGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/entries": {
         parameters: {
             query?: never;
@@ -238,6 +262,26 @@ export interface paths {
         get: operations["eventProof"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report an event to staff
+         * @description Any signed-in user may report an event once; the event lands in the staff's moderation queue. Reporting again answers 200 with the first report, unchanged.
+         */
+        post: operations["eventReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -398,10 +442,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wechat/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WeChat's server URL check (echo)
+         * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
+         *
+         *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
+         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
+         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         */
+        get: operations["wechatCallbackVerify"];
+        put?: never;
+        /**
+         * WeChat pushes a media check verdict
+         * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
+         *
+         *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
+         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
+         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         */
+        post: operations["wechatCallback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Beacon: {
+            round: number;
+            randomness: string;
+            signature: string;
+            previous_signature: string | null;
+            relays?: string[];
+        };
+        BeaconChain: {
+            hash: string;
+            scheme: string;
+            public_key: string;
+            period: number;
+            genesis_time: number;
+        };
         /**
          * @description An input serializer that refuses fields it does not know.
          *
@@ -428,6 +518,15 @@ export interface components {
          * @enum {string}
          */
         DrawModeEnum: "time" | "count" | "manual";
+        EntrantPlace: {
+            key: string;
+            included: boolean;
+            position: number | null;
+            entrant_count: number;
+            entrants_digest: string;
+            /** Format: date-time */
+            locked_at: string | null;
+        };
         /** @description One entrant as the public sees them: never an openid or session data. */
         Entry: {
             user: components["schemas"]["User"];
@@ -448,6 +547,7 @@ export interface components {
             target_participants: number | null;
             creator: components["schemas"]["User"];
             cover: components["schemas"]["Image"] | (never | null);
+            visibility: components["schemas"]["VisibilityEnum"];
             prizes: components["schemas"]["Prize"][];
             commitment: string;
             /** Format: date-time */
@@ -481,6 +581,13 @@ export interface components {
             target_participants?: number | null;
             /** @description id of an upload with purpose "cover" */
             cover?: string;
+            /**
+             * @description unlisted (default): only who has the link; public: also on the square
+             *
+             *     * `unlisted` - unlisted
+             *     * `public` - public
+             */
+            visibility?: components["schemas"]["VisibilityEnum"];
         };
         EventPage: {
             results: components["schemas"]["Event"][];
@@ -496,6 +603,7 @@ export interface components {
             prizes?: components["schemas"]["PrizeInput"][];
             /** @description id of an upload with purpose "cover"; "" removes the cover */
             cover?: string;
+            visibility?: components["schemas"]["VisibilityEnum"];
         };
         /** @description A stored picture: an absolute URL, and its size so the client lays out before loading. */
         Image: {
@@ -518,9 +626,11 @@ export interface components {
          * @description * `result` - result
          *     * `cancel` - cancel
          *     * `summary` - summary
+         *     * `moderation` - moderation
+         *     * `account` - account
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -576,11 +686,20 @@ export interface components {
         };
         Notification: {
             id: string;
+            /**
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check
+             *
+             *     * `result` - result
+             *     * `cancel` - cancel
+             *     * `summary` - summary
+             *     * `moderation` - moderation
+             *     * `account` - account
+             */
             kind: components["schemas"]["KindEnum"];
-            event: components["schemas"]["NotificationEvent"];
+            readonly event: components["schemas"]["NotificationEvent"] | (never | null);
             readonly won: boolean | null;
             readonly prize: components["schemas"]["PrizeRef"] | (never | null);
-            /** @description Why the event was canceled (kind=cancel). */
+            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account). */
             reason: string;
             /** @description kind=summary */
             entrants: number | null;
@@ -605,6 +724,7 @@ export interface components {
             prizes?: components["schemas"]["PrizeInput"][];
             /** @description id of an upload with purpose "cover"; "" removes the cover */
             cover?: string;
+            visibility?: components["schemas"]["VisibilityEnum"];
         };
         /**
          * @description An input serializer that refuses fields it does not know.
@@ -655,19 +775,30 @@ export interface components {
             avatar?: string;
         };
         Proof: {
-            readonly algorithm: string;
+            algorithm: string;
             event_id: string;
             status: components["schemas"]["StatusEnum"];
             commitment: string;
             entrant_count: number | null;
             entrants_digest: string | null;
-            /** @description Revealed only once the event is drawn: before that it would give the result away. */
+            /**
+             * @description Revealed once the event is drawn or canceled: before that it would give the result
+             *     away. A cancel reveals it too, so a cancel after the lock (the outcome was knowable)
+             *     can be audited.
+             */
             readonly seed: string | null;
             prizes: components["schemas"]["Prize"][];
+            prizes_digest: string | null;
+            beacon_round: number | null;
+            beacon_chain: components["schemas"]["BeaconChain"] | (never | null);
+            beacon: components["schemas"]["Beacon"] | (never | null);
+            beacon_missing_reason: string | null;
             /** Format: date-time */
             committed_at: string;
             /** Format: date-time */
             lock_at: string;
+            /** Format: date-time */
+            locked_at: string | null;
             /** Format: date-time */
             draw_at: string;
             /** Format: date-time */
@@ -706,6 +837,15 @@ export interface components {
             up_to?: string;
         };
         /**
+         * @description * `fraud` - fraud
+         *     * `porn` - porn
+         *     * `illegal` - illegal
+         *     * `spam` - spam
+         *     * `other` - other
+         * @enum {string}
+         */
+        ReasonEnum: "fraud" | "porn" | "illegal" | "spam" | "other";
+        /**
          * @description An input serializer that refuses fields it does not know.
          *
          *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
@@ -713,6 +853,22 @@ export interface components {
          */
         RefreshInput: {
             refresh: string;
+        };
+        Report: {
+            event_id: string;
+            /** @description the reason of the caller's first report */
+            reason: string;
+            /** Format: date-time */
+            reported_at: string;
+        };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        ReportInput: {
+            reason: components["schemas"]["ReasonEnum"];
         };
         /** @description What ``onShareAppMessage`` returns, and the mini-program code to save or show. */
         Share: {
@@ -752,6 +908,7 @@ export interface components {
         };
         Unawarded: {
             prize: components["schemas"]["PrizeRef"];
+            unawarded_units: number;
             quantity: number;
         };
         Unread: {
@@ -777,6 +934,12 @@ export interface components {
             /** @description the uploaded avatar; null: none */
             avatar: components["schemas"]["Image"] | (never | null);
         };
+        /**
+         * @description * `unlisted` - unlisted
+         *     * `public` - public
+         * @enum {string}
+         */
+        VisibilityEnum: "unlisted" | "public";
         Winner: {
             user: components["schemas"]["User"];
             prize: components["schemas"]["PrizeRef"];
@@ -1591,7 +1754,8 @@ export interface operations {
                  *       ],
                  *       "draw_mode": "time",
                  *       "target_participants": null,
-                 *       "cover": "string"
+                 *       "cover": "string",
+                 *       "visibility": "unlisted"
                  *     }
                  */
                 "application/json": components["schemas"]["EventCreateInput"];
@@ -1630,6 +1794,7 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
+                     *         "visibility": "unlisted",
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
@@ -1670,7 +1835,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1690,6 +1855,18 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40033;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40034;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
                     };
                 };
             };
@@ -1803,7 +1980,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `50301` Service temporarily unavailable. */
+            /** @description `50300` WeChat is unavailable right now; try again later., `50301` Service temporarily unavailable. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1812,7 +1989,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50301;
+                        code: 50300 | 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -1871,6 +2048,7 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
+                     *         "visibility": "unlisted",
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
@@ -2042,7 +2220,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2062,6 +2240,18 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40033;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40034;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
                     };
                 };
             };
@@ -2209,7 +2399,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `50301` Service temporarily unavailable. */
+            /** @description `50300` WeChat is unavailable right now; try again later., `50301` Service temporarily unavailable. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2218,7 +2408,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50301;
+                        code: 50300 | 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2277,6 +2467,7 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
+                     *         "visibility": "unlisted",
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
@@ -2317,7 +2508,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input. */
+            /** @description `40000` Invalid input., `40034` WeChat's content check found risky content; change it and try again. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2327,6 +2518,12 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40034;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         data: components["schemas"]["FieldErrors"];
@@ -2443,7 +2640,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `50301` Service temporarily unavailable. */
+            /** @description `50300` WeChat is unavailable right now; try again later., `50301` Service temporarily unavailable. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2452,7 +2649,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50301;
+                        code: 50300 | 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2491,7 +2688,8 @@ export interface operations {
                  *           "image": "string"
                  *         }
                  *       ],
-                 *       "cover": "string"
+                 *       "cover": "string",
+                 *       "visibility": "unlisted"
                  *     }
                  */
                 "application/json": components["schemas"]["PatchedEventUpdateInput"];
@@ -2530,6 +2728,7 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
+                     *         "visibility": "unlisted",
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
@@ -2570,7 +2769,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2590,6 +2789,18 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40033;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40034;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
                     };
                 };
             };
@@ -2737,7 +2948,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `50301` Service temporarily unavailable. */
+            /** @description `50300` WeChat is unavailable right now; try again later., `50301` Service temporarily unavailable. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2746,7 +2957,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50301;
+                        code: 50300 | 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2792,7 +3003,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40034` WeChat's content check found risky content; change it and try again. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2812,6 +3023,12 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40034;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
                     };
                 };
             };
@@ -2959,7 +3176,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `50301` Service temporarily unavailable. */
+            /** @description `50300` WeChat is unavailable right now; try again later., `50301` Service temporarily unavailable. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2968,7 +3185,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50301;
+                        code: 50300 | 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3026,8 +3243,28 @@ export interface operations {
                      *             }
                      *           }
                      *         ],
+                     *         "prizes_digest": "string",
+                     *         "beacon_round": 1,
+                     *         "beacon_chain": {
+                     *           "hash": "string",
+                     *           "scheme": "string",
+                     *           "public_key": "string",
+                     *           "period": 1,
+                     *           "genesis_time": 1
+                     *         },
+                     *         "beacon": {
+                     *           "round": 1,
+                     *           "randomness": "string",
+                     *           "signature": "string",
+                     *           "previous_signature": "string",
+                     *           "relays": [
+                     *             "string"
+                     *           ]
+                     *         },
+                     *         "beacon_missing_reason": "string",
                      *         "committed_at": "2026-12-01T10:00:00+08:00",
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
+                     *         "locked_at": "2026-12-24T20:00:00+08:00",
                      *         "draw_at": "2026-12-24T20:00:00+08:00",
                      *         "drawn_at": "2026-12-24T20:00:02+08:00",
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
@@ -3217,6 +3454,164 @@ export interface operations {
                      *     u_8Jd0aPq1
                      */
                     "text/plain": string;
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40906` The event is not locked yet. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40906;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventEntrantsMeGet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "key": "string",
+                     *         "included": true,
+                     *         "position": 1,
+                     *         "entrant_count": 128,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "locked_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["EntrantPlace"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
                 };
             };
             /** @description `40401` The lottery event does not exist. */
@@ -3887,8 +4282,28 @@ export interface operations {
                      *             }
                      *           }
                      *         ],
+                     *         "prizes_digest": "string",
+                     *         "beacon_round": 1,
+                     *         "beacon_chain": {
+                     *           "hash": "string",
+                     *           "scheme": "string",
+                     *           "public_key": "string",
+                     *           "period": 1,
+                     *           "genesis_time": 1
+                     *         },
+                     *         "beacon": {
+                     *           "round": 1,
+                     *           "randomness": "string",
+                     *           "signature": "string",
+                     *           "previous_signature": "string",
+                     *           "relays": [
+                     *             "string"
+                     *           ]
+                     *         },
+                     *         "beacon_missing_reason": "string",
                      *         "committed_at": "2026-12-01T10:00:00+08:00",
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
+                     *         "locked_at": "2026-12-24T20:00:00+08:00",
                      *         "draw_at": "2026-12-24T20:00:00+08:00",
                      *         "drawn_at": "2026-12-24T20:00:02+08:00",
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
@@ -3914,6 +4329,231 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventReport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "event_id": "e_7Kq2xPzM",
+                     *         "reason": "",
+                     *         "reported_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Report"];
+                    };
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "event_id": "e_7Kq2xPzM",
+                     *         "reason": "",
+                     *         "reported_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Report"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4194,6 +4834,7 @@ export interface operations {
                      *               "id": "p_Hx81LmQa",
                      *               "name": "iPad Air"
                      *             },
+                     *             "unawarded_units": 1,
                      *             "quantity": 1
                      *           }
                      *         ]
@@ -4462,7 +5103,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4482,6 +5123,18 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40033;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40034;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
                     };
                 };
             };
@@ -4578,7 +5231,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `50301` Service temporarily unavailable. */
+            /** @description `50300` WeChat is unavailable right now; try again later., `50301` Service temporarily unavailable. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4587,7 +5240,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50301;
+                        code: 50300 | 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4655,7 +5308,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4675,6 +5328,18 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40033;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40034;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
                     };
                 };
             };
@@ -4771,7 +5436,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `50301` Service temporarily unavailable. */
+            /** @description `50300` WeChat is unavailable right now; try again later., `50301` Service temporarily unavailable. */
             503: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4780,7 +5445,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50301;
+                        code: 50300 | 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4845,6 +5510,7 @@ export interface operations {
                      *               "width": 1,
                      *               "height": 1
                      *             },
+                     *             "visibility": "unlisted",
                      *             "prizes": [
                      *               {
                      *                 "id": "p_Hx81LmQa",
@@ -5714,11 +6380,25 @@ export interface operations {
                         data: components["schemas"]["FieldErrors"];
                     } | {
                         /** @enum {integer} */
-                        code: 40001 | 40030 | 40031 | 40032;
+                        code: 40001 | 40030 | 40032;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40031;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "max_bytes": 5242880
+                         *     }
+                         */
+                        data: {
+                            /** @description UPLOAD_MAX_BYTES */
+                            max_bytes: number;
+                        };
                     };
                 };
             };
@@ -5732,6 +6412,309 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    wechatCallbackVerify: {
+        parameters: {
+            query: {
+                echostr: string;
+                nonce: string;
+                signature: string;
+                timestamp: string;
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example u_3mT9cQ2w
+                     *     u_8Jd0aPq1
+                     */
+                    "text/plain": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40311` The WeChat callback signature is invalid. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40311;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    wechatCallback: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "key": null
+                 *     }
+                 */
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example u_3mT9cQ2w
+                     *     u_8Jd0aPq1
+                     */
+                    "text/plain": string;
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40311` The WeChat callback signature is invalid. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40311;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
