@@ -71,6 +71,10 @@ def gunicorn_env(*, port: int, wechat: FakeWeChat, var_dir: Path) -> dict:
         # A per-hour login window: the 130 logins below cannot straddle a window boundary
         # (the per-minute default is tested with frozen time in tests/test_client_ip.py).
         "THROTTLE_LOGIN_RATE": f"{LOGIN_LIMIT}/hour",
+        # Each worker shares its counts through Redis on every request, not once a second (the
+        # production default, which lets a burst spread over workers run over by about a
+        # second's worth): this test counts to the request which address was counted.
+        "THROTTLE_SYNC_SECONDS": "0",
         "DATABASE_URL": (
             f"mysql://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or '127.0.0.1'}"
             f":{database['PORT'] or 3306}/{database['NAME']}"
