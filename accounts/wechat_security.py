@@ -14,7 +14,6 @@ the entrants), 3 forum (an event's title, description and prize names: a public 
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import struct
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from accounts import wechat_messages
 from accounts.wechat import call_wechat
 from accounts.wechat_messages import TOKEN_REJECTED, get_access_token, invalidate_access_token
+from lottery_site.api import strict_json_loads
 from lottery_site.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -177,18 +177,24 @@ def verify_url(*, sig: str, timestamp: str, nonce: str) -> None:
         raise ApplicationError("wechat_signature_invalid")
 
 
+def _json_object(raw: bytes | str) -> dict:
+    """A JSON object, or ``invalid_input`` naming the body (deep nesting included)."""
+    try:
+        message = strict_json_loads(raw)  # the API's own rules: a hostile body is a 400
+    except ValueError:
+        message = None
+    if not isinstance(message, dict):
+        raise ApplicationError("invalid_input", data={"body": [_("Not a WeChat message.")]})
+    return message
+
+
 def open_message(*, body: bytes, query: dict[str, str]) -> dict:
     """The pushed message as a dict, its signature checked and, in safe mode, decrypted.
 
     Raises ``wechat_signature_invalid`` for a wrong signature, a message that does not
     decrypt, or one for another app; ``invalid_input`` for a body that is not JSON.
     """
-    try:
-        message = json.loads(body or b"{}")
-    except ValueError:
-        raise ApplicationError("invalid_input") from None
-    if not isinstance(message, dict):
-        raise ApplicationError("invalid_input")
+    message = _json_object(body or b"{}")
     if query.get("encrypt_type") == "aes" or "Encrypt" in message:
         encrypted = message.get("Encrypt")
         token = settings.WECHAT_CALLBACK_TOKEN
@@ -199,7 +205,7 @@ def open_message(*, body: bytes, query: dict[str, str]) -> dict:
             or not hmac.compare_digest(expected, query.get("msg_signature", ""))
         ):
             raise ApplicationError("wechat_signature_invalid")
-        return json.loads(decrypt(encrypted))
+        return _json_object(decrypt(encrypted))
     verify_url(
         sig=query.get("signature", ""),
         timestamp=query.get("timestamp", ""),

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -82,19 +83,26 @@ class BoundedJSONParser(JSONParser):
         if len(raw) > limit:
             raise PayloadTooLarge()
         try:
-            data = json.loads(
-                raw.decode("utf-8"),
-                parse_constant=_reject_constant,
-                parse_float=_finite_float,
-                parse_int=_int64,
-            )
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error: nested too deeply") from None
-        except (ValueError, UnicodeDecodeError) as exc:
+            return strict_json_loads(raw)
+        except ValueError as exc:
             raise exceptions.ParseError(f"JSON parse error: {exc}") from exc
-        if _too_deep(data):
-            raise exceptions.ParseError("JSON parse error: nested too deeply")
-        return data
+
+
+def strict_json_loads(raw: bytes | str) -> Any:
+    """JSON as the API accepts it, or ValueError: nesting past MAX_JSON_DEPTH (or past the
+    parser's recursion), integers past 64 bits or Python's digit limit, infinite floats, NaN."""
+    try:
+        data = json.loads(
+            raw.decode("utf-8") if isinstance(raw, bytes) else raw,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_int64,
+        )
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if _too_deep(data):
+        raise ValueError("nested too deeply")
+    return data
 
 
 class UploadMultiPartParser(MultiPartParser):
@@ -109,7 +117,8 @@ class UploadMultiPartParser(MultiPartParser):
         try:
             return super().parse(stream, media_type, parser_context)
         except exceptions.ParseError:
-            raise exceptions.ValidationError({"file": ["multipart 请求体无法解析"]}) from None
+            message = _("The multipart body could not be parsed.")
+            raise exceptions.ValidationError({"file": [message]}) from None
 
 
 def _reject_constant(name: str):

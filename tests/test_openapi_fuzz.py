@@ -108,8 +108,8 @@ def test_schemathesis_sends_nested_and_huge_number_bodies_to_every_operation(liv
     sent = 0
     for result in schema.get_all_operations():
         operation = result.ok()
-        if not list(operation.body):
-            continue
+        if not any(body.media_type == "application/json" for body in operation.body):
+            continue  # the upload takes multipart only: its own hostile files, tests/test_uploads
         path_parameters = {parameter.name: event_id for parameter in operation.path_parameters}
         for name, body in HOSTILE_BODIES.items():
             case = operation.Case(path_parameters=path_parameters)
