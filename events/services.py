@@ -24,7 +24,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from events.models import Entry, Event, EventLog, Prize
+from events.models import Entry, Event, EventLog, Prize, RedeemCode
 from events.selectors import EventRef
 from lottery_site.durations import humanize_duration
 from lottery_site.errors import ApplicationError
@@ -38,9 +38,14 @@ MAX_TOTAL_QUANTITY = 100_000
 SEED_BYTES = 32  # draws/fairness.py: the seed of sha256-fisher-yates-v1
 
 
-class PrizeSpec(TypedDict):
-    name: str
-    quantity: int
+class PrizeSpec(TypedDict, total=False):
+    name: str  # required
+    quantity: int  # required
+    codes: list[str]  # ``code`` delivery only: one redeem code per unit
+
+
+MAX_CLAIM_DAYS = 30
+MAX_CODE_LENGTH = 64
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -56,6 +61,9 @@ def event_create(
     description: str = "",
     draw_mode: str = Event.DrawMode.TIME,
     target_participants: int | None = None,
+    delivery: str = Event.Delivery.NONE,
+    claim_days: int = 7,
+    contact_note: str = "",
 ) -> Event:
     """Create an INIT event with its prizes, its secret seed and the seed's public commitment.
 
@@ -67,6 +75,7 @@ def event_create(
     _check_draw_at(draw_at, now=now)
     _check_prizes(prizes)
     _check_draw_mode(draw_mode, target_participants)
+    _check_delivery(delivery, claim_days, prizes)
     # The seed is drawn now and only its SHA-256 published (docs/fairness.md): nobody, the
     # server included, can choose it after seeing who joined.
     seed = secrets.token_bytes(SEED_BYTES)
@@ -79,6 +88,9 @@ def event_create(
             lock_at=Event.scheduled_lock_at(draw_at),
             draw_mode=draw_mode,
             target_participants=target_participants,
+            delivery=delivery,
+            claim_days=claim_days,
+            contact_note=contact_note,
             seed=seed,
             seed_commitment=hashlib.sha256(seed).hexdigest(),
             created_at=now,
@@ -97,12 +109,16 @@ def event_update(
     description: str | None = None,
     draw_at: datetime | None = None,
     prizes: Sequence[PrizeSpec] | None = None,
+    delivery: str | None = None,
+    claim_days: int | None = None,
+    contact_note: str | None = None,
 ) -> Event:
     """The creator edits an INIT event before its lock time.
 
-    Title and description may change until the lock; the draw time and the prizes only while
-    nobody has joined (``event_has_entrants``). The event row is locked while checking, so a join
-    cannot slip in between the check and the write.
+    Title and description may change until the lock; the draw time, the prizes and how they
+    are delivered (delivery, claim window, contact note, redeem codes) only while nobody has
+    joined (``event_has_entrants``). The event row is locked while checking, so a join cannot
+    slip in between the check and the write.
     """
     _refuse_unless_creator(event, actor)
     if draw_at is not None:
@@ -117,9 +133,24 @@ def event_update(
             changes["title"] = title
         if description is not None:
             changes["description"] = description
-        if draw_at is not None or prizes is not None:
+        claim_changes = {
+            name: value
+            for name, value in (
+                ("delivery", delivery),
+                ("claim_days", claim_days),
+                ("contact_note", contact_note),
+            )
+            if value is not None
+        }
+        if draw_at is not None or prizes is not None or claim_changes:
             if current.participant_count > 0:
                 raise ApplicationError("event_has_entrants")
+            _check_delivery(
+                claim_changes.get("delivery", current.delivery),
+                claim_changes.get("claim_days", current.claim_days),
+                prizes if prizes is not None else _stored_prizes(current),
+            )
+            changes.update(claim_changes)
             if draw_at is not None:
                 changes.update(draw_at=draw_at, lock_at=Event.scheduled_lock_at(draw_at))
             if prizes is not None:
@@ -317,10 +348,38 @@ def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
 
 
 def _create_prizes(event: Event, prizes: Sequence[PrizeSpec]) -> None:
-    Prize.objects.bulk_create(
+    rows = Prize.objects.bulk_create(
         Prize(event=event, name=prize["name"], quantity=prize["quantity"], position=position)
         for position, prize in enumerate(prizes)
     )
+    if not any(prize.get("codes") for prize in prizes):
+        return
+    # bulk_create sets primary keys on MySQL/SQLite only for the last batch; read them back.
+    by_position = (
+        dict(Prize.objects.filter(event_id=event.pk).values_list("position", "pk"))
+        if any(row.pk is None for row in rows)
+        else {row.position: row.pk for row in rows}
+    )
+    RedeemCode.objects.bulk_create(
+        RedeemCode(prize_id=by_position[position], position=index, code=code)
+        for position, prize in enumerate(prizes)
+        for index, code in enumerate(prize.get("codes") or [])
+    )
+
+
+def _stored_prizes(event: Event) -> list[PrizeSpec]:
+    """The event's prizes as specs, with their redeem codes, for re-checking the delivery."""
+    codes: dict[int, list[str]] = {}
+    for prize_id, code in (
+        RedeemCode.objects.filter(prize__event_id=event.pk)
+        .order_by("prize_id", "position")
+        .values_list("prize_id", "code")
+    ):
+        codes.setdefault(prize_id, []).append(code)
+    return [
+        {"name": prize.name, "quantity": prize.quantity, "codes": codes.get(prize.pk, [])}
+        for prize in Prize.objects.filter(event_id=event.pk).order_by("position")
+    ]
 
 
 def _log(
@@ -413,6 +472,27 @@ def _check_prizes(prizes: Sequence[PrizeSpec]) -> None:
             )
     if sum(prize["quantity"] for prize in prizes) > MAX_TOTAL_QUANTITY:
         raise _invalid("prizes", _("At most %(max)d prizes in all.") % {"max": MAX_TOTAL_QUANTITY})
+
+
+def _check_delivery(delivery: str, claim_days: int, prizes: Sequence[PrizeSpec]) -> None:
+    """A known delivery, a 1-30 day window, and for ``code`` one code per prize unit."""
+    if delivery not in Event.Delivery.values:
+        raise _invalid("delivery", _("The delivery must be none, shipping, contact or code."))
+    if not 1 <= claim_days <= MAX_CLAIM_DAYS:
+        raise _invalid(
+            "claim_days", _("The claim window must be 1 to %(max)d days.") % {"max": MAX_CLAIM_DAYS}
+        )
+    for prize in prizes:
+        codes = prize.get("codes") or []
+        if delivery != Event.Delivery.CODE and codes:
+            raise _invalid("prizes", _("Only a code-delivery event takes redeem codes."))
+        if delivery == Event.Delivery.CODE and len(codes) != prize["quantity"]:
+            raise _invalid("prizes", _("Give exactly one redeem code per prize unit."))
+        if any(not 1 <= len(code.strip()) <= MAX_CODE_LENGTH for code in codes):
+            raise _invalid(
+                "prizes",
+                _("A redeem code needs 1 to %(max)d characters.") % {"max": MAX_CODE_LENGTH},
+            )
 
 
 def _check_draw_mode(draw_mode: str, target_participants: int | None) -> None:

@@ -378,3 +378,19 @@ CELERY_BEAT_SCHEDULE["notifications.sweep"] = {
     "schedule": float(NOTIFY_SWEEP_INTERVAL_SECONDS),
     "options": {"expires": float(NOTIFY_SWEEP_INTERVAL_SECONDS)},
 }
+
+# --- Prize claims (events.claims) -----------------------------------------------------------
+# Comma-separated Fernet keys: the first encrypts, all decrypt (rotate by putting a new key
+# first, then `manage.py claims_reencrypt`). Empty: with DJANGO_DEBUG on a development key is
+# derived from SECRET_KEY; with it off the claim endpoints answer 503 claims_unavailable.
+CLAIM_ENCRYPTION_KEYS = env_list("CLAIM_ENCRYPTION_KEYS", "")
+# Winners' addresses and phones are blanked this many days after their claim closed.
+CLAIM_ERASE_AFTER_DAYS = env_int("CLAIM_ERASE_AFTER_DAYS", 30)
+CLAIM_SWEEP_INTERVAL_SECONDS = env_int("CLAIM_SWEEP_INTERVAL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["events.claims_sweep"] = {
+    "task": "events.tasks.claims_sweep",
+    "schedule": float(CLAIM_SWEEP_INTERVAL_SECONDS),
+    "options": {"expires": float(CLAIM_SWEEP_INTERVAL_SECONDS)},
+}
+# The reminder sweep looks at events drawn this many days back at most (the longest window).
+CLAIM_MAX_DAYS_LOOKBACK = 31
