@@ -311,6 +311,9 @@ class Claim(models.Model):
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
+    # Outbox mark, like EventLog.notified_at: set by notifications once the "shipped" WeChat
+    # message (if the winner holds quota) is recorded.
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -318,7 +321,10 @@ class Claim(models.Model):
         verbose_name = _("claim")
         verbose_name_plural = _("claims")
         permissions = [("view_claim_personal_data", _("Can read winners' addresses and phones"))]
-        indexes = [models.Index(fields=["erased_at", "status"], name="claims_erase_due")]
+        indexes = [
+            models.Index(fields=["erased_at", "status"], name="claims_erase_due"),
+            models.Index(fields=["status", "notified_at"], name="claims_outbox"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.public_id} ({self.status})"

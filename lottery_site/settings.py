@@ -361,6 +361,11 @@ NOTIFY_TEMPLATES = {
     "cancel": env_template(
         "WECHAT_CANCEL_TEMPLATE", "title=thing1,reason=thing2,canceled_at=time3"
     ),
+    # A winner's prize was shipped (events.claims): carrier and tracking number.
+    "shipped": env_template(
+        "WECHAT_SHIPPED_TEMPLATE",
+        "title=thing1,prize=thing2,carrier=thing3,tracking_number=character_string4",
+    ),
 }
 # The mini-program page a message opens; {event_id} is the event's public id.
 NOTIFY_PAGE = os.environ.get("WECHAT_MESSAGE_PAGE", "pages/event/detail?id={event_id}")

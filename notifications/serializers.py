@@ -38,7 +38,9 @@ class NotificationPrizeOutput(serializers.Serializer):
 
 class NotificationOutput(serializers.Serializer):
     id = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["result", "cancel", "summary"])
+    kind = serializers.ChoiceField(
+        choices=["result", "cancel", "summary", "shipped", "claim_reminder"]
+    )
     event = NotificationEventOutput(source="*")
     won = serializers.SerializerMethodField()
     prize = serializers.SerializerMethodField()
@@ -46,6 +48,9 @@ class NotificationOutput(serializers.Serializer):
     entrants = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     winners = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     unawarded = serializers.IntegerField(allow_null=True, help_text="kind=summary")
+    carrier = serializers.CharField(help_text="kind=shipped")
+    tracking_number = serializers.CharField(help_text="kind=shipped")
+    deadline = AwareDateTimeField(allow_null=True, help_text="kind=claim_reminder: claim by then")
     created_at = AwareDateTimeField()
     read = serializers.BooleanField()
 

@@ -450,3 +450,89 @@ def test_a_claim_never_shipped_is_erased_after_its_deadline_plus_the_delay(drawn
 
 def test_event_model_delivery_choices_are_the_documented_ones():
     assert set(Event.Delivery.values) == {"none", "shipping", "contact", "code"}
+
+
+# --- the inbox ------------------------------------------------------------------------------
+
+
+def inbox(user, query=""):
+    return data(client_for(user).get("/api/v1/me/notifications" + query))
+
+
+def test_winner_is_told_in_the_inbox_when_reminded_and_when_shipped(drawn, creator, clock):
+    event, winner, loser = drawn
+    clock.move_to(deadline_of(event) - timedelta(hours=12))
+    claims.claims_remind_due(now=timezone.now())
+    claim(winner, event, {"address": ADDRESS})
+    clock.shift(timedelta(hours=1))
+    claim_id = Claim.objects.get(event=event).public_id
+    body = {"carrier": "顺丰", "tracking_number": "SF777"}
+    client_for(creator).post(url(event, f"/claims/{claim_id}/ship"), body, format="json")
+    mine = inbox(winner)
+    assert [item["kind"] for item in mine["results"]] == ["shipped", "claim_reminder", "result"]
+    shipped, reminder = mine["results"][0], mine["results"][1]
+    assert (shipped["carrier"], shipped["tracking_number"]) == ("顺丰", "SF777")
+    assert reminder["deadline"] == timezone.localtime(deadline_of(event)).isoformat()
+    assert mine["unread_count"] == 3
+    assert [item["kind"] for item in inbox(loser)["results"]] == ["result"]
+    # Paged one by one, the same three items in the same order.
+    seen, cursor = [], None
+    while True:
+        page = inbox(winner, "?page_size=1" + (f"&cursor={cursor}" if cursor else ""))
+        seen += [item["kind"] for item in page["results"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == ["shipped", "claim_reminder", "result"]
+
+
+# --- the WeChat message ---------------------------------------------------------------------
+
+STABLE_TOKEN = "https://wechat.test/cgi-bin/stable_token"
+SUBSCRIBE_SEND = "https://wechat.test/cgi-bin/message/subscribe/send"
+
+
+def test_winner_with_quota_gets_one_shipped_message_even_if_the_sweep_runs_twice(
+    drawn, creator, settings, wechat, django_capture_on_commit_callbacks
+):
+    import json
+
+    import responses
+
+    from notifications import services as notify_services
+    from notifications import tasks as notify_tasks
+    from notifications.models import Delivery
+
+    settings.NOTIFY_TEMPLATES = {
+        **settings.NOTIFY_TEMPLATES,
+        "shipped": {
+            "id": "tpl-shipped",
+            "fields": {
+                "title": "thing1",
+                "carrier": "thing3",
+                "tracking_number": "character_string4",
+            },
+        },
+    }
+    wechat.add(responses.POST, STABLE_TOKEN, json={"access_token": "AT-1", "expires_in": 7200})
+    wechat.add(responses.POST, SUBSCRIBE_SEND, json={"errcode": 0, "errmsg": "ok"})
+    event, winner, _loser = drawn
+    notify_services.subscription_accept(user=winner, template_ids=["tpl-shipped"])
+    claim(winner, event, {"address": ADDRESS})
+    claim_row = Claim.objects.get(event=event)
+    claims.claim_ship(
+        event=event, actor=creator, claim_id=claim_row.public_id, carrier="顺丰",
+        tracking_number="SF42", now=timezone.now(),
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_tasks.sweep()
+        notify_tasks.sweep()
+    sent = [
+        json.loads(call.request.body)
+        for call in wechat.calls
+        if call.request.url.split("?")[0] == SUBSCRIBE_SEND
+    ]
+    assert len(sent) == 1
+    assert sent[0]["data"]["character_string4"]["value"] == "SF42"
+    assert PHONE not in json.dumps(sent[0], ensure_ascii=False)
+    assert Delivery.objects.get(kind="shipped").state == "sent"
