@@ -4,6 +4,10 @@ A winner is an ``Entry`` holding a prize (the draw writes it); the claim builds 
 and never changes it. Every transition is a conditional UPDATE on ``status``: a correction
 racing the creator's "shipped" either lands before it or gets ``claim_shipped``. Personal data
 is encrypted (``events.claim_crypto``) and every decryption writes a ``ClaimAccess`` row.
+
+Why in ``events`` and not ``draws``: a claim belongs to a winning ``Entry`` and the event
+detail's ``my_entry`` (an ``events`` read) shows its state; ``events`` may not import ``draws``.
+Nothing here needs the draw's code, only its result, which lives in ``events`` already.
 """
 
 import csv
