@@ -8,6 +8,9 @@ EVENT = {
     "description": "关注公众号参与抽奖",
     "draw_mode": "time",
     "target_participants": None,
+    "delivery": "none",
+    "claim_days": 7,
+    "visibility": "unlisted",
     "creator": {
         "id": "u_0123456789abcdef",
         "nickname": "小明",
@@ -32,7 +35,7 @@ EVENT = {
     "lock_at": "2026-12-01T20:59:00+08:00",
     "participant_count": 3,
     "cancel_reason": "",
-    "my_entry": {"joined": False, "joined_at": None, "prize": None},
+    "my_entry": {"joined": False, "joined_at": None, "prize": None, "claim": None},
 }
 
 

@@ -141,6 +141,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My claim of my prize (winner)
+         * @description The caller's own claim: read it, submit it, correct it (POST and PUT alike).
+         */
+        get: operations["eventClaimRetrieve"];
+        /**
+         * Correct my claim until shipped (winner; same as POST)
+         * @description The caller's own claim: read it, submit it, correct it (POST and PUT alike).
+         */
+        put: operations["eventClaimUpdate"];
+        /**
+         * Claim my prize, or correct my claim until shipped (winner)
+         * @description The caller's own claim: read it, submit it, correct it (POST and PUT alike).
+         */
+        post: operations["eventClaimCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Winners and their claims, personal data included (creator, permitted staff) */
+        get: operations["eventClaimsList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Winners and their claims as CSV (creator, permitted staff) */
+        get: operations["eventClaimsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims/{claim_id}/ship": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a claim shipped (creator) */
+        post: operations["eventClaimShip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/draw": {
         parameters: {
             query?: never;
@@ -238,6 +317,26 @@ export interface paths {
         get: operations["eventProof"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report an event to staff
+         * @description Any signed-in user may report an event once; the event lands in the staff's moderation queue. Reporting again answers 200 with the first report, unchanged.
+         */
+        post: operations["eventReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -398,10 +497,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wechat/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WeChat's server URL check (echo)
+         * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
+         *
+         *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
+         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
+         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         */
+        get: operations["wechatCallbackVerify"];
+        put?: never;
+        /**
+         * WeChat pushes a media check verdict
+         * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
+         *
+         *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
+         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
+         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         */
+        post: operations["wechatCallback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Address: {
+            name: string;
+            phone: string;
+            province: string;
+            city: string;
+            county: string;
+            detail: string;
+            postal_code: string;
+        };
+        /** @description The fields of ``wx.chooseAddress`` (userName, telNumber, provinceName...), renamed. */
+        AddressInput: {
+            name: string;
+            phone: string;
+            province: string;
+            city: string;
+            /** @default  */
+            county: string;
+            detail: string;
+            /** @default  */
+            postal_code: string;
+        };
         /**
          * @description An input serializer that refuses fields it does not know.
          *
@@ -410,6 +562,36 @@ export interface components {
          */
         CancelInput: {
             reason?: string;
+        };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        ClaimInput: {
+            /** @description `shipping` delivery only (required there). */
+            address?: components["schemas"]["AddressInput"];
+        };
+        /** @description One winner as their event's creator sees them, personal data decrypted (and audited). */
+        ClaimRow: {
+            /** @description null until the winner claims */
+            id: string | null;
+            user: components["schemas"]["User"];
+            prize: components["schemas"]["PrizeRef"];
+            state: components["schemas"]["StateEnum"];
+            /** Format: date-time */
+            deadline: string;
+            address: components["schemas"]["Address"] | (never | null);
+            code: string;
+            carrier: string;
+            tracking_number: string;
+            /** Format: date-time */
+            claimed_at: string | null;
+            /** Format: date-time */
+            shipped_at: string | null;
+            /** @description personal data erased after the claim closed */
+            erased: boolean;
         };
         Config: {
             /**
@@ -421,6 +603,14 @@ export interface components {
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
         };
+        /**
+         * @description * `none` - none
+         *     * `shipping` - shipping
+         *     * `contact` - contact
+         *     * `code` - code
+         * @enum {string}
+         */
+        DeliveryEnum: "none" | "shipping" | "contact" | "code";
         /**
          * @description * `time` - time
          *     * `count` - count
@@ -446,8 +636,11 @@ export interface components {
             description: string;
             draw_mode: components["schemas"]["DrawModeEnum"];
             target_participants: number | null;
+            delivery: components["schemas"]["DeliveryEnum"];
+            claim_days: number;
             creator: components["schemas"]["User"];
             cover: components["schemas"]["Image"] | (never | null);
+            visibility: components["schemas"]["VisibilityEnum"];
             prizes: components["schemas"]["Prize"][];
             commitment: string;
             /** Format: date-time */
@@ -472,6 +665,9 @@ export interface components {
          *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
          */
         EventCreateInput: {
+            delivery?: components["schemas"]["DeliveryEnum"];
+            claim_days?: number;
+            contact_note?: string;
             title: string;
             description?: string;
             /** Format: date-time */
@@ -481,6 +677,13 @@ export interface components {
             target_participants?: number | null;
             /** @description id of an upload with purpose "cover" */
             cover?: string;
+            /**
+             * @description unlisted (default): only who has the link; public: also on the square
+             *
+             *     * `unlisted` - unlisted
+             *     * `public` - public
+             */
+            visibility?: components["schemas"]["VisibilityEnum"];
         };
         EventPage: {
             results: components["schemas"]["Event"][];
@@ -489,6 +692,9 @@ export interface components {
         };
         /** @description Only these may change; ``status``, ``creator`` or counters in the body are a 400. */
         EventUpdateInput: {
+            delivery?: components["schemas"]["DeliveryEnum"];
+            claim_days?: number;
+            contact_note?: string;
             title?: string;
             description?: string;
             /** Format: date-time */
@@ -496,6 +702,7 @@ export interface components {
             prizes?: components["schemas"]["PrizeInput"][];
             /** @description id of an upload with purpose "cover"; "" removes the cover */
             cover?: string;
+            visibility?: components["schemas"]["VisibilityEnum"];
         };
         /** @description A stored picture: an absolute URL, and its size so the client lays out before loading. */
         Image: {
@@ -518,9 +725,13 @@ export interface components {
          * @description * `result` - result
          *     * `cancel` - cancel
          *     * `summary` - summary
+         *     * `moderation` - moderation
+         *     * `account` - account
+         *     * `shipped` - shipped
+         *     * `claim_reminder` - claim_reminder
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -568,19 +779,52 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        MyClaim: {
+            id: string | null;
+            delivery: components["schemas"]["DeliveryEnum"];
+            state: components["schemas"]["StateEnum"];
+            /** Format: date-time */
+            deadline: string;
+            /** @description `contact` delivery: how to reach the creator. */
+            contact_note: string;
+            /** @description `code` delivery: this winner's own redeem code. */
+            code: string;
+            carrier: string;
+            tracking_number: string;
+            /** Format: date-time */
+            shipped_at: string | null;
+        };
+        MyClaimState: {
+            state: components["schemas"]["StateEnum"];
+            /** Format: date-time */
+            deadline: string;
+        };
         MyEntry: {
             joined: boolean;
             /** Format: date-time */
             joined_at: string | null;
             prize: components["schemas"]["PrizeRef"] | (never | null);
+            /** @description A winner's claim (null unless won and the event has a claim step); details at `GET /events/{id}/claim`. */
+            claim: components["schemas"]["MyClaimState"] | (never | null);
         };
         Notification: {
             id: string;
+            /**
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline)
+             *
+             *     * `result` - result
+             *     * `cancel` - cancel
+             *     * `summary` - summary
+             *     * `moderation` - moderation
+             *     * `account` - account
+             *     * `shipped` - shipped
+             *     * `claim_reminder` - claim_reminder
+             */
             kind: components["schemas"]["KindEnum"];
-            event: components["schemas"]["NotificationEvent"];
+            readonly event: components["schemas"]["NotificationEvent"] | (never | null);
             readonly won: boolean | null;
             readonly prize: components["schemas"]["PrizeRef"] | (never | null);
-            /** @description Why the event was canceled (kind=cancel). */
+            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account). */
             reason: string;
             /** @description kind=summary */
             entrants: number | null;
@@ -588,6 +832,15 @@ export interface components {
             winners: number | null;
             /** @description kind=summary */
             unawarded: number | null;
+            /** @description kind=shipped */
+            carrier: string;
+            /** @description kind=shipped */
+            tracking_number: string;
+            /**
+             * Format: date-time
+             * @description kind=claim_reminder: claim by then
+             */
+            deadline: string | null;
             /** Format: date-time */
             created_at: string;
             read: boolean;
@@ -598,6 +851,9 @@ export interface components {
         };
         /** @description Only these may change; ``status``, ``creator`` or counters in the body are a 400. */
         PatchedEventUpdateInput: {
+            delivery?: components["schemas"]["DeliveryEnum"];
+            claim_days?: number;
+            contact_note?: string;
             title?: string;
             description?: string;
             /** Format: date-time */
@@ -605,6 +861,7 @@ export interface components {
             prizes?: components["schemas"]["PrizeInput"][];
             /** @description id of an upload with purpose "cover"; "" removes the cover */
             cover?: string;
+            visibility?: components["schemas"]["VisibilityEnum"];
         };
         /**
          * @description An input serializer that refuses fields it does not know.
@@ -636,6 +893,8 @@ export interface components {
             quantity: number;
             /** @description id of an upload with purpose "prize" */
             image?: string;
+            /** @description `code` delivery only: one redeem code per unit; each winner sees only theirs. */
+            codes?: string[];
         };
         /** @description A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape. */
         PrizeRef: {
@@ -706,6 +965,15 @@ export interface components {
             up_to?: string;
         };
         /**
+         * @description * `fraud` - fraud
+         *     * `porn` - porn
+         *     * `illegal` - illegal
+         *     * `spam` - spam
+         *     * `other` - other
+         * @enum {string}
+         */
+        ReasonEnum: "fraud" | "porn" | "illegal" | "spam" | "other";
+        /**
          * @description An input serializer that refuses fields it does not know.
          *
          *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
@@ -713,6 +981,22 @@ export interface components {
          */
         RefreshInput: {
             refresh: string;
+        };
+        Report: {
+            event_id: string;
+            /** @description the reason of the caller's first report */
+            reason: string;
+            /** Format: date-time */
+            reported_at: string;
+        };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        ReportInput: {
+            reason: components["schemas"]["ReasonEnum"];
         };
         /** @description What ``onShareAppMessage`` returns, and the mini-program code to save or show. */
         Share: {
@@ -722,6 +1006,24 @@ export interface components {
             /** @description the event's mini-program code (wxacode.getUnlimited) */
             image: components["schemas"]["Image"];
         };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        ShipInput: {
+            carrier: string;
+            tracking_number: string;
+        };
+        /**
+         * @description * `unclaimed` - unclaimed
+         *     * `claimed` - claimed
+         *     * `shipped` - shipped
+         *     * `expired` - expired
+         * @enum {string}
+         */
+        StateEnum: "unclaimed" | "claimed" | "shipped" | "expired";
         /**
          * @description * `init` - init
          *     * `opening` - opening
@@ -745,6 +1047,8 @@ export interface components {
             result?: string;
             /** @description cancellations */
             cancel?: string;
+            /** @description a won prize was shipped */
+            shipped?: string;
         };
         TokenPair: {
             access: string;
@@ -777,6 +1081,12 @@ export interface components {
             /** @description the uploaded avatar; null: none */
             avatar: components["schemas"]["Image"] | (never | null);
         };
+        /**
+         * @description * `unlisted` - unlisted
+         *     * `public` - public
+         * @enum {string}
+         */
+        VisibilityEnum: "unlisted" | "public";
         Winner: {
             user: components["schemas"]["User"];
             prize: components["schemas"]["PrizeRef"];
@@ -1579,6 +1889,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
+                 *       "delivery": "none",
+                 *       "claim_days": 1,
+                 *       "contact_note": "string",
                  *       "title": "年会抽奖：iPad 与京东卡",
                  *       "description": "公司年会现场抽奖，人人可参与。",
                  *       "draw_at": "2026-12-24T20:00:00+08:00",
@@ -1586,12 +1899,16 @@ export interface operations {
                  *         {
                  *           "name": "iPad Air",
                  *           "quantity": 1,
-                 *           "image": "string"
+                 *           "image": "string",
+                 *           "codes": [
+                 *             "string"
+                 *           ]
                  *         }
                  *       ],
                  *       "draw_mode": "time",
                  *       "target_participants": null,
-                 *       "cover": "string"
+                 *       "cover": "string",
+                 *       "visibility": "unlisted"
                  *     }
                  */
                 "application/json": components["schemas"]["EventCreateInput"];
@@ -1615,6 +1932,8 @@ export interface operations {
                      *         "description": "公司年会现场抽奖，人人可参与。",
                      *         "draw_mode": "time",
                      *         "target_participants": null,
+                     *         "delivery": "none",
+                     *         "claim_days": 1,
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
@@ -1630,6 +1949,7 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
+                     *         "visibility": "unlisted",
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
@@ -1657,6 +1977,10 @@ export interface operations {
                      *           "prize": {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
+                     *           },
+                     *           "claim": {
+                     *             "state": "unclaimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
                      *           }
                      *         }
                      *       }
@@ -1856,6 +2180,8 @@ export interface operations {
                      *         "description": "公司年会现场抽奖，人人可参与。",
                      *         "draw_mode": "time",
                      *         "target_participants": null,
+                     *         "delivery": "none",
+                     *         "claim_days": 1,
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
@@ -1871,6 +2197,7 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
+                     *         "visibility": "unlisted",
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
@@ -1898,6 +2225,10 @@ export interface operations {
                      *           "prize": {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
+                     *           },
+                     *           "claim": {
+                     *             "state": "unclaimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
                      *           }
                      *         }
                      *       }
@@ -2262,6 +2593,8 @@ export interface operations {
                      *         "description": "公司年会现场抽奖，人人可参与。",
                      *         "draw_mode": "time",
                      *         "target_participants": null,
+                     *         "delivery": "none",
+                     *         "claim_days": 1,
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
@@ -2277,6 +2610,7 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
+                     *         "visibility": "unlisted",
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
@@ -2304,6 +2638,10 @@ export interface operations {
                      *           "prize": {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
+                     *           },
+                     *           "claim": {
+                     *             "state": "unclaimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
                      *           }
                      *         }
                      *       }
@@ -2481,6 +2819,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
+                 *       "delivery": "none",
+                 *       "claim_days": 1,
+                 *       "contact_note": "string",
                  *       "title": "年会抽奖：iPad 与京东卡",
                  *       "description": "公司年会现场抽奖，人人可参与。",
                  *       "draw_at": "2026-12-24T20:00:00+08:00",
@@ -2488,10 +2829,14 @@ export interface operations {
                  *         {
                  *           "name": "iPad Air",
                  *           "quantity": 1,
-                 *           "image": "string"
+                 *           "image": "string",
+                 *           "codes": [
+                 *             "string"
+                 *           ]
                  *         }
                  *       ],
-                 *       "cover": "string"
+                 *       "cover": "string",
+                 *       "visibility": "unlisted"
                  *     }
                  */
                 "application/json": components["schemas"]["PatchedEventUpdateInput"];
@@ -2515,6 +2860,8 @@ export interface operations {
                      *         "description": "公司年会现场抽奖，人人可参与。",
                      *         "draw_mode": "time",
                      *         "target_participants": null,
+                     *         "delivery": "none",
+                     *         "claim_days": 1,
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
@@ -2530,6 +2877,7 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
+                     *         "visibility": "unlisted",
                      *         "prizes": [
                      *           {
                      *             "id": "p_Hx81LmQa",
@@ -2557,6 +2905,10 @@ export interface operations {
                      *           "prize": {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
+                     *           },
+                     *           "claim": {
+                     *             "state": "unclaimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
                      *           }
                      *         }
                      *       }
@@ -2876,6 +3228,1227 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40901 | 40902 | 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimRetrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "delivery": "none",
+                     *         "state": "unclaimed",
+                     *         "deadline": "2026-12-24T20:00:00+08:00",
+                     *         "contact_note": "string",
+                     *         "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
+                     *         "carrier": "string",
+                     *         "tracking_number": "string",
+                     *         "shipped_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["MyClaim"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40303` Only a winner of this event can claim a prize. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40303;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40905 | 40908;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimUpdate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "address": {
+                 *         "name": "张三",
+                 *         "phone": "13800000000",
+                 *         "province": "string",
+                 *         "city": "string",
+                 *         "county": "string",
+                 *         "detail": "string",
+                 *         "postal_code": "000000"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClaimInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "delivery": "none",
+                     *         "state": "unclaimed",
+                     *         "deadline": "2026-12-24T20:00:00+08:00",
+                     *         "contact_note": "string",
+                     *         "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
+                     *         "carrier": "string",
+                     *         "tracking_number": "string",
+                     *         "shipped_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["MyClaim"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40303` Only a winner of this event can claim a prize. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40303;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step., `40909` The claim deadline has passed., `40910` The prize has already been shipped. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40905 | 40908 | 40909 | 40910;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClaimInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["MyClaim"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40303` Only a winner of this event can claim a prize. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40303;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step., `40909` The claim deadline has passed., `40910` The prize has already been shipped. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40905 | 40908 | 40909 | 40910;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": [
+                     *         {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "user": {
+                     *             "id": "u_3mT9cQ2w",
+                     *             "nickname": "小王",
+                     *             "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *             "avatar": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             }
+                     *           },
+                     *           "prize": {
+                     *             "id": "p_Hx81LmQa",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "state": "unclaimed",
+                     *           "deadline": "2026-12-24T20:00:00+08:00",
+                     *           "address": {
+                     *             "name": "iPad Air",
+                     *             "phone": "string",
+                     *             "province": "string",
+                     *             "city": "string",
+                     *             "county": "string",
+                     *             "detail": "string",
+                     *             "postal_code": "string"
+                     *           },
+                     *           "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
+                     *           "carrier": "string",
+                     *           "tracking_number": "string",
+                     *           "claimed_at": "2026-12-24T20:00:00+08:00",
+                     *           "shipped_at": "2026-12-24T20:00:00+08:00",
+                     *           "erased": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["ClaimRow"][];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsCsv: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one winner a row */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example u_3mT9cQ2w
+                     *     u_8Jd0aPq1
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimShip: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                claim_id: string;
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShipInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "delivery": "none",
+                     *         "state": "unclaimed",
+                     *         "deadline": "2026-12-24T20:00:00+08:00",
+                     *         "contact_note": "string",
+                     *         "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
+                     *         "carrier": "string",
+                     *         "tracking_number": "string",
+                     *         "shipped_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["MyClaim"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40402` The claim does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40402;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40910` The prize has already been shipped., `40911` The winner has not claimed yet. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40910 | 40911;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3982,6 +5555,231 @@ export interface operations {
             };
         };
     };
+    eventReport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "event_id": "e_7Kq2xPzM",
+                     *         "reason": "",
+                     *         "reported_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Report"];
+                    };
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "event_id": "e_7Kq2xPzM",
+                     *         "reason": "",
+                     *         "reported_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Report"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
     eventShareGet: {
         parameters: {
             query?: never;
@@ -4830,6 +6628,8 @@ export interface operations {
                      *             "description": "公司年会现场抽奖，人人可参与。",
                      *             "draw_mode": "time",
                      *             "target_participants": null,
+                     *             "delivery": "none",
+                     *             "claim_days": 1,
                      *             "creator": {
                      *               "id": "u_3mT9cQ2w",
                      *               "nickname": "小王",
@@ -4845,6 +6645,7 @@ export interface operations {
                      *               "width": 1,
                      *               "height": 1
                      *             },
+                     *             "visibility": "unlisted",
                      *             "prizes": [
                      *               {
                      *                 "id": "p_Hx81LmQa",
@@ -4872,6 +6673,10 @@ export interface operations {
                      *               "prize": {
                      *                 "id": "p_Hx81LmQa",
                      *                 "name": "iPad Air"
+                     *               },
+                     *               "claim": {
+                     *                 "state": "unclaimed",
+                     *                 "deadline": "2026-12-24T20:00:00+08:00"
                      *               }
                      *             }
                      *           }
@@ -5031,6 +6836,9 @@ export interface operations {
                      *             "entrants": null,
                      *             "winners": null,
                      *             "unawarded": null,
+                     *             "carrier": "string",
+                     *             "tracking_number": "string",
+                     *             "deadline": "2026-12-24T20:00:00+08:00",
                      *             "created_at": "2026-12-01T10:00:00+08:00",
                      *             "read": false
                      *           }
@@ -5732,6 +7540,309 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    wechatCallbackVerify: {
+        parameters: {
+            query: {
+                echostr: string;
+                nonce: string;
+                signature: string;
+                timestamp: string;
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example u_3mT9cQ2w
+                     *     u_8Jd0aPq1
+                     */
+                    "text/plain": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40311` The WeChat callback signature is invalid. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40311;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    wechatCallback: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "key": null
+                 *     }
+                 */
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example u_3mT9cQ2w
+                     *     u_8Jd0aPq1
+                     */
+                    "text/plain": string;
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40311` The WeChat callback signature is invalid. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40311;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
