@@ -75,7 +75,7 @@ def event_create(
 ) -> Event:
     """Create an INIT event with its prizes, its secret seed and the seed's public commitment.
 
-    Title, description and prize names go through WeChat's content check first
+    Title, description, prize names and the contact note go through WeChat's content check first
     (``check_event_texts``): ``content_risky`` (400) or ``wechat_unavailable`` (503).
 
     Raises ``account_disabled`` for a deactivated creator and ``invalid_input`` (with the field)
@@ -89,7 +89,11 @@ def event_create(
     _check_draw_mode(draw_mode, target_participants)
     _check_visibility(visibility)
     checked = check_event_texts(
-        creator, title=title, description=description, prizes=[p["name"] for p in prizes]
+        creator,
+        title=title,
+        description=description,
+        prizes=[p["name"] for p in prizes],
+        contact_note=contact_note,
     )
     _check_delivery(delivery, claim_days, prizes)
     # The seed is drawn now and only its SHA-256 published (docs/fairness.md): nobody, the
@@ -155,6 +159,7 @@ def event_update(
         title=title or "",
         description=description or "",
         prizes=[p["name"] for p in prizes or ()],
+        contact_note=contact_note or "",
     )
     with transaction.atomic():
         current = Event.objects.select_for_update().get(pk=event.pk)
@@ -248,14 +253,27 @@ def event_cancel(
 
 
 def check_event_texts(
-    author: User, *, title: str = "", description: str = "", prizes: Sequence[str] = ()
+    author: User,
+    *,
+    title: str = "",
+    description: str = "",
+    prizes: Sequence[str] = (),
+    contact_note: str = "",
 ) -> bool:
     """WeChat's content check of what an event publishes (scene "forum": a public post).
+
+    The contact note is read by the winners only, but it is the creator's text shown to
+    others all the same (and the likeliest place for a scam's contact), so it is checked too.
 
     Raises ``content_risky`` naming the fields; False when accepted unchecked (see
     ``accounts.wechat_security.texts_check``). Call it before opening a transaction.
     """
-    texts = {"title": title, "description": description, "prizes": "\n".join(prizes)}
+    texts = {
+        "title": title,
+        "description": description,
+        "prizes": "\n".join(prizes),
+        "contact_note": contact_note,
+    }
     return wechat_security.texts_check(
         texts=texts, author=author, scene=wechat_security.SCENE_FORUM
     )
@@ -338,6 +356,7 @@ def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
             "title": event.title,
             "description": event.description,
             "prizes": "\n".join(prizes),
+            "contact_note": event.contact_note,
         }
         risky = False
         try:
