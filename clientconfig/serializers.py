@@ -13,6 +13,7 @@ class TemplatesOutput(serializers.Serializer):
 
     result = serializers.CharField(required=False, help_text="draw results (and summaries)")
     cancel = serializers.CharField(required=False, help_text="cancellations")
+    shipped = serializers.CharField(required=False, help_text="a won prize was shipped")
 
 
 class LimitsOutput(serializers.Serializer):

@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -27,8 +28,17 @@ from accounts import services as accounts_services
 from accounts.admin import ReasonForm
 from accounts.models import Upload
 from accounts.serializers import picture_url
-from events import services
-from events.models import Entry, Event, EventLog, ModerationCase, Prize, Report
+from events import claim_crypto, claims, services
+from events.models import (
+    Claim,
+    ClaimAccess,
+    Entry,
+    Event,
+    EventLog,
+    ModerationCase,
+    Prize,
+    Report,
+)
 from lottery_site.errors import ApplicationError, message_for
 
 # A big event can have 100 000 winners; the page shows the first ones, the API has them all.
@@ -594,3 +604,95 @@ class ModerationCaseAdmin(EventAdmin):
 
     def has_ban_permission(self, request):
         return request.user.has_perm("accounts.change_user")
+
+
+@admin.register(Claim)
+class ClaimAdmin(admin.ModelAdmin):
+    """Winners' claims: view-only. Addresses and phones show decrypted only to staff holding
+    ``view_claim_personal_data`` (each such view audited as a ``ClaimAccess``), masked otherwise.
+    """
+
+    list_display = ("public_id", "event", "status", "deadline", "claimed_at", "shipped_at")
+    list_filter = ("status",)
+    search_fields = ("=public_id", "=event__public_id")
+    list_select_related = ("event",)
+    ordering = ("-created_at",)
+    actions = ["export_csv"]
+    fields = (
+        "public_id",
+        "event",
+        "entry",
+        "status",
+        "deadline",
+        "personal_data",
+        "carrier",
+        "tracking_number",
+        "claimed_at",
+        "shipped_at",
+        "reminded_at",
+        "erased_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("address and phone"))
+    def personal_data(self, claim):
+        if not claim.details:
+            return "—"
+        viewer = getattr(claim, "viewer", None)
+        if viewer is None or not viewer.has_perm(claims.PERSONAL_DATA_PERMISSION):
+            return "***"
+        try:
+            address = claim_crypto.decrypt(claim.details)
+        except ApplicationError:
+            return gettext("unavailable: no claim encryption key configured")
+        ClaimAccess.objects.create(
+            claim=claim, actor=viewer, reason="admin", created_at=timezone.now()
+        )
+        return " ".join(address.get(name, "") for name in claims.ADDRESS_FIELDS)
+
+    def get_object(self, request, object_id, from_field=None):
+        claim = super().get_object(request, object_id, from_field)
+        if claim is not None:
+            # On the object, not on this admin (one instance serves every thread).
+            claim.viewer = request.user
+        return claim
+
+    @admin.action(description=_("Export the winners of these claims' events as CSV"))
+    def export_csv(self, request, queryset):
+        decrypt = request.user.has_perm(claims.PERSONAL_DATA_PERMISSION)
+        rows = []
+        for event in Event.objects.filter(pk__in=queryset.values("event_id")).order_by("pk"):
+            rows += claims.winner_rows(
+                event=event, reader=request.user, now=timezone.now(), reason="admin_csv",
+                decrypt=decrypt,
+            )  # fmt: skip
+        response = HttpResponse(claims.claims_csv(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="claims.csv"'
+        return response
+
+
+@admin.register(ClaimAccess)
+class ClaimAccessAdmin(admin.ModelAdmin):
+    """The audit log of personal-data reads: append-only, nobody edits or deletes it."""
+
+    list_display = ("created_at", "actor", "claim", "reason")
+    list_select_related = ("actor", "claim")
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

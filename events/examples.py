@@ -9,6 +9,8 @@ EVENT = {
     "draw_mode": "time",
     "visibility": "unlisted",
     "target_participants": None,
+    "delivery": "none",
+    "claim_days": 7,
     "creator": {
         "id": "u_0123456789abcdef",
         "nickname": "小明",
@@ -33,7 +35,7 @@ EVENT = {
     "lock_at": "2026-12-01T20:59:00+08:00",
     "participant_count": 3,
     "cancel_reason": "",
-    "my_entry": {"joined": False, "joined_at": None, "prize": None},
+    "my_entry": {"joined": False, "joined_at": None, "prize": None, "claim": None},
 }
 
 

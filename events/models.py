@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from lottery_site.ids import event_public_id, prize_public_id
+from lottery_site.ids import claim_public_id, event_public_id, prize_public_id
 
 
 class Event(models.Model):
@@ -41,6 +42,12 @@ class Event(models.Model):
         OPENING = 1, _("locked, waiting for the draw")
         OPENED = 2, _("drawn")
         CANCELED = 9, _("canceled")
+
+    class Delivery(models.TextChoices):
+        NONE = "none", _("no claim step")
+        SHIPPING = "shipping", _("shipped to the winner's address")
+        CONTACT = "contact", _("the winner contacts the creator")
+        CODE = "code", _("a redeem code per prize")
 
     class DrawMode(models.TextChoices):
         TIME = "time", _("at the draw time")
@@ -106,6 +113,13 @@ class Event(models.Model):
     beacon_missing_reason = models.CharField(
         _("why no beacon"), max_length=200, blank=True, default=""
     )
+
+    # How winners get their prizes (events.claims): chosen at creation, editable with the prizes.
+    delivery = models.CharField(
+        _("delivery"), max_length=8, choices=Delivery.choices, default=Delivery.NONE
+    )
+    claim_days = models.PositiveSmallIntegerField(_("claim window (days)"), default=7)
+    contact_note = models.CharField(_("contact note"), max_length=500, blank=True, default="")
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
     # The creator's upload with purpose "cover" (accounts.services.upload_attach).
@@ -366,8 +380,11 @@ class ShareCode(models.Model):
         blank=True,
         related_name="+",
     )
-    claim = models.CharField(_("claim"), max_length=32, blank=True, default="")
-    claimed_at = models.DateTimeField(_("claimed at"))
+    # A context of their own: "claim" is also a winner's prize claim (Claim), another word.
+    claim = models.CharField(
+        pgettext_lazy("share code", "claim"), max_length=32, blank=True, default=""
+    )
+    claimed_at = models.DateTimeField(pgettext_lazy("share code", "claimed at"))
 
     class Meta:
         verbose_name = _("share code")
@@ -384,3 +401,106 @@ class ModerationCase(Event):
         proxy = True
         verbose_name = _("moderation case")
         verbose_name_plural = _("moderation queue")
+
+
+class RedeemCode(models.Model):
+    """One redeem code of a ``code``-delivery prize: the n-th code goes to its n-th winner.
+
+    "n-th" is the order of ``Entry.prize_rank`` within the prize, which the draw fixes, so the
+    mapping needs no write after the draw and nobody can choose who gets which code.
+    """
+
+    prize = models.ForeignKey(
+        Prize, verbose_name=_("prize"), on_delete=models.CASCADE, related_name="redeem_codes"
+    )
+    position = models.PositiveIntegerField(_("position"))
+    code = models.CharField(_("code"), max_length=64)
+
+    class Meta:
+        verbose_name = _("redeem code")
+        verbose_name_plural = _("redeem codes")
+        constraints = [
+            models.UniqueConstraint(fields=["prize", "position"], name="redeem_codes_one_per_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prize_id}#{self.position}"
+
+
+class Claim(models.Model):
+    """A winner's claim of their prize (events.claims is its only writer).
+
+    States: ``unclaimed`` (a row exists only once the reminder went out), ``claimed`` (details
+    given, still correctable), ``shipped`` (final). ``expired`` is not stored: it is
+    ``unclaimed`` (or no row) at or after ``deadline``. Personal data lives only in the
+    encrypted ``details`` (events.claim_crypto) and is blanked ``CLAIM_ERASE_AFTER_DAYS``
+    after the claim closes (shipped, or its deadline for a claim never shipped).
+    """
+
+    class Status(models.TextChoices):
+        UNCLAIMED = "unclaimed", _("unclaimed")
+        CLAIMED = "claimed", _("claimed")
+        SHIPPED = "shipped", _("shipped")
+
+    public_id = models.CharField(
+        _("public id"), max_length=24, unique=True, default=claim_public_id, editable=False
+    )
+    entry = models.OneToOneField(
+        Entry, verbose_name=_("entry"), on_delete=models.CASCADE, related_name="claim"
+    )
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="claims"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UNCLAIMED
+    )
+    deadline = models.DateTimeField(_("deadline"))
+    # Fernet token of the JSON of the shipping fields; "" when none given or erased.
+    details = models.TextField(_("encrypted details"), blank=True, default="", editable=False)
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True, default="")
+    tracking_number = models.CharField(_("tracking number"), max_length=50, blank=True, default="")
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
+    # Outbox mark, like EventLog.notified_at: set by notifications once the "shipped" WeChat
+    # message (if the winner holds quota) is recorded.
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
+        permissions = [("view_claim_personal_data", _("Can read winners' addresses and phones"))]
+        indexes = [
+            models.Index(fields=["erased_at", "status"], name="claims_erase_due"),
+            models.Index(fields=["status", "notified_at"], name="claims_outbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.status})"
+
+
+class ClaimAccess(models.Model):
+    """Audit log: every decryption of a claim's personal data, with who, when and why."""
+
+    claim = models.ForeignKey(
+        Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="accesses"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reader"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=32)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("claim data access")
+        verbose_name_plural = _("claim data accesses")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} read {self.claim_id} ({self.reason})"

@@ -2,7 +2,7 @@
 
 import functools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
@@ -94,6 +94,8 @@ class _PrizeRef:
 class _ViewerEntry:
     created_at: datetime
     prize: _PrizeRef | None
+    event_id: int = 0
+    user_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def event_state(*, ref: EventRef, viewer: User) -> EventState:
     entries = []
     if joined_at is not None:
         prize = _PrizeRef(prize_id, prize_name) if prize_id else None
-        entries.append(_ViewerEntry(_aware(joined_at), prize))
+        entries.append(_ViewerEntry(_aware(joined_at), prize, ref.pk, viewer.pk))
     return EventState(
         status_name=Event.STATUS_NAMES[status],
         draw_at=_aware(draw_at),
@@ -176,12 +178,41 @@ def my_entry(event: Event) -> Entry | None:
     return entries[0] if entries else None
 
 
+def claim_of_entry(entry, *, now: datetime) -> dict | None:
+    """A winning entry's claim state and deadline; None when the event has no claim step.
+
+    Free for the entries ``_with_related`` prefetches (event and claim come along); one query
+    for the detail's viewer entry, paid only by winners.
+    """
+    if isinstance(entry, Entry):
+        event = entry.event
+        claim = getattr(entry, "claim", None) if hasattr(entry, "claim") else None
+        drawn_at, days, delivery = event.drawn_at, event.claim_days, event.delivery
+        status = claim.status if claim is not None else None
+    else:
+        row = (
+            Entry.objects.filter(event_id=entry.event_id, user_id=entry.user_id)
+            .values_list("event__drawn_at", "event__claim_days", "event__delivery", "claim__status")
+            .first()
+        )
+        if row is None:
+            return None
+        drawn_at, days, delivery, status = row
+    if drawn_at is None or delivery == Event.Delivery.NONE:
+        return None
+    deadline = drawn_at + timedelta(days=days)
+    status = status or "unclaimed"
+    if status == "unclaimed" and now >= deadline:
+        status = "expired"
+    return {"state": status, "deadline": deadline}
+
+
 def _with_related(events: QuerySet[Event], *, viewer: User) -> QuerySet[Event]:
     return events.prefetch_related(
         Prefetch("prizes", queryset=_prizes_with_pictures()),
         Prefetch(
             "entries",
-            queryset=Entry.objects.filter(user_id=viewer.pk).select_related("prize"),
+            queryset=Entry.objects.filter(user_id=viewer.pk).select_related("prize", "claim"),
             to_attr="viewer_entries",
         ),
     )

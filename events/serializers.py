@@ -7,7 +7,13 @@ from rest_framework import serializers
 from accounts.serializers import ImageOutput, UserOutput
 from events import selectors
 from events.models import Event, Report
-from events.services import MAX_PRIZE_NAME_LENGTH, MAX_PRIZE_QUANTITY, MAX_PRIZES
+from events.services import (
+    MAX_CLAIM_DAYS,
+    MAX_CODE_LENGTH,
+    MAX_PRIZE_NAME_LENGTH,
+    MAX_PRIZE_QUANTITY,
+    MAX_PRIZES,
+)
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
 
@@ -21,9 +27,21 @@ class PrizeInput(InputSerializer):
     name = serializers.CharField(min_length=1, max_length=MAX_PRIZE_NAME_LENGTH)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_PRIZE_QUANTITY)
     image = serializers.CharField(**UPLOAD_ID, help_text='id of an upload with purpose "prize"')
+    codes = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_CODE_LENGTH),
+        max_length=MAX_PRIZE_QUANTITY,
+        required=False,
+        help_text="`code` delivery only: one redeem code per unit; each winner sees only theirs.",
+    )
 
 
-class EventCreateInput(InputSerializer):
+class _DeliveryFields(InputSerializer):
+    delivery = serializers.ChoiceField(choices=Event.Delivery.values, required=False)
+    claim_days = serializers.IntegerField(min_value=1, max_value=MAX_CLAIM_DAYS, required=False)
+    contact_note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class EventCreateInput(_DeliveryFields):
     title = serializers.CharField(min_length=1, max_length=100)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     draw_at = AwareDateTimeField()
@@ -40,7 +58,7 @@ class EventCreateInput(InputSerializer):
     )
 
 
-class EventUpdateInput(InputSerializer):
+class EventUpdateInput(_DeliveryFields):
     """Only these may change; ``status``, ``creator`` or counters in the body are a 400."""
 
     title = serializers.CharField(min_length=1, max_length=100, required=False)
@@ -90,10 +108,20 @@ class PrizeOutput(PrizeRefOutput):
     image = ImageOutput(allow_null=True)
 
 
+class MyClaimStateOutput(serializers.Serializer):
+    state = serializers.ChoiceField(choices=("unclaimed", "claimed", "shipped", "expired"))
+    deadline = AwareDateTimeField()
+
+
 class MyEntryOutput(serializers.Serializer):
     joined = serializers.BooleanField()
     joined_at = AwareDateTimeField(allow_null=True)
     prize = PrizeRefOutput(allow_null=True)
+    claim = MyClaimStateOutput(
+        allow_null=True,
+        help_text="A winner's claim (null unless won and the event has a claim step); "
+        "details at `GET /events/{id}/claim`.",
+    )
 
 
 class EventPublicOutput(serializers.Serializer):
@@ -104,6 +132,8 @@ class EventPublicOutput(serializers.Serializer):
     description = serializers.CharField()
     draw_mode = serializers.ChoiceField(choices=Event.DrawMode.values)
     target_participants = serializers.IntegerField(allow_null=True)
+    delivery = serializers.ChoiceField(choices=Event.Delivery.values)
+    claim_days = serializers.IntegerField()
     creator = UserOutput()
     cover = ImageOutput(allow_null=True)
     visibility = serializers.ChoiceField(choices=Event.Visibility.values)
@@ -143,9 +173,10 @@ class EventLiveOutput(serializers.Serializer):
     def get_my_entry(self, event) -> dict:
         entry = selectors.my_entry(event)
         if entry is None:
-            return {"joined": False, "joined_at": None, "prize": None}
+            return {"joined": False, "joined_at": None, "prize": None, "claim": None}
+        claim = selectors.claim_of_entry(entry, now=timezone.now()) if entry.prize else None
         return _MY_ENTRY.to_representation(
-            {"joined": True, "joined_at": entry.created_at, "prize": entry.prize}
+            {"joined": True, "joined_at": entry.created_at, "prize": entry.prize, "claim": claim}
         )
 
 

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts import wechat_codes, wechat_security
 from accounts.models import Upload, User
 from accounts.services import upload_attach, upload_create
-from events.models import Entry, Event, EventLog, Prize, Report, ShareCode
+from events.models import Entry, Event, EventLog, Prize, RedeemCode, Report, ShareCode
 from events.selectors import EventRef
 from lottery_site import drand, metrics
 from lottery_site.durations import humanize_duration
@@ -47,6 +47,11 @@ class PrizeSpec(TypedDict):
     name: str
     quantity: int
     image: NotRequired[str]  # the id of the creator's upload with purpose "prize"
+    codes: NotRequired[list[str]]  # ``code`` delivery only: one redeem code per unit
+
+
+MAX_CLAIM_DAYS = 30
+MAX_CODE_LENGTH = 64
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -64,10 +69,13 @@ def event_create(
     target_participants: int | None = None,
     cover: str | None = None,
     visibility: str = Event.Visibility.UNLISTED,
+    delivery: str = Event.Delivery.NONE,
+    claim_days: int = 7,
+    contact_note: str = "",
 ) -> Event:
     """Create an INIT event with its prizes, its secret seed and the seed's public commitment.
 
-    Title, description and prize names go through WeChat's content check first
+    Title, description, prize names and the contact note go through WeChat's content check first
     (``check_event_texts``): ``content_risky`` (400) or ``wechat_unavailable`` (503).
 
     Raises ``account_disabled`` for a deactivated creator and ``invalid_input`` (with the field)
@@ -81,8 +89,13 @@ def event_create(
     _check_draw_mode(draw_mode, target_participants)
     _check_visibility(visibility)
     checked = check_event_texts(
-        creator, title=title, description=description, prizes=[p["name"] for p in prizes]
+        creator,
+        title=title,
+        description=description,
+        prizes=[p["name"] for p in prizes],
+        contact_note=contact_note,
     )
+    _check_delivery(delivery, claim_days, prizes)
     # The seed is drawn now and only its SHA-256 published (docs/fairness.md): nobody, the
     # server included, can choose it after seeing who joined.
     seed = secrets.token_bytes(SEED_BYTES)
@@ -95,6 +108,9 @@ def event_create(
             lock_at=Event.scheduled_lock_at(draw_at),
             draw_mode=draw_mode,
             target_participants=target_participants,
+            delivery=delivery,
+            claim_days=claim_days,
+            contact_note=contact_note,
             seed=seed,
             seed_commitment=hashlib.sha256(seed).hexdigest(),
             created_at=now,
@@ -135,14 +151,18 @@ def event_update(
     prizes: Sequence[PrizeSpec] | None = None,
     cover: str | None = None,
     visibility: str | None = None,
+    delivery: str | None = None,
+    claim_days: int | None = None,
+    contact_note: str | None = None,
 ) -> Event:
     """The creator edits an INIT event before its lock time.
 
     New text goes through WeChat's content check first, outside the transaction.
 
-    Title, description and cover ("" removes it) may change until the lock; the draw time and
-    the prizes (with their pictures) only while nobody has joined (``event_has_entrants``). The event row is locked while checking, so a join
-    cannot slip in between the check and the write.
+    Title, description and cover ("" removes it) may change until the lock; the draw time, the
+    prizes (with their pictures) and how they are delivered (delivery, claim window, contact
+    note, redeem codes) only while nobody has joined (``event_has_entrants``). The event row is
+    locked while checking, so a join cannot slip in between the check and the write.
     """
     _refuse_unless_creator(event, actor)
     if draw_at is not None:
@@ -156,6 +176,7 @@ def event_update(
         title=title or "",
         description=description or "",
         prizes=[p["name"] for p in prizes or ()],
+        contact_note=contact_note or "",
     )
     with transaction.atomic():
         current = Event.objects.select_for_update().get(pk=event.pk)
@@ -171,9 +192,24 @@ def event_update(
             changes["description"] = description
         if cover is not None:
             changes["cover"] = _attached_cover(actor, cover, now=now)
-        if draw_at is not None or prizes is not None:
+        claim_changes = {
+            name: value
+            for name, value in (
+                ("delivery", delivery),
+                ("claim_days", claim_days),
+                ("contact_note", contact_note),
+            )
+            if value is not None
+        }
+        if draw_at is not None or prizes is not None or claim_changes:
             if current.participant_count > 0:
                 raise ApplicationError("event_has_entrants")
+            _check_delivery(
+                claim_changes.get("delivery", current.delivery),
+                claim_changes.get("claim_days", current.claim_days),
+                prizes if prizes is not None else _stored_prizes(current),
+            )
+            changes.update(claim_changes)
             if draw_at is not None:
                 lock_at = Event.scheduled_lock_at(draw_at)
                 changes.update(draw_at=draw_at, lock_at=lock_at, **_beacon_named(lock_at))
@@ -236,14 +272,27 @@ def event_cancel(
 
 
 def check_event_texts(
-    author: User, *, title: str = "", description: str = "", prizes: Sequence[str] = ()
+    author: User,
+    *,
+    title: str = "",
+    description: str = "",
+    prizes: Sequence[str] = (),
+    contact_note: str = "",
 ) -> bool:
     """WeChat's content check of what an event publishes (scene "forum": a public post).
+
+    The contact note is read by the winners only, but it is the creator's text shown to
+    others all the same (and the likeliest place for a scam's contact), so it is checked too.
 
     Raises ``content_risky`` naming the fields; False when accepted unchecked (see
     ``accounts.wechat_security.texts_check``). Call it before opening a transaction.
     """
-    texts = {"title": title, "description": description, "prizes": "\n".join(prizes)}
+    texts = {
+        "title": title,
+        "description": description,
+        "prizes": "\n".join(prizes),
+        "contact_note": contact_note,
+    }
     return wechat_security.texts_check(
         texts=texts, author=author, scene=wechat_security.SCENE_FORUM
     )
@@ -326,6 +375,7 @@ def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
             "title": event.title,
             "description": event.description,
             "prizes": "\n".join(prizes),
+            "contact_note": event.contact_note,
         }
         risky = False
         try:
@@ -605,7 +655,7 @@ def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
 def _create_prizes(
     event: Event, prizes: Sequence[PrizeSpec], *, creator: User, now: datetime
 ) -> None:
-    Prize.objects.bulk_create(
+    rows = Prize.objects.bulk_create(
         Prize(
             event=event,
             name=prize["name"],
@@ -615,6 +665,34 @@ def _create_prizes(
         )
         for position, prize in enumerate(prizes)
     )
+    if not any(prize.get("codes") for prize in prizes):
+        return
+    # bulk_create sets primary keys on MySQL/SQLite only for the last batch; read them back.
+    by_position = (
+        dict(Prize.objects.filter(event_id=event.pk).values_list("position", "pk"))
+        if any(row.pk is None for row in rows)
+        else {row.position: row.pk for row in rows}
+    )
+    RedeemCode.objects.bulk_create(
+        RedeemCode(prize_id=by_position[position], position=index, code=code)
+        for position, prize in enumerate(prizes)
+        for index, code in enumerate(prize.get("codes") or [])
+    )
+
+
+def _stored_prizes(event: Event) -> list[PrizeSpec]:
+    """The event's prizes as specs, with their redeem codes, for re-checking the delivery."""
+    codes: dict[int, list[str]] = {}
+    for prize_id, code in (
+        RedeemCode.objects.filter(prize__event_id=event.pk)
+        .order_by("prize_id", "position")
+        .values_list("prize_id", "code")
+    ):
+        codes.setdefault(prize_id, []).append(code)
+    return [
+        {"name": prize.name, "quantity": prize.quantity, "codes": codes.get(prize.pk, [])}
+        for prize in Prize.objects.filter(event_id=event.pk).order_by("position")
+    ]
 
 
 def _attached_cover(creator: User, upload_id: str | None, *, now: datetime) -> Upload | None:
@@ -725,6 +803,27 @@ def _check_prizes(prizes: Sequence[PrizeSpec]) -> None:
 def _check_visibility(visibility: str) -> None:
     if visibility not in Event.Visibility.values:
         raise _invalid("visibility", "可见范围只能是 unlisted 或 public")
+
+
+def _check_delivery(delivery: str, claim_days: int, prizes: Sequence[PrizeSpec]) -> None:
+    """A known delivery, a 1-30 day window, and for ``code`` one code per prize unit."""
+    if delivery not in Event.Delivery.values:
+        raise _invalid("delivery", _("The delivery must be none, shipping, contact or code."))
+    if not 1 <= claim_days <= MAX_CLAIM_DAYS:
+        raise _invalid(
+            "claim_days", _("The claim window must be 1 to %(max)d days.") % {"max": MAX_CLAIM_DAYS}
+        )
+    for prize in prizes:
+        codes = prize.get("codes") or []
+        if delivery != Event.Delivery.CODE and codes:
+            raise _invalid("prizes", _("Only a code-delivery event takes redeem codes."))
+        if delivery == Event.Delivery.CODE and len(codes) != prize["quantity"]:
+            raise _invalid("prizes", _("Give exactly one redeem code per prize unit."))
+        if any(not 1 <= len(code.strip()) <= MAX_CODE_LENGTH for code in codes):
+            raise _invalid(
+                "prizes",
+                _("A redeem code needs 1 to %(max)d characters.") % {"max": MAX_CODE_LENGTH},
+            )
 
 
 def _check_draw_mode(draw_mode: str, target_participants: int | None) -> None:

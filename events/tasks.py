@@ -1,11 +1,16 @@
-"""Periodic work of the events app: thin tasks that call a service."""
+"""Periodic work of the events app: thin, idempotent tasks that call a service (running one
+twice changes nothing the second time)."""
+
+import logging
 
 from celery import shared_task
 from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts import wechat_security
-from events import services
+from events import claims, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="events.tasks.recheck_content", ignore_result=True)
@@ -20,3 +25,13 @@ def recheck_content() -> int:
         + accounts_services.users_recheck_nicknames(now=now)
         + accounts_services.uploads_check_unchecked()
     )
+
+
+@shared_task(name="events.tasks.claims_sweep", ignore_result=True)
+def claims_sweep() -> None:
+    """Remind winners a day before their claim deadline; erase personal data of closed claims."""
+    now = timezone.now()
+    reminded = claims.claims_remind_due(now=now)
+    erased = claims.claims_erase_due(now=now)
+    if reminded or erased:
+        logger.info("claims sweep: %d reminded, %d erased", len(reminded), erased)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import views
+from events import claim_views, views
 
 urlpatterns = [
     path("events", views.EventListView.as_view(), name="events"),
@@ -11,5 +11,17 @@ urlpatterns = [
     path("wechat/callback", views.WeChatCallbackView.as_view(), name="wechat-callback"),
     path("events/<str:event_id>/entry", views.EntryView.as_view(), name="event-entry"),
     path("events/<str:event_id>/entries", views.EntryListView.as_view(), name="event-entries"),
+    path("events/<str:event_id>/claim", claim_views.ClaimView.as_view(), name="event-claim"),
+    path("events/<str:event_id>/claims", claim_views.ClaimListView.as_view(), name="event-claims"),
+    path(
+        "events/<str:event_id>/claims.csv",
+        claim_views.ClaimCsvView.as_view(),
+        name="event-claims-csv",
+    ),
+    path(
+        "events/<str:event_id>/claims/<str:claim_id>/ship",
+        claim_views.ClaimShipView.as_view(),
+        name="event-claim-ship",
+    ),
     path("me/events", views.MyEventsView.as_view(), name="my-events"),
 ]

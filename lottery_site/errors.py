@@ -109,8 +109,16 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "微信回调签名无效",
         "The WeChat callback signature is invalid.",
     ),
+    (
+        "not_winner",
+        40303,
+        403,
+        "只有中奖者可以领取奖品",
+        "Only a winner of this event can claim a prize.",
+    ),
     ("not_found", 40400, 404, "资源不存在", "Not found."),
     ("event_not_found", 40401, 404, "抽奖活动不存在", "The lottery event does not exist."),
+    ("claim_not_found", 40402, 404, "领奖记录不存在", "The claim does not exist."),
     ("method_not_allowed", 40500, 405, "不支持该请求方法", "Method not allowed."),
     ("not_acceptable", 40600, 406, "无法提供所请求的格式", "Cannot satisfy the Accept header."),
     ("conflict", 40900, 409, "操作与当前状态冲突", "The request conflicts with the current state."),
@@ -139,6 +147,16 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "还没有人参与，不能开奖",
         "Nobody has joined yet: the event cannot be drawn.",
     ),
+    (
+        "claim_not_offered",
+        40908,
+        409,
+        "该活动无需领奖",
+        "This event has no claim step.",
+    ),
+    ("claim_expired", 40909, 409, "领奖期限已过", "The claim deadline has passed."),
+    ("claim_shipped", 40910, 409, "奖品已发货，不能再修改", "The prize has already been shipped."),
+    ("claim_not_claimed", 40911, 409, "中奖者尚未领奖", "The winner has not claimed yet."),
     ("payload_too_large", 41300, 413, "请求体过大", "The request body is too large."),
     (
         "unsupported_media_type",
@@ -175,6 +193,14 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "WeChat is unavailable right now; try again later.",
     ),
     ("service_unavailable", 50301, 503, "服务暂时不可用", "Service temporarily unavailable."),
+    # No CLAIM_ENCRYPTION_KEYS with DEBUG off (or a key that cannot read a stored claim).
+    (
+        "claims_unavailable",
+        50302,
+        503,
+        "领奖服务暂不可用，请稍后再试",
+        "Prize claims are unavailable right now; try again later.",
+    ),
 )
 
 

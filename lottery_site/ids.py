@@ -37,6 +37,10 @@ def prize_public_id() -> str:
     return new_public_id("p_")
 
 
+def claim_public_id() -> str:
+    return new_public_id("c_")
+
+
 def is_public_id(value: str, prefix: str) -> bool:
     """True when ``value`` has exactly the form ``new_public_id(prefix)`` makes."""
     return value.startswith(prefix) and _EXACT_FORM.fullmatch(value) is not None

@@ -197,6 +197,8 @@ COMPONENT_EXAMPLE_VALUES: dict[str, dict[str, Any]] = {
     "NotificationEvent": {"id": "e_7Kq2xPzM", "title": "年会抽奖：iPad 与京东卡"},
     "Notification": {"id": "n_41"},
     "Proof": {"status": "opened"},
+    # A placeholder that passes the phone pattern and the postal code's length; no real person.
+    "AddressInput": {"name": "张三", "phone": "13800000000", "postal_code": "000000"},
 }
 
 

@@ -457,6 +457,11 @@ NOTIFY_TEMPLATES = {
     "cancel": env_template(
         "WECHAT_CANCEL_TEMPLATE", "title=thing1,reason=thing2,canceled_at=time3"
     ),
+    # A winner's prize was shipped (events.claims): carrier and tracking number.
+    "shipped": env_template(
+        "WECHAT_SHIPPED_TEMPLATE",
+        "title=thing1,prize=thing2,carrier=thing3,tracking_number=character_string4",
+    ),
 }
 # The mini-program page a message opens; {event_id} is the event's public id.
 NOTIFY_PAGE = os.environ.get("WECHAT_MESSAGE_PAGE", "pages/event/detail?id={event_id}")
@@ -512,3 +517,18 @@ CELERY_BEAT_SCHEDULE["events.recheck_content"] = {
     "schedule": float(MODERATION_RECHECK_INTERVAL_SECONDS),
     "options": {"expires": float(MODERATION_RECHECK_INTERVAL_SECONDS)},
 }
+# --- Prize claims (events.claims) -----------------------------------------------------------
+# Comma-separated Fernet keys: the first encrypts, all decrypt (rotate by putting a new key
+# first, then `manage.py claims_reencrypt`). Empty: with DJANGO_DEBUG on a development key is
+# derived from SECRET_KEY; with it off the claim endpoints answer 503 claims_unavailable.
+CLAIM_ENCRYPTION_KEYS = env_list("CLAIM_ENCRYPTION_KEYS", "")
+# Winners' addresses and phones are blanked this many days after their claim closed.
+CLAIM_ERASE_AFTER_DAYS = env_int("CLAIM_ERASE_AFTER_DAYS", 30)
+CLAIM_SWEEP_INTERVAL_SECONDS = env_int("CLAIM_SWEEP_INTERVAL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["events.claims_sweep"] = {
+    "task": "events.tasks.claims_sweep",
+    "schedule": float(CLAIM_SWEEP_INTERVAL_SECONDS),
+    "options": {"expires": float(CLAIM_SWEEP_INTERVAL_SECONDS)},
+}
+# The reminder sweep looks at events drawn this many days back at most (the longest window).
+CLAIM_MAX_DAYS_LOOKBACK = 31

@@ -16,7 +16,12 @@ from accounts.wechat_messages import build_template_data
 logger = logging.getLogger(__name__)
 
 # Delivery kind -> the configured template that carries it (the creator's summary is a result).
-TEMPLATE_OF_KIND = {"result": "result", "summary": "result", "cancel": "cancel"}
+TEMPLATE_OF_KIND = {
+    "result": "result",
+    "summary": "result",
+    "cancel": "cancel",
+    "shipped": "shipped",
+}
 
 
 def template_id_for(kind: str) -> str:
@@ -60,6 +65,16 @@ def cancel_fields(*, title: str, reason: str, canceled_at: datetime) -> dict:
         "reason": reason or "活动已被取消",
         "canceled_at": canceled_at,
         "remark": "活动已取消，不会开奖",
+    }
+
+
+def shipped_fields(*, title: str, prize_name: str, carrier: str, tracking_number: str) -> dict:
+    return {
+        "title": title,
+        "prize": prize_name,
+        "carrier": carrier,
+        "tracking_number": tracking_number,
+        "remark": "奖品已发货，请注意查收",
     }
 
 

@@ -57,6 +57,7 @@ class Delivery(models.Model):
         RESULT = "result", _("draw result")
         SUMMARY = "summary", _("creator summary")
         CANCEL = "cancel", _("cancellation")
+        SHIPPED = "shipped", _("prize shipped")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")

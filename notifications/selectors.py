@@ -2,7 +2,8 @@
 
 A user's notifications are the "draw" and "cancel" log rows of the events they entered (their
 result, or the cancellation and its reason) and the "draw" rows of the events they created (a
-summary). Drawing an event with a million entrants writes one log row, not a million inbox
+summary), and the claim rows of the prizes they won (shipped, or a reminder a day before the
+claim deadline). Drawing an event with a million entrants writes one log row, not a million inbox
 rows; every entrant sees their result whether or not they allowed WeChat messages.
 
 Content security adds two kinds: ``moderation``, from the "flag" log rows of the events a user
@@ -13,21 +14,33 @@ created (a picture or text WeChat judged risky took the event off the square), a
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import UserActionLog
-from events.models import EventLog, Prize
+from events.models import Claim, EventLog, Prize
 from lottery_site.pagination import sign_cursor, unsign_cursor
 from notifications.models import InboxState
 
 # Within one log row, an entrant's own item comes before the creator's summary (newest first).
-# Account notices come from another table (their ids are another sequence): they rank lowest.
-RANK = {"result": 2, "cancel": 2, "summary": 1, "moderation": 1, "account": 0}
+# Account notices and claim items come from other tables (their ids are other sequences): each
+# such source has a rank of its own, so equal times and ids never tie.
+RANK = {
+    "result": 2,
+    "cancel": 2,
+    "summary": 1,
+    "moderation": 1,
+    "account": 0,
+    "shipped": 3,
+    "claim_reminder": 4,
+}
+# Claim items come from the claim rows themselves (events.claims writes the time): kind -> the
+# claim's time field. The position's "log id" is then the claim's pk; the rank keeps the two apart.
+CLAIM_KINDS = {"shipped": "shipped_at", "claim_reminder": "reminded_at"}
 
 
 @dataclass
 class Notification:
-    kind: str  # result | cancel | summary | moderation | account
+    kind: str  # result | cancel | summary | moderation | account | shipped | claim_reminder
     log_id: int
     event_pk: int | None
     created_at: datetime
@@ -39,6 +52,9 @@ class Notification:
     entrants: int | None = None
     winners: int | None = None
     unawarded: int | None = None
+    carrier: str = ""
+    tracking_number: str = ""
+    deadline: datetime | None = None
     read: bool = False
 
     @property
@@ -81,7 +97,25 @@ def inbox_unread_count(*, user_id: int, read_up_to=_UNKNOWN) -> int:
         _as_entrant(user_id).filter(after).count()
         + _as_creator(user_id).filter(after).count()
         + _as_account(user_id).filter(after).count()
+        + _unread_claim_items(user_id, read_up_to)
     )
+
+
+def _unread_claim_items(user_id: int, read_up_to: datetime | None) -> int:
+    """Both claim kinds in one query: one per claim row and time field past ``read_up_to``."""
+    counts = Claim.objects.filter(entry__user_id=user_id).aggregate(
+        **{
+            kind: Count("pk", filter=Q(**{f"{field}__gt": read_up_to}))
+            if read_up_to
+            else Count(field)
+            for kind, field in CLAIM_KINDS.items()
+        }
+    )
+    return sum(counts.values())
+
+
+def _claims_of(user_id: int, field: str) -> QuerySet:
+    return Claim.objects.filter(entry__user_id=user_id, **{f"{field}__isnull": False})
 
 
 def inbox_page(*, user_id: int, cursor: str | None, size: int) -> dict:
@@ -92,6 +126,8 @@ def inbox_page(*, user_id: int, cursor: str | None, size: int) -> dict:
         + _creator_items(user_id, after, size + 1)
         + _account_items(user_id, after, size + 1)
     )
+    for kind in CLAIM_KINDS:
+        items += _claim_items(user_id, kind, after, size + 1)
     items.sort(key=lambda item: item.position, reverse=True)
     page, more = items[:size], len(items) > size
     read_up_to = _read_up_to(user_id)
@@ -105,12 +141,42 @@ def inbox_page(*, user_id: int, cursor: str | None, size: int) -> dict:
     }
 
 
-def _before(position: tuple | None, rank: int) -> Q:
+def _before(position: tuple | None, rank: int, field: str = "created_at") -> Q:
     if position is None:
         return Q()
     created_at, log_id, cursor_rank = position
-    older = Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=log_id)
-    return older | Q(created_at=created_at, pk=log_id) if rank < cursor_rank else older
+    at = {field: created_at}
+    older = Q(**{f"{field}__lt": created_at}) | Q(**at, pk__lt=log_id)
+    return older | Q(**at, pk=log_id) if rank < cursor_rank else older
+
+
+def _claim_items(user_id: int, kind: str, after: tuple | None, limit: int) -> list[Notification]:
+    """A winner's claim news: their prize shipped, or a day left to claim it."""
+    field = CLAIM_KINDS[kind]
+    rows = (
+        _claims_of(user_id, field)
+        .filter(_before(after, RANK[kind], field))
+        .order_by(f"-{field}", "-pk")
+        .values("pk", field, "event_id", "event__public_id", "event__title", "carrier",
+                "tracking_number", "deadline", "entry__prize__public_id",
+                "entry__prize__name")[:limit]
+    )  # fmt: skip
+    return [
+        Notification(
+            kind=kind,
+            log_id=row["pk"],
+            event_pk=row["event_id"],
+            created_at=row[field],
+            event_id=row["event__public_id"],
+            event_title=row["event__title"],
+            prize_id=row["entry__prize__public_id"],
+            prize_name=row["entry__prize__name"],
+            carrier=row["carrier"],
+            tracking_number=row["tracking_number"],
+            deadline=row["deadline"],
+        )
+        for row in rows
+    ]
 
 
 def _entrant_items(user_id: int, after: tuple | None, limit: int) -> list[Notification]:

@@ -36,11 +36,21 @@ class NotificationEventOutput(serializers.Serializer):
 class NotificationOutput(serializers.Serializer):
     id = serializers.CharField()
     kind = serializers.ChoiceField(
-        choices=["result", "cancel", "summary", "moderation", "account"],
+        choices=[
+            "result",
+            "cancel",
+            "summary",
+            "moderation",
+            "account",
+            "shipped",
+            "claim_reminder",
+        ],
         help_text=(
             "moderation: WeChat judged a picture or text of your event risky, it left the "
             "square pending review; account: your avatar (reason avatar_removed) or nickname "
-            "(nickname_removed) was removed by WeChat's content check"
+            "(nickname_removed) was removed by WeChat's content check; shipped: your prize was "
+            "shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize "
+            "(deadline)"
         ),
     )
     event = serializers.SerializerMethodField()
@@ -52,6 +62,9 @@ class NotificationOutput(serializers.Serializer):
     entrants = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     winners = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     unawarded = serializers.IntegerField(allow_null=True, help_text="kind=summary")
+    carrier = serializers.CharField(help_text="kind=shipped")
+    tracking_number = serializers.CharField(help_text="kind=shipped")
+    deadline = AwareDateTimeField(allow_null=True, help_text="kind=claim_reminder: claim by then")
     created_at = AwareDateTimeField()
     read = serializers.BooleanField()
 

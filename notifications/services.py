@@ -24,7 +24,7 @@ from django.db.models import F, QuerySet, Sum
 
 from accounts import wechat_messages
 from accounts.models import User
-from events.models import Entry, EventLog, Prize
+from events.models import Claim, Entry, EventLog, Prize
 from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 from notifications import messages
@@ -104,6 +104,26 @@ def outbox_fan_out(*, log_id: int, now: datetime) -> list[list[int]]:
     EventLog.objects.filter(pk=log_id, notified_at__isnull=True).update(notified_at=now)
     pending = Delivery.objects.filter(event_id=event.pk, state=State.PENDING).order_by("pk")
     return _batches(list(pending.values_list("pk", flat=True)))
+
+
+def claims_fan_out(*, now: datetime) -> list[list[int]]:
+    """Record the "shipped" WeChat message of each newly shipped claim (winners with quota).
+
+    The claim's ``notified_at`` is the outbox mark, set only after the delivery is recorded; a
+    rerun inserts nothing twice (one delivery per event, user and kind).
+    """
+    shipped = Claim.objects.filter(status=Claim.Status.SHIPPED, notified_at__isnull=True)
+    rows = list(shipped.values_list("pk", "event_id", "entry__user_id")[:INSERT_CHUNK])
+    for _pk, event_id, user_id in rows:
+        _record(event_id, Delivery.Kind.SHIPPED, [user_id], now=now)
+    Claim.objects.filter(pk__in=[row[0] for row in rows], notified_at__isnull=True).update(
+        notified_at=now
+    )
+    # Only what this run recorded: older pending ones are the due-sweep's (deliveries_take_due).
+    pending = Delivery.objects.filter(
+        kind=Delivery.Kind.SHIPPED, state=State.PENDING, created_at=now
+    )
+    return _batches(list(pending.order_by("pk").values_list("pk", flat=True)))
 
 
 def _entrants(event_id: int) -> QuerySet:
@@ -247,8 +267,11 @@ def _with_context(deliveries: list[Delivery]):
         prizes = _prize_names(event_id, [d.user_id for d in group if d.kind == "result"])
         summary = _summary(event) if any(d.kind == "summary" for d in group) else None
         canceled_at = _canceled_at(event_id) if any(d.kind == "cancel" for d in group) else None
+        shipments = _shipments(event_id, [d.user_id for d in group if d.kind == "shipped"])
         for delivery in group:
-            if delivery.kind == Delivery.Kind.RESULT:
+            if delivery.kind == Delivery.Kind.SHIPPED:
+                fields = messages.shipped_fields(title=event.title, **shipments[delivery.user_id])
+            elif delivery.kind == Delivery.Kind.RESULT:
                 fields = messages.result_fields(
                     title=event.title, drawn_at=drawn_at, prize_name=prizes.get(delivery.user_id)
                 )
@@ -259,6 +282,22 @@ def _with_context(deliveries: list[Delivery]):
                     title=event.title, reason=event.cancel_reason, canceled_at=canceled_at
                 )
             yield delivery, fields
+
+
+def _shipments(event_id: int, user_ids: list[int]) -> dict[int, dict]:
+    if not user_ids:
+        return {}
+    rows = Claim.objects.filter(event_id=event_id, entry__user_id__in=user_ids).values(
+        "entry__user_id", "entry__prize__name", "carrier", "tracking_number"
+    )
+    return {
+        row["entry__user_id"]: {
+            "prize_name": row["entry__prize__name"],
+            "carrier": row["carrier"],
+            "tracking_number": row["tracking_number"],
+        }
+        for row in rows
+    }
 
 
 def _prize_names(event_id: int, user_ids: list[int]) -> dict[int, str]:

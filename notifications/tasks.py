@@ -21,6 +21,8 @@ def sweep() -> None:
         # A big fan-out takes a few seconds: do not queue it again on every tick meanwhile.
         if cache.add(f"notify:fan-out:{log_id}", 1, timeout=settings.NOTIFY_REQUEUE_SECONDS):
             fan_out.delay(log_id)
+    for batch in services.claims_fan_out(now=now):
+        send_batch.delay(batch)
     for batch in services.deliveries_take_due(now=now, limit=SWEEP_LIMIT):
         send_batch.delay(batch)
 

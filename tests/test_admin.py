@@ -359,14 +359,21 @@ def test_compiled_catalogue_matches_its_source():
     with open(folder / "django.mo", "rb") as compiled:
         catalogue = gettext.GNUTranslations(compiled)
     source = (folder / "django.po").read_text(encoding="utf-8")
-    pairs = re.findall(r'^msgid ((?:".*"\n)+)msgstr ((?:".*"\n?)+)', source, re.M)
+    # An entry may carry a context (pgettext): the same English word, two meanings.
+    pairs = re.findall(
+        r'^(?:msgctxt ((?:".*"\n)+))?msgid ((?:".*"\n)+)msgstr ((?:".*"\n?)+)', source, re.M
+    )
 
     def text(quoted):
         return "".join(re.findall(r'"(.*)"', quoted)).replace('\\"', '"')
 
-    for msgid, msgstr in pairs:
+    for context, msgid, msgstr in pairs:
         if text(msgid) and text(msgstr):
-            assert catalogue.gettext(text(msgid)) == text(msgstr), text(msgid)
+            if context:
+                translated = catalogue.pgettext(text(context), text(msgid))
+            else:
+                translated = catalogue.gettext(text(msgid))
+            assert translated == text(msgstr), text(msgid)
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -435,3 +442,68 @@ def test_staff_edit_of_a_nickname_reaches_the_api_at_once(staff_client):
     assert client.get("/api/v1/me").json()["data"]["nickname"] == "已处理"
     user.refresh_from_db()
     assert user.session_key == "secret-session-key-value"  # untouched
+
+
+# --- claims (issue #12) ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def shipped_claim(settings):
+    from cryptography.fernet import Fernet
+
+    from events import claims
+
+    settings.CLAIM_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    now = timezone.now()
+    event = services.event_create(
+        creator=UserFactory(),
+        title="领奖活动",
+        draw_at=now + timedelta(hours=1),
+        prizes=[{"name": "一等奖", "quantity": 1}],
+        now=now,
+        delivery="shipping",
+    )
+    winner = UserFactory()
+    services.entry_join(event=event, user=winner, now=now)
+    draw(event)
+    address = {"name": "=cmd|' /C calc'!A0", "phone": "13900139000", "province": "北京市",
+               "city": "北京市", "county": "朝阳区", "detail": "建国路 8 号", "postal_code": ""}  # fmt: skip
+    return claims.claim_submit(event=event, user=winner, now=event.draw_at, address=address)
+
+
+def test_staff_with_the_permission_sees_claim_details_and_the_read_is_audited(
+    client, shipped_claim
+):
+    from events.models import ClaimAccess
+
+    staff = StaffFactory(is_superuser=False)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_claim", "view_claim_personal_data"])
+    )
+    client.force_login(staff)
+    change = reverse("admin:events_claim_change", args=[shipped_claim.pk])
+    page = client.get(change).content.decode()
+    assert "13900139000" in page and "建国路 8 号" in page
+    assert ClaimAccess.objects.get().actor == staff
+
+
+def test_staff_without_the_permission_sees_claims_masked(client, shipped_claim):
+    from events.models import ClaimAccess
+
+    staff = StaffFactory(is_superuser=False)
+    staff.user_permissions.add(Permission.objects.get(codename="view_claim"))
+    client.force_login(staff)
+    change = reverse("admin:events_claim_change", args=[shipped_claim.pk])
+    page = client.get(change).content.decode()
+    assert "13900139000" not in page and "***" in page
+    assert not ClaimAccess.objects.exists()
+
+
+def test_admin_csv_export_of_claims_is_formula_safe(staff_client, shipped_claim):
+    response = staff_client.post(
+        reverse("admin:events_claim_changelist"),
+        {"action": "export_csv", "_selected_action": [shipped_claim.pk]},
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    text = response.content.decode()
+    assert "13900139000" in text and "'=cmd" in text and ",=cmd" not in text

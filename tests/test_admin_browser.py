@@ -183,3 +183,53 @@ def test_staff_work_the_moderation_queue_in_the_browser(live_server, browser_pag
     hide = EventLog.objects.get(event=reported, action="hide")
     assert (hide.actor, hide.actor_kind) == (staff, EventLog.ActorKind.STAFF)
     assert Report.objects.filter(event=reported).count() == 2
+
+
+def test_staff_reads_a_claim_only_with_the_permission_in_the_browser(
+    live_server, browser_page, settings
+):
+    from cryptography.fernet import Fernet
+    from django.contrib.auth.models import Permission
+
+    from draws import services as draw_services
+    from events import claims
+    from events.models import Claim, ClaimAccess
+
+    settings.CLAIM_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    page = browser_page
+    now = timezone.now()
+    event = services.event_create(
+        creator=UserFactory(),
+        title="领奖活动",
+        draw_at=now + timedelta(hours=2),
+        prizes=[{"name": "一等奖", "quantity": 1}],
+        now=now,
+        delivery="shipping",
+    )
+    winner = UserFactory()
+    services.entry_join(event=event, user=winner, now=now)
+    event.refresh_from_db()
+    draw_services.event_lock(event_id=event.pk, now=event.lock_at)
+    assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)
+    event.refresh_from_db()
+    address = {"name": "李四", "phone": "13700137000", "province": "上海市", "city": "上海市",
+               "county": "浦东新区", "detail": "世纪大道 100 号", "postal_code": "200120"}  # fmt: skip
+    claims.claim_submit(event=event, user=winner, now=event.draw_at, address=address)
+    claim = Claim.objects.get(event=event)
+    staff = StaffFactory(is_superuser=False)
+    staff.user_permissions.add(Permission.objects.get(codename="view_claim"))
+
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", staff.username)
+    page.fill("#id_password", "staff-password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    page.goto(f"{live_server.url}/admin/events/claim/{claim.pk}/change/")
+    page.wait_for_selector("#content")
+    assert "***" in page.content() and "13700137000" not in page.content()
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_claim_personal_data"))
+    page.reload()
+    page.wait_for_selector("#content")
+    assert "13700137000" in page.content() and "世纪大道 100 号" in page.content()
+    assert ClaimAccess.objects.get().actor == staff

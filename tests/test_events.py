@@ -82,7 +82,12 @@ def test_creator_creates_an_event_and_gets_it_back(creator):
     }
     assert [(p["name"], p["quantity"]) for p in event["prizes"]] == [("iPhone", 1), ("红包", 5)]
     assert event["participant_count"] == 0
-    assert event["my_entry"] == {"joined": False, "joined_at": None, "prize": None}
+    assert event["my_entry"] == {
+        "joined": False,
+        "joined_at": None,
+        "prize": None,
+        "claim": None,
+    }
     stored = Event.objects.get(public_id=event["id"])
     assert stored.creator_id == creator.pk
     assert stored.lock_at == stored.draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
@@ -270,7 +275,12 @@ def test_any_logged_in_user_reads_an_event_with_every_documented_field(event, ou
     assert shown["draw_at"] == timezone.localtime(event.draw_at).isoformat()
     assert shown["lock_at"] == timezone.localtime(event.lock_at).isoformat()
     assert shown["draw_at"].endswith("+08:00")  # shown in Asia/Shanghai
-    assert shown["my_entry"] == {"joined": False, "joined_at": None, "prize": None}
+    assert shown["my_entry"] == {
+        "joined": False,
+        "joined_at": None,
+        "prize": None,
+        "claim": None,
+    }
 
 
 def test_anonymous_caller_cannot_read_an_event(api, event):

@@ -132,6 +132,15 @@ def test_risky_verdict_is_explained_in_english_on_request(fake, creator):
     assert response.json()["msg"].startswith("WeChat's content check found risky content")
 
 
+def test_creator_cannot_leave_winners_a_risky_contact_note(fake, creator):
+    # Only winners read it, but it is the creator's text all the same (a scam's favourite spot).
+    response = create(creator, delivery="contact", contact_note="加微信领奖，先付赌博押金")
+
+    assert response.json()["code"] == 40034
+    assert response.json()["data"] == {"contact_note": ["内容违规"]}
+    assert not Event.objects.exists()
+
+
 def test_review_verdict_lets_the_text_through(fake, creator):
     assert create(creator, title="please review me").status_code == 201
 

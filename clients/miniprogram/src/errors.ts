@@ -20,9 +20,11 @@ export const ErrorCode = {
   UserInactive: 40102,
   NotOwner: 40301,
   AccountDisabled: 40302,
-  WechatSignatureInvalid: 40311,
+  NotWinner: 40303,
   WechatRiskyUser: 40310,
+  WechatSignatureInvalid: 40311,
   EventNotFound: 40401,
+  ClaimNotFound: 40402,
   EventLocked: 40901,
   EventDrawn: 40902,
   EventCanceled: 40903,
@@ -30,6 +32,10 @@ export const ErrorCode = {
   EventNotDrawn: 40905,
   EventNotLocked: 40906,
   EventNoEntrants: 40907,
+  ClaimNotOffered: 40908,
+  ClaimExpired: 40909,
+  ClaimShipped: 40910,
+  ClaimNotClaimed: 40911,
   PayloadTooLarge: 41300,
   UnsupportedMediaType: 41500,
   Throttled: 42900,
@@ -38,6 +44,7 @@ export const ErrorCode = {
   WechatBadGateway: 50200,
   WechatUnavailable: 50300,
   ServiceUnavailable: 50301,
+  ClaimsUnavailable: 50302,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

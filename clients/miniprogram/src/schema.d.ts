@@ -141,6 +141,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My claim of my prize (winner)
+         * @description The caller's own claim: read it, submit it, correct it (POST and PUT alike).
+         */
+        get: operations["eventClaimRetrieve"];
+        /**
+         * Correct my claim until shipped (winner; same as POST)
+         * @description The caller's own claim: read it, submit it, correct it (POST and PUT alike).
+         */
+        put: operations["eventClaimUpdate"];
+        /**
+         * Claim my prize, or correct my claim until shipped (winner)
+         * @description The caller's own claim: read it, submit it, correct it (POST and PUT alike).
+         */
+        post: operations["eventClaimCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Winners and their claims, personal data included (creator, permitted staff) */
+        get: operations["eventClaimsList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Winners and their claims as CSV (creator, permitted staff) */
+        get: operations["eventClaimsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims/{claim_id}/ship": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a claim shipped (creator) */
+        post: operations["eventClaimShip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/draw": {
         parameters: {
             query?: never;
@@ -478,6 +557,27 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Address: {
+            name: string;
+            phone: string;
+            province: string;
+            city: string;
+            county: string;
+            detail: string;
+            postal_code: string;
+        };
+        /** @description The fields of ``wx.chooseAddress`` (userName, telNumber, provinceName...), renamed. */
+        AddressInput: {
+            name: string;
+            phone: string;
+            province: string;
+            city: string;
+            /** @default  */
+            county: string;
+            detail: string;
+            /** @default  */
+            postal_code: string;
+        };
         Beacon: {
             round: number;
             randomness: string;
@@ -501,6 +601,36 @@ export interface components {
         CancelInput: {
             reason?: string;
         };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        ClaimInput: {
+            /** @description `shipping` delivery only (required there). */
+            address?: components["schemas"]["AddressInput"];
+        };
+        /** @description One winner as their event's creator sees them, personal data decrypted (and audited). */
+        ClaimRow: {
+            /** @description null until the winner claims */
+            id: string | null;
+            user: components["schemas"]["User"];
+            prize: components["schemas"]["PrizeRef"];
+            state: components["schemas"]["StateEnum"];
+            /** Format: date-time */
+            deadline: string;
+            address: components["schemas"]["Address"] | (never | null);
+            code: string;
+            carrier: string;
+            tracking_number: string;
+            /** Format: date-time */
+            claimed_at: string | null;
+            /** Format: date-time */
+            shipped_at: string | null;
+            /** @description personal data erased after the claim closed */
+            erased: boolean;
+        };
         Config: {
             /**
              * Format: date-time
@@ -511,6 +641,14 @@ export interface components {
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
         };
+        /**
+         * @description * `none` - none
+         *     * `shipping` - shipping
+         *     * `contact` - contact
+         *     * `code` - code
+         * @enum {string}
+         */
+        DeliveryEnum: "none" | "shipping" | "contact" | "code";
         /**
          * @description * `time` - time
          *     * `count` - count
@@ -545,6 +683,8 @@ export interface components {
             description: string;
             draw_mode: components["schemas"]["DrawModeEnum"];
             target_participants: number | null;
+            delivery: components["schemas"]["DeliveryEnum"];
+            claim_days: number;
             creator: components["schemas"]["User"];
             cover: components["schemas"]["Image"] | (never | null);
             visibility: components["schemas"]["VisibilityEnum"];
@@ -572,6 +712,9 @@ export interface components {
          *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
          */
         EventCreateInput: {
+            delivery?: components["schemas"]["DeliveryEnum"];
+            claim_days?: number;
+            contact_note?: string;
             title: string;
             description?: string;
             /** Format: date-time */
@@ -596,6 +739,9 @@ export interface components {
         };
         /** @description Only these may change; ``status``, ``creator`` or counters in the body are a 400. */
         EventUpdateInput: {
+            delivery?: components["schemas"]["DeliveryEnum"];
+            claim_days?: number;
+            contact_note?: string;
             title?: string;
             description?: string;
             /** Format: date-time */
@@ -628,9 +774,11 @@ export interface components {
          *     * `summary` - summary
          *     * `moderation` - moderation
          *     * `account` - account
+         *     * `shipped` - shipped
+         *     * `claim_reminder` - claim_reminder
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -678,22 +826,46 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        MyClaim: {
+            id: string | null;
+            delivery: components["schemas"]["DeliveryEnum"];
+            state: components["schemas"]["StateEnum"];
+            /** Format: date-time */
+            deadline: string;
+            /** @description `contact` delivery: how to reach the creator. */
+            contact_note: string;
+            /** @description `code` delivery: this winner's own redeem code. */
+            code: string;
+            carrier: string;
+            tracking_number: string;
+            /** Format: date-time */
+            shipped_at: string | null;
+        };
+        MyClaimState: {
+            state: components["schemas"]["StateEnum"];
+            /** Format: date-time */
+            deadline: string;
+        };
         MyEntry: {
             joined: boolean;
             /** Format: date-time */
             joined_at: string | null;
             prize: components["schemas"]["PrizeRef"] | (never | null);
+            /** @description A winner's claim (null unless won and the event has a claim step); details at `GET /events/{id}/claim`. */
+            claim: components["schemas"]["MyClaimState"] | (never | null);
         };
         Notification: {
             id: string;
             /**
-             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline)
              *
              *     * `result` - result
              *     * `cancel` - cancel
              *     * `summary` - summary
              *     * `moderation` - moderation
              *     * `account` - account
+             *     * `shipped` - shipped
+             *     * `claim_reminder` - claim_reminder
              */
             kind: components["schemas"]["KindEnum"];
             readonly event: components["schemas"]["NotificationEvent"] | (never | null);
@@ -707,6 +879,15 @@ export interface components {
             winners: number | null;
             /** @description kind=summary */
             unawarded: number | null;
+            /** @description kind=shipped */
+            carrier: string;
+            /** @description kind=shipped */
+            tracking_number: string;
+            /**
+             * Format: date-time
+             * @description kind=claim_reminder: claim by then
+             */
+            deadline: string | null;
             /** Format: date-time */
             created_at: string;
             read: boolean;
@@ -717,6 +898,9 @@ export interface components {
         };
         /** @description Only these may change; ``status``, ``creator`` or counters in the body are a 400. */
         PatchedEventUpdateInput: {
+            delivery?: components["schemas"]["DeliveryEnum"];
+            claim_days?: number;
+            contact_note?: string;
             title?: string;
             description?: string;
             /** Format: date-time */
@@ -756,6 +940,8 @@ export interface components {
             quantity: number;
             /** @description id of an upload with purpose "prize" */
             image?: string;
+            /** @description `code` delivery only: one redeem code per unit; each winner sees only theirs. */
+            codes?: string[];
         };
         /** @description A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape. */
         PrizeRef: {
@@ -879,6 +1065,24 @@ export interface components {
             image: components["schemas"]["Image"];
         };
         /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        ShipInput: {
+            carrier: string;
+            tracking_number: string;
+        };
+        /**
+         * @description * `unclaimed` - unclaimed
+         *     * `claimed` - claimed
+         *     * `shipped` - shipped
+         *     * `expired` - expired
+         * @enum {string}
+         */
+        StateEnum: "unclaimed" | "claimed" | "shipped" | "expired";
+        /**
          * @description * `init` - init
          *     * `opening` - opening
          *     * `opened` - opened
@@ -901,6 +1105,8 @@ export interface components {
             result?: string;
             /** @description cancellations */
             cancel?: string;
+            /** @description a won prize was shipped */
+            shipped?: string;
         };
         TokenPair: {
             access: string;
@@ -1742,6 +1948,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
+                 *       "delivery": "none",
+                 *       "claim_days": 1,
+                 *       "contact_note": "string",
                  *       "title": "年会抽奖：iPad 与京东卡",
                  *       "description": "公司年会现场抽奖，人人可参与。",
                  *       "draw_at": "2026-12-24T20:00:00+08:00",
@@ -1749,7 +1958,10 @@ export interface operations {
                  *         {
                  *           "name": "iPad Air",
                  *           "quantity": 1,
-                 *           "image": "string"
+                 *           "image": "string",
+                 *           "codes": [
+                 *             "string"
+                 *           ]
                  *         }
                  *       ],
                  *       "draw_mode": "time",
@@ -1779,6 +1991,8 @@ export interface operations {
                      *         "description": "公司年会现场抽奖，人人可参与。",
                      *         "draw_mode": "time",
                      *         "target_participants": null,
+                     *         "delivery": "none",
+                     *         "claim_days": 1,
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
@@ -1822,6 +2036,10 @@ export interface operations {
                      *           "prize": {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
+                     *           },
+                     *           "claim": {
+                     *             "state": "unclaimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
                      *           }
                      *         }
                      *       }
@@ -2033,6 +2251,8 @@ export interface operations {
                      *         "description": "公司年会现场抽奖，人人可参与。",
                      *         "draw_mode": "time",
                      *         "target_participants": null,
+                     *         "delivery": "none",
+                     *         "claim_days": 1,
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
@@ -2076,6 +2296,10 @@ export interface operations {
                      *           "prize": {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
+                     *           },
+                     *           "claim": {
+                     *             "state": "unclaimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
                      *           }
                      *         }
                      *       }
@@ -2452,6 +2676,8 @@ export interface operations {
                      *         "description": "公司年会现场抽奖，人人可参与。",
                      *         "draw_mode": "time",
                      *         "target_participants": null,
+                     *         "delivery": "none",
+                     *         "claim_days": 1,
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
@@ -2495,6 +2721,10 @@ export interface operations {
                      *           "prize": {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
+                     *           },
+                     *           "claim": {
+                     *             "state": "unclaimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
                      *           }
                      *         }
                      *       }
@@ -2678,6 +2908,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
+                 *       "delivery": "none",
+                 *       "claim_days": 1,
+                 *       "contact_note": "string",
                  *       "title": "年会抽奖：iPad 与京东卡",
                  *       "description": "公司年会现场抽奖，人人可参与。",
                  *       "draw_at": "2026-12-24T20:00:00+08:00",
@@ -2685,7 +2918,10 @@ export interface operations {
                  *         {
                  *           "name": "iPad Air",
                  *           "quantity": 1,
-                 *           "image": "string"
+                 *           "image": "string",
+                 *           "codes": [
+                 *             "string"
+                 *           ]
                  *         }
                  *       ],
                  *       "cover": "string",
@@ -2713,6 +2949,8 @@ export interface operations {
                      *         "description": "公司年会现场抽奖，人人可参与。",
                      *         "draw_mode": "time",
                      *         "target_participants": null,
+                     *         "delivery": "none",
+                     *         "claim_days": 1,
                      *         "creator": {
                      *           "id": "u_3mT9cQ2w",
                      *           "nickname": "小王",
@@ -2756,6 +2994,10 @@ export interface operations {
                      *           "prize": {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
+                     *           },
+                     *           "claim": {
+                     *             "state": "unclaimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
                      *           }
                      *         }
                      *       }
@@ -3186,6 +3428,1227 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 50300 | 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimRetrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "delivery": "none",
+                     *         "state": "unclaimed",
+                     *         "deadline": "2026-12-24T20:00:00+08:00",
+                     *         "contact_note": "string",
+                     *         "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
+                     *         "carrier": "string",
+                     *         "tracking_number": "string",
+                     *         "shipped_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["MyClaim"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40303` Only a winner of this event can claim a prize. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40303;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40905 | 40908;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimUpdate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "address": {
+                 *         "name": "张三",
+                 *         "phone": "13800000000",
+                 *         "province": "string",
+                 *         "city": "string",
+                 *         "county": "string",
+                 *         "detail": "string",
+                 *         "postal_code": "000000"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClaimInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "delivery": "none",
+                     *         "state": "unclaimed",
+                     *         "deadline": "2026-12-24T20:00:00+08:00",
+                     *         "contact_note": "string",
+                     *         "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
+                     *         "carrier": "string",
+                     *         "tracking_number": "string",
+                     *         "shipped_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["MyClaim"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40303` Only a winner of this event can claim a prize. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40303;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step., `40909` The claim deadline has passed., `40910` The prize has already been shipped. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40905 | 40908 | 40909 | 40910;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClaimInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["MyClaim"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40303` Only a winner of this event can claim a prize. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40303;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step., `40909` The claim deadline has passed., `40910` The prize has already been shipped. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40905 | 40908 | 40909 | 40910;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": [
+                     *         {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "user": {
+                     *             "id": "u_3mT9cQ2w",
+                     *             "nickname": "小王",
+                     *             "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *             "avatar": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             }
+                     *           },
+                     *           "prize": {
+                     *             "id": "p_Hx81LmQa",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "state": "unclaimed",
+                     *           "deadline": "2026-12-24T20:00:00+08:00",
+                     *           "address": {
+                     *             "name": "iPad Air",
+                     *             "phone": "string",
+                     *             "province": "string",
+                     *             "city": "string",
+                     *             "county": "string",
+                     *             "detail": "string",
+                     *             "postal_code": "string"
+                     *           },
+                     *           "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
+                     *           "carrier": "string",
+                     *           "tracking_number": "string",
+                     *           "claimed_at": "2026-12-24T20:00:00+08:00",
+                     *           "shipped_at": "2026-12-24T20:00:00+08:00",
+                     *           "erased": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["ClaimRow"][];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsCsv: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one winner a row */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example u_3mT9cQ2w
+                     *     u_8Jd0aPq1
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimShip: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                claim_id: string;
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShipInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "delivery": "none",
+                     *         "state": "unclaimed",
+                     *         "deadline": "2026-12-24T20:00:00+08:00",
+                     *         "contact_note": "string",
+                     *         "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
+                     *         "carrier": "string",
+                     *         "tracking_number": "string",
+                     *         "shipped_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["MyClaim"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40402` The claim does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40402;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40910` The prize has already been shipped., `40911` The winner has not claimed yet. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40910 | 40911;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5495,6 +6958,8 @@ export interface operations {
                      *             "description": "公司年会现场抽奖，人人可参与。",
                      *             "draw_mode": "time",
                      *             "target_participants": null,
+                     *             "delivery": "none",
+                     *             "claim_days": 1,
                      *             "creator": {
                      *               "id": "u_3mT9cQ2w",
                      *               "nickname": "小王",
@@ -5538,6 +7003,10 @@ export interface operations {
                      *               "prize": {
                      *                 "id": "p_Hx81LmQa",
                      *                 "name": "iPad Air"
+                     *               },
+                     *               "claim": {
+                     *                 "state": "unclaimed",
+                     *                 "deadline": "2026-12-24T20:00:00+08:00"
                      *               }
                      *             }
                      *           }
@@ -5697,6 +7166,9 @@ export interface operations {
                      *             "entrants": null,
                      *             "winners": null,
                      *             "unawarded": null,
+                     *             "carrier": "string",
+                     *             "tracking_number": "string",
+                     *             "deadline": "2026-12-24T20:00:00+08:00",
                      *             "created_at": "2026-12-01T10:00:00+08:00",
                      *             "read": false
                      *           }

@@ -1,0 +1,357 @@
+"""The only write path for prize claims (``Claim``) and the only reader of their personal data.
+
+A winner is an ``Entry`` holding a prize (the draw writes it); the claim builds on that result
+and never changes it. Every transition is a conditional UPDATE on ``status``: a correction
+racing the creator's "shipped" either lands before it or gets ``claim_shipped``. Personal data
+is encrypted (``events.claim_crypto``) and every decryption writes a ``ClaimAccess`` row.
+
+Why in ``events`` and not ``draws``: a claim belongs to a winning ``Entry`` and the event
+detail's ``my_entry`` (an ``events`` read) shows its state; ``events`` may not import ``draws``.
+Nothing here needs the draw's code, only its result, which lives in ``events`` already.
+"""
+
+import csv
+import io
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from events import claim_crypto
+from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
+from lottery_site.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+ADDRESS_FIELDS = ("name", "phone", "province", "city", "county", "detail", "postal_code")
+PERSONAL_DATA_PERMISSION = "events.view_claim_personal_data"
+EXPIRED = "expired"  # shown, never stored: unclaimed at or after the deadline
+
+
+def claim_deadline(event: Event) -> datetime | None:
+    if event.drawn_at is None:
+        return None
+    return event.drawn_at + timedelta(days=event.claim_days)
+
+
+def claim_state(status: str | None, *, deadline: datetime, now: datetime) -> str:
+    """unclaimed | claimed | shipped | expired, for a claim row's status (None: no row yet)."""
+    status = status or Claim.Status.UNCLAIMED
+    if status == Claim.Status.UNCLAIMED and now >= deadline:
+        return EXPIRED
+    return status
+
+
+# --- the winner -----------------------------------------------------------------------------
+
+
+def claim_submit(*, event: Event, user: User, now: datetime, address: dict | None) -> Claim:
+    """The winner claims (or corrects their claim): unclaimed/claimed -> claimed.
+
+    A first claim only before the deadline (``claim_expired``); a correction until shipped
+    (``claim_shipped``). ``shipping`` needs the address; the other deliveries take none.
+    Raises ``event_not_drawn``, ``claim_not_offered``, ``not_winner``, ``invalid_input``.
+    """
+    entry = _winner_entry(event, user)
+    _check_address(event, address)
+    details = claim_crypto.encrypt(address) if address else ""
+    deadline = claim_deadline(event)
+    existing = Claim.objects.filter(entry_id=entry.pk).first()
+    if now >= deadline and (existing is None or existing.status == Claim.Status.UNCLAIMED):
+        raise ApplicationError("claim_expired")
+    if existing is None:
+        existing, _created = Claim.objects.get_or_create(
+            entry_id=entry.pk,
+            defaults={"event_id": event.pk, "deadline": deadline, "created_at": now},
+        )
+    allowed = (
+        [Claim.Status.CLAIMED]
+        if now >= deadline
+        else [Claim.Status.UNCLAIMED, Claim.Status.CLAIMED]
+    )
+    updated = Claim.objects.filter(
+        pk=existing.pk, status__in=allowed, erased_at__isnull=True
+    ).update(
+        status=Claim.Status.CLAIMED,
+        details=details,
+        claimed_at=Coalesce("claimed_at", Value(now)),
+    )
+    if not updated:
+        current = Claim.objects.get(pk=existing.pk)
+        raise ApplicationError(
+            "claim_shipped" if current.status == Claim.Status.SHIPPED else "claim_expired"
+        )
+    logger.info("claim %s submitted for event %s", existing.public_id, event.public_id)
+    return Claim.objects.get(pk=existing.pk)
+
+
+def claim_for_winner(*, event: Event, user: User, now: datetime) -> dict:
+    """What the winner sees of their own claim: state, deadline, contact note or their code.
+
+    Their own address is not echoed back: decrypted data goes only to the creator and staff.
+    """
+    entry = _winner_entry(event, user)
+    claim = Claim.objects.filter(entry_id=entry.pk).first()
+    deadline = claim_deadline(event)
+    shows = claim_state(claim.status if claim else None, deadline=deadline, now=now) != EXPIRED
+    return {
+        "id": claim.public_id if claim else None,
+        "delivery": event.delivery,
+        "state": claim_state(claim.status if claim else None, deadline=deadline, now=now),
+        "deadline": deadline,
+        "contact_note": event.contact_note if event.delivery == Event.Delivery.CONTACT else "",
+        "code": _code_of(entry) if shows and event.delivery == Event.Delivery.CODE else "",
+        "carrier": claim.carrier if claim else "",
+        "tracking_number": claim.tracking_number if claim else "",
+        "shipped_at": claim.shipped_at if claim else None,
+    }
+
+
+# --- the creator ----------------------------------------------------------------------------
+
+
+def claim_ship(
+    *, event: Event, actor: User, claim_id: str, carrier: str, tracking_number: str, now: datetime
+) -> Claim:
+    """claimed -> shipped, by the creator; the winner can no longer change their details.
+
+    Raises ``not_owner``, ``claim_not_found``, ``claim_not_claimed``, ``claim_shipped``.
+    """
+    if event.creator_id != actor.pk:
+        raise ApplicationError("not_owner")
+    claim = Claim.objects.filter(public_id=claim_id, event_id=event.pk).first()
+    if claim is None:
+        raise ApplicationError("claim_not_found")
+    updated = Claim.objects.filter(pk=claim.pk, status=Claim.Status.CLAIMED).update(
+        status=Claim.Status.SHIPPED,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        shipped_at=now,
+    )
+    if not updated:
+        current = Claim.objects.get(pk=claim.pk)
+        raise ApplicationError(
+            "claim_shipped" if current.status == Claim.Status.SHIPPED else "claim_not_claimed"
+        )
+    logger.info("claim %s shipped", claim.public_id)
+    return Claim.objects.get(pk=claim.pk)
+
+
+def claim_as_shipped(*, event: Event, claim: Claim) -> dict:
+    """The claim's state after ``claim_ship``, in the winner's shape, without personal data."""
+    return {
+        "id": claim.public_id,
+        "delivery": event.delivery,
+        "state": claim.status,
+        "deadline": claim.deadline,
+        "contact_note": "",
+        "code": "",
+        "carrier": claim.carrier,
+        "tracking_number": claim.tracking_number,
+        "shipped_at": claim.shipped_at,
+    }
+
+
+def may_read_personal_data(*, event: Event, reader: User) -> bool:
+    if event.creator_id == reader.pk and reader.is_active:
+        return True
+    return reader.is_staff and reader.has_perm(PERSONAL_DATA_PERMISSION)
+
+
+def claims_read(*, event: Event, reader: User, now: datetime, reason: str) -> list[dict]:
+    """Every winner of the event with their claim, personal data decrypted, each read audited.
+
+    Only the creator and staff holding ``view_claim_personal_data``; anyone else ``not_owner``.
+    """
+    if not may_read_personal_data(event=event, reader=reader):
+        raise ApplicationError("not_owner")
+    claim_crypto.require_keys()
+    return winner_rows(event=event, reader=reader, now=now, reason=reason, decrypt=True)
+
+
+def winner_rows(
+    *, event: Event, reader: User, now: datetime, reason: str, decrypt: bool
+) -> list[dict]:
+    """The rows of ``claims_read``; ``decrypt=False`` masks instead (staff without the permission)."""
+    deadline = claim_deadline(event)
+    entries = (
+        Entry.objects.filter(event_id=event.pk, prize__isnull=False)
+        .select_related("user", "prize", "claim")
+        .order_by("prize_rank")
+    )
+    codes = _codes_by_entry(event) if event.delivery == Event.Delivery.CODE else {}
+    rows, read = [], []
+    for entry in entries:
+        claim = getattr(entry, "claim", None)
+        address = None
+        if claim is not None and claim.details:
+            if decrypt:
+                address = claim_crypto.decrypt(claim.details)
+                read.append(ClaimAccess(claim=claim, actor=reader, reason=reason, created_at=now))
+            else:
+                address = dict.fromkeys(ADDRESS_FIELDS, "***")
+        rows.append(
+            {
+                "id": claim.public_id if claim else None,
+                "user": entry.user,
+                "prize": entry.prize,
+                "state": claim_state(claim.status if claim else None, deadline=deadline, now=now),
+                "deadline": deadline,
+                "address": address,
+                "code": codes.get(entry.pk, ""),
+                "carrier": claim.carrier if claim else "",
+                "tracking_number": claim.tracking_number if claim else "",
+                "claimed_at": claim.claimed_at if claim else None,
+                "shipped_at": claim.shipped_at if claim else None,
+                "erased": bool(claim and claim.erased_at),
+            }
+        )
+    ClaimAccess.objects.bulk_create(read)
+    return rows
+
+
+CSV_COLUMNS = (
+    "user", "prize", "state", "deadline", *ADDRESS_FIELDS, "code", "carrier",
+    "tracking_number", "claimed_at", "shipped_at",
+)  # fmt: skip
+
+
+def claims_csv(rows: list[dict]) -> str:
+    """The winners as CSV; every cell safe to open in a spreadsheet (no formula injection)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        address = row["address"] or {}
+        values = [
+            row["user"].nickname or row["user"].public_id,
+            row["prize"].name,
+            row["state"],
+            row["deadline"].isoformat() if row["deadline"] else "",
+            *(address.get(name, "") for name in ADDRESS_FIELDS),
+            row["code"],
+            row["carrier"],
+            row["tracking_number"],
+            row["claimed_at"].isoformat() if row["claimed_at"] else "",
+            row["shipped_at"].isoformat() if row["shipped_at"] else "",
+        ]
+        writer.writerow([csv_safe(str(value)) for value in values])
+    return out.getvalue()
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(cell: str) -> str:
+    """A cell a spreadsheet shows as text: a leading quote disarms =, +, -, @, tab and CR (OWASP)."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+
+
+# --- periodic work ----------------------------------------------------------------------------
+
+
+def claims_remind_due(*, now: datetime) -> list[Claim]:
+    """Winners who have not claimed, in the last day before their deadline: each reminded once.
+
+    A claim row is made for each such winner, then ``reminded_at`` is set by a conditional
+    UPDATE: of two sweepers running at once exactly one wins each row and reminds.
+    """
+    reminded = []
+    for event in _events_in_claim_window(now=now):
+        deadline = claim_deadline(event)
+        if not deadline - timedelta(days=1) <= now < deadline:
+            continue
+        winners = Entry.objects.filter(event_id=event.pk, prize__isnull=False, claim__isnull=True)
+        Claim.objects.bulk_create(
+            [
+                Claim(entry_id=entry_id, event_id=event.pk, deadline=deadline, created_at=now)
+                for entry_id in winners.values_list("pk", flat=True)
+            ],
+            ignore_conflicts=True,
+        )
+        due = Claim.objects.filter(
+            event_id=event.pk, status=Claim.Status.UNCLAIMED, reminded_at__isnull=True
+        )
+        for claim in due:
+            if Claim.objects.filter(pk=claim.pk, reminded_at__isnull=True).update(reminded_at=now):
+                reminded.append(claim)
+    return reminded
+
+
+def _events_in_claim_window(*, now: datetime):
+    oldest = now - timedelta(days=settings.CLAIM_MAX_DAYS_LOOKBACK)
+    return Event.objects.filter(status=Event.Status.OPENED, drawn_at__gte=oldest).exclude(
+        delivery=Event.Delivery.NONE
+    )
+
+
+def claims_erase_due(*, now: datetime) -> int:
+    """Blank the personal data of claims closed ``CLAIM_ERASE_AFTER_DAYS`` ago; keep the state.
+
+    Closed: shipped, or never shipped and past its deadline. Running it twice erases nothing
+    more the second time.
+    """
+    cutoff = now - timedelta(days=settings.CLAIM_ERASE_AFTER_DAYS)
+    closed = Q(status=Claim.Status.SHIPPED, shipped_at__lte=cutoff) | Q(
+        status__in=[Claim.Status.UNCLAIMED, Claim.Status.CLAIMED], deadline__lte=cutoff
+    )
+    return Claim.objects.filter(closed, erased_at__isnull=True).update(details="", erased_at=now)
+
+
+def claims_reencrypt() -> int:
+    """Re-encrypt every stored claim with the first key (after putting a new key first)."""
+    count = 0
+    for pk, token in Claim.objects.exclude(details="").values_list("pk", "details").iterator():
+        # Conditional on the token read: a correction written meanwhile is already current.
+        count += Claim.objects.filter(pk=pk, details=token).update(
+            details=claim_crypto.reencrypt(token)
+        )
+    return count
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _winner_entry(event: Event, user: User) -> Entry:
+    if event.status != Event.Status.OPENED:
+        raise ApplicationError("event_not_drawn")
+    if event.delivery == Event.Delivery.NONE:
+        raise ApplicationError("claim_not_offered")
+    claim_crypto.require_keys()
+    entry = Entry.objects.filter(event_id=event.pk, user_id=user.pk, prize__isnull=False).first()
+    if entry is None:
+        raise ApplicationError("not_winner")
+    return entry
+
+
+def _check_address(event: Event, address: dict | None) -> None:
+    shipping = event.delivery == Event.Delivery.SHIPPING
+    if shipping and not address:
+        raise ApplicationError("invalid_input", data={"address": ["required"]})
+    if not shipping and address:
+        raise ApplicationError("invalid_input", data={"address": ["not for this delivery"]})
+
+
+def _code_of(entry: Entry) -> str:
+    """The entry's redeem code: the n-th code of its prize for the n-th winner of it."""
+    nth = Entry.objects.filter(prize_id=entry.prize_id, prize_rank__lt=entry.prize_rank).count()
+    code = RedeemCode.objects.filter(prize_id=entry.prize_id, position=nth).first()
+    return code.code if code else ""
+
+
+def _codes_by_entry(event: Event) -> dict[int, str]:
+    codes = {
+        (prize_id, position): code
+        for prize_id, position, code in RedeemCode.objects.filter(
+            prize__event_id=event.pk
+        ).values_list("prize_id", "position", "code")
+    }
+    result, seen = {}, {}
+    winners = Entry.objects.filter(event_id=event.pk, prize__isnull=False).order_by("prize_rank")
+    for entry_id, prize_id in winners.values_list("pk", "prize_id"):
+        nth = seen[prize_id] = seen.get(prize_id, -1) + 1
+        result[entry_id] = codes.get((prize_id, nth), "")
+    return result
