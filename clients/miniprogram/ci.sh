@@ -60,7 +60,10 @@ PY
 port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 (
   cd "$root"
+  # No worker or beat here: tasks run in the request. So the seed is revealed at once after the
+  # manual draw's lock (no LOTTERY_REVEAL_GAP_SECONDS wait, which a beat would come back for).
   export DATABASE_URL="$sdk_db_url" DJANGO_DEBUG=1 WECHAT_APP_ID= CELERY_TASK_ALWAYS_EAGER=1
+  export LOTTERY_REVEAL_GAP_SECONDS=0
   unset DJANGO_SECRET_KEY
   "$py" manage.py migrate --noinput -v 0
   exec "$py" manage.py runserver "127.0.0.1:$port" --noreload --skip-checks
