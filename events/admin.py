@@ -93,24 +93,13 @@ class EventLogInline(_ReadOnlyInline):
     )
     readonly_fields = fields
     verbose_name_plural = _("state-change log")
-    # The log's action is a stable machine word (the notifications read it); staff read this.
-    ACTION_LABELS = {
-        "create": _("created"),
-        "update": _("edited"),
-        "lock": _("locked"),
-        "draw": _("drawn"),
-        "cancel": _("canceled"),
-        "flag": _("flagged by WeChat"),
-        "hide": _("hidden from square"),
-        "restore": _("back on square"),
-    }
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
     @admin.display(description=_("action"))
     def action_label(self, log):
-        return self.ACTION_LABELS.get(log.action, log.action)
+        return log.get_action_display()  # the action is a machine word; staff read this
 
 
 class DrawDateFilter(admin.SimpleListFilter):

@@ -211,12 +211,16 @@ def test_staff_cancel_before_the_draw_means_the_draw_never_happens():
 # --- draw modes -----------------------------------------------------------------------------
 
 
-def test_count_mode_locks_when_the_target_is_reached_and_draws_on_the_next_sweep():
+def test_count_mode_closes_entries_at_the_target_and_the_next_sweep_locks_and_draws_it():
     event = make_event(draw_mode="count", target_participants=3, entrants=3)
-    assert event.status == Event.Status.OPENING
+    assert event.status == Event.Status.INIT and event.lock_at == START
+    assert events_due_for_lock(now=START) == [event.pk]
     run_sweeper_at(START + timedelta(seconds=5))
     event.refresh_from_db()
     assert event.status == Event.Status.OPENED and event.entrant_count == 3
+    lock = EventLog.objects.get(event=event, action=EventLog.Action.LOCK)
+    assert (lock.reason, lock.created_at) == ("target reached", START + timedelta(seconds=5))
+    assert event.locked_at == START + timedelta(seconds=5)
 
 
 def test_count_mode_not_reaching_its_target_is_drawn_at_draw_time():
