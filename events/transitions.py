@@ -15,6 +15,16 @@ from lottery_site.errors import ApplicationError
 
 Status = Event.Status
 
+# The state machine: (from, to) -> the log action of the one service that makes it (the table
+# in Event's docstring says who and when). ``log`` refuses a transition not listed here.
+TRANSITIONS = {
+    (None, Status.INIT): EventLog.Action.CREATE,
+    (Status.INIT, Status.OPENING): EventLog.Action.LOCK,
+    (Status.OPENING, Status.OPENED): EventLog.Action.DRAW,
+    (Status.INIT, Status.CANCELED): EventLog.Action.CANCEL,
+    (Status.OPENING, Status.CANCELED): EventLog.Action.CANCEL,
+}
+
 # The event has moved past the status a request needs: named after where it is now.
 PAST = {
     Status.OPENING: "event_locked",
@@ -66,11 +76,17 @@ def log(
 ) -> EventLog:
     """Append the event's log row: every transition, edit and staff action, and nothing else.
 
-    ``action`` is one of ``EventLog.Action``. The row is also the notifications outbox (draw,
-    cancel, flag): write it in the transaction of the change it records.
+    ``action`` is one of ``EventLog.Action``; with a status change, the one ``TRANSITIONS``
+    names for it (edits and moderation change no status). The row is also the notifications
+    outbox (draw, cancel, flag): write it in the transaction of the change it records.
     """
     if action not in EventLog.Action.values:
         raise ValueError(f"unknown event log action {action!r}")
+    changes_status = from_status is not None or to_status is not None
+    if changes_status and TRANSITIONS.get((from_status, to_status)) != action:
+        raise ValueError(f"no transition {from_status} -> {to_status} by {action!r}")
+    if not changes_status and action in TRANSITIONS.values():
+        raise ValueError(f"{action!r} is a transition: give its statuses")
     return EventLog.objects.create(
         event_id=event_id,
         actor_id=actor.pk if actor is not None else None,
