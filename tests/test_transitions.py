@@ -86,9 +86,7 @@ def test_every_service_that_refuses_on_status_answers_from_the_one_map():
         "manual draw": lambda: draw_services.event_draw_early(
             event=canceled, actor=creator, now=START
         ),
-        "claim": lambda: claims.claim_submit(
-            event=canceled, user=entrant, now=START, address=None
-        ),
+        "claim": lambda: claims.claim_submit(event=canceled, user=entrant, now=START, address=None),
     }
     answers = {}
     for name, attempt in attempts.items():
