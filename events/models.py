@@ -46,14 +46,15 @@ class Event(models.Model):
     OPENING   CANCELED  staff, before the draw          ``events.services.event_cancel`` (cancel)
     ========  ========  ==============================  ========================================
 
-    OPENED and CANCELED are final. ``lock_at`` is when entries close: scheduled at creation
-    (``draw_at`` - LOTTERY_LOCK_LEAD_SECONDS), or set to the moment a count-mode event's target
-    was reached (by that join, which changes nothing else) or the creator drew a manual event.
-    From ``lock_at`` on no join, withdrawal, edit or creator cancel is accepted, whatever the
-    status says; the sweeper then locks the event within one sweep interval, the time-mode,
-    count-mode and overdue alike, and the lock publishes the frozen entrant list's digest.
-    A request refused because of the status gets the error named by
-    ``events.transitions.refusal`` (``event_locked``, ``event_drawn``, ``event_canceled``...).
+    OPENED and CANCELED are final. ``events.transitions.TRANSITIONS`` is this table as data,
+    and the log writer refuses any transition not in it. ``lock_at`` is when entries close:
+    scheduled at creation (``draw_at`` - LOTTERY_LOCK_LEAD_SECONDS), or the moment a count-mode
+    event's target was reached (set by that join, which changes nothing else) or the creator
+    drew a manual event. From ``lock_at`` on no join, withdrawal, edit or creator cancel is
+    accepted, whatever the status says; the sweeper locks every event whose ``lock_at`` has
+    passed (time and count mode alike) within one sweep interval, and that lock publishes the
+    frozen entrant list's digest. A request refused because of the status gets the error
+    ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
     """
 
     class Visibility(models.TextChoices):
