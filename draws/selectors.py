@@ -16,7 +16,11 @@ STREAM_BATCH = 10_000
 
 
 def events_due_for_lock(*, now: datetime) -> list[int]:
-    """Every INIT event whose lock time has passed, however long ago (an outage is caught up)."""
+    """Every INIT event whose lock time has passed, however long ago (an outage is caught up).
+
+    Count mode included: the join that reaches the target sets ``lock_at`` to its own time, so
+    such an event is due on the next sweep, through the same (status, lock_at) index.
+    """
     return list(
         Event.objects.filter(status=Event.Status.INIT, lock_at__lte=now)
         .order_by("lock_at")

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
+from events import transitions
 from events.models import Entry, Event, EventLog, Prize
 from lottery_site import drand, metrics
 from lottery_site import request_id as log_context
@@ -31,12 +32,14 @@ class DrawIntegrityError(RuntimeError):
 
 
 def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = False) -> bool:
-    """INIT -> OPENING, freezing the entrant list; False if the event was not INIT (or not due).
+    """INIT -> OPENING, publishing the frozen entrant list; False if not INIT (or not due).
 
+    The one lock, whatever closed the entries: the scheduled lock time passing, a count-mode
+    target reached (the join that reached it set ``lock_at``), or ``early``, the creator's
+    manual draw, which locks before the scheduled lock time and sets ``lock_at`` to now.
     The transaction takes the event's row lock first. A join commits its entry and its
     ``participant_count`` increment under that same row lock, so once this transaction holds
     it, no further entry can be committed: the list read below is final.
-    ``early`` (the creator's manual draw) locks before the scheduled lock time.
     """
     with transaction.atomic():
         lock_at = _hold_row(event_id)
@@ -44,30 +47,35 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
         changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
         if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(**changes):
             return False
+        event = Event.objects.only("draw_at", "lock_at", "draw_mode").get(pk=event_id)
+        trigger = "creator" if early else _lock_trigger(event)
         Event.objects.filter(pk=event_id).update(
-            **_lock_publication(event_id, now=now, early=early)
+            **_lock_publication(event_id, now=now, early=trigger != "schedule")
         )
-        _log(event_id, Event.Status.INIT, Event.Status.OPENING, "lock", reason or "lock time")
-    metrics.EVENTS_LOCKED.labels("creator" if early else "schedule").inc()
-    if not early:
+        transitions.log(
+            event_id,
+            action=EventLog.Action.LOCK,
+            from_status=Event.Status.INIT,
+            to_status=Event.Status.OPENING,
+            reason=reason or LOCK_REASONS[trigger],
+            now=now,
+        )
+    metrics.EVENTS_LOCKED.labels(trigger).inc()
+    if not early:  # how long after entries closed the sweeper locked the event
         metrics.LOCK_LAG.observe((now - lock_at).total_seconds())
     return True
 
 
-def event_freeze(*, event_id: int, now: datetime) -> bool:
-    """Publish the entrant count and digests of an OPENING event locked without them.
+LOCK_REASONS = {"schedule": "lock time", "target": "target reached", "creator": "drawn early"}
 
-    A count-mode event is locked inside the join that reached its target; the list is frozen
-    from then on, and this writes its digest. Idempotent: only fills an empty digest. The
-    reveal gap counts from here, when the digest became public.
-    """
-    with transaction.atomic():
-        _hold_row(event_id)
-        return bool(
-            Event.objects.filter(
-                pk=event_id, status=Event.Status.OPENING, entrants_digest=""
-            ).update(**_lock_publication(event_id, now=now, early=True))
-        )
+
+def _lock_trigger(event: Event) -> str:
+    """What closed the entries of an event the sweeper locks: its schedule, or its target."""
+    if event.draw_mode == Event.DrawMode.COUNT and event.lock_at < Event.scheduled_lock_at(
+        event.draw_at
+    ):
+        return "target"
+    return "schedule"
 
 
 def _lock_publication(event_id: int, *, now: datetime, early: bool) -> dict:
@@ -109,10 +117,6 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
     if event is None or not selectors.is_due_for_draw(event, now=now):
         return False
     log_context.event_id.set(event.public_id)  # the draw task's log lines name the event
-    if not event.entrants_digest:
-        # Count mode: the digest becomes public now; the seed only after the reveal gap.
-        event_freeze(event_id=event_id, now=now)
-        event.refresh_from_db()
     if now < selectors.reveal_time(event):
         return False  # the sweeper comes back; a worker never sleeps through the gap
     beacon, missing_reason = event.beacon, event.beacon_missing_reason
@@ -140,12 +144,13 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
             ]
         )
         _write_awarded_counts(prizes, allocation.unawarded)
-        _log(
+        transitions.log(
             event_id,
-            Event.Status.OPENING,
-            Event.Status.OPENED,
-            "draw",
-            f"{len(allocation.awards)} winners of {event.entrant_count} entrants",
+            action=EventLog.Action.DRAW,
+            from_status=Event.Status.OPENING,
+            to_status=Event.Status.OPENED,
+            reason=f"{len(allocation.awards)} winners of {event.entrant_count} entrants",
+            now=now,
         )
     logger.info("event %s drawn: %d winners", event.public_id, len(allocation.awards))
     _count_draw(event, now=now, seconds=time.perf_counter() - started)
@@ -227,24 +232,14 @@ def event_draw_early(*, event: Event, actor, now: datetime) -> bool:
         raise ApplicationError(
             "invalid_input", data={"draw_mode": [_("Only a manual-mode event can be drawn early.")]}
         )
-    _refuse_unless_init(event)
+    transitions.refuse_unless_status(event, {Event.Status.INIT})
     if event.participant_count < 1:
         raise ApplicationError("event_no_entrants")
     if not event_lock(event_id=event.pk, now=now, reason="drawn early by the creator", early=True):
         event.refresh_from_db()
-        _refuse_unless_init(event)
+        transitions.refuse_unless_status(event, {Event.Status.INIT})
         raise ApplicationError("event_locked")
     return True
-
-
-def _refuse_unless_init(event: Event) -> None:
-    refusals = {
-        Event.Status.OPENING: "event_locked",
-        Event.Status.OPENED: "event_drawn",
-        Event.Status.CANCELED: "event_canceled",
-    }
-    if event.status in refusals:
-        raise ApplicationError(refusals[event.status])
 
 
 def _hold_row(event_id: int) -> datetime | None:
@@ -332,14 +327,3 @@ def _write_awarded_counts(prizes: list[Prize], unawarded: dict[str, int]) -> Non
     for prize in prizes:
         awarded = prize.quantity - unawarded.get(prize.public_id, 0)
         Prize.objects.filter(pk=prize.pk).update(awarded=awarded)
-
-
-def _log(event_id: int, from_status: int, to_status: int, action: str, reason: str) -> None:
-    EventLog.objects.create(
-        event_id=event_id,
-        actor_kind=EventLog.ActorKind.SYSTEM,
-        from_status=from_status,
-        to_status=to_status,
-        action=action,
-        reason=reason[:200],
-    )

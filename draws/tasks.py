@@ -20,6 +20,10 @@ OVERDUE_AFTER = timedelta(minutes=1)
 def sweep(self) -> None:
     """Every few seconds (beat): hand each due event to its own task.
 
+    Due for a lock: every INIT event whose entries have closed (its lock time passed, or its
+    count target reached); due for a draw: every OPENING event past its draw time or locked
+    early. The sweeper owns both transitions; nothing else locks an event on a schedule.
+
     Looks at every due event however old, so locks and draws missed during an outage happen on
     the first sweep after it. One task per event: a huge event does not delay the others, and
     one that fails does not stop the rest.

@@ -19,9 +19,11 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services as accounts_services
@@ -93,24 +95,13 @@ class EventLogInline(_ReadOnlyInline):
     )
     readonly_fields = fields
     verbose_name_plural = _("state-change log")
-    # The log's action is a stable machine word (the notifications read it); staff read this.
-    ACTION_LABELS = {
-        "create": _("created"),
-        "update": _("edited"),
-        "lock": _("locked"),
-        "draw": _("drawn"),
-        "cancel": _("canceled"),
-        "flag": _("flagged by WeChat"),
-        "hide": _("hidden from square"),
-        "restore": _("back on square"),
-    }
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
     @admin.display(description=_("action"))
     def action_label(self, log):
-        return self.ACTION_LABELS.get(log.action, log.action)
+        return log.get_action_display()  # the action is a machine word; staff read this
 
 
 class DrawDateFilter(admin.SimpleListFilter):
@@ -222,7 +213,7 @@ class EventAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        (_("results"), {"fields": ("winners", "unawarded_prizes")}),
+        (_("results"), {"fields": ("winners", "unawarded_prizes", "claim_list")}),
         (_("entrants"), {"fields": ("entrant_list",)}),
     )
 
@@ -254,6 +245,17 @@ class EventAdmin(admin.ModelAdmin):
     def creator_link(self, event):
         creator = event.creator
         return format_html("{} ({}, openid {})", creator, creator.public_id, creator.openid or "—")
+
+    @admin.display(description=_("claims"))
+    def claim_list(self, event):
+        """How many winners' claims there are, linking to them (the claims admin decides what
+        of their personal data this staff member may read)."""
+        count = Claim.objects.filter(event_id=event.pk).count()
+        if not count:
+            return "—"
+        url = reverse("admin:events_claim_changelist") + "?" + urlencode({"q": event.public_id})
+        label = ngettext("%(count)d claim", "%(count)d claims", count) % {"count": count}
+        return format_html('<a href="{}" class="event-claims">{}</a>', url, label)
 
     @admin.display(description=_("seed"))
     def seed_revealed(self, event):

@@ -18,7 +18,13 @@ from lottery_site.api import validated
 from lottery_site.openapi import refusals
 
 # What the winner's reads can refuse; a submission can also come too late or after shipping.
-_WINNER_REFUSALS = ("not_winner", "event_not_drawn", "claim_not_offered", "claims_unavailable")
+_WINNER_REFUSALS = (
+    "not_winner",
+    "event_not_drawn",
+    "event_canceled",
+    "claim_not_offered",
+    "claims_unavailable",
+)
 _SUBMIT_REFUSALS = (*_WINNER_REFUSALS, "claim_expired", "claim_shipped")
 # Not the creator, nor staff with view_claim_personal_data; or no key to decrypt with.
 _CREATOR_REFUSALS = ("not_owner", "claims_unavailable")

@@ -20,7 +20,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from events import claim_crypto
+from events import claim_crypto, transitions
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
 from lottery_site.errors import ApplicationError
 
@@ -316,8 +316,7 @@ def claims_reencrypt() -> int:
 
 
 def _winner_entry(event: Event, user: User) -> Entry:
-    if event.status != Event.Status.OPENED:
-        raise ApplicationError("event_not_drawn")
+    transitions.refuse_unless_status(event, {Event.Status.OPENED})
     if event.delivery == Event.Delivery.NONE:
         raise ApplicationError("claim_not_offered")
     claim_crypto.require_keys()

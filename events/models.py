@@ -26,6 +26,35 @@ class Event(models.Model):
     ``text_unchecked``: its text was accepted while WeChat's check did not answer
     (WECHAT_CONTENT_CHECK_ON_ERROR=accept); the periodic re-check looks again. The square
     lists only public, ``ok`` events whose text is checked (``on_square``).
+
+    The state machine (``status``). Each transition has one owner, the only code that makes it;
+    each is a conditional UPDATE on ``status`` whose row count decides a race, and writes its
+    ``EventLog`` row (``events.transitions.log``) in the same transaction:
+
+    ========  ========  ==============================  ========================================
+    from      to        when, by whom                   owner (log action)
+    ========  ========  ==============================  ========================================
+    (none)    INIT      the creator creates it          ``events.services.event_create`` (create)
+    INIT      OPENING   the sweeper, once ``lock_at``   ``draws.services.event_lock`` (lock)
+                        has passed; the creator's
+                        manual draw, at once
+    OPENING   OPENED    the sweeper, from ``draw_at``   ``draws.services.event_draw`` (draw)
+                        (at once after an early lock)
+                        and the reveal gap
+    INIT      CANCELED  the creator before ``lock_at``; ``events.services.event_cancel`` (cancel)
+                        staff any time
+    OPENING   CANCELED  staff, before the draw          ``events.services.event_cancel`` (cancel)
+    ========  ========  ==============================  ========================================
+
+    OPENED and CANCELED are final. ``events.transitions.TRANSITIONS`` is this table as data,
+    and the log writer refuses any transition not in it. ``lock_at`` is when entries close:
+    scheduled at creation (``draw_at`` - LOTTERY_LOCK_LEAD_SECONDS), or the moment a count-mode
+    event's target was reached (set by that join, which changes nothing else) or the creator
+    drew a manual event. From ``lock_at`` on no join, withdrawal, edit or creator cancel is
+    accepted, whatever the status says; the sweeper locks every event whose ``lock_at`` has
+    passed (time and count mode alike) within one sweep interval, and that lock publishes the
+    frozen entrant list's digest. A request refused because of the status gets the error
+    ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
     """
 
     class Visibility(models.TextChoices):
@@ -289,6 +318,18 @@ class EventLog(models.Model):
         STAFF = "staff", _("staff")
         SYSTEM = "system", _("system")
 
+    class Action(models.TextChoices):
+        # Stable machine words: the notifications read them (draw, cancel and flag rows are
+        # their outbox); staff read the labels.
+        CREATE = "create", _("created")
+        UPDATE = "update", _("edited")
+        LOCK = "lock", _("locked")
+        DRAW = "draw", _("drawn")
+        CANCEL = "cancel", _("canceled")
+        FLAG = "flag", _("flagged by WeChat")
+        HIDE = "hide", _("hidden from square")
+        RESTORE = "restore", _("back on square")
+
     event = models.ForeignKey(
         Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="logs"
     )
@@ -301,7 +342,7 @@ class EventLog(models.Model):
         related_name="+",
     )
     actor_kind = models.CharField(_("actor kind"), max_length=8, choices=ActorKind.choices)
-    action = models.CharField(_("action"), max_length=16)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     from_status = models.PositiveSmallIntegerField(
         _("from status"), choices=Event.Status.choices, null=True, blank=True
     )

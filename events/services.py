@@ -22,12 +22,13 @@ from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from accounts import wechat_codes, wechat_security
 from accounts.models import Upload, User
 from accounts.services import upload_attach, upload_create
+from events import transitions
 from events.models import Entry, Event, EventLog, Prize, RedeemCode, Report, ShareCode
 from events.selectors import EventRef
 from lottery_site import drand, metrics
@@ -120,7 +121,13 @@ def event_create(
             **_beacon_named(Event.scheduled_lock_at(draw_at)),
         )
         _create_prizes(event, prizes, creator=creator, now=now)
-        _log(event.pk, actor=creator, action="create", to_status=Event.Status.INIT, now=now)
+        transitions.log(
+            event.pk,
+            actor=creator,
+            action=EventLog.Action.CREATE,
+            to_status=Event.Status.INIT,
+            now=now,
+        )
     return event
 
 
@@ -222,7 +229,13 @@ def event_update(
         )
         if edited:
             Event.objects.filter(pk=event.pk).update(**changes, revision=F("revision") + 1)
-            _log(event.pk, actor=actor, action="update", now=now, reason=", ".join(edited))
+            transitions.log(
+                event.pk,
+                actor=actor,
+                action=EventLog.Action.UPDATE,
+                now=now,
+                reason=", ".join(edited),
+            )
     return Event.objects.get(pk=event.pk)
 
 
@@ -248,17 +261,17 @@ def event_cancel(
         if current is None:
             raise ApplicationError("event_not_found")
         if by_staff:
-            _refuse_unless_status(current, {Event.Status.INIT, Event.Status.OPENING})
+            transitions.refuse_unless_status(current, {Event.Status.INIT, Event.Status.OPENING})
         else:
             _refuse_unless_open(current, now=now)
         Event.objects.filter(pk=event.pk, status=current.status).update(
             status=Event.Status.CANCELED, cancel_reason=reason[:200]
         )
-        _log(
+        transitions.log(
             event.pk,
             actor=actor,
             actor_kind=EventLog.ActorKind.STAFF if by_staff else EventLog.ActorKind.USER,
-            action="cancel",
+            action=EventLog.Action.CANCEL,
             from_status=current.status,
             to_status=Event.Status.CANCELED,
             reason=reason,
@@ -328,7 +341,7 @@ def event_moderate(
             .update(moderation=to, revision=F("revision") + 1)
         )
         if changed:
-            _log(
+            transitions.log(
                 event.pk,
                 actor=actor,
                 actor_kind=EventLog.ActorKind.STAFF if actor else EventLog.ActorKind.SYSTEM,
@@ -341,9 +354,9 @@ def event_moderate(
 
 # moderation state -> the log's action (the inbox shows "flag" rows to the creator).
 MODERATION_ACTIONS = {
-    Event.Moderation.OK: "restore",
-    Event.Moderation.HIDDEN: "hide",
-    Event.Moderation.REVIEW: "flag",
+    Event.Moderation.OK: EventLog.Action.RESTORE,
+    Event.Moderation.HIDDEN: EventLog.Action.HIDE,
+    Event.Moderation.REVIEW: EventLog.Action.FLAG,
 }
 
 
@@ -514,7 +527,9 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
     count target) that also counts the entrant: it holds the row lock until commit, and the lock
     transition updates that same row, so once an event is OPENING no further entry can commit.
     The time rule holds even when the sweeper is late. In count mode the join that reaches the
-    target locks the event at once.
+    target also sets ``lock_at`` to now: entries are closed from that instant (the count gate
+    refuses further joins, the time gate withdrawals), and the sweeper locks the event like any
+    other whose lock time has passed (``draws.services.event_lock``).
     """
     _refuse_inactive(user)
     try:
@@ -522,8 +537,6 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
             if not _admit(event.pk, now=now):
                 raise _NotAdmitted
             entry = _insert_entry(event.pk, user=user, now=now)
-            if event.draw_mode == Event.DrawMode.COUNT:
-                _lock_if_target_reached(event, now=now)
     except (_NotAdmitted, IntegrityError):
         existing = Entry.objects.filter(event_id=event.pk, user_id=user.pk).first()
         if existing is not None:
@@ -539,7 +552,10 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
 def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
     """Withdraw ``user`` from ``event``; False (a no-op) if they had not joined.
 
-    Same gate as joining: INIT and before the lock time, under the event's row lock.
+    Same gate as joining: INIT and before the lock time, under the event's row lock; and, in
+    count mode, below the target: the list is final once the target is reached, so a
+    withdrawal cannot reopen a place for a join that comes after (even one stamped before the
+    reaching join set ``lock_at``).
     """
     if not Entry.objects.filter(event_id=event.pk, user_id=user.pk).exists():
         return False
@@ -547,10 +563,15 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
         current = (
             Event.objects.select_for_update()
             .filter(pk=event.pk, status=Event.Status.INIT, lock_at__gt=now)
+            .filter(
+                Q(target_participants__isnull=True)
+                | Q(participant_count__lt=F("target_participants"))
+            )
             .first()
         )
         if current is None:
             _refuse_unless_open(Event.objects.get(pk=event.pk), now=now)
+            raise ApplicationError("event_locked")  # the count target is reached
         deleted, _by_model = Entry.objects.filter(event_id=event.pk, user_id=user.pk).delete()
         if deleted:
             Event.objects.filter(pk=event.pk).update(participant_count=F("participant_count") - 1)
@@ -598,8 +619,13 @@ def _join_sql() -> tuple[str, str]:
     # "status + 0", not "status": MariaDB must reach the row through its primary key. Through
     # the (status, lock_at) index the join would lock that index entry first, then wait for the
     # row held by the lock job (or a cancel), which waits for the entry: a deadlock, and a 500.
+    # The join reaching a count target closes entries now (``lock_at``). lock_at is assigned
+    # first, so it reads the count before the increment on every database (MySQL applies SET
+    # clauses left to right, others all at once).
     admit = (
-        f"UPDATE {event} SET participant_count = participant_count + 1 "  # noqa: S608
+        f"UPDATE {event} SET lock_at = CASE "  # noqa: S608
+        "WHEN participant_count + 1 >= target_participants THEN %s ELSE lock_at END, "
+        "participant_count = participant_count + 1 "
         f"WHERE id = %s AND status + 0 = {Event.Status.INIT} AND lock_at > %s "
         "AND (target_participants IS NULL OR participant_count < target_participants)"
     )
@@ -611,9 +637,11 @@ def _join_sql() -> tuple[str, str]:
 
 
 def _admit(event_pk: int, *, now: datetime) -> bool:
-    """The gate: INIT, before the lock time, below a count target; counts the entrant."""
+    """The gate: INIT, before the lock time, below a count target; counts the entrant, and
+    closes entries (``lock_at`` = now) if it is the one reaching the target."""
+    at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_join_sql()[0], [event_pk, connection.ops.adapt_datetimefield_value(now)])
+        cursor.execute(_join_sql()[0], [at, event_pk, at])
         return cursor.rowcount == 1
 
 
@@ -629,27 +657,6 @@ def _insert_entry(event_pk: int, *, user: User, now: datetime) -> Entry:
     entry.created_at = now
     entry._state.adding = False
     return entry
-
-
-def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
-    """Count mode: the join that reaches the target is the last; the event locks at once.
-
-    Runs inside the join's transaction, which holds the event's row lock. The entrant list is
-    frozen from here; the draw records its digest (``draws.services.event_freeze``).
-    """
-    reached = Event.objects.filter(
-        pk=event.pk, status=Event.Status.INIT, participant_count__gte=F("target_participants")
-    ).update(status=Event.Status.OPENING, lock_at=now)
-    if reached:
-        metrics.EVENTS_LOCKED.labels("target").inc()
-        _log(
-            event.pk,
-            action="lock",
-            from_status=Event.Status.INIT,
-            to_status=Event.Status.OPENING,
-            reason="target reached",
-            now=now,
-        )
 
 
 def _create_prizes(
@@ -708,29 +715,6 @@ def _attached(
     return upload_attach(owner=creator, upload_id=upload_id, purpose=purpose, now=now, field=field)
 
 
-def _log(
-    event_id: int,
-    *,
-    action: str,
-    now: datetime,
-    actor: User | None = None,
-    actor_kind: str | None = None,
-    from_status: int | None = None,
-    to_status: int | None = None,
-    reason: str = "",
-) -> None:
-    EventLog.objects.create(
-        event_id=event_id,
-        actor_id=actor.pk if actor is not None else None,
-        actor_kind=actor_kind or (EventLog.ActorKind.USER if actor else EventLog.ActorKind.SYSTEM),
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason[:200],
-        created_at=now,
-    )
-
-
 def _refuse_inactive(user: User) -> None:
     if not user.is_active:
         raise ApplicationError("account_disabled")
@@ -741,21 +725,9 @@ def _refuse_unless_creator(event: Event, actor: User) -> None:
         raise ApplicationError("not_owner")
 
 
-_REFUSALS = {
-    Event.Status.OPENING: "event_locked",
-    Event.Status.OPENED: "event_drawn",
-    Event.Status.CANCELED: "event_canceled",
-}
-
-
-def _refuse_unless_status(event: Event, allowed: set[int]) -> None:
-    if event.status not in allowed:
-        raise ApplicationError(_REFUSALS.get(event.status, "conflict"))
-
-
 def _refuse_unless_open(event: Event, *, now: datetime) -> None:
     """INIT and before the lock time, whatever the sweeper has or has not done yet."""
-    _refuse_unless_status(event, {Event.Status.INIT})
+    transitions.refuse_unless_status(event, {Event.Status.INIT})
     if now >= event.lock_at:
         raise ApplicationError("event_locked")
 

@@ -21,6 +21,11 @@ from events.models import Claim, EventLog, Prize
 from lottery_site.pagination import sign_cursor, unsign_cursor
 from notifications.models import InboxState
 
+# The event log rows that reach an entrant (their result, the cancellation) and a creator
+# (the draw's summary, a WeChat flag).
+ENTRANT_ACTIONS = (EventLog.Action.DRAW, EventLog.Action.CANCEL)
+CREATOR_ACTIONS = (EventLog.Action.DRAW, EventLog.Action.FLAG)
+
 # Within one log row, an entrant's own item comes before the creator's summary (newest first).
 # Account notices and claim items come from other tables (their ids are other sequences): each
 # such source has a rank of its own, so equal times and ids never tie.
@@ -71,11 +76,11 @@ class Notification:
 
 
 def _as_entrant(user_id: int) -> QuerySet:
-    return EventLog.objects.filter(action__in=("draw", "cancel"), event__entries__user_id=user_id)
+    return EventLog.objects.filter(action__in=ENTRANT_ACTIONS, event__entries__user_id=user_id)
 
 
 def _as_creator(user_id: int) -> QuerySet:
-    return EventLog.objects.filter(action__in=("draw", "flag"), event__creator_id=user_id)
+    return EventLog.objects.filter(action__in=CREATOR_ACTIONS, event__creator_id=user_id)
 
 
 def _as_account(user_id: int) -> QuerySet:
@@ -192,13 +197,13 @@ def _entrant_items(user_id: int, after: tuple | None, limit: int) -> list[Notifi
     )  # fmt: skip
     return [
         Notification(
-            kind="result" if row["action"] == "draw" else "cancel",
+            kind="result" if row["action"] == EventLog.Action.DRAW else "cancel",
             log_id=row["pk"],
             event_pk=row["event_id"],
             created_at=row["created_at"],
             event_id=row["event__public_id"],
             event_title=row["event__title"],
-            reason=row["event__cancel_reason"] if row["action"] == "cancel" else "",
+            reason=row["event__cancel_reason"] if row["action"] == EventLog.Action.CANCEL else "",
             prize_id=row["event__entries__prize__public_id"],
             prize_name=row["event__entries__prize__name"],
         )
@@ -224,7 +229,7 @@ def _creator_items(user_id: int, after: tuple | None, limit: int) -> list[Notifi
             event_title=row["event__title"],
             entrants=row["event__entrant_count"] or 0,
         )
-        if row["action"] == "draw"
+        if row["action"] == EventLog.Action.DRAW
         else Notification(
             kind="moderation",
             log_id=row["pk"],
@@ -288,7 +293,7 @@ def _decode(cursor: str) -> tuple:
 def outbox_pending() -> list[int]:
     """Draw and cancel log rows not yet fanned out, oldest first, however old."""
     return list(
-        EventLog.objects.filter(action__in=("draw", "cancel"), notified_at__isnull=True)
+        EventLog.objects.filter(action__in=ENTRANT_ACTIONS, notified_at__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

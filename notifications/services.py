@@ -32,7 +32,7 @@ from notifications.models import Delivery, InboxState, SubscriptionQuota
 
 logger = logging.getLogger(__name__)
 
-OUTBOX_ACTIONS = ("draw", "cancel")
+OUTBOX_ACTIONS = (EventLog.Action.DRAW, EventLog.Action.CANCEL)
 INSERT_CHUNK = 1000
 State = Delivery.State
 
@@ -96,7 +96,7 @@ def outbox_fan_out(*, log_id: int, now: datetime) -> list[list[int]]:
     if log is None or log.action not in OUTBOX_ACTIONS or log.notified_at is not None:
         return []
     event = log.event
-    if log.action == "draw":
+    if log.action == EventLog.Action.DRAW:
         _record(event.pk, Delivery.Kind.RESULT, _entrants(event.pk), now=now)
         _record(event.pk, Delivery.Kind.SUMMARY, [event.creator_id], now=now)
     else:
@@ -320,7 +320,11 @@ def _summary(event) -> dict:
 
 
 def _canceled_at(event_id: int) -> datetime:
-    log = EventLog.objects.filter(event_id=event_id, action="cancel").order_by("pk").first()
+    log = (
+        EventLog.objects.filter(event_id=event_id, action=EventLog.Action.CANCEL)
+        .order_by("pk")
+        .first()
+    )
     return log.created_at
 
 

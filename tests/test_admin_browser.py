@@ -217,19 +217,37 @@ def test_staff_reads_a_claim_only_with_the_permission_in_the_browser(
     claims.claim_submit(event=event, user=winner, now=event.draw_at, address=address)
     claim = Claim.objects.get(event=event)
     staff = StaffFactory(is_superuser=False)
-    staff.user_permissions.add(Permission.objects.get(codename="view_claim"))
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_event", "view_claim"])
+    )
 
     page.goto(f"{live_server.url}/admin/")
     page.fill("#id_username", staff.username)
     page.fill("#id_password", "staff-password")
     page.click("input[type=submit]")
     page.wait_for_selector("#site-name")
-    page.goto(f"{live_server.url}/admin/events/claim/{claim.pk}/change/")
-    page.wait_for_selector("#content")
-    assert "***" in page.content() and "13700137000" not in page.content()
+
+    # From the event to its claims, as staff work: the event page links to them.
+    page.goto(f"{live_server.url}/admin/events/event/{event.pk}/change/")
+    page.wait_for_selector("a.event-claims")
+    assert page.inner_text("a.event-claims") == "1 条领奖记录"
+    page.click("a.event-claims")
+    page.wait_for_url("**q=*")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1 and claim.public_id in rows.first.inner_text()
+    assert "13700137000" not in page.content()  # the list never shows personal data
+    rows.first.locator("a").first.click()
+    page.wait_for_selector(".field-personal_data")
+    masked = page.inner_text(".field-personal_data")
+    assert "***" in masked and "13700137000" not in page.content()
+    assert "世纪大道" not in page.content()
+    assert not ClaimAccess.objects.exists()  # nothing decrypted, nothing to audit
 
     staff.user_permissions.add(Permission.objects.get(codename="view_claim_personal_data"))
     page.reload()
-    page.wait_for_selector("#content")
-    assert "13700137000" in page.content() and "世纪大道 100 号" in page.content()
-    assert ClaimAccess.objects.get().actor == staff
+    page.wait_for_selector(".field-personal_data")
+    shown = page.inner_text(".field-personal_data")
+    assert "13700137000" in shown and "世纪大道 100 号" in shown and "李四" in shown
+    page.screenshot(path="/tmp/admin_claim_decrypted.png", full_page=True)
+    access = ClaimAccess.objects.get()
+    assert (access.actor, access.claim, access.reason) == (staff, claim, "admin")

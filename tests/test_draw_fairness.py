@@ -243,11 +243,14 @@ def test_count_mode_publishes_the_digest_first_and_draws_only_after_the_gap(sett
     settings.DRAND_URLS = []
     settings.LOTTERY_REVEAL_GAP_SECONDS = 10
     event = make_event(draw_mode="count", target_participants=3, entrants=3)
-    assert event.status == Event.Status.OPENING and not event.entrants_digest
+    assert event.status == Event.Status.INIT and not event.entrants_digest
     sweep = START + timedelta(seconds=5)
-    assert services.event_draw(event_id=event.pk, now=sweep) is False
+    assert services.event_lock(event_id=event.pk, now=sweep)
     event.refresh_from_db()
     assert event.entrants_digest and event.locked_at == sweep and event.prizes_digest
+    assert event.lock_at == START  # when the target was reached: the list was final from then
+    assert services.event_draw(event_id=event.pk, now=sweep) is False
+    assert services.event_draw(event_id=event.pk, now=sweep + timedelta(seconds=9)) is False
     assert services.event_draw(event_id=event.pk, now=sweep + timedelta(seconds=10))
 
 
@@ -262,6 +265,17 @@ def test_an_early_lock_names_a_round_after_the_gap_so_the_draw_need_not_wait_for
     event.refresh_from_db()
     assert event.beacon_round < scheduled_round
     assert round_time(event) >= now + timedelta(seconds=10)
+
+
+def test_a_count_target_names_its_round_at_the_sweepers_lock_after_the_list_was_final(relays):
+    event = make_event(draw_mode="count", target_participants=3, entrants=3)
+    scheduled_round = event.beacon_round
+    sweep = START + timedelta(seconds=5)
+    assert services.event_lock(event_id=event.pk, now=sweep)
+    event.refresh_from_db()
+    assert event.beacon_round < scheduled_round
+    # Unknown to anyone when the list froze (START) and when its digest went public (sweep).
+    assert round_time(event) >= sweep + timedelta(seconds=10) > event.lock_at
 
 
 def test_the_prizes_digest_is_published_at_the_lock_and_binds_the_prizes(settings):

@@ -532,7 +532,7 @@ def test_rejoining_after_withdrawing_is_a_new_entry(event, entrant, clock):
     assert data(again)["joined_at"] == timezone.localtime(NOW + timedelta(seconds=5)).isoformat()
 
 
-def test_join_that_reaches_the_count_target_locks_the_event(creator):
+def test_join_that_reaches_the_count_target_closes_entries_for_the_sweeper_to_lock(creator):
     event = EventFactory(creator=creator, draw_mode="count", target_participants=2)
     first, second, late = UserFactory.create_batch(3)
     assert client_for(first).post(url(event, "/entry")).status_code == 201
@@ -541,7 +541,49 @@ def test_join_that_reaches_the_count_target_locks_the_event(creator):
     assert refused(client_for(late).post(url(event, "/entry")), 409, 40901)
     assert client_for(second).post(url(event, "/entry")).status_code == 200  # still idempotent
     event.refresh_from_db()
-    assert event.status == Event.Status.OPENING and event.participant_count == 2
+    # The join changed no status: the sweeper locks it, like any event past its lock time.
+    assert event.status == Event.Status.INIT and event.participant_count == 2
+    assert event.lock_at == NOW
+    detail = data(client_for(late).get(url(event)))
+    assert (detail["status"], detail["phase"], detail["joinable"]) == ("init", "opening", False)
+    assert not EventLog.objects.filter(event=event, action=EventLog.Action.LOCK).exists()
+
+
+def test_nobody_withdraws_once_the_count_target_is_reached(creator, clock):
+    event = EventFactory(creator=creator, draw_mode="count", target_participants=2)
+    first, second, late = UserFactory.create_batch(3)
+    join(event, first)
+    join(event, second)
+
+    assert refused(client_for(first).delete(url(event, "/entry")), 409, 40901)
+    # Even a withdrawal stamped before the target was reached (a slow request) is refused: a
+    # place freed now could go to a join that came after the list was final.
+    with pytest.raises(ApplicationError, match="event_locked"):
+        services.entry_leave(event=event, user=first, now=NOW - timedelta(seconds=1))
+    with pytest.raises(ApplicationError, match="event_locked"):
+        services.entry_join(event=event, user=late, now=NOW - timedelta(seconds=1))
+    event.refresh_from_db()
+    assert event.participant_count == 2 == Entry.objects.filter(event=event).count()
+
+
+def test_below_the_count_target_a_withdrawal_frees_a_place(creator):
+    event = EventFactory(creator=creator, draw_mode="count", target_participants=2)
+    first, second, third = UserFactory.create_batch(3)
+    join(event, first)
+    assert client_for(first).delete(url(event, "/entry")).status_code == 200
+    join(event, second)
+    join(event, third)
+    event.refresh_from_db()
+    assert event.participant_count == 2 and event.lock_at == NOW
+
+
+def test_creator_neither_edits_nor_cancels_once_the_count_target_is_reached(creator):
+    event = EventFactory(creator=creator, draw_mode="count", target_participants=1)
+    join(event, UserFactory())
+
+    owner = client_for(creator)
+    assert refused(owner.patch(url(event), {"title": "改名"}, format="json"), 409, 40901)
+    assert refused(owner.post(url(event, "/cancel"), {}, format="json"), 409, 40901)
 
 
 # --- edit -----------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def test_concurrent_joins_on_a_count_target_admit_exactly_the_target(live_server
     assert set(outcomes) <= {(201, 0), (200, 0), (409, 40901)}, outcomes
     assert outcomes[(201, 0)] == 30
     event.refresh_from_db()
-    assert event.status == Event.Status.OPENING
+    assert event.status == Event.Status.INIT and event.lock_at <= timezone.now()  # for the sweeper
     assert event.participant_count == 30 == Entry.objects.filter(event=event).count()
 
 
@@ -207,3 +207,80 @@ def test_joins_racing_the_creators_cancel_are_either_counted_or_refused():
     event.refresh_from_db()
     assert event.status == Event.Status.CANCELED
     assert event.participant_count == Entry.objects.filter(event=event).count() == kinds[True]
+
+
+def test_withdrawals_racing_a_count_target_never_reopen_the_final_list():
+    """Joins, withdrawals (some stamped a little early, as slow requests are) and the sweeper
+    race around the target. Once reached, the list is final: a withdrawal that slipped in after
+    it would leave the event locked below its target, with nobody able to take the place."""
+    target = 40
+    event = EventFactory(draw_mode="count", target_participants=target)
+    early = UserFactory.create_batch(20)
+    for user in early:
+        services.entry_join(event=event, user=user, now=timezone.now())
+    joiners = iter(UserFactory.create_batch(60))
+    leavers = iter(early)
+    queue_lock = threading.Lock()
+    joins: list = []
+    leaves: list = []
+    locked: list = []
+
+    def worker(queue, act, outcomes, pause, skew_ms):
+        try:
+            while True:
+                with queue_lock:
+                    user = next(queue, None)
+                if user is None:
+                    return
+                now = timezone.now() - timedelta(milliseconds=random.uniform(0, skew_ms))
+                try:
+                    outcomes.append(act(user, now))
+                except ApplicationError as refusal:
+                    outcomes.append(refusal.name)
+                except DatabaseError as error:  # a deadlock: a 500 in the making
+                    outcomes.append(repr(error))
+                time.sleep(pause)
+        finally:
+            connections.close_all()
+
+    def join(user, now):
+        return services.entry_join(event=event, user=user, now=now)[1]
+
+    def leave(user, now):
+        return services.entry_leave(event=event, user=user, now=now)
+
+    def sweeper():
+        try:
+            while not draw_services.event_lock(event_id=event.pk, now=timezone.now()):
+                time.sleep(0.005)
+            locked.append(True)
+        except DatabaseError as error:
+            locked.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=worker, args=(joiners, join, joins, 0, 20)) for _ in range(6)
+    ]
+    # Withdrawals paced to go on past the target, some stamped well before it.
+    threads += [
+        threading.Thread(target=worker, args=(leavers, leave, leaves, 0.005, 300)) for _ in range(2)
+    ]
+    threads.append(threading.Thread(target=sweeper))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+
+    assert locked == [True]
+    assert set(Counter(joins)) <= {True, "event_locked"}, Counter(joins)
+    assert set(Counter(leaves)) <= {True, "event_locked"}, Counter(leaves)
+    assert "event_locked" in joins  # more joiners than places: the target was reached
+    event.refresh_from_db()
+    entries = Entry.objects.filter(event=event)
+    assert event.status == Event.Status.OPENING
+    assert event.entrant_count == event.participant_count == entries.count() == target
+    assert joins.count(True) - leaves.count(True) == target - len(early)
+    keys = sorted(entries.values_list("user_key", flat=True))
+    assert (event.entrant_count, event.entrants_digest) == fairness.entrants_digest(keys)

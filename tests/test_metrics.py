@@ -105,6 +105,29 @@ def test_a_user_api_token_does_not_open_metrics(user_client):
 # --- Traffic moves the counters -------------------------------------------------------------
 
 
+def test_a_count_target_is_locked_by_the_sweeper_and_counted_as_such(api):
+    """The join reaching the target changes no status; the sweep's lock is the one counted,
+    and its lag is measured from the moment the target was reached."""
+    start = timezone.now() - timedelta(seconds=30)
+    event = EventFactory(now=start, draw_mode="count", target_participants=2)
+    for user in UserFactory.create_batch(2):
+        event_services.entry_join(event=event, user=user, now=start)
+    before = scrape(api)
+
+    draw_tasks.sweep()
+    after = scrape(api)
+
+    def moved(name, **labels):
+        return after(name, **labels) - before(name, **labels)
+
+    assert moved("lottery_events_locked_total", trigger="target") == 1
+    assert moved("lottery_events_locked_total", trigger="schedule") == 0
+    assert moved("lottery_schedule_lag_seconds_count", transition="lock") == 1
+    assert 30 <= moved("lottery_schedule_lag_seconds_sum", transition="lock") < 3600
+    event.refresh_from_db()
+    assert event.status == Event.Status.OPENED
+
+
 def test_join_draw_and_send_move_their_counters(api, settings, wechat_ok):
     settings.NOTIFY_TEMPLATES = {
         "result": {"id": "tpl-result", "fields": {"title": "thing1", "result": "thing2"}},
