@@ -109,7 +109,11 @@ class PrizeOutput(PrizeRefOutput):
 
 
 class MyClaimStateOutput(serializers.Serializer):
-    state = serializers.ChoiceField(choices=("unclaimed", "claimed", "shipped", "expired"))
+    state = serializers.ChoiceField(
+        choices=("unclaimed", "claimed", "shipped", "expired", "forfeited"),
+        help_text="forfeited: the prize passed to an alternate (window passed unclaimed, or "
+        "disqualified); `prize` is then null",
+    )
     deadline = AwareDateTimeField()
 
 
@@ -174,7 +178,8 @@ class EventLiveOutput(serializers.Serializer):
         entry = selectors.my_entry(event)
         if entry is None:
             return {"joined": False, "joined_at": None, "prize": None, "claim": None}
-        claim = selectors.claim_of_entry(entry, now=timezone.now()) if entry.prize else None
+        shows_claim = entry.prize or selectors.lost_to_alternate(entry)
+        claim = selectors.claim_of_entry(entry, now=timezone.now()) if shows_claim else None
         return _MY_ENTRY.to_representation(
             {"joined": True, "joined_at": entry.created_at, "prize": entry.prize, "claim": claim}
         )

@@ -532,3 +532,6 @@ CELERY_BEAT_SCHEDULE["events.claims_sweep"] = {
 }
 # The reminder sweep looks at events drawn this many days back at most (the longest window).
 CLAIM_MAX_DAYS_LOOKBACK = 31
+# A prize unit passes to the next alternate of the draw's order (claim window passed, winner
+# disqualified) at most this many times; after that it is recorded as unawarded.
+LOTTERY_MAX_SUBSTITUTIONS = env_int("LOTTERY_MAX_SUBSTITUTIONS", 3)
