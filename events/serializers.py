@@ -108,9 +108,13 @@ class PrizeOutput(PrizeRefOutput):
     image = ImageOutput(allow_null=True)
 
 
+# A claim's states as its winner (or former winner) sees them in ``my_entry``.
+MY_CLAIM_STATES = ("unclaimed", "claimed", "shipped", "expired", "forfeited")
+
+
 class MyClaimStateOutput(serializers.Serializer):
     state = serializers.ChoiceField(
-        choices=("unclaimed", "claimed", "shipped", "expired", "forfeited"),
+        choices=MY_CLAIM_STATES,
         help_text="forfeited: the prize passed to an alternate (window passed unclaimed, or "
         "disqualified); `prize` is then null",
     )

@@ -329,7 +329,11 @@ SPECTACULAR_SETTINGS = {
     ],
     "SECURITY": [{"jwtAuth": []}],
     # An event's status and phase share one enum (else drf-spectacular names it twice).
-    "ENUM_NAME_OVERRIDES": {"StatusEnum": "events.serializers.STATUS_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "events.serializers.STATUS_CHOICES",
+        "MyClaimStateEnum": "events.serializers.MY_CLAIM_STATES",
+        "ClaimStateEnum": "events.claim_serializers.CLAIM_STATES",
+    },
 }
 
 # --- WeChat ---------------------------------------------------------------------------------
