@@ -38,6 +38,7 @@ from events.models import (
     ModerationCase,
     Prize,
     Report,
+    Substitution,
 )
 from lottery_site.errors import ApplicationError, message_for
 
@@ -103,6 +104,7 @@ class EventLogInline(_ReadOnlyInline):
         "flag": _("flagged by WeChat"),
         "hide": _("hidden from square"),
         "restore": _("back on square"),
+        "substitute": _("passed to an alternate"),
     }
 
     def get_queryset(self, request):
@@ -111,6 +113,27 @@ class EventLogInline(_ReadOnlyInline):
     @admin.display(description=_("action"))
     def action_label(self, log):
         return self.ACTION_LABELS.get(log.action, log.action)
+
+
+class SubstitutionInline(_ReadOnlyInline):
+    """Every prize unit that passed to an alternate (draws.substitutions), as the proof lists it."""
+
+    model = Substitution
+    fields = (
+        "created_at",
+        "prize",
+        "unit",
+        "replaced_key",
+        "reason",
+        "step",
+        "replacement_key",
+        "actor",
+    )
+    readonly_fields = fields
+    ordering = ("pk",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("prize", "actor")
 
 
 class DrawDateFilter(admin.SimpleListFilter):
@@ -170,7 +193,7 @@ class EventAdmin(admin.ModelAdmin):
     ordering = ("-draw_at",)
     show_full_result_count = False
     actions = ["cancel_events"]
-    inlines = [PrizeInline, EventLogInline]
+    inlines = [PrizeInline, SubstitutionInline, EventLogInline]
     fieldsets = (
         (
             None,

@@ -475,3 +475,20 @@ def test_a_canceled_or_undrawn_event_publishes_no_substitutions(creator):
     event = EventFactory(creator=creator)
     assert proof_of(event)["substitutions"] == []
     assert Event.objects.get(pk=event.pk).status == Event.Status.INIT
+
+
+def test_staff_see_every_substitution_on_the_event_page(creator, clock, client):
+    from django.urls import reverse
+
+    from tests.factories import StaffFactory
+
+    event = drawn_event(creator, clock)
+    order = order_of(event)
+    disqualify(creator, event, order[0], reason="duplicate_account")
+    client.force_login(StaffFactory())
+
+    page = client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
+
+    assert order[0] in page and order[1] in page
+    assert "重复账号" in page  # the reason, in Chinese
+    assert "已转给候补" in page  # the log row's action
