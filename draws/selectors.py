@@ -155,12 +155,14 @@ def claims_due_for_expiry(*, now: datetime) -> list[int]:
     """Claims still unclaimed at their deadline whose entry holds the prize: each passes on.
 
     One range scan of the (status, deadline) index; whatever an outage left behind is caught
-    up on the first sweep after it.
+    up on the first sweep after it. An event without a claim step never expires a prize (an
+    alternate there has a claim row only for their inbox).
     """
     return list(
         Claim.objects.filter(
             status=Claim.Status.UNCLAIMED, deadline__lte=now, entry__prize__isnull=False
         )
+        .exclude(event__delivery=Event.Delivery.NONE)
         .order_by("deadline", "pk")
         .values_list("pk", flat=True)
     )

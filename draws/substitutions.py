@@ -46,8 +46,14 @@ def claims_open_expired(*, now: datetime) -> int:
     outage through their last day) would otherwise never expire. Idempotent.
     """
     oldest = now - timedelta(days=settings.CLAIM_MAX_DAYS_LOOKBACK)
+    # draw_at bounds the scan to a range of the (status, draw_at) index: it runs every sweep.
+    # An event is drawn at its draw time or earlier, or a little later after an outage.
     events = (
-        Event.objects.filter(status=Event.Status.OPENED, drawn_at__gte=oldest)
+        Event.objects.filter(
+            status=Event.Status.OPENED,
+            draw_at__gte=oldest - timedelta(days=1),
+            drawn_at__gte=oldest,
+        )
         .exclude(delivery=Event.Delivery.NONE)
         .values_list("pk", "drawn_at", "claim_days")
     )

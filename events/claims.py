@@ -280,7 +280,7 @@ def claims_remind_due(*, now: datetime) -> list[Claim]:
         reminded_at__isnull=True,
         deadline__gt=now,
         deadline__lte=now + timedelta(days=1),
-    )
+    ).exclude(event__delivery=Event.Delivery.NONE)
     for claim in due:
         if Claim.objects.filter(pk=claim.pk, reminded_at__isnull=True).update(reminded_at=now):
             reminded.append(claim)

@@ -492,3 +492,15 @@ def test_staff_see_every_substitution_on_the_event_page(creator, clock, client):
     assert order[0] in page and order[1] in page
     assert "重复账号" in page  # the reason, in Chinese
     assert "已转给候补" in page  # the log row's action
+
+
+def test_in_an_event_without_a_claim_step_a_disqualified_winner_s_alternate_never_expires(
+    creator, clock
+):
+    event = drawn_event(creator, clock, delivery="none")
+    order = order_of(event)
+    assert disqualify(creator, event, order[0]).json()["data"]["replacement"] == order[1]
+    clock.move_to(deadline_of(event) + timedelta(days=DAYS + 1), tick=False)
+    sweep()
+    assert holder(event) == order[1]
+    assert my_entry(user_of(event, order[1]), event)["claim"] is None  # no claim step
