@@ -95,7 +95,10 @@ class ProofOutput(serializers.Serializer):
         return bytes(event.seed).hex() if revealed else None
 
     def get_max_substitutions(self, event) -> int:
-        """How many times a unit may pass to an alternate before it is recorded unawarded."""
+        """How many times a unit may pass to an alternate before it is recorded unawarded: fixed
+        at the event's first substitution; until then the current setting."""
+        if event.max_substitutions is not None:
+            return event.max_substitutions
         return settings.LOTTERY_MAX_SUBSTITUTIONS
 
     @extend_schema_field(SubstitutionOutput(many=True))

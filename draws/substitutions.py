@@ -207,13 +207,17 @@ def _substitute(
 def _next_alternate(event: Event, *, unit: int) -> dict | None:
     """The entry at the next unused step of the order, or None: the unit is then unawarded.
 
-    None when the unit already passed ``LOTTERY_MAX_SUBSTITUTIONS`` times or the order ran
-    out (every entrant has been a winner or an alternate). Called under the event's row lock.
+    None when the unit already passed ``max_substitutions`` times (``LOTTERY_MAX_SUBSTITUTIONS``
+    as of the event's first substitution) or the order ran out (every entrant has been a
+    winner or an alternate). Called under the event's row lock.
     """
+    if event.max_substitutions is None:  # the first substitution fixes the event's limit
+        event.max_substitutions = settings.LOTTERY_MAX_SUBSTITUTIONS
+        Event.objects.filter(pk=event.pk).update(max_substitutions=event.max_substitutions)
     passes = Substitution.objects.filter(
         event_id=event.pk, unit=unit, replacement__isnull=False
     ).count()
-    if passes >= settings.LOTTERY_MAX_SUBSTITUTIONS:
+    if passes >= event.max_substitutions:
         return None
     k = winners_drawn(event)
     step = k + Substitution.objects.filter(event_id=event.pk, step__isnull=False).count()

@@ -119,6 +119,11 @@ class Event(models.Model):
         _("delivery"), max_length=8, choices=Delivery.choices, default=Delivery.NONE
     )
     claim_days = models.PositiveSmallIntegerField(_("claim window (days)"), default=7)
+    # LOTTERY_MAX_SUBSTITUTIONS as of the event's first substitution (draws.substitutions),
+    # fixed from then on: a later change of the setting does not rewrite the published rules.
+    max_substitutions = models.PositiveSmallIntegerField(
+        _("max substitutions"), null=True, blank=True, editable=False
+    )
     contact_note = models.CharField(_("contact note"), max_length=500, blank=True, default="")
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")

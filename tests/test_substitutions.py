@@ -504,3 +504,15 @@ def test_in_an_event_without_a_claim_step_a_disqualified_winner_s_alternate_neve
     sweep()
     assert holder(event) == order[1]
     assert my_entry(user_of(event, order[1]), event)["claim"] is None  # no claim step
+
+
+def test_the_limit_is_fixed_at_the_event_s_first_substitution(creator, clock, settings):
+    settings.LOTTERY_MAX_SUBSTITUTIONS = 1
+    event = drawn_event(creator, clock)
+    order = order_of(event)
+    assert disqualify(creator, event, order[0]).json()["data"]["replacement"] == order[1]
+    settings.LOTTERY_MAX_SUBSTITUTIONS = 5  # the operator changes the setting afterwards
+
+    assert disqualify(creator, event, order[1]).json()["data"]["replacement"] is None
+    assert proof_of(event)["max_substitutions"] == 1
+    call_command("verify_draw", event.public_id)
