@@ -13,6 +13,9 @@ In short:
 3. At draw time the winners follow deterministically from (seed, entrants digest, count,
    prizes; v2: prizes digest, beacon randomness); the seed is revealed so that anyone can
    recompute them with ``verify``.
+4. After the draw, a prize unit whose winner let the claim window pass or was disqualified
+   passes to the next step of the same shuffle continued past the winners (``alternate_positions``);
+   the proof lists every substitution and ``verify`` replays them (``apply_substitutions``).
 """
 
 from __future__ import annotations

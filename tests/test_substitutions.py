@@ -516,3 +516,10 @@ def test_the_limit_is_fixed_at_the_event_s_first_substitution(creator, clock, se
     assert disqualify(creator, event, order[1]).json()["data"]["replacement"] is None
     assert proof_of(event)["max_substitutions"] == 1
     call_command("verify_draw", event.public_id)
+
+
+def test_the_public_reasons_are_one_list_everywhere():
+    from tests.test_fairness import load_verifier
+
+    assert tuple(Substitution.Reason.values) == fairness.SUBSTITUTION_REASONS
+    assert load_verifier().REASONS == fairness.SUBSTITUTION_REASONS
