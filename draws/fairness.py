@@ -13,6 +13,9 @@ In short:
 3. At draw time the winners follow deterministically from (seed, entrants digest, count,
    prizes; v2: prizes digest, beacon randomness); the seed is revealed so that anyone can
    recompute them with ``verify``.
+4. After the draw, a prize unit whose winner let the claim window pass or was disqualified
+   passes to the next step of the same shuffle continued past the winners (``alternate_positions``);
+   the proof lists every substitution and ``verify`` replays them (``apply_substitutions``).
 """
 
 from __future__ import annotations
@@ -356,6 +359,111 @@ def _check_prizes(prizes: Sequence[tuple[str, int]]) -> None:
         seen.add(prize_id)
 
 
+# --- alternates -----------------------------------------------------------------------------
+
+# Why a prize unit may pass to an alternate: the claim window passed unclaimed, or the creator
+# disqualified the winner for one of a short public list of reasons.
+EXPIRED = "expired"
+DISQUALIFY_REASONS = ("fake_account", "duplicate_account", "ineligible", "rule_violation")
+SUBSTITUTION_REASONS = (EXPIRED, *DISQUALIFY_REASONS)
+
+
+def alternate_positions(
+    *, seed: bytes, entrants_digest: str, entrant_count: int, k: int, count: int, **stream: Any
+) -> list[int]:
+    """The positions of the order's steps ``k .. k+count-1`` (fewer when the order runs out).
+
+    The order is the draw's own Fisher-Yates shuffle continued past the ``k`` winners: step
+    ``k`` is the first alternate, ``k+1`` the second, and so on up to step ``n-1``. Every step
+    is a different entrant, and none of them won in the draw.
+    """
+    last = min(entrant_count, k + count)
+    return draw_positions(
+        seed=seed, entrants_digest=entrants_digest, entrant_count=entrant_count, k=last, **stream
+    )[k:]
+
+
+@dataclass(frozen=True)
+class Substitution:
+    """One published substitution: ``unit`` (0-based, winner #unit+1 in the draw) passed from
+    ``replaced`` to ``replacement`` at order step ``step`` (both None: recorded unawarded)."""
+
+    unit: int
+    prize_id: str
+    replaced: str
+    reason: str
+    step: int | None
+    replacement: str | None
+
+
+def parse_substitution(entry: Any) -> Substitution:
+    if not isinstance(entry, Mapping):
+        raise DrawFormatError("each substitution must be a JSON object")
+    step, replacement = entry.get("step"), entry.get("replacement")
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
+        raise DrawFormatError("substitution field 'step' must be an integer or null")
+    if replacement is not None and not isinstance(replacement, str):
+        raise DrawFormatError("substitution field 'replacement' must be a string or null")
+    return Substitution(
+        unit=_field(entry, "unit", int),
+        prize_id=_nested_id(entry, "prize"),
+        replaced=_field(entry, "replaced", str),
+        reason=_field(entry, "reason", str),
+        step=step,
+        replacement=replacement,
+    )
+
+
+def apply_substitutions(
+    *,
+    holders: list[str | None],
+    prize_of_unit: list[str],
+    substitutions: Sequence[Substitution],
+    alternates: Callable[[int], str | None],
+    k: int,
+    max_substitutions: int,
+) -> list[str]:
+    """Replay published substitutions over the draw's winners; list every departure from the rules.
+
+    ``holders[u]`` is the key holding unit u (updated in place: None once recorded unawarded);
+    ``alternates(step)`` the key at that step of the order (None past its end). Each
+    substitution must replace the unit's current holder and hand the unit to the next unused
+    step, unless the unit already passed ``max_substitutions`` times or the order is exhausted,
+    and only then is it recorded unawarded.
+    """
+    problems: list[str] = []
+    passes = [0] * len(holders)
+    next_step = k
+    for number, sub in enumerate(substitutions, start=1):
+        where = f"substitution #{number}"
+        if not 0 <= sub.unit < len(holders):
+            problems.append(f"{where}: unit {sub.unit} was not awarded in the draw")
+            continue
+        if sub.reason not in SUBSTITUTION_REASONS:
+            problems.append(f"{where}: reason {sub.reason!r} is not one of {SUBSTITUTION_REASONS}")
+        if sub.prize_id != prize_of_unit[sub.unit]:
+            problems.append(
+                f"{where}: prize {sub.prize_id} is not unit {sub.unit}'s, {prize_of_unit[sub.unit]}"
+            )
+        if holders[sub.unit] is None or sub.replaced != holders[sub.unit]:
+            problems.append(
+                f"{where}: replaced {sub.replaced}, but unit {sub.unit} was held by "
+                f"{holders[sub.unit]}"
+            )
+        expected = alternates(next_step) if passes[sub.unit] < max_substitutions else None
+        expected_step = next_step if expected is not None else None
+        if (sub.step, sub.replacement) != (expected_step, expected):
+            problems.append(
+                f"{where}: gave unit {sub.unit} to {sub.replacement} (step {sub.step}), "
+                f"the order says {expected} (step {expected_step})"
+            )
+        holders[sub.unit] = expected
+        if expected is not None:
+            passes[sub.unit] += 1
+            next_step += 1
+    return problems
+
+
 # --- verification -----------------------------------------------------------------------------
 
 
@@ -375,6 +483,8 @@ class Proof:
     beacon_round: int | None = None
     beacon: Mapping[str, Any] | None = None
     beacon_missing_reason: str | None = None
+    substitutions: list[Substitution] = ()  # type: ignore[assignment]
+    max_substitutions: int = 0
 
 
 def parse_proof(proof: Mapping[str, Any]) -> Proof:
@@ -391,7 +501,15 @@ def parse_proof(proof: Mapping[str, Any]) -> Proof:
     beacon_round = proof.get("beacon_round")
     if beacon_round is not None and (not isinstance(beacon_round, int) or beacon_round < 1):
         raise DrawFormatError("proof field 'beacon_round' must be a positive integer or null")
+    substitutions = proof.get("substitutions") or []
+    if not isinstance(substitutions, list):
+        raise DrawFormatError("proof field 'substitutions' must be a list")
+    max_substitutions = proof.get("max_substitutions", 0)
+    if not isinstance(max_substitutions, int) or isinstance(max_substitutions, bool):
+        raise DrawFormatError("proof field 'max_substitutions' must be an integer")
     return Proof(
+        substitutions=[parse_substitution(item) for item in substitutions],
+        max_substitutions=max_substitutions,
         prize_names=[
             str(item.get("name", "")) for item in prize_items if isinstance(item, Mapping)
         ],
@@ -477,10 +595,42 @@ def verify(
         prizes_digest=parsed.prizes_digest,
         beacon_randomness=beacon_randomness,
     )
-    expected = [(keys[position], prize_id) for position, prize_id in allocation.awards]
+    holders: list[str | None] = [keys[position] for position, _ in allocation.awards]
+    prize_of_unit = [prize_id for _, prize_id in allocation.awards]
+    if parsed.substitutions:
+        alternates = alternate_positions(
+            seed=seed,
+            entrants_digest=parsed.entrants_digest,
+            entrant_count=parsed.entrant_count,
+            k=len(holders),
+            count=len(parsed.substitutions),
+            algorithm=parsed.algorithm,
+            prizes_digest=parsed.prizes_digest,
+            beacon_randomness=beacon_randomness,
+        )
+        k = len(holders)
+        problems += apply_substitutions(
+            holders=holders,
+            prize_of_unit=prize_of_unit,
+            substitutions=parsed.substitutions,
+            alternates=lambda step: (
+                keys[alternates[step - k]] if step - k < len(alternates) else None
+            ),
+            k=k,
+            max_substitutions=parsed.max_substitutions,
+        )
+    expected = [
+        (key, prize_id)
+        for key, prize_id in zip(holders, prize_of_unit, strict=True)
+        if key is not None
+    ]
     problems += _compare_winners(published=published, expected=expected)
     if unawarded is not None:
-        problems += _compare_unawarded(published=unawarded, expected=allocation.unawarded)
+        left = dict(allocation.unawarded)
+        for key, prize_id in zip(holders, prize_of_unit, strict=True):
+            if key is None:
+                left[prize_id] = left.get(prize_id, 0) + 1
+        problems += _compare_unawarded(published=unawarded, expected=left)
     return problems
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Prefetch, Q
 
-from events.models import Entry, Event, Prize
+from events.models import Claim, Entry, Event, Prize, Substitution
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
 
@@ -153,3 +153,25 @@ def winners_of(*, event: Event) -> dict:
         if prize.quantity > prize.awarded
     ]
     return {"winners": list(winners), "unawarded": unawarded}
+
+
+def claims_due_for_expiry(*, now: datetime) -> list[int]:
+    """Claims still unclaimed at their deadline whose entry holds the prize: each passes on.
+
+    One range scan of the (status, deadline) index; whatever an outage left behind is caught
+    up on the first sweep after it. An event without a claim step never expires a prize (an
+    alternate there has a claim row only for their inbox).
+    """
+    return list(
+        Claim.objects.filter(
+            status=Claim.Status.UNCLAIMED, deadline__lte=now, entry__prize__isnull=False
+        )
+        .exclude(event__delivery=Event.Delivery.NONE)
+        .order_by("deadline", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def substitutions_of(*, event: Event) -> list[Substitution]:
+    """Every substitution of the event, in the order they happened (the order the proof lists)."""
+    return list(Substitution.objects.filter(event=event).select_related("prize").order_by("pk"))

@@ -4,14 +4,19 @@ The verifier (tools/verify_draw.py) reads exactly these shapes, so they are shar
 and the ``verify_draw`` management command.
 """
 
+from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserOutput
+from draws import fairness, selectors
+from events.models import Substitution
 from events.serializers import STATUS_CHOICES
 from events.serializers import PrizeOutput as ProofPrize
 from events.serializers import PrizeRefOutput as PrizeRef
 from lottery_site.fields import AwareDateTimeField
+from lottery_site.serializers import InputSerializer
 
 
 class BeaconChainOutput(serializers.Serializer):
@@ -28,6 +33,29 @@ class BeaconOutput(serializers.Serializer):
     signature = serializers.CharField()
     previous_signature = serializers.CharField(allow_null=True)
     relays = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class SubstitutionOutput(serializers.Serializer):
+    """One prize unit passing to the next alternate of the draw's order (docs/fairness.md)."""
+
+    unit = serializers.IntegerField(
+        help_text="0-based unit of the draw (winner #unit+1 of the draw's own winner list)"
+    )
+    prize = PrizeRef()
+    replaced = serializers.CharField(source="replaced_key", help_text="the replaced user's id")
+    reason = serializers.ChoiceField(choices=Substitution.Reason.values)
+    at = AwareDateTimeField(source="created_at")
+    step = serializers.IntegerField(
+        allow_null=True, help_text="the step of the order that named the alternate"
+    )
+    replacement = serializers.CharField(
+        allow_null=True, help_text="the alternate's user id; null: the unit is now unawarded"
+    )
+
+    def to_representation(self, substitution):
+        data = super().to_representation(substitution)
+        data["replacement"] = substitution.replacement_key or None
+        return data
 
 
 class ProofOutput(serializers.Serializer):
@@ -52,6 +80,9 @@ class ProofOutput(serializers.Serializer):
     locked_at = AwareDateTimeField(allow_null=True)
     draw_at = AwareDateTimeField()
     drawn_at = AwareDateTimeField(allow_null=True)
+    # Alternates (docs/fairness.md): every unit that passed on since the draw, in order.
+    max_substitutions = serializers.SerializerMethodField()
+    substitutions = serializers.SerializerMethodField()
     # Where the two other inputs of tools/verify_draw.py are published.
     entrants_url = serializers.SerializerMethodField()
     winners_url = serializers.SerializerMethodField()
@@ -62,6 +93,19 @@ class ProofOutput(serializers.Serializer):
         can be audited."""
         revealed = event.status in (event.Status.OPENED, event.Status.CANCELED)
         return bytes(event.seed).hex() if revealed else None
+
+    def get_max_substitutions(self, event) -> int:
+        """How many times a unit may pass to an alternate before it is recorded unawarded: fixed
+        at the event's first substitution; until then the current setting."""
+        if event.max_substitutions is not None:
+            return event.max_substitutions
+        return settings.LOTTERY_MAX_SUBSTITUTIONS
+
+    @extend_schema_field(SubstitutionOutput(many=True))
+    def get_substitutions(self, event) -> list:
+        if event.status != event.Status.OPENED:
+            return []
+        return SubstitutionOutput(selectors.substitutions_of(event=event), many=True).data
 
     def get_entrants_url(self, event) -> str:
         return reverse("event-entrants", args=[event.public_id])
@@ -103,3 +147,10 @@ class EntrantPlaceOutput(serializers.Serializer):
     entrant_count = serializers.IntegerField()
     entrants_digest = serializers.CharField()
     locked_at = AwareDateTimeField(allow_null=True)
+
+
+class DisqualifyInput(InputSerializer):
+    reason = serializers.ChoiceField(
+        choices=fairness.DISQUALIFY_REASONS,
+        help_text="one of a short public list; the proof shows it",
+    )

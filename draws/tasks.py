@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from draws import selectors, services
+from draws import selectors, services, substitutions
 from lottery_site import metrics
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ def sweep(self) -> None:
         lock_event.apply_async(args=[event_id], queue=queue)
     for event_id in selectors.events_due_for_draw(now=now):
         draw_event.apply_async(args=[event_id], queue=queue)
+    substitutions.claims_open_expired(now=now)
+    for claim_id in selectors.claims_due_for_expiry(now=now):
+        expire_claim.apply_async(args=[claim_id], queue=queue)
     _record_overdue(now)
 
 
@@ -64,3 +67,9 @@ def lock_event(event_id: int) -> None:
 @shared_task(ignore_result=True)
 def draw_event(event_id: int) -> None:
     services.event_draw(event_id=event_id, now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def expire_claim(claim_id: int) -> None:
+    """A claim window passed unclaimed: the prize passes to the next alternate (once)."""
+    substitutions.claim_expire(claim_id=claim_id, now=timezone.now())

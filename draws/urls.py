@@ -8,4 +8,9 @@ urlpatterns = [
     path("events/<str:event_id>/entrants", views.EntrantsView.as_view(), name="event-entrants"),
     path("events/<str:event_id>/entrants/me", views.MyEntryView.as_view(), name="event-entrant-me"),
     path("events/<str:event_id>/draw", views.DrawNowView.as_view(), name="event-draw"),
+    path(
+        "events/<str:event_id>/winners/<str:user_id>/disqualify",
+        views.DisqualifyView.as_view(),
+        name="event-winner-disqualify",
+    ),
 ]

@@ -8,10 +8,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from draws import selectors, services, tasks
+from draws import selectors, services, substitutions, tasks
 from draws import serializers as s
 from events.models import Event
-from lottery_site.api import EnvelopeJSONRenderer
+from lottery_site.api import EnvelopeJSONRenderer, validated
 from lottery_site.errors import ApplicationError
 from lottery_site.openapi import refusals
 from lottery_site.publish import publish_on_commit
@@ -152,3 +152,32 @@ class DrawNowView(APIView):
         publish_on_commit(tasks.draw_event, event.pk)
         event = selectors.event_for_proof(public_id=event_id)
         return Response(s.ProofOutput(event).data, status=202)
+
+
+class DisqualifyView(APIView):
+    """The creator disqualifies a winner; the prize passes to the next alternate of the order."""
+
+    @extend_schema(
+        operation_id="eventWinnerDisqualify",
+        summary="Disqualify a winner (creator): the prize passes to the next alternate",
+        description="The unit goes to the next entrant of the draw's own order (docs/fairness.md): "
+        "nobody chooses who. After `max_substitutions` passes, or when the order runs out, the "
+        "unit is recorded unawarded (`replacement` null). The proof lists every substitution. "
+        "A winner whose prize was shipped cannot be disqualified.",
+        request=s.DisqualifyInput,
+        responses={200: s.SubstitutionOutput},
+        extensions=refusals(
+            "invalid_input", "not_owner", "event_not_drawn", "winner_not_found", "claim_shipped"
+        ),
+    )
+    def post(self, request: Request, event_id: str, user_id: str) -> Response:
+        data = validated(s.DisqualifyInput, request.data)
+        event = selectors.event_for_proof(public_id=event_id)
+        substitution = substitutions.winner_disqualify(
+            event=event,
+            actor=request.user,
+            user_key=user_id,
+            reason=data["reason"],
+            now=timezone.now(),
+        )
+        return Response(s.SubstitutionOutput(substitution).data)

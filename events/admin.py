@@ -40,6 +40,7 @@ from events.models import (
     ModerationCase,
     Prize,
     Report,
+    Substitution,
 )
 from lottery_site.errors import ApplicationError, message_for
 
@@ -104,6 +105,27 @@ class EventLogInline(_ReadOnlyInline):
         return log.get_action_display()  # the action is a machine word; staff read this
 
 
+class SubstitutionInline(_ReadOnlyInline):
+    """Every prize unit that passed to an alternate (draws.substitutions), as the proof lists it."""
+
+    model = Substitution
+    fields = (
+        "created_at",
+        "prize",
+        "unit",
+        "replaced_key",
+        "reason",
+        "step",
+        "replacement_key",
+        "actor",
+    )
+    readonly_fields = fields
+    ordering = ("pk",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("prize", "actor")
+
+
 class DrawDateFilter(admin.SimpleListFilter):
     """Draw dates are mostly in the future, which Django's date filter (past 7 days...) ignores."""
 
@@ -161,7 +183,7 @@ class EventAdmin(admin.ModelAdmin):
     ordering = ("-draw_at",)
     show_full_result_count = False
     actions = ["cancel_events"]
-    inlines = [PrizeInline, EventLogInline]
+    inlines = [PrizeInline, SubstitutionInline, EventLogInline]
     fieldsets = (
         (
             None,

@@ -58,8 +58,8 @@ def claim_submit(*, event: Event, user: User, now: datetime, address: dict | Non
     entry = _winner_entry(event, user)
     _check_address(event, address)
     details = claim_crypto.encrypt(address) if address else ""
-    deadline = claim_deadline(event)
     existing = Claim.objects.filter(entry_id=entry.pk).first()
+    deadline = existing.deadline if existing else claim_deadline(event)
     if now >= deadline and (existing is None or existing.status == Claim.Status.UNCLAIMED):
         raise ApplicationError("claim_expired")
     if existing is None:
@@ -95,7 +95,7 @@ def claim_for_winner(*, event: Event, user: User, now: datetime) -> dict:
     """
     entry = _winner_entry(event, user)
     claim = Claim.objects.filter(entry_id=entry.pk).first()
-    deadline = claim_deadline(event)
+    deadline = claim.deadline if claim else claim_deadline(event)
     shows = claim_state(claim.status if claim else None, deadline=deadline, now=now) != EXPIRED
     return {
         "id": claim.public_id if claim else None,
@@ -176,7 +176,7 @@ def winner_rows(
     *, event: Event, reader: User, now: datetime, reason: str, decrypt: bool
 ) -> list[dict]:
     """The rows of ``claims_read``; ``decrypt=False`` masks instead (staff without the permission)."""
-    deadline = claim_deadline(event)
+    event_deadline = claim_deadline(event)
     entries = (
         Entry.objects.filter(event_id=event.pk, prize__isnull=False)
         .select_related("user", "prize", "claim")
@@ -186,6 +186,8 @@ def winner_rows(
     rows, read = [], []
     for entry in entries:
         claim = getattr(entry, "claim", None)
+        # An alternate's window starts when the prize passed to them (its claim row says so).
+        deadline = claim.deadline if claim else event_deadline
         address = None
         if claim is not None and claim.details:
             if decrypt:
@@ -272,12 +274,16 @@ def claims_remind_due(*, now: datetime) -> list[Claim]:
             ],
             ignore_conflicts=True,
         )
-        due = Claim.objects.filter(
-            event_id=event.pk, status=Claim.Status.UNCLAIMED, reminded_at__isnull=True
-        )
-        for claim in due:
-            if Claim.objects.filter(pk=claim.pk, reminded_at__isnull=True).update(reminded_at=now):
-                reminded.append(claim)
+    # By each claim's own deadline: an alternate's window ends later than the event's.
+    due = Claim.objects.filter(
+        status=Claim.Status.UNCLAIMED,
+        reminded_at__isnull=True,
+        deadline__gt=now,
+        deadline__lte=now + timedelta(days=1),
+    ).exclude(event__delivery=Event.Delivery.NONE)
+    for claim in due:
+        if Claim.objects.filter(pk=claim.pk, reminded_at__isnull=True).update(reminded_at=now):
+            reminded.append(claim)
     return reminded
 
 
@@ -291,12 +297,13 @@ def _events_in_claim_window(*, now: datetime):
 def claims_erase_due(*, now: datetime) -> int:
     """Blank the personal data of claims closed ``CLAIM_ERASE_AFTER_DAYS`` ago; keep the state.
 
-    Closed: shipped, or never shipped and past its deadline. Running it twice erases nothing
+    Closed: shipped, or never shipped (or passed to an alternate) and past its deadline. Running it twice erases nothing
     more the second time.
     """
     cutoff = now - timedelta(days=settings.CLAIM_ERASE_AFTER_DAYS)
     closed = Q(status=Claim.Status.SHIPPED, shipped_at__lte=cutoff) | Q(
-        status__in=[Claim.Status.UNCLAIMED, Claim.Status.CLAIMED], deadline__lte=cutoff
+        status__in=[Claim.Status.UNCLAIMED, Claim.Status.CLAIMED, Claim.Status.FORFEITED],
+        deadline__lte=cutoff,
     )
     return Claim.objects.filter(closed, erased_at__isnull=True).update(details="", erased_at=now)
 

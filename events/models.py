@@ -148,6 +148,11 @@ class Event(models.Model):
         _("delivery"), max_length=8, choices=Delivery.choices, default=Delivery.NONE
     )
     claim_days = models.PositiveSmallIntegerField(_("claim window (days)"), default=7)
+    # LOTTERY_MAX_SUBSTITUTIONS as of the event's first substitution (draws.substitutions),
+    # fixed from then on: a later change of the setting does not rewrite the published rules.
+    max_substitutions = models.PositiveSmallIntegerField(
+        _("max substitutions"), null=True, blank=True, editable=False
+    )
     contact_note = models.CharField(_("contact note"), max_length=500, blank=True, default="")
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
@@ -329,6 +334,7 @@ class EventLog(models.Model):
         FLAG = "flag", _("flagged by WeChat")
         HIDE = "hide", _("hidden from square")
         RESTORE = "restore", _("back on square")
+        SUBSTITUTE = "substitute", _("passed to an alternate")
 
     event = models.ForeignKey(
         Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="logs"
@@ -472,7 +478,8 @@ class Claim(models.Model):
     """A winner's claim of their prize (events.claims is its only writer).
 
     States: ``unclaimed`` (a row exists only once the reminder went out), ``claimed`` (details
-    given, still correctable), ``shipped`` (final). ``expired`` is not stored: it is
+    given, still correctable), ``shipped`` (final), ``forfeited`` (final: the prize passed to
+    an alternate, ``draws.substitutions`` writes it; the entry no longer holds it). ``expired`` is not stored: it is
     ``unclaimed`` (or no row) at or after ``deadline``. Personal data lives only in the
     encrypted ``details`` (events.claim_crypto) and is blanked ``CLAIM_ERASE_AFTER_DAYS``
     after the claim closes (shipped, or its deadline for a claim never shipped).
@@ -482,6 +489,8 @@ class Claim(models.Model):
         UNCLAIMED = "unclaimed", _("unclaimed")
         CLAIMED = "claimed", _("claimed")
         SHIPPED = "shipped", _("shipped")
+        # The prize passed to an alternate (window passed unclaimed, or disqualified): final.
+        FORFEITED = "forfeited", _("passed to an alternate")
 
     public_id = models.CharField(
         _("public id"), max_length=24, unique=True, default=claim_public_id, editable=False
@@ -508,6 +517,9 @@ class Claim(models.Model):
     notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # An alternate's claim: when the prize passed to them (their window starts then; the inbox
+    # shows it). None for the draw's own winners.
+    offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("claim")
@@ -516,6 +528,8 @@ class Claim(models.Model):
         indexes = [
             models.Index(fields=["erased_at", "status"], name="claims_erase_due"),
             models.Index(fields=["status", "notified_at"], name="claims_outbox"),
+            # The sweeper's expiry: unclaimed claims past their deadline.
+            models.Index(fields=["status", "deadline"], name="claims_expiry_due"),
         ]
 
     def __str__(self) -> str:
@@ -545,3 +559,73 @@ class ClaimAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_id} read {self.claim_id} ({self.reason})"
+
+
+class Substitution(models.Model):
+    """A prize unit passing from a winner to the next alternate of the draw's order.
+
+    Written only by ``draws.substitutions``; the proof lists every row (docs/fairness.md).
+    ``unit`` is the unit's rank in the draw (``Entry.prize_rank``); ``step`` the order's step
+    that named the alternate. ``replacement`` is empty when the unit was recorded unawarded
+    (it had passed ``LOTTERY_MAX_SUBSTITUTIONS`` times, or the order ran out). The database
+    makes each winner replaced once, each entrant an alternate once, each step used once.
+    """
+
+    class Reason(models.TextChoices):
+        EXPIRED = "expired", _("claim window passed unclaimed")
+        FAKE_ACCOUNT = "fake_account", _("fake account")
+        DUPLICATE_ACCOUNT = "duplicate_account", _("duplicate account")
+        INELIGIBLE = "ineligible", _("not eligible under the event's rules")
+        RULE_VIOLATION = "rule_violation", _("broke the event's rules")
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="substitutions"
+    )
+    prize = models.ForeignKey(
+        Prize, verbose_name=_("prize"), on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.PositiveIntegerField(_("prize unit"))
+    replaced = models.OneToOneField(
+        Entry,
+        verbose_name=_("replaced winner"),
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+    )
+    replaced_key = models.CharField(_("replaced entrant key"), max_length=24)
+    replacement = models.OneToOneField(
+        Entry,
+        verbose_name=_("alternate"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="substituted_in",
+    )
+    replacement_key = models.CharField(_("alternate's key"), max_length=24, blank=True, default="")
+    step = models.PositiveIntegerField(_("order step"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # Outbox mark of the alternate's WeChat message (notifications), like Claim.notified_at.
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("substitution")
+        verbose_name_plural = _("substitutions")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "step"], name="substitutions_one_per_step"),
+        ]
+        indexes = [
+            models.Index(fields=["event", "unit"], name="substitutions_event_unit"),
+            models.Index(fields=["notified_at"], name="substitutions_outbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} unit {self.unit}: {self.replaced_key} -> {self.replacement_key}"

@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
-from events.models import Entry, Event, Prize
+from events.models import Claim, Entry, Event, Prize
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
 
@@ -96,6 +96,7 @@ class _ViewerEntry:
     prize: _PrizeRef | None
     event_id: int = 0
     user_id: int = 0
+    claim_status: str | None = None  # "forfeited" once the prize passed to an alternate
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,11 @@ def event_state(*, ref: EventRef, viewer: User) -> EventState:
         row = cursor.fetchone()
     if row is None:
         raise ApplicationError("event_not_found")
-    status, draw_at, lock_at, count, reason, revision, joined_at, prize_id, prize_name = row
+    status, draw_at, lock_at, count, reason, revision, joined_at, prize_id, prize_name = row[:9]
     entries = []
     if joined_at is not None:
         prize = _PrizeRef(prize_id, prize_name) if prize_id else None
-        entries.append(_ViewerEntry(_aware(joined_at), prize, ref.pk, viewer.pk))
+        entries.append(_ViewerEntry(_aware(joined_at), prize, ref.pk, viewer.pk, row[9]))
     return EventState(
         status_name=Event.STATUS_NAMES[status],
         draw_at=_aware(draw_at),
@@ -140,12 +141,13 @@ def event_state(*, ref: EventRef, viewer: User) -> EventState:
 
 @functools.cache
 def _state_sql() -> str:
-    event, entry, prize = (model._meta.db_table for model in (Event, Entry, Prize))
+    event, entry, prize, claim = (model._meta.db_table for model in (Event, Entry, Prize, Claim))
     return (
         "SELECT e.status, e.draw_at, e.lock_at, e.participant_count, e.cancel_reason, e.revision, "  # noqa: S608
-        f"n.created_at, p.public_id, p.name FROM {event} e "
+        f"n.created_at, p.public_id, p.name, c.status FROM {event} e "
         f"LEFT JOIN {entry} n ON n.event_id = e.id AND n.user_id = %s "
-        f"LEFT JOIN {prize} p ON p.id = n.prize_id WHERE e.id = %s"
+        f"LEFT JOIN {prize} p ON p.id = n.prize_id "
+        f"LEFT JOIN {claim} c ON c.entry_id = n.id WHERE e.id = %s"
     )
 
 
@@ -172,6 +174,14 @@ def events_of_user(*, user: User, role: str) -> QuerySet[Event]:
     return _with_related(events.select_related(*PICTURED), viewer=user)
 
 
+def lost_to_alternate(entry: Entry) -> bool:
+    """The entry won, then its prize passed to an alternate (its claim row is ``forfeited``)."""
+    if isinstance(entry, _ViewerEntry):  # the detail's one-query read carries the status
+        return entry.claim_status == Claim.Status.FORFEITED
+    claim = getattr(entry, "claim", None) if hasattr(entry, "claim") else None
+    return claim is not None and claim.status == Claim.Status.FORFEITED
+
+
 def my_entry(event: Event) -> Entry | None:
     """The viewer's entry as prefetched by ``_with_related`` (None if they have not joined)."""
     entries = getattr(event, "viewer_entries", None)
@@ -181,6 +191,9 @@ def my_entry(event: Event) -> Entry | None:
 def claim_of_entry(entry, *, now: datetime) -> dict | None:
     """A winning entry's claim state and deadline; None when the event has no claim step.
 
+    ``forfeited``: the prize passed to an alternate (the entry no longer holds it). The
+    deadline is the claim row's own when there is one (an alternate's window starts later).
+
     Free for the entries ``_with_related`` prefetches (event and claim come along); one query
     for the detail's viewer entry, paid only by winners.
     """
@@ -189,18 +202,25 @@ def claim_of_entry(entry, *, now: datetime) -> dict | None:
         claim = getattr(entry, "claim", None) if hasattr(entry, "claim") else None
         drawn_at, days, delivery = event.drawn_at, event.claim_days, event.delivery
         status = claim.status if claim is not None else None
+        own_deadline = claim.deadline if claim is not None else None
     else:
         row = (
             Entry.objects.filter(event_id=entry.event_id, user_id=entry.user_id)
-            .values_list("event__drawn_at", "event__claim_days", "event__delivery", "claim__status")
+            .values_list(
+                "event__drawn_at",
+                "event__claim_days",
+                "event__delivery",
+                "claim__status",
+                "claim__deadline",
+            )
             .first()
         )
         if row is None:
             return None
-        drawn_at, days, delivery, status = row
+        drawn_at, days, delivery, status, own_deadline = row
     if drawn_at is None or delivery == Event.Delivery.NONE:
         return None
-    deadline = drawn_at + timedelta(days=days)
+    deadline = own_deadline or drawn_at + timedelta(days=days)
     status = status or "unclaimed"
     if status == "unclaimed" and now >= deadline:
         status = "expired"

@@ -108,8 +108,16 @@ class PrizeOutput(PrizeRefOutput):
     image = ImageOutput(allow_null=True)
 
 
+# A claim's states as its winner (or former winner) sees them in ``my_entry``.
+MY_CLAIM_STATES = ("unclaimed", "claimed", "shipped", "expired", "forfeited")
+
+
 class MyClaimStateOutput(serializers.Serializer):
-    state = serializers.ChoiceField(choices=("unclaimed", "claimed", "shipped", "expired"))
+    state = serializers.ChoiceField(
+        choices=MY_CLAIM_STATES,
+        help_text="forfeited: the prize passed to an alternate (window passed unclaimed, or "
+        "disqualified); `prize` is then null",
+    )
     deadline = AwareDateTimeField()
 
 
@@ -174,7 +182,8 @@ class EventLiveOutput(serializers.Serializer):
         entry = selectors.my_entry(event)
         if entry is None:
             return {"joined": False, "joined_at": None, "prize": None, "claim": None}
-        claim = selectors.claim_of_entry(entry, now=timezone.now()) if entry.prize else None
+        shows_claim = entry.prize or selectors.lost_to_alternate(entry)
+        claim = selectors.claim_of_entry(entry, now=timezone.now()) if shows_claim else None
         return _MY_ENTRY.to_representation(
             {"joined": True, "joined_at": entry.created_at, "prize": entry.prize, "claim": claim}
         )

@@ -119,6 +119,13 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("not_found", 40400, 404, "资源不存在", "Not found."),
     ("event_not_found", 40401, 404, "抽奖活动不存在", "The lottery event does not exist."),
     ("claim_not_found", 40402, 404, "领奖记录不存在", "The claim does not exist."),
+    (
+        "winner_not_found",
+        40403,
+        404,
+        "该用户不是本活动的中奖者",
+        "That user does not hold a prize in this event.",
+    ),
     ("method_not_allowed", 40500, 405, "不支持该请求方法", "Method not allowed."),
     ("not_acceptable", 40600, 406, "无法提供所请求的格式", "Cannot satisfy the Accept header."),
     ("conflict", 40900, 409, "操作与当前状态冲突", "The request conflicts with the current state."),

@@ -329,7 +329,11 @@ SPECTACULAR_SETTINGS = {
     ],
     "SECURITY": [{"jwtAuth": []}],
     # An event's status and phase share one enum (else drf-spectacular names it twice).
-    "ENUM_NAME_OVERRIDES": {"StatusEnum": "events.serializers.STATUS_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "events.serializers.STATUS_CHOICES",
+        "MyClaimStateEnum": "events.serializers.MY_CLAIM_STATES",
+        "ClaimStateEnum": "events.claim_serializers.CLAIM_STATES",
+    },
 }
 
 # --- WeChat ---------------------------------------------------------------------------------
@@ -532,3 +536,6 @@ CELERY_BEAT_SCHEDULE["events.claims_sweep"] = {
 }
 # The reminder sweep looks at events drawn this many days back at most (the longest window).
 CLAIM_MAX_DAYS_LOOKBACK = 31
+# A prize unit passes to the next alternate of the draw's order (claim window passed, winner
+# disqualified) at most this many times; after that it is recorded as unawarded.
+LOTTERY_MAX_SUBSTITUTIONS = env_int("LOTTERY_MAX_SUBSTITUTIONS", 3)

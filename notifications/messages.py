@@ -21,6 +21,7 @@ TEMPLATE_OF_KIND = {
     "summary": "result",
     "cancel": "cancel",
     "shipped": "shipped",
+    "offered": "result",
 }
 
 

@@ -58,6 +58,8 @@ class Delivery(models.Model):
         SUMMARY = "summary", _("creator summary")
         CANCEL = "cancel", _("cancellation")
         SHIPPED = "shipped", _("prize shipped")
+        # A prize passed to this user as the draw's next alternate (draws.substitutions).
+        OFFERED = "offered", _("prize passed to an alternate")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")

@@ -37,15 +37,18 @@ RANK = {
     "account": 0,
     "shipped": 3,
     "claim_reminder": 4,
+    "offered": 5,
 }
 # Claim items come from the claim rows themselves (events.claims writes the time): kind -> the
 # claim's time field. The position's "log id" is then the claim's pk; the rank keeps the two apart.
-CLAIM_KINDS = {"shipped": "shipped_at", "claim_reminder": "reminded_at"}
+# "offered": a prize passed to the user as the draw's next alternate (their claim row's start).
+CLAIM_KINDS = {"shipped": "shipped_at", "claim_reminder": "reminded_at", "offered": "offered_at"}
 
 
 @dataclass
 class Notification:
     kind: str  # result | cancel | summary | moderation | account | shipped | claim_reminder
+    # | offered
     log_id: int
     event_pk: int | None
     created_at: datetime

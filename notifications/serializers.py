@@ -44,13 +44,15 @@ class NotificationOutput(serializers.Serializer):
             "account",
             "shipped",
             "claim_reminder",
+            "offered",
         ],
         help_text=(
             "moderation: WeChat judged a picture or text of your event risky, it left the "
             "square pending review; account: your avatar (reason avatar_removed) or nickname "
             "(nickname_removed) was removed by WeChat's content check; shipped: your prize was "
             "shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize "
-            "(deadline)"
+            "(deadline); offered: a winner lost their prize and it passed to you, the draw's "
+            "next alternate (prize, deadline: claim by then)"
         ),
     )
     event = serializers.SerializerMethodField()
@@ -64,7 +66,9 @@ class NotificationOutput(serializers.Serializer):
     unawarded = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     carrier = serializers.CharField(help_text="kind=shipped")
     tracking_number = serializers.CharField(help_text="kind=shipped")
-    deadline = AwareDateTimeField(allow_null=True, help_text="kind=claim_reminder: claim by then")
+    deadline = AwareDateTimeField(
+        allow_null=True, help_text="kind=claim_reminder or offered: claim by then"
+    )
     created_at = AwareDateTimeField()
     read = serializers.BooleanField()
 

@@ -24,7 +24,7 @@ from django.db.models import F, QuerySet, Sum
 
 from accounts import wechat_messages
 from accounts.models import User
-from events.models import Claim, Entry, EventLog, Prize
+from events.models import Claim, Entry, EventLog, Prize, Substitution
 from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 from notifications import messages
@@ -122,6 +122,26 @@ def claims_fan_out(*, now: datetime) -> list[list[int]]:
     # Only what this run recorded: older pending ones are the due-sweep's (deliveries_take_due).
     pending = Delivery.objects.filter(
         kind=Delivery.Kind.SHIPPED, state=State.PENDING, created_at=now
+    )
+    return _batches(list(pending.order_by("pk").values_list("pk", flat=True)))
+
+
+def substitutions_fan_out(*, now: datetime) -> list[list[int]]:
+    """Record the "you won" WeChat message of each alternate a prize newly passed to.
+
+    The substitution's ``notified_at`` is the outbox mark, set only after the delivery is
+    recorded; a rerun inserts nothing twice (one delivery per event, user and kind).
+    """
+    fresh = Substitution.objects.filter(notified_at__isnull=True)
+    rows = list(fresh.values_list("pk", "event_id", "replacement__user_id")[:INSERT_CHUNK])
+    for _pk, event_id, user_id in rows:
+        if user_id is not None:  # recorded unawarded: nobody to tell
+            _record(event_id, Delivery.Kind.OFFERED, [user_id], now=now)
+    Substitution.objects.filter(pk__in=[row[0] for row in rows], notified_at__isnull=True).update(
+        notified_at=now
+    )
+    pending = Delivery.objects.filter(
+        kind=Delivery.Kind.OFFERED, state=State.PENDING, created_at=now
     )
     return _batches(list(pending.order_by("pk").values_list("pk", flat=True)))
 
@@ -264,13 +284,21 @@ def _with_context(deliveries: list[Delivery]):
     for event_id, group in by_event.items():
         event = group[0].event
         drawn_at = event.drawn_at or event.draw_at
-        prizes = _prize_names(event_id, [d.user_id for d in group if d.kind == "result"])
+        prizes = _prize_names(
+            event_id, [d.user_id for d in group if d.kind in ("result", "offered")]
+        )
         summary = _summary(event) if any(d.kind == "summary" for d in group) else None
         canceled_at = _canceled_at(event_id) if any(d.kind == "cancel" for d in group) else None
         shipments = _shipments(event_id, [d.user_id for d in group if d.kind == "shipped"])
         for delivery in group:
             if delivery.kind == Delivery.Kind.SHIPPED:
                 fields = messages.shipped_fields(title=event.title, **shipments[delivery.user_id])
+            elif delivery.kind == Delivery.Kind.OFFERED:
+                fields = messages.result_fields(
+                    title=event.title,
+                    drawn_at=delivery.created_at,
+                    prize_name=prizes.get(delivery.user_id),
+                )
             elif delivery.kind == Delivery.Kind.RESULT:
                 fields = messages.result_fields(
                     title=event.title, drawn_at=drawn_at, prize_name=prizes.get(delivery.user_id)

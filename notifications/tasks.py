@@ -23,6 +23,8 @@ def sweep() -> None:
             fan_out.delay(log_id)
     for batch in services.claims_fan_out(now=now):
         send_batch.delay(batch)
+    for batch in services.substitutions_fan_out(now=now):
+        send_batch.delay(batch)
     for batch in services.deliveries_take_due(now=now, limit=SWEEP_LIMIT):
         send_batch.delay(batch)
 

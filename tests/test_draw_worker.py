@@ -13,9 +13,9 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from draws import fairness, services, tasks
+from draws import fairness, services, substitutions, tasks
 from events import services as event_services
-from events.models import Entry, Event, EventLog
+from events.models import Claim, Entry, Event, EventLog, Substitution
 from lottery_site.celery import app
 from lottery_site.errors import ApplicationError
 from tests.factories import UserFactory
@@ -254,3 +254,105 @@ def test_draw_and_cancel_racing_end_drawn_with_winners_or_canceled_without():
             assert status_of(event) == Event.Status.CANCELED
             assert actual_winners(event) == []
             assert logged_actions(event) == ["lock", "cancel"]
+
+
+# --- expiry: a claim window passing unclaimed hands the prize to the next alternate ---------
+
+
+def drawn_with_expired_claims(*, entrants: int):
+    """An overdue event, locked and drawn now, whose claim window (contact delivery) has passed.
+
+    The draw time is moved back after the draw, as if it had happened ten days ago: the
+    services take ``now`` and the sweeper reads the real clock.
+    """
+    event = overdue_event(entrants=entrants, prizes=(("一等奖", 1), ("二等奖", 2)))
+    services.event_lock(event_id=event.pk, now=timezone.now())
+    assert services.event_draw(event_id=event.pk, now=timezone.now())
+    Event.objects.filter(pk=event.pk).update(
+        delivery=Event.Delivery.CONTACT, drawn_at=timezone.now() - timedelta(days=10)
+    )
+    event.refresh_from_db()
+    return event
+
+
+def expected_after_expiry(event) -> list[str]:
+    """Each of the k=3 units goes to steps 3, 4, 5 of the order, in the sweeper's unit order."""
+    keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
+    positions = fairness.alternate_positions(
+        seed=bytes(event.seed),
+        entrants_digest=event.entrants_digest,
+        entrant_count=event.entrant_count,
+        k=3,
+        count=3,
+        **substitutions.stream_inputs(event),
+    )
+    return sorted(keys[position] for position in positions)
+
+
+def holders(event) -> list[str]:
+    return sorted(
+        Entry.objects.filter(event=event, prize__isnull=False).values_list("user_key", flat=True)
+    )
+
+
+def test_two_sweepers_at_once_pass_each_expired_prize_on_once():
+    event = drawn_with_expired_claims(entrants=20)
+    errors, barrier = [], threading.Barrier(2)
+
+    def sweep():
+        try:
+            barrier.wait()
+            tasks.sweep()  # eager: each sweep runs its expiry tasks inline
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Substitution.objects.filter(event=event).count() == 3
+    assert sorted(Substitution.objects.values_list("step", flat=True)) == [3, 4, 5]
+    assert holders(event) == expected_after_expiry(event)
+    assert EventLog.objects.filter(event=event, action="substitute").count() == 3
+
+
+def test_worker_killed_mid_substitution_leaves_nothing_and_the_next_sweep_does_it_once(tmp_path):
+    event = drawn_with_expired_claims(entrants=12)
+    substitutions.claims_open_expired(now=timezone.now())
+    before = holders(event)
+    claim_id = Claim.objects.filter(event=event).order_by("pk").values_list("pk", flat=True)[0]
+    queue = f"test-crash-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "mid-substitution"
+    crashing = start_worker(
+        queue,
+        module="tests.crashing_worker",
+        extra_env={"CRASH_MARKER": str(marker), "CRASH_IN": "substitution"},
+    )
+    try:
+        app.send_task("draws.tasks.expire_claim", args=[claim_id], queue=queue)
+        wait_for(marker.exists, timeout=60, what="the worker to be half-way through")
+    finally:
+        stop(crashing, signal.SIGKILL)
+
+    assert holders(event) == before  # nothing of the substitution is committed
+    assert not Substitution.objects.filter(event=event).exists()
+    assert set(Claim.objects.filter(event=event).values_list("status", flat=True)) == {"unclaimed"}
+
+    worker = start_worker(queue, module="celery")
+    try:
+        app.send_task("draws.tasks.sweep", queue=queue)
+        wait_for(
+            lambda: Substitution.objects.filter(event=event).count() == 3,
+            timeout=60,
+            what="the expiry",
+        )
+    finally:
+        stop(worker)
+
+    assert holders(event) == expected_after_expiry(event)
+    assert EventLog.objects.filter(event=event, action="substitute").count() == 3

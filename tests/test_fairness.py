@@ -756,3 +756,83 @@ def test_fairness_module_imports_only_the_standard_library() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert fairness.ALGORITHM_V1 == "sha256-fisher-yates-v1"
+
+
+# --- alternates: the order continued past the winners (docs/fairness.md, worked example 3) ---
+
+KAT_SUBSTITUTIONS = [
+    {"unit": 1, "prize": {"id": "p_silver"}, "replaced": "u_zzzzzzzzzzzzzzzz",
+     "reason": "fake_account", "step": 3, "replacement": "u_a1b2c3d4e5f6g7h8"},
+    {"unit": 0, "prize": {"id": "p_gold"}, "replaced": "u_m0n1o2p3q4r5s6t7",
+     "reason": "expired", "step": 4, "replacement": "u_3k9x2m7q5w8e1r4t"},
+    {"unit": 0, "prize": {"id": "p_gold"}, "replaced": "u_3k9x2m7q5w8e1r4t",
+     "reason": "expired", "step": None, "replacement": None},
+]  # fmt: skip
+KAT_AFTER = winners_for([("u_a1b2c3d4e5f6g7h8", "p_silver"), ("u_0000000000000001", "p_silver")])
+KAT_AFTER_UNAWARDED = [{"prize": {"id": "p_gold", "name": "Prize p_gold"}, "quantity": 1}]
+
+
+def substituted_proof(substitutions=KAT_SUBSTITUTIONS) -> dict[str, Any]:
+    proof, _, _ = honest_draw(KAT_KEYS, KAT_PRIZES)
+    return {**proof, "max_substitutions": 3, "substitutions": json.loads(json.dumps(substitutions))}
+
+
+def test_the_order_continues_the_draw_past_its_winners() -> None:
+    digest = fairness.entrants_digest(KAT_KEYS)[1]
+    order = fairness.alternate_positions(
+        seed=KAT_SEED, entrants_digest=digest, entrant_count=5, k=3, count=10
+    )
+    assert order == [2, 1]  # steps 3 and 4; there is no step 5 with five entrants
+    full = fairness.draw_positions(seed=KAT_SEED, entrants_digest=digest, entrant_count=5, k=5)
+    assert full == [3, 4, 0, *order]
+
+
+def test_both_verifiers_confirm_the_worked_substitutions() -> None:
+    proof = substituted_proof()
+    problems = verify(
+        proof=proof, entrant_keys=KAT_KEYS, winners=KAT_AFTER, unawarded=KAT_AFTER_UNAWARDED
+    )
+    assert problems == []
+    standalone, _notes = load_verifier().check_draw(
+        proof=proof, keys=KAT_KEYS, winners=KAT_AFTER, unawarded=KAT_AFTER_UNAWARDED
+    )
+    assert standalone == []
+
+
+@pytest.mark.parametrize(
+    ("number", "change"),
+    [
+        (1, {"replacement": "u_0000000000000001"}),  # someone the creator would rather have
+        (1, {"step": 4, "replacement": "u_3k9x2m7q5w8e1r4t"}),  # a skipped step
+        (2, {"replaced": "u_zzzzzzzzzzzzzzzz"}),  # not the unit's holder
+        (1, {"reason": "creator_said_so"}),
+        (2, {"step": None, "replacement": None}),  # unawarded before the limit
+        (3, {"step": 5, "replacement": "u_zzzzzzzzzzzzzzzz"}),  # past the end of the order
+    ],
+)
+def test_both_verifiers_reject_a_forged_substitution(number: int, change: dict) -> None:
+    substitutions = json.loads(json.dumps(KAT_SUBSTITUTIONS))
+    substitutions[number - 1].update(change)
+    proof = substituted_proof(substitutions)
+    problems = verify(
+        proof=proof, entrant_keys=KAT_KEYS, winners=KAT_AFTER, unawarded=KAT_AFTER_UNAWARDED
+    )
+    assert any(p.startswith(f"substitution #{number}") for p in problems), problems
+    standalone, _notes = load_verifier().check_draw(
+        proof=proof, keys=KAT_KEYS, winners=KAT_AFTER, unawarded=KAT_AFTER_UNAWARDED
+    )
+    assert any(p.startswith(f"substitution #{number}") for p in standalone), standalone
+
+
+def test_the_limit_records_a_unit_unawarded_after_max_substitutions() -> None:
+    proof = substituted_proof(KAT_SUBSTITUTIONS[:2])
+    proof["max_substitutions"] = 1
+    proof["substitutions"][1].update(step=None, replacement=None)  # unit 0's first pass: allowed
+    problems = verify(proof=proof, entrant_keys=KAT_KEYS, winners=KAT_AFTER)
+    assert any(p.startswith("substitution #2") for p in problems)
+    proof["substitutions"] = proof["substitutions"][:1]
+    winners = winners_for(
+        [("u_m0n1o2p3q4r5s6t7", "p_gold"), ("u_a1b2c3d4e5f6g7h8", "p_silver"),
+         ("u_0000000000000001", "p_silver")]
+    )  # fmt: skip
+    assert verify(proof=proof, entrant_keys=KAT_KEYS, winners=winners) == []

@@ -143,7 +143,7 @@ def test_the_log_refuses_what_the_state_machine_does_not_have(action, from_statu
 
 def test_log_actions_are_choices_staff_read_in_their_language():
     assert set(A.values) == {
-        "create", "update", "lock", "draw", "cancel", "flag", "hide", "restore"
+        "create", "update", "lock", "draw", "cancel", "flag", "hide", "restore", "substitute"
     }  # fmt: skip
     assert EventLog(action=A.LOCK).get_action_display() == "已截止"  # the admin's language
     assert set(transitions.TRANSITIONS.values()) <= set(A.values)

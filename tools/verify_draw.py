@@ -207,7 +207,21 @@ def check_draw(
         return [*problems, "winners not checked: fix the problems above first"], notes
     units = [pid for pid, quantity, _ in prizes for _ in range(quantity)]
     k = min(len(units), count)
-    expected = [(keys[p], units[i]) for i, p in enumerate(positions(prefix, count, k))]
+    substitutions = proof.get("substitutions") or []
+    if not isinstance(substitutions, list):
+        raise InputError("proof field 'substitutions' must be a list")
+    # The order: the same shuffle continued past the k winners (one step per substitution at most).
+    order = positions(prefix, count, min(count, k + len(substitutions)))
+    holders: list[str | None] = [keys[p] for p in order[:k]]
+    problems += check_substitutions(
+        substitutions,
+        holders=holders,
+        units=units,
+        alternates=[keys[p] for p in order[k:]],
+        k=k,
+        limit=proof.get("max_substitutions", 0),
+    )
+    expected = [(key, units[i]) for i, key in enumerate(holders) if key is not None]
     published = [_winner(entry) for entry in winners]
     for number in range(max(len(expected), len(published))):
         want = expected[number] if number < len(expected) else None
@@ -218,8 +232,9 @@ def check_draw(
             )
     if unawarded is not None:
         left: dict[str, int] = {}
-        for pid in units[k:]:
-            left[pid] = left.get(pid, 0) + 1
+        for i, pid in enumerate(units):
+            if i >= k or holders[i] is None:
+                left[pid] = left.get(pid, 0) + 1
         said = {}
         for entry in unawarded:
             if not isinstance(entry, dict) or not isinstance(entry.get("prize"), dict):
@@ -229,6 +244,63 @@ def check_draw(
         if said != left:
             problems.append(f"unawarded units: published {said}, expected {left}")
     return problems, notes
+
+
+REASONS = ("expired", "fake_account", "duplicate_account", "ineligible", "rule_violation")
+
+
+def check_substitutions(
+    substitutions: list[Any],
+    *,
+    holders: list[str | None],
+    units: list[str],
+    alternates: list[str],
+    k: int,
+    limit: Any,
+) -> list[str]:
+    """Replay the proof's substitutions (docs/fairness.md, "Alternates") over ``holders``.
+
+    Each must replace the unit's current holder, with a public reason, and give the unit to
+    the next unused step of the order, or record it unawarded only when the unit already
+    passed ``limit`` times or the order has no step left. ``holders`` ends as the current
+    holders (None: unawarded), following the rules rather than the published claims.
+    """
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise InputError("proof field 'max_substitutions' must be a non-negative integer")
+    problems = []
+    passes = [0] * len(holders)
+    used = 0  # steps of the order taken so far
+    for number, sub in enumerate(substitutions, start=1):
+        if not isinstance(sub, dict) or not isinstance(sub.get("prize"), dict):
+            raise InputError("each substitution must be an object with a 'prize'")
+        unit, where = sub.get("unit"), f"substitution #{number}"
+        if not isinstance(unit, int) or isinstance(unit, bool) or not 0 <= unit < len(holders):
+            problems.append(f"{where}: unit {unit!r} was not awarded in the draw")
+            continue
+        if sub.get("reason") not in REASONS:
+            problems.append(f"{where}: reason {sub.get('reason')!r} is not a public reason")
+        if sub["prize"].get("id") != units[unit]:
+            problems.append(f"{where}: prize {sub['prize'].get('id')} is not unit {unit}'s")
+        if holders[unit] is None or sub.get("replaced") != holders[unit]:
+            problems.append(
+                f"{where}: replaced {sub.get('replaced')}, but unit {unit} was held by "
+                f"{holders[unit]}"
+            )
+        if passes[unit] < limit and used < len(alternates):
+            want = (k + used, alternates[used])
+        else:
+            want = (None, None)
+        got = (sub.get("step"), sub.get("replacement"))
+        if got != want:
+            problems.append(
+                f"{where}: unit {unit} went to {got[1]} (step {got[0]}), "
+                f"the order gives {want[1]} (step {want[0]})"
+            )
+        holders[unit] = want[1]
+        if want[1] is not None:
+            passes[unit] += 1
+            used += 1
+    return problems
 
 
 def check_beacon(proof: dict[str, Any]) -> tuple[bytes | None, list[str], list[str]]:
@@ -410,6 +482,8 @@ def _summary(*, proof: dict[str, Any], winner_count: int, unawarded: list[Any] |
         f"commitment, the {proof['entrant_count']} entrants match digest "
         f"{proof['entrants_digest']}, and all {winner_count} published winners match"
     )
+    if proof.get("substitutions"):
+        text += f"; {len(proof['substitutions'])} substitution(s) follow the draw's order"
     if unawarded:
         units = sum(entry.get("unawarded_units", entry.get("quantity", 0)) for entry in unawarded)
         text += f"; {units} prize unit(s) unawarded, as expected"

@@ -25,6 +25,7 @@ export const ErrorCode = {
   WechatSignatureInvalid: 40311,
   EventNotFound: 40401,
   ClaimNotFound: 40402,
+  WinnerNotFound: 40403,
   EventLocked: 40901,
   EventDrawn: 40902,
   EventCanceled: 40903,

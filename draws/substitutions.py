@@ -1,0 +1,276 @@
+"""The only write path for alternates: a prize unit passing to the next entrant of the order.
+
+When a winner's claim window passes unclaimed (the sweeper) or the creator disqualifies them
+(one of ``fairness.DISQUALIFY_REASONS``), their unit goes to the entrant at the next unused
+step of the draw's own order: its Fisher-Yates shuffle continued past the winners
+(docs/fairness.md, "Alternates"). No new randomness and no choice: the step counter is the
+only input, and the database hands each step out once.
+
+Exactly once, like the draw: everything happens in one transaction that first locks the
+event's row (substitutions of one event queue behind each other, so steps are taken in
+order), then moves the replaced winner's claim to ``forfeited`` by a conditional UPDATE whose
+row count decides. A second sweeper, a task delivered twice or a creator racing the expiry
+finds the claim forfeited (or the entry without its prize) and does nothing. A worker killed
+half-way commits nothing; the next sweep does it all again and reaches the same alternate.
+``Substitution``'s unique constraints (one per replaced entry, per alternate, per step) back
+this up.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import User
+from draws import fairness
+from events import transitions
+from events.claims import claim_deadline
+from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
+from lottery_site.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+class SubstitutionIntegrityError(RuntimeError):
+    """The order named an entrant who already holds a prize: refuse (nothing is written)."""
+
+
+# --- the sweeper: claim windows that passed -------------------------------------------------
+
+
+def claims_open_expired(*, now: datetime) -> int:
+    """Give a claim row to every winner whose claim window passed with none, so expiry sees it.
+
+    Winners get their row when they claim or are reminded; one reminded by no sweep (an
+    outage through their last day) would otherwise never expire. Idempotent.
+    """
+    oldest = now - timedelta(days=settings.CLAIM_MAX_DAYS_LOOKBACK)
+    # draw_at bounds the scan to a range of the (status, draw_at) index: it runs every sweep.
+    # An event is drawn at its draw time or earlier, or a little later after an outage.
+    events = (
+        Event.objects.filter(
+            status=Event.Status.OPENED,
+            draw_at__gte=oldest - timedelta(days=1),
+            drawn_at__gte=oldest,
+        )
+        .exclude(delivery=Event.Delivery.NONE)
+        .values_list("pk", "drawn_at", "claim_days")
+    )
+    deadlines = {
+        pk: drawn_at + timedelta(days=days)
+        for pk, drawn_at, days in events
+        if drawn_at + timedelta(days=days) <= now
+    }
+    if not deadlines:
+        return 0
+    missing = Entry.objects.filter(
+        prize__event_id__in=list(deadlines), claim__isnull=True
+    ).values_list("pk", "event_id")
+    rows = [
+        Claim(entry_id=pk, event_id=event_id, deadline=deadlines[event_id], created_at=now)
+        for pk, event_id in missing
+    ]
+    Claim.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def claim_expire(*, claim_id: int, now: datetime) -> Substitution | None:
+    """An unclaimed claim past its deadline: its unit passes on. None if nothing was due."""
+    claim = (
+        Claim.objects.filter(
+            pk=claim_id,
+            status=Claim.Status.UNCLAIMED,
+            deadline__lte=now,
+            entry__prize__isnull=False,
+        )
+        .values("event_id", "entry_id")
+        .first()
+    )
+    if claim is None:
+        return None
+    return _substitute(
+        event_id=claim["event_id"],
+        entry_id=claim["entry_id"],
+        reason=fairness.EXPIRED,
+        now=now,
+        actor=None,
+    )
+
+
+# --- the creator: disqualification ----------------------------------------------------------
+
+
+def winner_disqualify(
+    *, event: Event, actor: User, user_key: str, reason: str, now: datetime
+) -> Substitution:
+    """The creator disqualifies a current winner; their unit passes to the next alternate.
+
+    ``reason`` is one of ``fairness.DISQUALIFY_REASONS`` (public: the proof shows it). Raises
+    ``not_owner``, ``event_not_drawn``, ``invalid_input``, ``winner_not_found`` (not a
+    current winner of the event), ``claim_shipped`` (the prize is already on its way).
+    """
+    if event.creator_id != actor.pk:
+        raise ApplicationError("not_owner")
+    if event.status != Event.Status.OPENED:
+        raise ApplicationError("event_not_drawn")
+    if reason not in fairness.DISQUALIFY_REASONS:
+        raise ApplicationError("invalid_input", data={"reason": ["unknown reason"]})
+    entry = Entry.objects.filter(event_id=event.pk, user_key=user_key, prize__isnull=False).first()
+    if entry is None:
+        raise ApplicationError("winner_not_found")
+    substitution = _substitute(
+        event_id=event.pk, entry_id=entry.pk, reason=reason, now=now, actor=actor
+    )
+    if substitution is None:
+        status = Claim.objects.filter(entry_id=entry.pk).values_list("status", flat=True).first()
+        raise ApplicationError(
+            "claim_shipped" if status == Claim.Status.SHIPPED else "winner_not_found"
+        )
+    return substitution
+
+
+# --- the one transition ---------------------------------------------------------------------
+
+
+def _substitute(
+    *, event_id: int, entry_id: int, reason: str, now: datetime, actor: User | None
+) -> Substitution | None:
+    """Take the unit from the entry's holder and give it to the next step of the order.
+
+    None when someone else got there first (claim already forfeited, or shipped, or the
+    entry no longer holds a prize): nothing is written then.
+    """
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event_id)
+        entry = Entry.objects.filter(pk=entry_id, prize__isnull=False).first()
+        if entry is None:
+            return None
+        claim, _created = Claim.objects.get_or_create(
+            entry_id=entry_id,
+            defaults={"event_id": event_id, "deadline": claim_deadline(event), "created_at": now},
+        )
+        forfeitable = Claim.objects.filter(pk=claim.pk)
+        if reason == fairness.EXPIRED:
+            forfeitable = forfeitable.filter(status=Claim.Status.UNCLAIMED, deadline__lte=now)
+        else:
+            forfeitable = forfeitable.filter(
+                status__in=[Claim.Status.UNCLAIMED, Claim.Status.CLAIMED]
+            )
+        if not forfeitable.update(status=Claim.Status.FORFEITED):
+            return None
+        unit, prize_id = entry.prize_rank, entry.prize_id
+        if not Entry.objects.filter(pk=entry_id, prize_id=prize_id, prize_rank=unit).update(
+            prize=None, prize_rank=None
+        ):
+            raise SubstitutionIntegrityError(f"entry {entry_id} lost its prize under the lock")
+        alternate = _next_alternate(event, unit=unit)
+        if alternate is None:
+            Prize.objects.filter(pk=prize_id).update(awarded=F("awarded") - 1)
+        else:
+            _award(event, alternate, prize_id=prize_id, unit=unit, now=now)
+        substitution = Substitution.objects.create(
+            event_id=event_id,
+            prize_id=prize_id,
+            unit=unit,
+            replaced_id=entry_id,
+            replaced_key=entry.user_key,
+            replacement_id=alternate["pk"] if alternate else None,
+            replacement_key=alternate["user_key"] if alternate else "",
+            step=alternate["step"] if alternate else None,
+            reason=reason,
+            actor=actor,
+            created_at=now,
+        )
+        transitions.log(
+            event_id,
+            action=EventLog.Action.SUBSTITUTE,
+            now=now,
+            actor=actor,
+            reason=(
+                f"unit {unit} ({reason}): {entry.user_key} -> "
+                f"{alternate['user_key'] if alternate else 'unawarded'}"
+            ),
+        )
+    logger.info(
+        "event %s unit %s: %s replaced (%s) by %s",
+        event.public_id,
+        unit,
+        entry.user_key,
+        reason,
+        alternate["user_key"] if alternate else "nobody (unawarded)",
+    )
+    return substitution
+
+
+def _next_alternate(event: Event, *, unit: int) -> dict | None:
+    """The entry at the next unused step of the order, or None: the unit is then unawarded.
+
+    None when the unit already passed ``max_substitutions`` times (``LOTTERY_MAX_SUBSTITUTIONS``
+    as of the event's first substitution) or the order ran out (every entrant has been a
+    winner or an alternate). Called under the event's row lock.
+    """
+    if event.max_substitutions is None:  # the first substitution fixes the event's limit
+        event.max_substitutions = settings.LOTTERY_MAX_SUBSTITUTIONS
+        Event.objects.filter(pk=event.pk).update(max_substitutions=event.max_substitutions)
+    passes = Substitution.objects.filter(
+        event_id=event.pk, unit=unit, replacement__isnull=False
+    ).count()
+    if passes >= event.max_substitutions:
+        return None
+    k = winners_drawn(event)
+    step = k + Substitution.objects.filter(event_id=event.pk, step__isnull=False).count()
+    if step >= event.entrant_count:
+        return None
+    positions = fairness.alternate_positions(
+        seed=bytes(event.seed),
+        entrants_digest=event.entrants_digest,
+        entrant_count=event.entrant_count,
+        k=k,
+        count=step - k + 1,
+        **stream_inputs(event),
+    )
+    row = (
+        Entry.objects.filter(event_id=event.pk)
+        .order_by("user_key")
+        .values("pk", "user_key")[positions[-1] : positions[-1] + 1]
+    )
+    alternate = next(iter(row), None)
+    if alternate is None:
+        raise SubstitutionIntegrityError(f"event {event.public_id}: no entrant at step {step}")
+    return {**alternate, "step": step}
+
+
+def _award(event: Event, alternate: dict, *, prize_id: int, unit: int, now: datetime) -> None:
+    """The alternate holds the unit (same rank, so a redeem code stays with its unit) and gets
+    a claim window of the event's length from now."""
+    if not Entry.objects.filter(pk=alternate["pk"], prize__isnull=True).update(
+        prize_id=prize_id, prize_rank=unit
+    ):
+        raise SubstitutionIntegrityError(f"alternate {alternate['user_key']} already holds a prize")
+    Claim.objects.create(
+        entry_id=alternate["pk"],
+        event_id=event.pk,
+        deadline=now + timedelta(days=event.claim_days),
+        created_at=now,
+        offered_at=now,
+    )
+
+
+def winners_drawn(event: Event) -> int:
+    """k: how many units the draw awarded (the order's alternates start at this step)."""
+    total = sum(Prize.objects.filter(event_id=event.pk).values_list("quantity", flat=True))
+    return min(total, event.entrant_count or 0)
+
+
+def stream_inputs(event: Event) -> dict:
+    """The random stream's inputs besides seed and entrant digest, as the draw used them."""
+    if event.fairness_algorithm == fairness.ALGORITHM_V1:
+        return {"algorithm": fairness.ALGORITHM_V1}
+    beacon = event.beacon
+    return {
+        "algorithm": fairness.ALGORITHM_V2,
+        "prizes_digest": event.prizes_digest,
+        "beacon_randomness": bytes.fromhex(beacon["randomness"]) if beacon else None,
+    }
