@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
+from events import square
 from events.models import Entry, Event, EventLog, Prize
 from lottery_site import drand, metrics
 from lottery_site import request_id as log_context
@@ -48,6 +49,7 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
             **_lock_publication(event_id, now=now, early=early)
         )
         _log(event_id, Event.Status.INIT, Event.Status.OPENING, "lock", reason or "lock time")
+        square.changed()
     metrics.EVENTS_LOCKED.labels("creator" if early else "schedule").inc()
     if not early:
         metrics.LOCK_LAG.observe((now - lock_at).total_seconds())

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts import wechat_codes, wechat_security
 from accounts.models import Upload, User
 from accounts.services import upload_attach, upload_create
+from events import square
 from events.models import Entry, Event, EventLog, Prize, RedeemCode, Report, ShareCode
 from events.selectors import EventRef
 from lottery_site import drand, metrics
@@ -121,6 +122,8 @@ def event_create(
         )
         _create_prizes(event, prizes, creator=creator, now=now)
         _log(event.pk, actor=creator, action="create", to_status=Event.Status.INIT, now=now)
+        if visibility == Event.Visibility.PUBLIC:
+            square.changed()
     return event
 
 
@@ -223,6 +226,7 @@ def event_update(
         if edited:
             Event.objects.filter(pk=event.pk).update(**changes, revision=F("revision") + 1)
             _log(event.pk, actor=actor, action="update", now=now, reason=", ".join(edited))
+            square.changed()  # the order (draw time), the listing (visibility, text check)
     return Event.objects.get(pk=event.pk)
 
 
@@ -264,6 +268,7 @@ def event_cancel(
             reason=reason,
             now=now,
         )
+        square.changed()
     logger.info("event %s canceled by %s", event.public_id, "staff" if by_staff else "creator")
     return Event.objects.get(pk=event.pk)
 
@@ -336,6 +341,7 @@ def event_moderate(
                 reason=reason,
                 now=now,
             )
+            square.changed()
     return bool(changed)
 
 
@@ -504,6 +510,8 @@ def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[E
         metrics.JOINS.labels("refused", exc.name).inc()
         raise
     (metrics.JOINS_ACCEPTED if created else metrics.JOINS_REPEATED).inc()
+    if created:
+        square.joined(event_id=event.pk, at=entry.created_at)
     return entry, created
 
 
@@ -541,7 +549,12 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
 
     Same gate as joining: INIT and before the lock time, under the event's row lock.
     """
-    if not Entry.objects.filter(event_id=event.pk, user_id=user.pk).exists():
+    joined_at = (
+        Entry.objects.filter(event_id=event.pk, user_id=user.pk)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if joined_at is None:
         return False
     with transaction.atomic():
         current = (
@@ -554,6 +567,7 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
         deleted, _by_model = Entry.objects.filter(event_id=event.pk, user_id=user.pk).delete()
         if deleted:
             Event.objects.filter(pk=event.pk).update(participant_count=F("participant_count") - 1)
+            square.joined(event_id=event.pk, at=joined_at, delta=-1)
     return bool(deleted)
 
 

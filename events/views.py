@@ -1,5 +1,6 @@
 """The events API: parse with an input serializer, call one service or selector, render."""
 
+import functools
 import time
 
 from django.http import HttpResponse
@@ -13,11 +14,19 @@ from rest_framework.views import APIView
 
 from accounts import services as accounts_services
 from accounts import wechat_security
-from events import examples, selectors, services
+from events import examples, selectors, services, square
 from events import serializers as s
 from lottery_site.api import validated
 from lottery_site.openapi import refusals
-from lottery_site.pagination import PAGE_PARAMETERS, CursorPagination, page_of
+from lottery_site.pagination import (
+    PAGE_PARAMETERS,
+    CursorPagination,
+    invalid_cursor,
+    page_of,
+    sign_cursor,
+    unsign_cursor,
+)
+from lottery_site.throttling import PublicRateThrottle
 
 
 class NewestEntriesFirst(CursorPagination):
@@ -343,3 +352,57 @@ class MyEventsView(APIView):
         page = paginator.paginate_queryset(events, request, self)
         events = s.EventOutput(page, many=True, context={"request": request})
         return paginator.get_paginated_response(events.data)
+
+
+class SquareView(APIView):
+    """The public square: anyone may read it, logged in or not (a token sent is ignored)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicRateThrottle]
+
+    @extend_schema(
+        operation_id="squareList",
+        summary="The public square: public events still open for joining",
+        description=(
+            "Events their creators made `public`, not hidden or under review, still open for "
+            "joining (`init` and before `lock_at`). `hot`: most joins in the last "
+            "SQUARE_HOT_WINDOW_HOURS first (ties: the sooner draw, then the older event); "
+            "`soon`: the nearest draw time first; `new`: the newest first. An event that is "
+            "canceled, hidden, locked or drawn is never listed, from that moment on; a newly "
+            "public event appears within SQUARE_REFRESH_SECONDS, and so does a move in the hot "
+            "order. A page may hold fewer than `page_size` events while `next` is not null."
+        ),
+        parameters=[
+            OpenApiParameter("sort", enum=square.SORTS, default="hot"),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: page_of(s.SquareEventOutput)},
+        extensions=refusals("invalid_input"),
+        auth=[],
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(s.SquareQuery, request.query_params)
+        sort = query["sort"]
+        after = None
+        if "cursor" in query:
+            after = _square_position(query["cursor"], sort=sort)
+        found = square.page(sort=sort, after=after, size=query["page_size"], now=timezone.now())
+        results = square.cards(
+            found.items, render=functools.partial(_render_cards, request), host=request.get_host()
+        )
+        token = sign_cursor([sort, *found.next_key]) if found.next_key else None
+        return Response({"results": results, "next": token})
+
+
+def _square_position(token: str, *, sort: str) -> list:
+    """The sort key in a cursor of this sort; a cursor of another sort is a 400 as well."""
+    length = 1 + len(square.KEY_FIELDS[sort])
+    position = unsign_cursor(token, length=length)
+    if position[0] != sort or not all(type(value) is int for value in position[1:]):
+        raise invalid_cursor()
+    return position[1:]
+
+
+def _render_cards(request: Request, events: list) -> list[dict]:
+    return list(s.SquareEventPublicOutput(events, many=True, context={"request": request}).data)
