@@ -655,6 +655,7 @@ def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
         pk=event.pk, status=Event.Status.INIT, participant_count__gte=F("target_participants")
     ).update(status=Event.Status.OPENING, lock_at=now)
     if reached:
+        square.changed()
         metrics.EVENTS_LOCKED.labels("target").inc()
         _log(
             event.pk,

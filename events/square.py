@@ -95,15 +95,36 @@ _snapshot: Snapshot | None = None
 
 
 def changed() -> None:
-    """What the square lists changed (made public, hidden, canceled...): this process rebuilds
-    its snapshot on its next request. Others do within SQUARE_REFRESH_SECONDS; an event that
-    left is never shown meanwhile (every page is checked against the database)."""
-    transaction.on_commit(_expire)
+    """What the square lists changed (made public, hidden, canceled, locked...), once committed.
+
+    This process re-sorts on its next request; every process drops the pages it checked (the
+    generation in Redis moves). Should that write fail, a page checked before stays served at
+    most until its process re-sorts (SQUARE_REFRESH_SECONDS).
+    """
+    transaction.on_commit(_changed)
 
 
-def _expire() -> None:
+def _changed() -> None:
     global _snapshot
     _snapshot = None
+    _pages.clear()
+    client = _redis()
+    if client is not None and not redis_breaker.call(
+        lambda: client.incr(_generation_key()) is not None, fallback=False
+    ):
+        logger.warning("square: generation not moved (redis down)")
+
+
+def _generation_key() -> str:
+    return cache.make_key("square:generation")
+
+
+def generation() -> bytes | None:
+    """The square's generation (one Redis GET); None without Redis: check every page."""
+    client = _redis()
+    if client is None:
+        return None
+    return redis_breaker.call(lambda: client.get(_generation_key()) or b"0", fallback=None)
 
 
 def snapshot(*, now: datetime) -> Snapshot:
@@ -116,6 +137,7 @@ def snapshot(*, now: datetime) -> Snapshot:
         current = _snapshot
         if current is None or not current.built_at <= now < current.built_at + refresh:
             current = _snapshot = _build(now=now)
+            _pages.clear()
     return current
 
 
@@ -146,6 +168,7 @@ def reset() -> None:
     global _snapshot, _dirty
     _snapshot = None
     _cards.clear()
+    _pages.clear()
     with _pending_lock:
         _pending.clear()
     _dirty = False
@@ -160,9 +183,47 @@ class Page:
     next_key: list | None
 
 
-def page(*, sort: str, after: list | None, size: int, now: datetime) -> Page:
-    """Up to ``size`` listed events after the sort key ``after``, each checked in the database."""
+# (sort, after, size, host) -> (generation, snapshot, valid until, cards, next key)
+_pages: dict[tuple, tuple] = {}
+_PAGE_MEMO_SIZE = 2000
+
+
+def listing(
+    *, sort: str, after: list | None, size: int, now: datetime, host: str, render
+) -> tuple[list[dict], list | None]:
+    """A page of cards and the key to continue after, as ``page`` and ``cards`` make them.
+
+    A page once checked in the database is served again without checking while nothing left
+    the square (the generation in Redis has not moved: one GET), this process has not re-sorted
+    (at most SQUARE_REFRESH_SECONDS) and none of its events reached its lock time. Without
+    Redis every page is checked.
+    """
     snap = snapshot(now=now)
+    current = generation()
+    key = (sort, tuple(after) if after else None, size, host)
+    memo = _pages.get(key)
+    if current is not None and memo is not None:
+        memo_generation, memo_snapshot, until, results, next_key = memo
+        if memo_generation == current and memo_snapshot is snap and now < until:
+            return results, next_key
+    found = page(sort=sort, after=after, size=size, now=now, snap=snap)
+    results = cards(found.items, render=render, host=host)
+    if current is not None:
+        until = min((snap.lock_at[item["pk"]] for item in found.items), default=_FAR)
+        if len(_pages) >= _PAGE_MEMO_SIZE:
+            _pages.clear()
+        _pages[key] = (current, snap, until, results, found.next_key)
+    return results, found.next_key
+
+
+_FAR = datetime.max.replace(tzinfo=UTC)
+
+
+def page(
+    *, sort: str, after: list | None, size: int, now: datetime, snap: Snapshot | None = None
+) -> Page:
+    """Up to ``size`` listed events after the sort key ``after``, each checked in the database."""
+    snap = snap or snapshot(now=now)
     keys, pks = snap.keys[sort], snap.pks[sort]
     index = bisect.bisect_right(keys, tuple(after)) if after else 0
     found: list[tuple[int, int, int]] = []  # (position, participant_count, revision)

@@ -387,11 +387,15 @@ class SquareView(APIView):
         after = None
         if "cursor" in query:
             after = _square_position(query["cursor"], sort=sort)
-        found = square.page(sort=sort, after=after, size=query["page_size"], now=timezone.now())
-        results = square.cards(
-            found.items, render=functools.partial(_render_cards, request), host=request.get_host()
+        results, next_key = square.listing(
+            sort=sort,
+            after=after,
+            size=query["page_size"],
+            now=timezone.now(),
+            host=request.get_host(),
+            render=functools.partial(_render_cards, request),
         )
-        token = sign_cursor([sort, *found.next_key]) if found.next_key else None
+        token = sign_cursor([sort, *next_key]) if next_key else None
         return Response({"results": results, "next": token})
 
 

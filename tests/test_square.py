@@ -122,14 +122,48 @@ def cached_square(settings):
     return settings
 
 
-def test_a_canceled_event_leaves_at_once_even_before_the_snapshot_is_re_sorted(
+def elsewhere() -> None:
+    """What another process's commit hook does after a change: move the square's generation.
+
+    (In a test the services' on_commit hooks do not run unless captured.)
+    """
+    square._redis().incr(square._generation_key())  # noqa: SLF001
+
+
+def test_an_event_canceled_by_another_process_leaves_at_once_though_not_re_sorted_here(
     creator, cached_square
 ):
     event, other = public_event(creator=creator), public_event()
     assert set(listed()) == {event.public_id, other.public_id}
 
-    # Another process canceled it: nothing told this one (no on_commit in a test transaction).
     Event.objects.filter(pk=event.pk).update(status=Event.Status.CANCELED)
+    elsewhere()
+
+    assert listed() == [other.public_id]  # this process's snapshot still has it: checked
+
+
+def test_a_change_that_bypassed_the_services_shows_within_the_refresh_period(
+    cached_square, time_machine
+):
+    cached_square.SQUARE_REFRESH_SECONDS = 60
+    now = timezone.now()
+    time_machine.move_to(now, tick=False)
+    event = public_event(now=now)
+    assert listed() == [event.public_id]
+
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.CANCELED)  # no hook at all
+    time_machine.move_to(now + timedelta(seconds=61), tick=False)
+
+    assert listed() == []
+
+
+@pytest.mark.redis
+def test_without_redis_every_page_is_checked_in_the_database(cached_square, private_redis):
+    event, other = public_event(), public_event()
+    assert set(listed()) == {event.public_id, other.public_id}
+    private_redis.stop()
+
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.CANCELED)  # no hook at all
 
     assert listed() == [other.public_id]
 
@@ -141,15 +175,18 @@ def test_a_canceled_event_leaves_through_the_service(creator):
     assert listed() == []
 
 
-def test_a_hidden_event_leaves_at_once_and_comes_back_when_staff_restore_it(cached_square):
+def test_a_hidden_event_leaves_at_once_and_comes_back_when_staff_restore_it(
+    cached_square, django_capture_on_commit_callbacks
+):
     event, staff = public_event(), StaffFactory()
     assert listed() == [event.public_id]
 
-    services.event_moderate(event=event, actor=staff, to="hidden", now=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_moderate(event=event, actor=staff, to="hidden", now=timezone.now())
     assert listed() == []
 
-    services.event_moderate(event=event, actor=staff, to="ok", now=timezone.now())
-    square.reset()  # what SQUARE_REFRESH_SECONDS (or the service's on_commit) does
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_moderate(event=event, actor=staff, to="ok", now=timezone.now())
     assert listed() == [event.public_id]
 
 
@@ -158,6 +195,7 @@ def test_an_event_under_review_or_with_unchecked_text_is_not_listed(cached_squar
     listed()
     Event.objects.filter(pk=event.pk).update(moderation=Event.Moderation.REVIEW)
     Event.objects.filter(pk=other.pk).update(text_unchecked=True)
+    elsewhere()
 
     assert listed() == []
 
@@ -188,12 +226,15 @@ def test_a_locked_and_then_drawn_event_is_not_listed(time_machine):
     assert listed() == []
 
 
-def test_a_count_mode_event_leaves_when_its_target_locks_it(cached_square):
+def test_a_count_mode_event_leaves_when_its_target_locks_it(
+    cached_square, django_capture_on_commit_callbacks
+):
     event = public_event(draw_mode="count", target_participants=2)
     other = public_event()
     assert set(listed()) == {event.public_id, other.public_id}
 
-    join(event, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        join(event, 2)
 
     assert listed() == [other.public_id]
 
@@ -203,6 +244,7 @@ def test_a_page_of_events_that_left_is_filled_from_further_down(cached_square):
     events = [public_event(draw_at=now + timedelta(hours=1, minutes=n)) for n in range(12)]
     assert len(listed(sort="soon", page_size=4)) == 4
     Event.objects.filter(pk__in=[e.pk for e in events[:6]]).update(status=Event.Status.CANCELED)
+    elsewhere()
 
     assert listed(sort="soon", page_size=4) == [e.public_id for e in events[6:10]]
 
@@ -387,3 +429,17 @@ def test_when_redis_returns_the_hot_counts_are_rebuilt_from_the_entries(
     with django_capture_on_commit_callbacks(execute=True):
         join(quiet, 3)
     assert listed(sort="hot") == [quiet.public_id, busy.public_id]  # counted through Redis again
+
+
+def test_a_page_read_again_costs_no_query_until_something_leaves(
+    cached_square, creator, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    event, other = public_event(creator=creator), public_event()
+    listed()
+    with django_assert_num_queries(0):
+        assert set(listed()) == {event.public_id, other.public_id}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_cancel(event=event, actor=creator, now=timezone.now())
+
+    assert listed() == [other.public_id]
