@@ -25,6 +25,8 @@ It is the most read page of the app, so a request does as little as possible:
 
 import bisect
 import functools
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -183,15 +185,15 @@ class Page:
     next_key: list | None
 
 
-# (sort, after, size, host) -> (generation, snapshot, valid until, cards, next key)
+# (sort, after, size, host) -> (generation, snapshot, valid until, cards, next key, ETag)
 _pages: dict[tuple, tuple] = {}
 _PAGE_MEMO_SIZE = 2000
 
 
 def listing(
     *, sort: str, after: list | None, size: int, now: datetime, host: str, render
-) -> tuple[list[dict], list | None]:
-    """A page of cards and the key to continue after, as ``page`` and ``cards`` make them.
+) -> tuple[list[dict], list | None, str]:
+    """A page of cards, the key to continue after and the page's ETag.
 
     A page once checked in the database is served again without checking while nothing left
     the square (the generation in Redis has not moved: one GET), this process has not re-sorted
@@ -203,17 +205,19 @@ def listing(
     key = (sort, tuple(after) if after else None, size, host)
     memo = _pages.get(key)
     if current is not None and memo is not None:
-        memo_generation, memo_snapshot, until, results, next_key = memo
+        memo_generation, memo_snapshot, until, results, next_key, etag = memo
         if memo_generation == current and memo_snapshot is snap and now < until:
-            return results, next_key
+            return results, next_key, etag
     found = page(sort=sort, after=after, size=size, now=now, snap=snap)
     results = cards(found.items, render=render, host=host)
+    canonical = json.dumps([results, found.next_key], sort_keys=True, default=str)
+    etag = '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
     if current is not None:
         until = min((snap.lock_at[item["pk"]] for item in found.items), default=_FAR)
         if len(_pages) >= _PAGE_MEMO_SIZE:
             _pages.clear()
-        _pages[key] = (current, snap, until, results, found.next_key)
-    return results, found.next_key
+        _pages[key] = (current, snap, until, results, found.next_key, etag)
+    return results, found.next_key, etag
 
 
 _FAR = datetime.max.replace(tzinfo=UTC)

@@ -5,7 +5,14 @@ import time
 
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiTypes, extend_schema
+from django.utils.cache import get_conditional_response
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -376,18 +383,36 @@ class SquareView(APIView):
         parameters=[
             OpenApiParameter("sort", enum=square.SORTS, default="hot"),
             *PAGE_PARAMETERS,
+            OpenApiParameter(
+                "If-None-Match",
+                location=OpenApiParameter.HEADER,
+                description="The ETag of the page you hold: 304 while it is unchanged.",
+            ),
+            OpenApiParameter(
+                "ETag",
+                location=OpenApiParameter.HEADER,
+                response=[200, 304],
+                description="The page's.",
+            ),
+            OpenApiParameter(
+                "Cache-Control", location=OpenApiParameter.HEADER, response=[200, 304]
+            ),
         ],
-        responses={200: page_of(s.SquareEventOutput)},
+        responses={
+            200: page_of(s.SquareEventOutput),
+            304: OpenApiResponse(description="Unchanged since the ETag in If-None-Match"),
+        },
         extensions=refusals("invalid_input"),
         auth=[],
     )
     def get(self, request: Request) -> Response:
-        query = validated(s.SquareQuery, request.query_params)
+        # One long-lived instance (see s.SQUARE_QUERY): no copy of its fields per request.
+        query = s.SQUARE_QUERY.run_validation(request.query_params)
         sort = query["sort"]
         after = None
         if "cursor" in query:
             after = _square_position(query["cursor"], sort=sort)
-        results, next_key = square.listing(
+        results, next_key, etag = square.listing(
             sort=sort,
             after=after,
             size=query["page_size"],
@@ -396,7 +421,11 @@ class SquareView(APIView):
             render=functools.partial(_render_cards, request),
         )
         token = sign_cursor([sort, *next_key]) if next_key else None
-        return Response({"results": results, "next": token})
+        response = Response({"results": results, "next": token})
+        # Cacheable by anyone, but revalidated on every use: what left the square must not show.
+        response["ETag"] = etag
+        response["Cache-Control"] = "public, no-cache"
+        return get_conditional_response(request._request, etag=etag, response=response)
 
 
 def _square_position(token: str, *, sort: str) -> list:

@@ -421,7 +421,7 @@ LOTTERY_REVEAL_GAP_SECONDS = env_int("LOTTERY_REVEAL_GAP_SECONDS", 10)
 # Each process re-sorts the square (and pushes its join counts to Redis) at most this often: a
 # newly public event appears, and the hot order moves, within it. Events that leave (canceled,
 # hidden, locked, drawn) leave at once: every page is checked against the database.
-SQUARE_REFRESH_SECONDS = env_float("SQUARE_REFRESH_SECONDS", 2)
+SQUARE_REFRESH_SECONDS = env_float("SQUARE_REFRESH_SECONDS", 5)
 # ``hot`` counts the joins of this many hours (whole hours: the current one and those before).
 SQUARE_HOT_WINDOW_HOURS = env_int("SQUARE_HOT_WINDOW_HOURS", 24)
 # The hourly join counts in Redis are recounted from the entries table at least this often.

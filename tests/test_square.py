@@ -443,3 +443,19 @@ def test_a_page_read_again_costs_no_query_until_something_leaves(
         services.event_cancel(event=event, actor=creator, now=timezone.now())
 
     assert listed() == [other.public_id]
+
+
+def test_a_page_carries_an_etag_and_is_a_304_while_unchanged(django_capture_on_commit_callbacks):
+    event = public_event()
+    client = APIClient()
+    first = client.get(SQUARE)
+    assert first["Cache-Control"] == "public, no-cache"
+
+    again = client.get(SQUARE, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_cancel(event=event, actor=event.creator, now=timezone.now())
+    changed = client.get(SQUARE, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200
+    assert changed.json()["data"]["results"] == []
