@@ -409,6 +409,8 @@ def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
         settled += Event.objects.filter(
             pk=event.pk, title=event.title, description=event.description
         ).update(text_unchecked=False)
+    if settled:
+        square.changed()  # checked now: on the square (if public and not under review)
     return settled
 
 

@@ -14,11 +14,16 @@ It is the most read page of the app, so a request does as little as possible:
   counts come from the entries table; a process whose push failed rebuilds the hour sets from
   the entries table once Redis answers again, and so does the first process to find them gone
   (a restarted Redis) or older than SQUARE_REBUILD_SECONDS.
-- **Whether an event is listed** is decided by the database on every request: the page's
-  candidate ids are checked in one primary-key query (public, ``ok``, text checked, INIT, lock
-  time still ahead), which also reads the live entrant count and the card's revision. A
-  canceled, hidden, locked (by the sweeper or just by the clock) or drawn event leaves the
-  square at once, in every process, whatever the snapshot or Redis say.
+- **Whether an event is listed** is decided by the database: a page's candidate ids are checked
+  in one primary-key query (public, ``ok``, text checked, INIT, lock time still ahead), which
+  also reads the live entrant count and the card's revision. The checked page is then served
+  again, without a query, while the square's generation in Redis has not moved (one GET per
+  request), this process has not re-sorted, and none of its events reached its lock time. Every
+  change of what the square lists (``changed``: cancel, hide, review, visibility, lock) moves
+  the generation on commit, so a canceled, hidden, locked or drawn event leaves at once, in
+  every process. Without Redis every page is checked. Should a generation write fail while
+  readers still reach Redis, a page checked before is served at most until its process
+  re-sorts (SQUARE_REFRESH_SECONDS); so is a change written around the services (a shell).
 - **The card** (title, cover, creator, prizes) is rendered once per process and revision, as
   the event detail's public part is (events.views).
 """
