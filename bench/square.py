@@ -7,8 +7,10 @@
 gunicorn (bin/serve-web) on MySQL + Redis with N public events (and some unlisted ones) holding
 entries spread over the last 30 hours, so ``hot`` has a real window to count. Each round
 measures, alternating: /healthz (the bare view), /api/v1/square?sort=hot, ?sort=soon, the
-second page of ``hot`` (through its cursor), and /bench/drf (DRF alone, the floor of any DRF
-endpoint). Ratios are medians of the per-round ratios.
+second page of ``hot`` (through its cursor), /bench/square-checked?sort=hot (the first page
+checked in the database on every request, as without Redis: what the generation check saves)
+and /bench/drf (DRF alone, the floor of any DRF endpoint). Ratios are medians of the per-round
+ratios.
 
 Correctness, during every measurement: a checker thread in this process (not the server's)
 takes the first event of the first page, cancels or hides it through the services, joins a few
@@ -187,6 +189,8 @@ def main() -> None:
                 row[sort] = wrk(f"{base}{path}", path=path, **common)
             path = f"/api/v1/square?sort=hot&cursor={second}"
             row["hot_page_2"] = wrk(f"{base}{path}", path=path, **common)
+            path = "/bench/square-checked?sort=hot"
+            row["hot_checked"] = wrk(f"{base}{path}", path=path, **common)
             row["drf_only"] = wrk(f"{base}/bench/drf", path="/bench/drf", **common)
             rows.append(row)
             print(f"round {round_number}", flush=True)
@@ -201,7 +205,7 @@ def main() -> None:
     summary = {
         **{
             f"{name}_over_bare_rps": median(r[name].rps / r["bare"].rps for r in rows)
-            for name in ("hot", "soon", "hot_page_2", "drf_only")
+            for name in ("hot", "soon", "hot_page_2", "hot_checked", "drf_only")
         },
         **{f"{name}_rps": median(r[name].rps for r in rows) for name in rows[0]},
         "hot_p99_ms_saturated": median(r["hot"].p99_ms for r in rows),

@@ -532,8 +532,9 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
             if not _admit(event.pk, now=now):
                 raise _NotAdmitted
             entry = _insert_entry(event.pk, user=user, now=now)
-            if event.draw_mode == Event.DrawMode.COUNT:
-                _lock_if_target_reached(event, now=now)
+            locked = event.draw_mode == Event.DrawMode.COUNT and _lock_if_target_reached(
+                event, now=now
+            )
     except (_NotAdmitted, IntegrityError):
         existing = Entry.objects.filter(event_id=event.pk, user_id=user.pk).first()
         if existing is not None:
@@ -543,6 +544,9 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
             raise ApplicationError("event_not_found") from None
         _refuse_unless_open(current, now=now)
         raise ApplicationError("event_locked") from None  # the count target was just reached
+    if locked:
+        # After the transaction (the join's own has no on_commit): off the square at once.
+        square.changed()
     return entry, True
 
 
@@ -647,7 +651,7 @@ def _insert_entry(event_pk: int, *, user: User, now: datetime) -> Entry:
     return entry
 
 
-def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
+def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> bool:
     """Count mode: the join that reaches the target is the last; the event locks at once.
 
     Runs inside the join's transaction, which holds the event's row lock. The entrant list is
@@ -657,7 +661,6 @@ def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
         pk=event.pk, status=Event.Status.INIT, participant_count__gte=F("target_participants")
     ).update(status=Event.Status.OPENING, lock_at=now)
     if reached:
-        square.changed()
         metrics.EVENTS_LOCKED.labels("target").inc()
         _log(
             event.pk,
@@ -667,6 +670,7 @@ def _lock_if_target_reached(event: Event | EventRef, *, now: datetime) -> None:
             reason="target reached",
             now=now,
         )
+    return bool(reached)
 
 
 def _create_prizes(
