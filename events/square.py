@@ -31,7 +31,6 @@ It is the most read page of the app, so a request does as little as possible:
 import bisect
 import functools
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -190,39 +189,38 @@ class Page:
     next_key: list | None
 
 
-# (sort, after, size, host) -> (generation, snapshot, valid until, cards, next key, ETag)
+# (sort, after, size, host) -> (generation, snapshot, valid until, body, ETag)
 _pages: dict[tuple, tuple] = {}
 _PAGE_MEMO_SIZE = 2000
 
 
 def listing(
-    *, sort: str, after: list | None, size: int, now: datetime, host: str, render
-) -> tuple[list[dict], list | None, str]:
-    """A page of cards, the key to continue after and the page's ETag.
+    *, sort: str, after: list | None, size: int, now: datetime, host: str, render, finish
+) -> tuple[bytes, str]:
+    """A page of the square as the response body ``finish(cards, next key)`` makes, and its ETag.
 
-    A page once checked in the database is served again without checking while nothing left
-    the square (the generation in Redis has not moved: one GET), this process has not re-sorted
-    (at most SQUARE_REFRESH_SECONDS) and none of its events reached its lock time. Without
-    Redis every page is checked.
+    A page once checked in the database is served again, body and all, without checking while
+    nothing left the square (the generation in Redis has not moved: one GET), this process has
+    not re-sorted (at most SQUARE_REFRESH_SECONDS) and none of its events reached its lock
+    time. Without Redis every page is checked.
     """
     snap = snapshot(now=now)
     current = generation()
     key = (sort, tuple(after) if after else None, size, host)
     memo = _pages.get(key)
     if current is not None and memo is not None:
-        memo_generation, memo_snapshot, until, results, next_key, etag = memo
+        memo_generation, memo_snapshot, until, body, etag = memo
         if memo_generation == current and memo_snapshot is snap and now < until:
-            return results, next_key, etag
+            return body, etag
     found = page(sort=sort, after=after, size=size, now=now, snap=snap)
-    results = cards(found.items, render=render, host=host)
-    canonical = json.dumps([results, found.next_key], sort_keys=True, default=str)
-    etag = '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+    body = finish(cards(found.items, render=render, host=host), found.next_key)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     if current is not None:
         until = min((snap.lock_at[item["pk"]] for item in found.items), default=_FAR)
         if len(_pages) >= _PAGE_MEMO_SIZE:
             _pages.clear()
-        _pages[key] = (current, snap, until, results, found.next_key, etag)
-    return results, found.next_key, etag
+        _pages[key] = (current, snap, until, body, etag)
+    return body, etag
 
 
 _FAR = datetime.max.replace(tzinfo=UTC)

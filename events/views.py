@@ -23,7 +23,7 @@ from accounts import services as accounts_services
 from accounts import wechat_security
 from events import examples, selectors, services, square
 from events import serializers as s
-from lottery_site.api import validated
+from lottery_site.api import EnvelopeJSONRenderer, validated
 from lottery_site.openapi import refusals
 from lottery_site.pagination import (
     PAGE_PARAMETERS,
@@ -405,27 +405,38 @@ class SquareView(APIView):
         extensions=refusals("invalid_input"),
         auth=[],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         # One long-lived instance (see s.SQUARE_QUERY): no copy of its fields per request.
         query = s.SQUARE_QUERY.run_validation(request.query_params)
         sort = query["sort"]
         after = None
         if "cursor" in query:
             after = _square_position(query["cursor"], sort=sort)
-        results, next_key, etag = square.listing(
+        body, etag = square.listing(
             sort=sort,
             after=after,
             size=query["page_size"],
             now=timezone.now(),
             host=request.get_host(),
             render=functools.partial(_render_cards, request),
+            finish=functools.partial(_square_body, sort),
         )
-        token = sign_cursor([sort, *next_key]) if next_key else None
-        response = Response({"results": results, "next": token})
-        # Cacheable by anyone, but revalidated on every use: what left the square must not show.
+        # The body is rendered once per page and kept with it (square.listing): no Response to
+        # render again on every request. Cacheable by anyone, but revalidated on every use:
+        # what left the square must not show.
+        response = HttpResponse(body, content_type="application/json")
         response["ETag"] = etag
         response["Cache-Control"] = "public, no-cache"
         return get_conditional_response(request._request, etag=etag, response=response)
+
+
+def _square_body(sort: str, results: list[dict], next_key: list | None) -> bytes:
+    """A page of the square in the envelope, as EnvelopeJSONRenderer renders a Response."""
+    token = sign_cursor([sort, *next_key]) if next_key else None
+    return _ENVELOPE.render({"results": results, "next": token})
+
+
+_ENVELOPE = EnvelopeJSONRenderer()
 
 
 def _square_position(token: str, *, sort: str) -> list:
