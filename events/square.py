@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection, transaction
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
@@ -127,10 +127,25 @@ def _generation_key() -> str:
 
 def generation() -> bytes | None:
     """The square's generation (one Redis GET); None without Redis: check every page."""
-    client = _redis()
-    if client is None:
-        return None
-    return redis_breaker.call(lambda: client.get(_generation_key()) or b"0", fallback=None)
+    backend = caches["default"]
+    if _generation_reader[0] is not backend:  # the first call, or the cache was replaced
+        client = _redis()
+        reader = None
+        if client is not None:
+            key = _generation_key()
+            reader = functools.partial(_read_generation, client.get, key)
+        _generation_reader[:] = [backend, reader]
+    reader = _generation_reader[1]
+    return None if reader is None else redis_breaker.call(reader, fallback=None)
+
+
+def _read_generation(get, key: str) -> bytes:
+    return get(key) or b"0"
+
+
+# [the cache backend it was made for, a callable reading the generation (None: no Redis)]:
+# the most read page asks on every request, so the client and key are looked up once.
+_generation_reader: list = [None, None]
 
 
 def snapshot(*, now: datetime) -> Snapshot:

@@ -406,8 +406,7 @@ class SquareView(APIView):
         auth=[],
     )
     def get(self, request: Request) -> HttpResponse:
-        # One long-lived instance (see s.SQUARE_QUERY): no copy of its fields per request.
-        query = s.SQUARE_QUERY.run_validation(request.query_params)
+        query = _square_query(request.query_params)
         sort = query["sort"]
         after = None
         if "cursor" in query:
@@ -437,6 +436,23 @@ def _square_body(sort: str, results: list[dict], next_key: list | None) -> bytes
 
 
 _ENVELOPE = EnvelopeJSONRenderer()
+
+
+# What nearly every request of the square asks: the first page of a sort, in the default size.
+_FIRST_PAGES = {sort: {"sort": sort, "page_size": 20} for sort in square.SORTS}
+
+
+def _square_query(params) -> dict:
+    """The query, validated by SquareQuery; the common first-page queries (``?sort=hot`` or
+    nothing) are looked up instead, since validating costs a seventh of the request."""
+    if len(params) == 0:
+        return _FIRST_PAGES["hot"]
+    if len(params) == 1 and "sort" in params:
+        first = _FIRST_PAGES.get(params["sort"])
+        if first is not None:
+            return first
+    # One long-lived instance (see s.SQUARE_QUERY): no copy of its fields per request.
+    return s.SQUARE_QUERY.run_validation(params)
 
 
 def _square_position(token: str, *, sort: str) -> list:
