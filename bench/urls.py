@@ -1,17 +1,22 @@
-"""Reference endpoints for bench/join, next to every route of the service.
+"""Reference endpoints for bench/join and bench/square, next to every route of the service.
 
 They answer "how fast can an endpoint of this stack be at all": each one does a known part of
 what the event detail does, so the detail's figure can be read against floors measured in the
 same run, on the same server. Served only under bench/settings.py, never in production.
 """
 
+import functools
+
+from django.http import HttpResponse
 from django.urls import include, path
+from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events import selectors, views
+from events import selectors, square, views
+from events import serializers as s
 
 
 class DrfOnly(APIView):
@@ -51,9 +56,26 @@ class DetailWithoutQuery(APIView):
         return Response(views.detail_payload(ref, state))
 
 
+class SquareAlwaysChecked(views.SquareView):
+    """The square's first page as it is served without Redis: every request checks its page in
+    the database (one primary-key query) and renders the cards, no page memo. What the
+    generation check in Redis saves (bench/square)."""
+
+    def get(self, request: Request) -> HttpResponse:
+        query = s.SQUARE_QUERY.run_validation(request.query_params)
+        found = square.page(
+            sort=query["sort"], after=None, size=query["page_size"], now=timezone.now()
+        )
+        render = functools.partial(views._render_cards, request)  # noqa: SLF001
+        results = square.cards(found.items, render=render, host=request.get_host())
+        body = views._square_body(query["sort"], results, None)  # noqa: SLF001
+        return HttpResponse(body, content_type="application/json")
+
+
 urlpatterns = [
     path("bench/drf", DrfOnly.as_view()),
     path("bench/authenticated", AuthenticatedOnly.as_view()),
     path("bench/detail-without-query/<str:event_id>", DetailWithoutQuery.as_view()),
+    path("bench/square-checked", SquareAlwaysChecked.as_view()),
     path("", include("lottery_site.urls")),
 ]

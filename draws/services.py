@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
-from events import transitions
+from events import square, transitions
 from events.models import Entry, Event, EventLog, Prize
 from lottery_site import drand, metrics
 from lottery_site import request_id as log_context
@@ -60,6 +60,7 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
             reason=reason or LOCK_REASONS[trigger],
             now=now,
         )
+        square.changed()
     metrics.EVENTS_LOCKED.labels(trigger).inc()
     if not early:  # how long after entries closed the sweeper locked the event
         metrics.LOCK_LAG.observe((now - lock_at).total_seconds())

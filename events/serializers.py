@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import ImageOutput, UserOutput
-from events import selectors
+from events import selectors, square
 from events.models import Event, Report
 from events.services import (
     MAX_CLAIM_DAYS,
@@ -83,6 +83,17 @@ class ReportOutput(serializers.Serializer):
 
 class CancelInput(InputSerializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class SquareQuery(serializers.Serializer):
+    sort = serializers.ChoiceField(choices=square.SORTS, required=False, default="hot")
+    cursor = serializers.CharField(required=False, max_length=500)
+    page_size = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
+
+
+# The most read page validates its query through one instance: ``run_validation`` keeps no
+# state, and a new serializer deep-copies its fields (a third of the view's own time).
+SQUARE_QUERY = SquareQuery()
 
 
 class MyEventsQuery(serializers.Serializer):
@@ -221,3 +232,25 @@ class JoinOutput(serializers.Serializer):
 
 
 JOIN = JoinOutput()  # the flash-crowd path renders through one instance too (see LIVE)
+
+
+class SquareEventPublicOutput(serializers.Serializer):
+    """An event's card on the square: what every viewer sees alike, memoized per revision."""
+
+    id = serializers.CharField(source="public_id")
+    title = serializers.CharField()
+    cover = ImageOutput(allow_null=True)
+    creator = UserOutput()
+    prizes = PrizeOutput(many=True, source="ordered_prizes")
+    draw_mode = serializers.ChoiceField(choices=Event.DrawMode.values)
+    target_participants = serializers.IntegerField(allow_null=True)
+    draw_at = AwareDateTimeField()
+    lock_at = AwareDateTimeField()
+    created_at = AwareDateTimeField()
+
+
+class SquareEventOutput(SquareEventPublicOutput):
+    participant_count = serializers.IntegerField(help_text="entrants now")
+    recent_joins = serializers.IntegerField(
+        help_text="joins in the hot window (SQUARE_HOT_WINDOW_HOURS), as of the last re-sort"
+    )

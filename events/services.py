@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts import wechat_codes, wechat_security
 from accounts.models import Upload, User
 from accounts.services import upload_attach, upload_create
-from events import transitions
+from events import square, transitions
 from events.models import Entry, Event, EventLog, Prize, RedeemCode, Report, ShareCode
 from events.selectors import EventRef
 from lottery_site import drand, metrics
@@ -128,6 +128,8 @@ def event_create(
             to_status=Event.Status.INIT,
             now=now,
         )
+        if visibility == Event.Visibility.PUBLIC:
+            square.changed()
     return event
 
 
@@ -236,6 +238,7 @@ def event_update(
                 now=now,
                 reason=", ".join(edited),
             )
+            square.changed()  # the order (draw time), the listing (visibility, text check)
     return Event.objects.get(pk=event.pk)
 
 
@@ -277,6 +280,7 @@ def event_cancel(
             reason=reason,
             now=now,
         )
+        square.changed()
     logger.info("event %s canceled by %s", event.public_id, "staff" if by_staff else "creator")
     return Event.objects.get(pk=event.pk)
 
@@ -349,6 +353,7 @@ def event_moderate(
                 reason=reason,
                 now=now,
             )
+            square.changed()
     return bool(changed)
 
 
@@ -416,6 +421,8 @@ def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
         settled += Event.objects.filter(
             pk=event.pk, title=event.title, description=event.description
         ).update(text_unchecked=False)
+    if settled:
+        square.changed()  # checked now: on the square (if public and not under review)
     return settled
 
 
@@ -517,6 +524,8 @@ def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[E
         metrics.JOINS.labels("refused", exc.name).inc()
         raise
     (metrics.JOINS_ACCEPTED if created else metrics.JOINS_REPEATED).inc()
+    if created:
+        square.joined(event_id=event.pk, at=entry.created_at)
     return entry, created
 
 
@@ -546,6 +555,9 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
             raise ApplicationError("event_not_found") from None
         _refuse_unless_open(current, now=now)
         raise ApplicationError("event_locked") from None  # the count target was just reached
+    if event.draw_mode == Event.DrawMode.COUNT and _target_reached(event.pk, now=now):
+        # After the transaction (the join's own has no on_commit): off the square at once.
+        square.changed()
     return entry, True
 
 
@@ -557,7 +569,12 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
     withdrawal cannot reopen a place for a join that comes after (even one stamped before the
     reaching join set ``lock_at``).
     """
-    if not Entry.objects.filter(event_id=event.pk, user_id=user.pk).exists():
+    joined_at = (
+        Entry.objects.filter(event_id=event.pk, user_id=user.pk)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if joined_at is None:
         return False
     with transaction.atomic():
         current = (
@@ -575,6 +592,7 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
         deleted, _by_model = Entry.objects.filter(event_id=event.pk, user_id=user.pk).delete()
         if deleted:
             Event.objects.filter(pk=event.pk).update(participant_count=F("participant_count") - 1)
+            square.joined(event_id=event.pk, at=joined_at, delta=-1)
     return bool(deleted)
 
 
@@ -657,6 +675,11 @@ def _insert_entry(event_pk: int, *, user: User, now: datetime) -> Entry:
     entry.created_at = now
     entry._state.adding = False
     return entry
+
+
+def _target_reached(event_pk: int, *, now: datetime) -> bool:
+    """Count mode, after a join: did one (this or another) reach the target and close entries?"""
+    return Event.objects.filter(pk=event_pk, lock_at__lte=now).exists()
 
 
 def _create_prizes(

@@ -23,5 +23,6 @@ urlpatterns = [
         claim_views.ClaimShipView.as_view(),
         name="event-claim-ship",
     ),
+    path("square", views.SquareView.as_view(), name="square"),
     path("me/events", views.MyEventsView.as_view(), name="my-events"),
 ]

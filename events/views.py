@@ -1,10 +1,18 @@
 """The events API: parse with an input serializer, call one service or selector, render."""
 
+import functools
 import time
 
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiTypes, extend_schema
+from django.utils.cache import get_conditional_response
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,11 +21,19 @@ from rest_framework.views import APIView
 
 from accounts import services as accounts_services
 from accounts import wechat_security
-from events import examples, selectors, services
+from events import examples, selectors, services, square
 from events import serializers as s
-from lottery_site.api import validated
+from lottery_site.api import EnvelopeJSONRenderer, validated
 from lottery_site.openapi import refusals
-from lottery_site.pagination import PAGE_PARAMETERS, CursorPagination, page_of
+from lottery_site.pagination import (
+    PAGE_PARAMETERS,
+    CursorPagination,
+    invalid_cursor,
+    page_of,
+    sign_cursor,
+    unsign_cursor,
+)
+from lottery_site.throttling import PublicRateThrottle
 
 
 class NewestEntriesFirst(CursorPagination):
@@ -343,3 +359,110 @@ class MyEventsView(APIView):
         page = paginator.paginate_queryset(events, request, self)
         events = s.EventOutput(page, many=True, context={"request": request})
         return paginator.get_paginated_response(events.data)
+
+
+class SquareView(APIView):
+    """The public square: anyone may read it, logged in or not (a token sent is ignored)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicRateThrottle]
+
+    @extend_schema(
+        operation_id="squareList",
+        summary="The public square: public events still open for joining",
+        description=(
+            "Events their creators made `public`, not hidden or under review, still open for "
+            "joining (`init` and before `lock_at`). `hot`: most joins in the last "
+            "SQUARE_HOT_WINDOW_HOURS first (ties: the sooner draw, then the older event); "
+            "`soon`: the nearest draw time first; `new`: the newest first. An event that is "
+            "canceled, hidden, locked or drawn is never listed, from that moment on; a newly "
+            "public event appears within SQUARE_REFRESH_SECONDS, and so does a move in the hot "
+            "order. A page may hold fewer than `page_size` events while `next` is not null."
+        ),
+        parameters=[
+            OpenApiParameter("sort", enum=square.SORTS, default="hot"),
+            *PAGE_PARAMETERS,
+            OpenApiParameter(
+                "If-None-Match",
+                location=OpenApiParameter.HEADER,
+                description="The ETag of the page you hold: 304 while it is unchanged.",
+            ),
+            OpenApiParameter(
+                "ETag",
+                location=OpenApiParameter.HEADER,
+                response=[200, 304],
+                description="The page's.",
+            ),
+            OpenApiParameter(
+                "Cache-Control", location=OpenApiParameter.HEADER, response=[200, 304]
+            ),
+        ],
+        responses={
+            200: page_of(s.SquareEventOutput),
+            304: OpenApiResponse(description="Unchanged since the ETag in If-None-Match"),
+        },
+        extensions=refusals("invalid_input"),
+        auth=[],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        query = _square_query(request.query_params)
+        sort = query["sort"]
+        after = None
+        if "cursor" in query:
+            after = _square_position(query["cursor"], sort=sort)
+        body, etag = square.listing(
+            sort=sort,
+            after=after,
+            size=query["page_size"],
+            now=timezone.now(),
+            host=request.get_host(),
+            render=functools.partial(_render_cards, request),
+            finish=functools.partial(_square_body, sort),
+        )
+        # The body is rendered once per page and kept with it (square.listing): no Response to
+        # render again on every request. Cacheable by anyone, but revalidated on every use:
+        # what left the square must not show.
+        response = HttpResponse(body, content_type="application/json")
+        response["ETag"] = etag
+        response["Cache-Control"] = "public, no-cache"
+        return get_conditional_response(request._request, etag=etag, response=response)
+
+
+def _square_body(sort: str, results: list[dict], next_key: list | None) -> bytes:
+    """A page of the square in the envelope, as EnvelopeJSONRenderer renders a Response."""
+    token = sign_cursor([sort, *next_key]) if next_key else None
+    return _ENVELOPE.render({"results": results, "next": token})
+
+
+_ENVELOPE = EnvelopeJSONRenderer()
+
+
+# What nearly every request of the square asks: the first page of a sort, in the default size.
+_FIRST_PAGES = {sort: {"sort": sort, "page_size": 20} for sort in square.SORTS}
+
+
+def _square_query(params) -> dict:
+    """The query, validated by SquareQuery; the common first-page queries (``?sort=hot`` or
+    nothing) are looked up instead, since validating costs a seventh of the request."""
+    if len(params) == 0:
+        return _FIRST_PAGES["hot"]
+    if len(params) == 1 and "sort" in params:
+        first = _FIRST_PAGES.get(params["sort"])
+        if first is not None:
+            return first
+    # One long-lived instance (see s.SQUARE_QUERY): no copy of its fields per request.
+    return s.SQUARE_QUERY.run_validation(params)
+
+
+def _square_position(token: str, *, sort: str) -> list:
+    """The sort key in a cursor of this sort; a cursor of another sort is a 400 as well."""
+    length = 1 + len(square.KEY_FIELDS[sort])
+    position = unsign_cursor(token, length=length)
+    if position[0] != sort or not all(type(value) is int for value in position[1:]):
+        raise invalid_cursor()
+    return position[1:]
+
+
+def _render_cards(request: Request, events: list) -> list[dict]:
+    return list(s.SquareEventPublicOutput(events, many=True, context={"request": request}).data)

@@ -31,10 +31,15 @@ def unsign_cursor(token: str, *, length: int) -> list:
     except (signing.BadSignature, ValueError, TypeError):
         position = None
     if not isinstance(position, list) or len(position) != length:
-        raise serializers.ValidationError(
-            {"cursor": [_("Invalid cursor: pass the next value of the page before.")]}
-        )
+        raise invalid_cursor()
     return position
+
+
+def invalid_cursor() -> serializers.ValidationError:
+    """The 400 (naming ``cursor``) for a cursor we did not issue for this list."""
+    return serializers.ValidationError(
+        {"cursor": [_("Invalid cursor: pass the next value of the page before.")]}
+    )
 
 
 class CursorPagination(pagination.CursorPagination):

@@ -421,6 +421,16 @@ LOTTERY_SWEEP_INTERVAL_SECONDS = env_int("LOTTERY_SWEEP_INTERVAL_SECONDS", 5)
 # (docs/fairness.md), in every draw mode and however late the sweeper runs.
 LOTTERY_REVEAL_GAP_SECONDS = env_int("LOTTERY_REVEAL_GAP_SECONDS", 10)
 
+# --- The public square (events/square.py) ----------------------------------------------------
+# Each process re-sorts the square (and pushes its join counts to Redis) at most this often: a
+# newly public event appears, and the hot order moves, within it. Events that leave (canceled,
+# hidden, locked, drawn) leave at once: every page is checked against the database.
+SQUARE_REFRESH_SECONDS = env_float("SQUARE_REFRESH_SECONDS", 5)
+# ``hot`` counts the joins of this many hours (whole hours: the current one and those before).
+SQUARE_HOT_WINDOW_HOURS = env_int("SQUARE_HOT_WINDOW_HOURS", 24)
+# The hourly join counts in Redis are recounted from the entries table at least this often.
+SQUARE_REBUILD_SECONDS = env_int("SQUARE_REBUILD_SECONDS", 3600)
+
 # --- Public randomness beacon (drand, docs/fairness.md) --------------------------------------
 # Unset DRAND_URLS or DRAND_CHAIN_HASH: no beacon (a closed network); draws say so in the proof.
 DRAND_URLS = env_list("DRAND_URLS")

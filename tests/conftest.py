@@ -55,10 +55,12 @@ def _clean_cache():
         cache.clear()
     # ... nor this process's own counts, its list of banned users or its view of Redis.
     from accounts.authentication import INACTIVE_USERS
+    from events import square
     from lottery_site import redis_breaker
     from lottery_site.throttling import COUNTS
 
     COUNTS.clear()
+    square.reset()
     INACTIVE_USERS.expire()
     redis_breaker.reset()
     yield

@@ -20,6 +20,7 @@ PUBLIC = {
     "eventWinners",
     "eventEntrants",
     "configGet",
+    "squareList",
     "wechatCallbackVerify",
     "wechatCallback",
 }
