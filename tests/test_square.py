@@ -356,12 +356,28 @@ def test_pages_follow_each_other_without_duplicates_or_gaps(sort):
     ],
 )
 def test_bad_queries_are_a_400_naming_the_field(query, field):
-    response = APIClient().get(SQUARE, query)
+    client = APIClient()
+    for _attempt in range(2):  # and again: only valid queries are remembered
+        response = client.get(SQUARE, query)
 
-    assert response.status_code == 400
-    body = response.json()
-    assert body["code"] == 40000
-    assert field in body["data"]
+        assert response.status_code == 400
+        body = response.json()
+        assert body["code"] == 40000
+        assert field in body["data"]
+
+
+def test_a_cursor_read_again_gives_the_same_page():
+    now = timezone.now()
+    for n in range(6):
+        public_event(draw_at=now + timedelta(hours=1, minutes=n))
+    client = APIClient()
+    cursor = client.get(SQUARE, {"sort": "soon", "page_size": 3}).json()["data"]["next"]
+
+    pages = [client.get(SQUARE, {"sort": "soon", "page_size": 3, "cursor": cursor}) for _ in "ab"]
+
+    assert [p.status_code for p in pages] == [200, 200]
+    assert pages[0].json()["data"] == pages[1].json()["data"]
+    assert len(pages[0].json()["data"]["results"]) == 3
 
 
 def test_the_square_is_throttled_per_client_address(monkeypatch):
