@@ -253,6 +253,8 @@ def _example(schema: dict, components: dict, *, name: str | None = None, depth: 
 
 def _fits(value: Any, schema: dict, components: dict) -> bool:
     """A cheap check that a named value suits the property (a null only where nullable)."""
+    if len(schema.get("allOf", ())) == 1:  # a described enum: allOf [its $ref]
+        return _fits(value, schema["allOf"][0], components)
     if "$ref" in schema:
         schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
     if value is None:

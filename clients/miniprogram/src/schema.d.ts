@@ -407,6 +407,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/winners/{user_id}/disqualify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disqualify a winner (creator): the prize passes to the next alternate
+         * @description The unit goes to the next entrant of the draw's own order (docs/fairness.md): nobody chooses who. After `max_substitutions` passes, or when the order runs out, the unit is recorded unawarded (`replacement` null). The proof lists every substitution. A winner whose prize was shipped cannot be disqualified.
+         */
+        post: operations["eventWinnerDisqualify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -495,6 +515,26 @@ export interface paths {
          * @description What the user accepted in ``wx.requestSubscribeMessage``: one message per template.
          */
         post: operations["subscriptionAccept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/square": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public square: public events still open for joining
+         * @description Events their creators made `public`, not hidden or under review, still open for joining (`init` and before `lock_at`). `hot`: most joins in the last SQUARE_HOT_WINDOW_HOURS first (ties: the sooner draw, then the older event); `soon`: the nearest draw time first; `new`: the newest first. An event that is canceled, hidden, locked or drawn is never listed, from that moment on; a newly public event appears within SQUARE_REFRESH_SECONDS, and so does a move in the hot order. A page may hold fewer than `page_size` events while `next` is not null.
+         */
+        get: operations["squareList"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -617,7 +657,7 @@ export interface components {
             id: string | null;
             user: components["schemas"]["User"];
             prize: components["schemas"]["PrizeRef"];
-            state: components["schemas"]["StateEnum"];
+            state: components["schemas"]["ClaimStateEnum"];
             /** Format: date-time */
             deadline: string;
             address: components["schemas"]["Address"] | (never | null);
@@ -631,6 +671,14 @@ export interface components {
             /** @description personal data erased after the claim closed */
             erased: boolean;
         };
+        /**
+         * @description * `unclaimed` - unclaimed
+         *     * `claimed` - claimed
+         *     * `shipped` - shipped
+         *     * `expired` - expired
+         * @enum {string}
+         */
+        ClaimStateEnum: "unclaimed" | "claimed" | "shipped" | "expired";
         Config: {
             /**
              * Format: date-time
@@ -649,6 +697,31 @@ export interface components {
          * @enum {string}
          */
         DeliveryEnum: "none" | "shipping" | "contact" | "code";
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        DisqualifyInput: {
+            /**
+             * @description one of a short public list; the proof shows it
+             *
+             *     * `fake_account` - fake_account
+             *     * `duplicate_account` - duplicate_account
+             *     * `ineligible` - ineligible
+             *     * `rule_violation` - rule_violation
+             */
+            reason: components["schemas"]["DisqualifyInputReasonEnum"];
+        };
+        /**
+         * @description * `fake_account` - fake_account
+         *     * `duplicate_account` - duplicate_account
+         *     * `ineligible` - ineligible
+         *     * `rule_violation` - rule_violation
+         * @enum {string}
+         */
+        DisqualifyInputReasonEnum: "fake_account" | "duplicate_account" | "ineligible" | "rule_violation";
         /**
          * @description * `time` - time
          *     * `count` - count
@@ -776,9 +849,10 @@ export interface components {
          *     * `account` - account
          *     * `shipped` - shipped
          *     * `claim_reminder` - claim_reminder
+         *     * `offered` - offered
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -829,7 +903,7 @@ export interface components {
         MyClaim: {
             id: string | null;
             delivery: components["schemas"]["DeliveryEnum"];
-            state: components["schemas"]["StateEnum"];
+            state: components["schemas"]["ClaimStateEnum"];
             /** Format: date-time */
             deadline: string;
             /** @description `contact` delivery: how to reach the creator. */
@@ -842,10 +916,28 @@ export interface components {
             shipped_at: string | null;
         };
         MyClaimState: {
-            state: components["schemas"]["StateEnum"];
+            /**
+             * @description forfeited: the prize passed to an alternate (window passed unclaimed, or disqualified); `prize` is then null
+             *
+             *     * `unclaimed` - unclaimed
+             *     * `claimed` - claimed
+             *     * `shipped` - shipped
+             *     * `expired` - expired
+             *     * `forfeited` - forfeited
+             */
+            state: components["schemas"]["MyClaimStateEnum"];
             /** Format: date-time */
             deadline: string;
         };
+        /**
+         * @description * `unclaimed` - unclaimed
+         *     * `claimed` - claimed
+         *     * `shipped` - shipped
+         *     * `expired` - expired
+         *     * `forfeited` - forfeited
+         * @enum {string}
+         */
+        MyClaimStateEnum: "unclaimed" | "claimed" | "shipped" | "expired" | "forfeited";
         MyEntry: {
             joined: boolean;
             /** Format: date-time */
@@ -857,7 +949,7 @@ export interface components {
         Notification: {
             id: string;
             /**
-             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline)
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then)
              *
              *     * `result` - result
              *     * `cancel` - cancel
@@ -866,6 +958,7 @@ export interface components {
              *     * `account` - account
              *     * `shipped` - shipped
              *     * `claim_reminder` - claim_reminder
+             *     * `offered` - offered
              */
             kind: components["schemas"]["KindEnum"];
             readonly event: components["schemas"]["NotificationEvent"] | (never | null);
@@ -885,7 +978,7 @@ export interface components {
             tracking_number: string;
             /**
              * Format: date-time
-             * @description kind=claim_reminder: claim by then
+             * @description kind=claim_reminder or offered: claim by then
              */
             deadline: string | null;
             /** Format: date-time */
@@ -989,6 +1082,12 @@ export interface components {
             draw_at: string;
             /** Format: date-time */
             drawn_at: string | null;
+            /**
+             * @description How many times a unit may pass to an alternate before it is recorded unawarded: fixed
+             *     at the event's first substitution; until then the current setting.
+             */
+            readonly max_substitutions: number;
+            readonly substitutions: components["schemas"]["Substitution"][];
             readonly entrants_url: string;
             readonly winners_url: string;
         };
@@ -1023,15 +1122,6 @@ export interface components {
             up_to?: string;
         };
         /**
-         * @description * `fraud` - fraud
-         *     * `porn` - porn
-         *     * `illegal` - illegal
-         *     * `spam` - spam
-         *     * `other` - other
-         * @enum {string}
-         */
-        ReasonEnum: "fraud" | "porn" | "illegal" | "spam" | "other";
-        /**
          * @description An input serializer that refuses fields it does not know.
          *
          *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
@@ -1054,8 +1144,17 @@ export interface components {
          *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
          */
         ReportInput: {
-            reason: components["schemas"]["ReasonEnum"];
+            reason: components["schemas"]["ReportInputReasonEnum"];
         };
+        /**
+         * @description * `fraud` - fraud
+         *     * `porn` - porn
+         *     * `illegal` - illegal
+         *     * `spam` - spam
+         *     * `other` - other
+         * @enum {string}
+         */
+        ReportInputReasonEnum: "fraud" | "porn" | "illegal" | "spam" | "other";
         /** @description What ``onShareAppMessage`` returns, and the mini-program code to save or show. */
         Share: {
             title: string;
@@ -1074,14 +1173,31 @@ export interface components {
             carrier: string;
             tracking_number: string;
         };
-        /**
-         * @description * `unclaimed` - unclaimed
-         *     * `claimed` - claimed
-         *     * `shipped` - shipped
-         *     * `expired` - expired
-         * @enum {string}
-         */
-        StateEnum: "unclaimed" | "claimed" | "shipped" | "expired";
+        /** @description An event's card on the square: what every viewer sees alike, memoized per revision. */
+        SquareEvent: {
+            id: string;
+            title: string;
+            cover: components["schemas"]["Image"] | (never | null);
+            creator: components["schemas"]["User"];
+            prizes: components["schemas"]["Prize"][];
+            draw_mode: components["schemas"]["DrawModeEnum"];
+            target_participants: number | null;
+            /** Format: date-time */
+            draw_at: string;
+            /** Format: date-time */
+            lock_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description entrants now */
+            participant_count: number;
+            /** @description joins in the hot window (SQUARE_HOT_WINDOW_HOURS), as of the last re-sort */
+            recent_joins: number;
+        };
+        SquareEventPage: {
+            results: components["schemas"]["SquareEvent"][];
+            /** @description Pass as ?cursor= for the next page; null on the last. */
+            next: string | null;
+        };
         /**
          * @description * `init` - init
          *     * `opening` - opening
@@ -1099,6 +1215,30 @@ export interface components {
         SubscriptionsInput: {
             accepted: string[];
         };
+        /** @description One prize unit passing to the next alternate of the draw's order (docs/fairness.md). */
+        Substitution: {
+            /** @description 0-based unit of the draw (winner #unit+1 of the draw's own winner list) */
+            unit: number;
+            prize: components["schemas"]["PrizeRef"];
+            /** @description the replaced user's id */
+            replaced: string;
+            reason: components["schemas"]["SubstitutionOutputReasonEnum"];
+            /** Format: date-time */
+            at: string;
+            /** @description the step of the order that named the alternate */
+            step: number | null;
+            /** @description the alternate's user id; null: the unit is now unawarded */
+            replacement: string | null;
+        };
+        /**
+         * @description * `expired` - expired
+         *     * `fake_account` - fake_account
+         *     * `duplicate_account` - duplicate_account
+         *     * `ineligible` - ineligible
+         *     * `rule_violation` - rule_violation
+         * @enum {string}
+         */
+        SubstitutionOutputReasonEnum: "expired" | "fake_account" | "duplicate_account" | "ineligible" | "rule_violation";
         /** @description Only the kinds configured on the server; pass the values to wx.requestSubscribeMessage. */
         Templates: {
             /** @description draw results (and summaries) */
@@ -3537,7 +3677,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step. */
+            /** @description `40903` The event has been canceled., `40905` The event has not been drawn yet., `40908` This event has no claim step. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3546,7 +3686,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40905 | 40908;
+                        code: 40903 | 40905 | 40908;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3755,7 +3895,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step., `40909` The claim deadline has passed., `40910` The prize has already been shipped. */
+            /** @description `40903` The event has been canceled., `40905` The event has not been drawn yet., `40908` This event has no claim step., `40909` The claim deadline has passed., `40910` The prize has already been shipped. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3764,7 +3904,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40905 | 40908 | 40909 | 40910;
+                        code: 40903 | 40905 | 40908 | 40909 | 40910;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3977,7 +4117,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40905` The event has not been drawn yet., `40908` This event has no claim step., `40909` The claim deadline has passed., `40910` The prize has already been shipped. */
+            /** @description `40903` The event has been canceled., `40905` The event has not been drawn yet., `40908` This event has no claim step., `40909` The claim deadline has passed., `40910` The prize has already been shipped. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3986,7 +4126,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40905 | 40908 | 40909 | 40910;
+                        code: 40903 | 40905 | 40908 | 40909 | 40910;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4730,6 +4870,21 @@ export interface operations {
                      *         "locked_at": "2026-12-24T20:00:00+08:00",
                      *         "draw_at": "2026-12-24T20:00:00+08:00",
                      *         "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *         "max_substitutions": 1,
+                     *         "substitutions": [
+                     *           {
+                     *             "unit": 1,
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             },
+                     *             "replaced": "string",
+                     *             "reason": "expired",
+                     *             "at": "2026-12-24T20:00:00+08:00",
+                     *             "step": 1,
+                     *             "replacement": "string"
+                     *           }
+                     *         ],
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
                      *         "winners_url": "/api/v1/events/e_7Kq2xPzM/winners"
                      *       }
@@ -5769,6 +5924,21 @@ export interface operations {
                      *         "locked_at": "2026-12-24T20:00:00+08:00",
                      *         "draw_at": "2026-12-24T20:00:00+08:00",
                      *         "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *         "max_substitutions": 1,
+                     *         "substitutions": [
+                     *           {
+                     *             "unit": 1,
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             },
+                     *             "replaced": "string",
+                     *             "reason": "expired",
+                     *             "at": "2026-12-24T20:00:00+08:00",
+                     *             "step": 1,
+                     *             "replacement": "string"
+                     *           }
+                     *         ],
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
                      *         "winners_url": "/api/v1/events/e_7Kq2xPzM/winners"
                      *       }
@@ -6339,6 +6509,252 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40905;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventWinnerDisqualify: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "fake_account"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DisqualifyInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "unit": 1,
+                     *         "prize": {
+                     *           "id": "p_Hx81LmQa",
+                     *           "name": "iPad Air"
+                     *         },
+                     *         "replaced": "string",
+                     *         "reason": "expired",
+                     *         "at": "2026-12-24T20:00:00+08:00",
+                     *         "step": 1,
+                     *         "replacement": "string"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Substitution"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40403` That user does not hold a prize in this event. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40403;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40905` The event has not been drawn yet., `40910` The prize has already been shipped. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40905 | 40910;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7721,6 +8137,184 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    squareList: {
+        parameters: {
+            query?: {
+                /** @description The `next` of the previous page; omit for the first page. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20). */
+                page_size?: number;
+                sort?: "hot" | "new" | "soon";
+            };
+            header?: {
+                /** @description The ETag of the page you hold: 304 while it is unchanged. */
+                "If-None-Match"?: string;
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The page's. */
+                    ETag?: string;
+                    "Cache-Control"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "results": [
+                     *           {
+                     *             "id": "e_7Kq2xPzM",
+                     *             "title": "年会抽奖：iPad 与京东卡",
+                     *             "cover": {
+                     *               "url": "string",
+                     *               "width": 1,
+                     *               "height": 1
+                     *             },
+                     *             "creator": {
+                     *               "id": "u_3mT9cQ2w",
+                     *               "nickname": "小王",
+                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *               "avatar": {
+                     *                 "url": "string",
+                     *                 "width": 1,
+                     *                 "height": 1
+                     *               }
+                     *             },
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "p_Hx81LmQa",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1,
+                     *                 "image": {
+                     *                   "url": "string",
+                     *                   "width": 1,
+                     *                   "height": 1
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "draw_mode": "time",
+                     *             "target_participants": null,
+                     *             "draw_at": "2026-12-24T20:00:00+08:00",
+                     *             "lock_at": "2026-12-24T19:59:00+08:00",
+                     *             "created_at": "2026-12-01T10:00:00+08:00",
+                     *             "participant_count": 128,
+                     *             "recent_joins": 1
+                     *           }
+                     *         ],
+                     *         "next": "cD0yMDI2LTEyLTAyKzA5JTNBMzAlM0EwMA=="
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["SquareEventPage"];
+                    };
+                };
+            };
+            /** @description Unchanged since the ETag in If-None-Match */
+            304: {
+                headers: {
+                    /** @description The page's. */
+                    ETag?: string;
+                    "Cache-Control"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
                     };
                 };
             };
