@@ -53,13 +53,15 @@ def _clean_cache():
         cache.delete_pattern("*")
     else:
         cache.clear()
-    # ... nor this process's own counts, its list of banned users or its view of Redis.
-    from accounts.authentication import INACTIVE_USERS
+    # ... nor this process's own counts, its list of banned users, the tokens it has verified
+    # or its view of Redis.
+    from accounts.authentication import INACTIVE_USERS, VERIFIED_TOKENS
     from lottery_site import redis_breaker
     from lottery_site.throttling import COUNTS
 
     COUNTS.clear()
     INACTIVE_USERS.expire()
+    VERIFIED_TOKENS.clear()
     redis_breaker.reset()
     yield
 
