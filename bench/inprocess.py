@@ -1,0 +1,134 @@
+#!/usr/bin/env python
+"""bench/inprocess: what one request costs one process, endpoint by endpoint, against the bare view.
+
+    .venv/bin/python bench/inprocess.py [--rounds 5] [--requests 2000] [--token-uses 1]
+
+The same endpoints as bench/join (the bare view, DRF alone, DRF with our authentication, the
+event detail, /me) called in a loop through Django's WSGI handler, one after the other in each
+round, in this process: no gunicorn, no wrk, no sockets in front. What it reports is the ratio
+of the bare view's time per request to each endpoint's, median of the rounds: the figure
+bench/join measures as requests/s on a quiet machine, here far less moved by other work on the
+machine (it times one process; MySQL and Redis still answer over loopback).
+
+Every request carries another user's token (``--token-uses 1``, the default): no token is seen
+twice, so the per-process memo of verified tokens never hits, the worst case for it. With
+``--token-uses N`` each token serves N requests in a row of a measurement (a client's session).
+Own database (BENCH_DATABASE_URL, default lottery_bench_inprocess, dropped and re-created) and
+Redis (BENCH_REDIS_URL, default db 13).
+"""
+
+import argparse
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/lottery_bench_inprocess")
+os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+from bench import common  # noqa: E402
+from bench.common import RESULTS, median  # noqa: E402
+
+ENDPOINTS = {
+    "bare": ("/healthz", False),
+    "drf_only": ("/bench/drf", False),
+    "authenticated_only": ("/bench/authenticated", True),
+    "detail": ("/api/v1/events/{event_id}", True),
+    "me": ("/api/v1/me", True),
+}
+
+
+def environ(path: str, token: str | None) -> dict:
+    env = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+    }
+    if token is not None:
+        env["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--token-uses", type=int, default=1)
+    args = parser.parse_args()
+
+    common.BENCH_ENV["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # the reference endpoints
+    common.setup_django()
+    from django.core.handlers.wsgi import WSGIHandler
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.authentication import PUBLIC_ID_CLAIM
+    from accounts.models import User
+    from bench.join import access_token, make_event
+
+    distinct = args.requests // args.token_uses + 1
+    authenticated = sum(1 for _, needs in ENDPOINTS.values() if needs)
+    count = distinct * authenticated * (args.rounds + 1)  # no token ever seen twice
+    User.objects.bulk_create(
+        [User(openid=f"bench-{n:07d}", nickname=f"用户{n}") for n in range(count)], batch_size=5000
+    )
+    users = iter(User.objects.filter(openid__startswith="bench-").order_by("pk"))
+    event_id = make_event()
+    app = WSGIHandler()
+
+    def start_response(status, headers, exc_info=None):
+        if not status.startswith("200"):
+            raise RuntimeError(f"{status} from the benchmark's request")
+
+    def measure(path: str, needs_token: bool, requests: int) -> float:
+        """Seconds per request; tokens made beforehand, outside the timing."""
+        tokens = [None] * requests
+        if needs_token:
+            own = [access_token(next(users), AccessToken, PUBLIC_ID_CLAIM) for _ in range(distinct)]
+            tokens = [own[n // args.token_uses] for n in range(requests)]
+        envs = [environ(path, token) for token in tokens]
+        started = time.perf_counter()
+        for env in envs:
+            response = app(env, start_response)
+            b"".join(response)
+            response.close()
+        return (time.perf_counter() - started) / requests
+
+    for path, needs in ENDPOINTS.values():  # warm up: imports, connections, memos
+        measure(path.format(event_id=event_id), needs, 200)
+    rows = []
+    for round_number in range(1, args.rounds + 1):
+        row = {
+            name: measure(path.format(event_id=event_id), needs, args.requests)
+            for name, (path, needs) in ENDPOINTS.items()
+        }
+        rows.append(row)
+        print(
+            f"round {round_number}  "
+            + "  ".join(f"{name} {seconds * 1e6:.0f} µs" for name, seconds in row.items()),
+            flush=True,
+        )
+    summary = {
+        f"{name}_over_bare": median(r["bare"] / r[name] for r in rows)
+        for name in ENDPOINTS
+        if name != "bare"
+    }
+    summary |= {f"{name}_us": median(r[name] for r in rows) * 1e6 for name in ENDPOINTS}
+    summary["token_uses"] = args.token_uses
+    print(json.dumps(summary, indent=2))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "inprocess.json").write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
