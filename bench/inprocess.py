@@ -5,10 +5,12 @@
 
 The same endpoints as bench/join (the bare view, DRF alone, DRF with our authentication, the
 event detail, /me) called in a loop through Django's WSGI handler, one after the other in each
-round, in this process: no gunicorn, no wrk, no sockets in front. What it reports is the ratio
+round, interleaved in batches of 100, in this process: no gunicorn, no wrk, no sockets in front. What it reports is the ratio
 of the bare view's time per request to each endpoint's, median of the rounds: the figure
 bench/join measures as requests/s on a quiet machine, here far less moved by other work on the
-machine (it times one process; MySQL and Redis still answer over loopback).
+machine (it times one process; MySQL and Redis still answer over loopback). It also reports
+the ratios of CPU time of this process alone (``_cpu``), which leave out the database's and
+Redis's own work and the waits for them.
 
 Every request carries another user's token (``--token-uses 1``, the default): no token is seen
 twice, so the per-process memo of verified tokens never hits, the worst case for it. With
@@ -65,6 +67,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--token-uses", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=100)
     args = parser.parse_args()
 
     common.BENCH_ENV["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # the reference endpoints
@@ -90,40 +93,59 @@ def main() -> None:
         if not status.startswith("200"):
             raise RuntimeError(f"{status} from the benchmark's request")
 
-    def measure(path: str, needs_token: bool, requests: int) -> float:
-        """Seconds per request; tokens made beforehand, outside the timing."""
+    def prepared(path: str, needs_token: bool, requests: int) -> list[dict]:
+        """The requests' environs, tokens made beforehand, outside the timing."""
         tokens = [None] * requests
         if needs_token:
             own = [access_token(next(users), AccessToken, PUBLIC_ID_CLAIM) for _ in range(distinct)]
             tokens = [own[n // args.token_uses] for n in range(requests)]
-        envs = [environ(path, token) for token in tokens]
-        started = time.perf_counter()
+        return [environ(path, token) for token in tokens]
+
+    def run(envs: list[dict]) -> tuple[float, float]:
+        """Wall and CPU seconds for these requests."""
+        wall, cpu = time.perf_counter(), time.process_time()
         for env in envs:
             response = app(env, start_response)
             b"".join(response)
             response.close()
-        return (time.perf_counter() - started) / requests
+        return time.perf_counter() - wall, time.process_time() - cpu
 
-    for path, needs in ENDPOINTS.values():  # warm up: imports, connections, memos
-        measure(path.format(event_id=event_id), needs, 200)
+    paths = {
+        name: (path.format(event_id=event_id), needs) for name, (path, needs) in ENDPOINTS.items()
+    }
+    for path, needs in paths.values():  # warm up: imports, connections, memos
+        run(prepared(path, needs, 200))
     rows = []
     for round_number in range(1, args.rounds + 1):
-        row = {
-            name: measure(path.format(event_id=event_id), needs, args.requests)
-            for name, (path, needs) in ENDPOINTS.items()
-        }
+        # Interleaved in batches, so that whatever else loads the machine meanwhile falls on
+        # every endpoint alike.
+        envs = {name: prepared(path, needs, args.requests) for name, (path, needs) in paths.items()}
+        wall, cpu = dict.fromkeys(paths, 0.0), dict.fromkeys(paths, 0.0)
+        for start in range(0, args.requests, args.batch):
+            for name in paths:
+                batch_wall, batch_cpu = run(envs[name][start : start + args.batch])
+                wall[name] += batch_wall
+                cpu[name] += batch_cpu
+        row = {name: (wall[name] / args.requests, cpu[name] / args.requests) for name in paths}
         rows.append(row)
         print(
             f"round {round_number}  "
-            + "  ".join(f"{name} {seconds * 1e6:.0f} µs" for name, seconds in row.items()),
+            + "  ".join(
+                f"{name} {w * 1e6:.0f} µs (cpu {c * 1e6:.0f})" for name, (w, c) in row.items()
+            ),
             flush=True,
         )
     summary = {
-        f"{name}_over_bare": median(r["bare"] / r[name] for r in rows)
+        f"{name}_over_bare": median(r["bare"][0] / r[name][0] for r in rows)
         for name in ENDPOINTS
         if name != "bare"
     }
-    summary |= {f"{name}_us": median(r[name] for r in rows) * 1e6 for name in ENDPOINTS}
+    summary |= {
+        f"{name}_over_bare_cpu": median(r["bare"][1] / r[name][1] for r in rows)
+        for name in ENDPOINTS
+        if name != "bare"
+    }
+    summary |= {f"{name}_us": median(r[name][0] for r in rows) * 1e6 for name in ENDPOINTS}
     summary["token_uses"] = args.token_uses
     print(json.dumps(summary, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
