@@ -41,12 +41,15 @@ ENDPOINTS = {
     "authenticated_only": ("/bench/authenticated", True),
     "detail": ("/api/v1/events/{event_id}", True),
     "me": ("/api/v1/me", True),
+    # Every join is another user's (whatever --token-uses says): each one inserts.
+    "join": ("POST /api/v1/events/{event_id}/entry", True),
 }
 
 
 def environ(path: str, token: str | None) -> dict:
+    method, _, path = path.rpartition(" ")
     env = {
-        "REQUEST_METHOD": "GET",
+        "REQUEST_METHOD": method or "GET",
         "PATH_INFO": path,
         "QUERY_STRING": "",
         "SERVER_NAME": "127.0.0.1",
@@ -79,9 +82,9 @@ def main() -> None:
     from accounts.models import User
     from bench.join import access_token, make_event
 
-    distinct = args.requests // args.token_uses + 1
-    authenticated = sum(1 for _, needs in ENDPOINTS.values() if needs)
-    count = distinct * authenticated * (args.rounds + 1)  # no token ever seen twice
+    # No token ever seen twice, beyond --token-uses; every join another user's.
+    reads = sum(1 for path, needs in ENDPOINTS.values() if needs and " " not in path)
+    count = (reads * (args.requests // args.token_uses + 1) + args.requests + 1) * (args.rounds + 1)
     User.objects.bulk_create(
         [User(openid=f"bench-{n:07d}", nickname=f"用户{n}") for n in range(count)], batch_size=5000
     )
@@ -90,15 +93,19 @@ def main() -> None:
     app = WSGIHandler()
 
     def start_response(status, headers, exc_info=None):
-        if not status.startswith("200"):
+        if not status.startswith(("200", "201")):
             raise RuntimeError(f"{status} from the benchmark's request")
 
     def prepared(path: str, needs_token: bool, requests: int) -> list[dict]:
         """The requests' environs, tokens made beforehand, outside the timing."""
         tokens = [None] * requests
+        uses = 1 if path.startswith("POST ") else args.token_uses
         if needs_token:
-            own = [access_token(next(users), AccessToken, PUBLIC_ID_CLAIM) for _ in range(distinct)]
-            tokens = [own[n // args.token_uses] for n in range(requests)]
+            own = [
+                access_token(next(users), AccessToken, PUBLIC_ID_CLAIM)
+                for _ in range(requests // uses + 1)
+            ]
+            tokens = [own[n // uses] for n in range(requests)]
         return [environ(path, token) for token in tokens]
 
     def run(envs: list[dict]) -> tuple[float, float]:
