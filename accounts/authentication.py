@@ -9,6 +9,13 @@ however it was written: through ``accounts.services``, the admin, ``user.save()`
 once in the process that wrote it. This does not depend on Redis: a Redis outage changes
 nothing here.
 
+Verifying a token (PyJWT: base64, HMAC, JSON, claim checks) is the largest part of what is left
+per request. Each process remembers the access tokens it has verified (``VERIFIED_TOKENS``),
+keyed by the whole token string, signature included, until each one's own expiry; a token seen
+again skips PyJWT. Nothing else changes: the ban check above runs on every request, a token
+that failed is never remembered, and access tokens have no revocation of their own (logout
+blacklists the refresh token; an access token lives until its ``exp``, remembered or not).
+
 ``request.user`` is a User carrying the id, the public id and ``is_active`` only; its other
 fields are loaded from the database if something reads them (rendering a creator, /me). Code
 that writes to the user reloads it from the database.
@@ -16,8 +23,12 @@ that writes to the user reloads it from the database.
 
 import threading
 import time
+from collections import OrderedDict
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -69,6 +80,56 @@ def user_access_changed(user_id: int) -> None:
     INACTIVE_USERS.expire()
 
 
+class VerifiedTokens:
+    """Access tokens this process has verified, until their expiry: at most AUTH_TOKEN_MEMO_SIZE.
+
+    The key is the raw token, every byte of it: a hit is a token identical to one that passed
+    PyJWT's verification. The oldest entry makes room for a new one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: OrderedDict[bytes, tuple[object, float]] = OrderedDict()
+
+    def get(self, raw_token: bytes):
+        """The verified token for ``raw_token``, or None (never seen, or expired since)."""
+        hit = self._tokens.get(raw_token)
+        if hit is None:
+            return None
+        token, valid_until = hit
+        if time.time() >= valid_until:  # verifying it again raises "expired"
+            self._tokens.pop(raw_token, None)
+            return None
+        return token
+
+    def put(self, raw_token: bytes, token) -> None:
+        size = settings.AUTH_TOKEN_MEMO_SIZE
+        if size <= 0:
+            return
+        # Valid while exp > now - leeway, as simplejwt's and PyJWT's own checks have it.
+        leeway = api_settings.LEEWAY
+        leeway = leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway or 0)
+        valid_until = float(token["exp"]) + leeway
+        with self._lock:
+            self._tokens[raw_token] = (token, valid_until)
+            while len(self._tokens) > size:
+                self._tokens.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+VERIFIED_TOKENS = VerifiedTokens()
+
+
+@receiver(setting_changed)
+def _forget_verified_tokens(*, setting, **kwargs) -> None:
+    # A new signing key or lifetime (tests) must not meet tokens verified under the old one.
+    if setting in ("SIMPLE_JWT", "SECRET_KEY", "AUTH_TOKEN_MEMO_SIZE"):
+        VERIFIED_TOKENS.clear()
+
+
 def token_user(user_id: int, public_id: str | None) -> User:
     """The caller as a User with what the token says; other fields load when first read."""
     if public_id:
@@ -78,6 +139,13 @@ def token_user(user_id: int, public_id: str | None) -> User:
 
 
 class CachedUserJWTAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token: bytes):
+        token = VERIFIED_TOKENS.get(raw_token)
+        if token is None:
+            token = super().get_validated_token(raw_token)  # raises if not valid
+            VERIFIED_TOKENS.put(raw_token, token)
+        return token
+
     def get_user(self, validated_token) -> User:
         user_id = self.user_id(validated_token)
         if user_id in INACTIVE_USERS:

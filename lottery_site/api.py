@@ -16,6 +16,7 @@ from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -53,6 +54,21 @@ class EnvelopeJSONRenderer(JSONRenderer):
         if response is None or not getattr(response, "is_envelope", False):
             data = envelope(data=data)
         return super().render(data, accepted_media_type, renderer_context)
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, answered at once when the client accepts anything or exactly the first
+    renderer's type (what clients send): the answer DRF's full parse of the header would give."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if renderers and format_suffix is None:
+            first = renderers[0]
+            accept = request.META.get("HTTP_ACCEPT", "*/*")
+            if (accept == "*/*" or accept == first.media_type) and (
+                self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+            ):
+                return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class PayloadTooLarge(exceptions.APIException):

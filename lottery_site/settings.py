@@ -157,6 +157,8 @@ REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 5)
 THROTTLE_SYNC_SECONDS = env_float("THROTTLE_SYNC_SECONDS", 1)
 # A ban (is_active=False, however written) reaches every API process within this bound.
 AUTH_BAN_CHECK_SECONDS = env_float("AUTH_BAN_CHECK_SECONDS", 1)
+# Access tokens each process remembers as verified, until their expiry (0: verify every time).
+AUTH_TOKEN_MEMO_SIZE = env_int("AUTH_TOKEN_MEMO_SIZE", 10000)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -277,6 +279,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CachedUserJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["lottery_site.api.EnvelopeJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lottery_site.api.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["lottery_site.api.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "lottery_site.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

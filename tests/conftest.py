@@ -53,8 +53,9 @@ def _clean_cache():
         cache.delete_pattern("*")
     else:
         cache.clear()
-    # ... nor this process's own counts, its list of banned users or its view of Redis.
-    from accounts.authentication import INACTIVE_USERS
+    # ... nor this process's own counts, its list of banned users, the tokens it has verified,
+    # its square or its view of Redis.
+    from accounts.authentication import INACTIVE_USERS, VERIFIED_TOKENS
     from events import square
     from lottery_site import redis_breaker
     from lottery_site.throttling import COUNTS
@@ -62,6 +63,7 @@ def _clean_cache():
     COUNTS.clear()
     square.reset()
     INACTIVE_USERS.expire()
+    VERIFIED_TOKENS.clear()
     redis_breaker.reset()
     yield
 

@@ -217,3 +217,19 @@ def test_a_lost_database_connection_is_a_503_to_retry_not_a_500(user_client, cap
     finally:
         connection.close()  # what request_finished does outside the test client
     assert_envelope(user_client.get("/api/v1/events/e_0000000000000000"), 404, 40401)
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/json, */*"])
+def test_a_client_that_accepts_json_gets_the_envelope(user_client, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    assert_envelope(user_client.get("/api/v1/me", **headers), 200, 0)
+
+
+def test_a_client_that_accepts_no_json_is_refused_in_json(user_client):
+    """The negotiation's quick answer covers only what DRF's own parse would accept anyway."""
+    assert_envelope(user_client.get("/api/v1/me", HTTP_ACCEPT="text/html"), 406, 40600)
+
+
+def test_a_format_in_the_query_still_chooses_the_renderer(user_client):
+    assert_envelope(user_client.get("/api/v1/me?format=json"), 200, 0)
+    assert user_client.get("/api/v1/me?format=txt").status_code == 404  # DRF: no such renderer
