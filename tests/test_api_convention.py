@@ -233,3 +233,6 @@ def test_a_client_that_accepts_no_json_is_refused_in_json(user_client):
 def test_a_format_in_the_query_still_chooses_the_renderer(user_client):
     assert_envelope(user_client.get("/api/v1/me?format=json"), 200, 0)
     assert user_client.get("/api/v1/me?format=txt").status_code == 404  # DRF: no such renderer
+    # ... however the query spells it (the quick path reads the raw query string).
+    assert user_client.get("/api/v1/me?%66ormat=txt").status_code == 404
+    assert user_client.get("/api/v1/me?page=1&format=txt").status_code == 404
