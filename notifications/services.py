@@ -112,18 +112,8 @@ def claims_fan_out(*, now: datetime) -> list[list[int]]:
     The claim's ``notified_at`` is the outbox mark, set only after the delivery is recorded; a
     rerun inserts nothing twice (one delivery per event, user and kind).
     """
-    shipped = Claim.objects.filter(status=Claim.Status.SHIPPED, notified_at__isnull=True)
-    rows = list(shipped.values_list("pk", "event_id", "entry__user_id")[:INSERT_CHUNK])
-    for _pk, event_id, user_id in rows:
-        _record(event_id, Delivery.Kind.SHIPPED, [user_id], now=now)
-    Claim.objects.filter(pk__in=[row[0] for row in rows], notified_at__isnull=True).update(
-        notified_at=now
-    )
-    # Only what this run recorded: older pending ones are the due-sweep's (deliveries_take_due).
-    pending = Delivery.objects.filter(
-        kind=Delivery.Kind.SHIPPED, state=State.PENDING, created_at=now
-    )
-    return _batches(list(pending.order_by("pk").values_list("pk", flat=True)))
+    shipped = Claim.objects.filter(status=Claim.Status.SHIPPED)
+    return _outbox_fan_out(shipped, "entry__user_id", Delivery.Kind.SHIPPED, now=now)
 
 
 def substitutions_fan_out(*, now: datetime) -> list[list[int]]:
@@ -132,17 +122,30 @@ def substitutions_fan_out(*, now: datetime) -> list[list[int]]:
     The substitution's ``notified_at`` is the outbox mark, set only after the delivery is
     recorded; a rerun inserts nothing twice (one delivery per event, user and kind).
     """
-    fresh = Substitution.objects.filter(notified_at__isnull=True)
-    rows = list(fresh.values_list("pk", "event_id", "replacement__user_id")[:INSERT_CHUNK])
-    for _pk, event_id, user_id in rows:
-        if user_id is not None:  # recorded unawarded: nobody to tell
-            _record(event_id, Delivery.Kind.OFFERED, [user_id], now=now)
-    Substitution.objects.filter(pk__in=[row[0] for row in rows], notified_at__isnull=True).update(
-        notified_at=now
+    # A unit recorded unawarded has no replacement: nobody to tell.
+    return _outbox_fan_out(
+        Substitution.objects.all(), "replacement__user_id", Delivery.Kind.OFFERED, now=now
     )
-    pending = Delivery.objects.filter(
-        kind=Delivery.Kind.OFFERED, state=State.PENDING, created_at=now
+
+
+def _outbox_fan_out(
+    rows: QuerySet, user_field: str, kind: str, *, now: datetime
+) -> list[list[int]]:
+    """One delivery of ``kind`` per row not yet notified (to the user at ``user_field``), then
+    the row's ``notified_at`` mark; the batches of what this run recorded.
+
+    Only what this run recorded: older pending ones are the due-sweep's (deliveries_take_due).
+    """
+    fresh = list(
+        rows.filter(notified_at__isnull=True).values_list("pk", "event_id", user_field)[
+            :INSERT_CHUNK
+        ]
     )
+    for _pk, event_id, user_id in fresh:
+        if user_id is not None:
+            _record(event_id, kind, [user_id], now=now)
+    rows.filter(pk__in=[row[0] for row in fresh], notified_at__isnull=True).update(notified_at=now)
+    pending = Delivery.objects.filter(kind=kind, state=State.PENDING, created_at=now)
     return _batches(list(pending.order_by("pk").values_list("pk", flat=True)))
 
 
