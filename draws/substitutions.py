@@ -26,7 +26,7 @@ from django.db.models import F
 from accounts.models import User
 from draws import fairness
 from events import transitions
-from events.claims import claim_deadline
+from events.claims import claim_deadline, claims_open
 from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
 from lottery_site.errors import ApplicationError
 
@@ -65,15 +65,14 @@ def claims_open_expired(*, now: datetime) -> int:
     }
     if not deadlines:
         return 0
-    missing = Entry.objects.filter(
+    missing: dict[int, list[int]] = {}
+    for pk, event_id in Entry.objects.filter(
         prize__event_id__in=list(deadlines), claim__isnull=True
-    ).values_list("pk", "event_id")
-    rows = [
-        Claim(entry_id=pk, event_id=event_id, deadline=deadlines[event_id], created_at=now)
-        for pk, event_id in missing
-    ]
-    Claim.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+    ).values_list("pk", "event_id"):
+        missing.setdefault(event_id, []).append(pk)
+    for event_id, entry_ids in sorted(missing.items()):
+        claims_open(event_id=event_id, entry_ids=entry_ids, deadline=deadlines[event_id], now=now)
+    return sum(len(entry_ids) for entry_ids in missing.values())
 
 
 def claim_expire(*, claim_id: int, now: datetime) -> Substitution | None:

@@ -16,6 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
@@ -63,10 +64,8 @@ def claim_submit(*, event: Event, user: User, now: datetime, address: dict | Non
     if now >= deadline and (existing is None or existing.status == Claim.Status.UNCLAIMED):
         raise ApplicationError("claim_expired")
     if existing is None:
-        existing, _created = Claim.objects.get_or_create(
-            entry_id=entry.pk,
-            defaults={"event_id": event.pk, "deadline": deadline, "created_at": now},
-        )
+        claims_open(event_id=event.pk, entry_ids=[entry.pk], deadline=deadline, now=now)
+        existing = Claim.objects.get(entry_id=entry.pk)
     allowed = (
         [Claim.Status.CLAIMED]
         if now >= deadline
@@ -267,12 +266,11 @@ def claims_remind_due(*, now: datetime) -> list[Claim]:
         if not deadline - timedelta(days=1) <= now < deadline:
             continue
         winners = Entry.objects.filter(event_id=event.pk, prize__isnull=False, claim__isnull=True)
-        Claim.objects.bulk_create(
-            [
-                Claim(entry_id=entry_id, event_id=event.pk, deadline=deadline, created_at=now)
-                for entry_id in winners.values_list("pk", flat=True)
-            ],
-            ignore_conflicts=True,
+        claims_open(
+            event_id=event.pk,
+            entry_ids=list(winners.values_list("pk", flat=True)),
+            deadline=deadline,
+            now=now,
         )
     # By each claim's own deadline: an alternate's window ends later than the event's.
     due = Claim.objects.filter(
@@ -285,6 +283,24 @@ def claims_remind_due(*, now: datetime) -> list[Claim]:
         if Claim.objects.filter(pk=claim.pk, reminded_at__isnull=True).update(reminded_at=now):
             reminded.append(claim)
     return reminded
+
+
+def claims_open(*, event_id: int, entry_ids: list[int], deadline: datetime, now: datetime) -> None:
+    """Give each of these winners of one event a claim row, if they have none (idempotent).
+
+    Two sweepers inserting the same rows at once (an INSERT IGNORE of several rows each)
+    deadlock on the claims' unique index, and a substitution inserting an alternate's claim can
+    join in. Taking the event's row first, like every writer of its claims, makes them queue
+    instead; the second then ignores the rows the first inserted.
+    """
+    if not entry_ids:
+        return
+    rows = [
+        Claim(entry_id=pk, event_id=event_id, deadline=deadline, created_at=now) for pk in entry_ids
+    ]
+    with transaction.atomic():
+        list(Event.objects.select_for_update().filter(pk=event_id).values_list("pk", flat=True))
+        Claim.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def _events_in_claim_window(*, now: datetime):
