@@ -70,6 +70,27 @@ def stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
     worker.wait(timeout=30)
 
 
+def two_sweeps_at_once() -> list[Exception]:
+    """Run the sweeper in two threads released together; what either raised."""
+    errors, barrier = [], threading.Barrier(2)
+
+    def sweep():
+        try:
+            barrier.wait()
+            tasks.sweep()
+        except Exception as error:  # noqa: BLE001 - returned to the test's assertion
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 def status_of(event) -> int:
     return Event.objects.values_list("status", flat=True).get(pk=event.pk)
 
@@ -153,24 +174,8 @@ def test_two_sweepers_at_once_draw_once():
 def test_two_sweepers_running_at_once_lock_once_and_draw_once():
     """What two beat processes would do: both sweep the same overdue event at the same moment."""
     event = overdue_event(entrants=40)
-    errors, barrier = [], threading.Barrier(2)
 
-    def sweep():
-        try:
-            barrier.wait()
-            tasks.sweep()  # eager in tests: each sweep runs its lock and draw tasks inline
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert two_sweeps_at_once() == []  # eager: each sweep runs its lock and draw tasks inline
     assert status_of(event) == Event.Status.OPENED
     assert actual_winners(event) == expected_winners(event)
     assert EventLog.objects.filter(event=event, action="lock").count() == 1
@@ -297,24 +302,8 @@ def holders(event) -> list[str]:
 
 def test_two_sweepers_at_once_pass_each_expired_prize_on_once():
     event = drawn_with_expired_claims(entrants=20)
-    errors, barrier = [], threading.Barrier(2)
 
-    def sweep():
-        try:
-            barrier.wait()
-            tasks.sweep()  # eager: each sweep runs its expiry tasks inline
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert two_sweeps_at_once() == []  # eager: each sweep runs its expiry tasks inline
     assert Substitution.objects.filter(event=event).count() == 3
     assert sorted(Substitution.objects.values_list("step", flat=True)) == [3, 4, 5]
     assert holders(event) == expected_after_expiry(event)
