@@ -70,25 +70,30 @@ def stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
     worker.wait(timeout=30)
 
 
-def two_sweeps_at_once() -> list[Exception]:
-    """Run the sweeper in two threads released together; what either raised."""
-    errors, barrier = [], threading.Barrier(2)
+def at_once(call, *, times: int = 2) -> tuple[list, list[Exception]]:
+    """Run ``call`` in ``times`` threads released together; what they returned, what they raised."""
+    results, errors, barrier = [], [], threading.Barrier(times)
 
-    def sweep():
+    def run():
         try:
             barrier.wait()
-            tasks.sweep()
+            results.append(call())
         except Exception as error:  # noqa: BLE001 - returned to the test's assertion
             errors.append(error)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(times)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return errors
+    return results, errors
+
+
+def two_sweeps_at_once() -> list[Exception]:
+    """Run the sweeper in two threads released together; what either raised."""
+    return at_once(tasks.sweep)[1]
 
 
 def status_of(event) -> int:
@@ -151,21 +156,11 @@ def test_worker_killed_mid_draw_leaves_nothing_and_a_new_worker_draws_exactly_on
 def test_two_sweepers_at_once_draw_once():
     event = overdue_event(entrants=40)
     services.event_lock(event_id=event.pk, now=timezone.now())
-    results, barrier = [], threading.Barrier(4)
+    results, errors = at_once(
+        lambda: services.event_draw(event_id=event.pk, now=timezone.now()), times=4
+    )
 
-    def draw():
-        try:
-            barrier.wait()
-            results.append(services.event_draw(event_id=event.pk, now=timezone.now()))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=draw) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    assert errors == []
     assert sorted(results) == [False, False, False, True]
     assert actual_winners(event) == expected_winners(event)
     assert EventLog.objects.filter(event=event, action="draw").count() == 1
