@@ -15,8 +15,8 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import NotRequired, TypedDict
 
@@ -542,11 +542,10 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
     """
     _refuse_inactive(user)
     try:
-        with _join_transaction():
-            if not _admit(event.pk, now=now):
-                raise _NotAdmitted
-            entry = _insert_entry(event.pk, user=user, now=now)
-    except (_NotAdmitted, IntegrityError):
+        entry = _admit_and_insert(event.pk, user=user, now=now)
+    except IntegrityError:
+        entry = None
+    if entry is None:
         existing = Entry.objects.filter(event_id=event.pk, user_id=user.pk).first()
         if existing is not None:
             return existing, False
@@ -599,40 +598,72 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
 # --- helpers --------------------------------------------------------------------------------
 
 
-class _NotAdmitted(Exception):
-    """The join's gate UPDATE matched no row: roll back, then explain why."""
+def _admit_and_insert(event_pk: int, *, user: User, now: datetime) -> Entry | None:
+    """The join's transaction: the gate UPDATE, and the INSERT only if the gate admitted.
 
+    Returns the new entry, or None when the gate refused (nothing written). A second join of
+    the same user raises IntegrityError (the (event, user) unique constraint) and is rolled
+    back, its count with it.
 
-@contextmanager
-def _join_transaction() -> Iterator[None]:
-    """The join's transaction, without Django's autocommit switching around it.
-
-    ``transaction.atomic()`` turns autocommit off before a transaction and on after it: on MySQL
-    two round trips of their own, as many as the join's two statements. Outside any transaction
-    (a request) the join begins and commits its own; nothing in it uses ``atomic()`` or
-    ``on_commit``. Inside a caller's transaction (a test, a composed service) it is a savepoint
-    as usual.
+    Outside any transaction (a request), the transaction is its own: begin, the two statements,
+    commit. On MySQL the four go to the server as one batch, one round trip instead of four;
+    the INSERT tests ``ROW_COUNT()``, the rows the gate UPDATE just matched, so the decision
+    stays in the server, inside the transaction, where the gate's row lock holds it. Inside a
+    caller's transaction (a test, a composed service) the two statements run in a savepoint.
     """
+    at = connection.ops.adapt_datetimefield_value(now)
+    admit, insert = _join_sql(connection.vendor)
+    statements = [
+        (admit, [at, event_pk, at]),
+        (insert, [event_pk, user.pk, user.public_id, at]),
+    ]
     if connection.in_atomic_block:
         with transaction.atomic():
-            yield
-        return
-    begin = "BEGIN IMMEDIATE" if connection.vendor == "sqlite" else "START TRANSACTION"
-    with connection.cursor() as cursor:
-        cursor.execute(begin)
+            counts = _run_batch(statements)
+    else:
+        begin = "BEGIN IMMEDIATE" if connection.vendor == "sqlite" else "START TRANSACTION"
         try:
-            yield
+            counts = _run_batch([(begin, []), *statements, ("COMMIT", [])])[1:]
         except BaseException:
-            with suppress(DatabaseError):  # a lost connection has nothing left to roll back
-                cursor.execute("ROLLBACK")
+            with suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")  # a lost connection has nothing left to roll back
             raise
-        cursor.execute("COMMIT")
+    (admitted, _), (inserted, entry_id) = counts[:2]
+    if not (admitted == 1 and inserted == 1):
+        return None
+    entry = Entry(pk=entry_id, event_id=event_pk, user_id=user.pk, user_key=user.public_id)
+    entry.created_at = now
+    entry._state.adding = False
+    return entry
+
+
+def _run_batch(statements: list[tuple[str, list]]) -> list[tuple[int, int | None]]:
+    """Run ``statements`` in order; (rowcount, lastrowid) of each.
+
+    MySQL (connections open with CLIENT.MULTI_STATEMENTS, settings.py): one round trip for all
+    of them; the server stops at the first that fails, which raises here. Elsewhere, one by one.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor != "mysql":
+            counts = []
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                counts.append((cursor.rowcount, cursor.lastrowid))
+            return counts
+        cursor.execute(
+            ";\n".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
+        )
+        counts = [(cursor.rowcount, cursor.lastrowid)]
+        with connection.wrap_database_errors:
+            while cursor.nextset():
+                counts.append((cursor.rowcount, cursor.lastrowid))
+        return counts
 
 
 # The join is the flash-crowd path, so its two statements are plain SQL: built through the ORM
 # they cost three times as much as running them (bench/join, docs/benchmarks.md).
 @functools.cache
-def _join_sql() -> tuple[str, str]:
+def _join_sql(vendor: str) -> tuple[str, str]:
     event, entry = Event._meta.db_table, Entry._meta.db_table
     # "status + 0", not "status": MariaDB must reach the row through its primary key. Through
     # the (status, lock_at) index the join would lock that index entry first, then wait for the
@@ -647,34 +678,13 @@ def _join_sql() -> tuple[str, str]:
         f"WHERE id = %s AND status + 0 = {Event.Status.INIT} AND lock_at > %s "
         "AND (target_participants IS NULL OR participant_count < target_participants)"
     )
+    # Inserts only if the UPDATE just before it, in the same transaction, admitted the entrant.
+    admitted = "WHERE changes() = 1" if vendor == "sqlite" else "FROM DUAL WHERE ROW_COUNT() = 1"
     insert = (
         f"INSERT INTO {entry} (event_id, user_id, user_key, created_at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s)"
+        f"SELECT %s, %s, %s, %s {admitted}"
     )
     return admit, insert
-
-
-def _admit(event_pk: int, *, now: datetime) -> bool:
-    """The gate: INIT, before the lock time, below a count target; counts the entrant, and
-    closes entries (``lock_at`` = now) if it is the one reaching the target."""
-    at = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(_join_sql()[0], [at, event_pk, at])
-        return cursor.rowcount == 1
-
-
-def _insert_entry(event_pk: int, *, user: User, now: datetime) -> Entry:
-    """The entry row; the (event, user) unique constraint refuses a second one."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _join_sql()[1],
-            [event_pk, user.pk, user.public_id, connection.ops.adapt_datetimefield_value(now)],
-        )
-        entry_id = cursor.lastrowid
-    entry = Entry(pk=entry_id, event_id=event_pk, user_id=user.pk, user_key=user.public_id)
-    entry.created_at = now
-    entry._state.adding = False
-    return entry
 
 
 def _target_reached(event_pk: int, *, now: datetime) -> bool:

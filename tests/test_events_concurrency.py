@@ -284,3 +284,33 @@ def test_withdrawals_racing_a_count_target_never_reopen_the_final_list():
     assert joins.count(True) - leaves.count(True) == target - len(early)
     keys = sorted(entries.values_list("user_key", flat=True))
     assert (event.entrant_count, event.entrants_digest) == fairness.entrants_digest(keys)
+
+
+def test_a_join_outside_any_transaction_is_one_round_trip_and_leaves_nothing_when_refused():
+    """The request path: begin, gate, insert and commit go to MariaDB as one batch."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    joiner, latecomer = UserFactory.create_batch(2)
+    event = EventFactory(target_participants=1, draw_mode=Event.DrawMode.COUNT)
+    now = timezone.now()
+
+    with CaptureQueriesContext(connection) as queries:
+        entry, created = services.entry_join(event=event, user=joiner, now=now)
+    assert created and entry.pk is not None
+    assert len(queries) == 2  # the batch, and the count mode's "target reached?" read
+    assert queries[0]["sql"].startswith("START TRANSACTION;")
+
+    # Joining again: the unique constraint refuses the row, the batch's count is rolled back.
+    again, created = services.entry_join(event=event, user=joiner, now=now)
+    assert (again.pk, created) == (entry.pk, False)
+    # The target is reached: the gate refuses, nothing is written.
+    with pytest.raises(ApplicationError) as refused:
+        services.entry_join(event=event, user=latecomer, now=now)
+    assert refused.value.name == "event_locked"
+
+    event.refresh_from_db()
+    assert event.participant_count == Entry.objects.filter(event=event).count() == 1
+    with connection.cursor() as cursor:  # the connection is in autocommit, usable, no open batch
+        cursor.execute("SELECT @@autocommit, @@in_transaction")
+        assert cursor.fetchone() == (1, 0)
