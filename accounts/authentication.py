@@ -21,15 +21,18 @@ fields are loaded from the database if something reads them (rendering a creator
 that writes to the user reloads it from the database.
 """
 
+import functools
 import threading
 import time
 from collections import OrderedDict
 from datetime import timedelta
 
+import jwt
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from jwt.algorithms import HMACAlgorithm
 from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
@@ -78,6 +81,33 @@ def user_access_changed(user_id: int) -> None:
     an edit needs nothing more.)
     """
     INACTIVE_USERS.expire()
+
+
+class _PreparedOnceHMAC(HMACAlgorithm):
+    """HMAC whose key checks run once per key, not once per token.
+
+    PyJWT prepares the key on every verification: it makes sure an HMAC secret is not a PEM,
+    SSH or DER public key (the algorithm-confusion attack), which costs about as much as the
+    HMAC itself. The result depends on the key alone, so each process keeps it; a key that
+    fails the checks is never kept and fails again on every use.
+    """
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 (one instance per process, registered below)
+    def prepare_key(self, key: str | bytes) -> bytes:
+        return super().prepare_key(key)
+
+
+def register_jwt_algorithms() -> None:
+    """Verify HS256 tokens with ``_PreparedOnceHMAC`` (AccountsConfig.ready)."""
+    algorithm = api_settings.ALGORITHM
+    digests = {
+        "HS256": HMACAlgorithm.SHA256,
+        "HS384": HMACAlgorithm.SHA384,
+        "HS512": HMACAlgorithm.SHA512,
+    }
+    if algorithm in digests:
+        jwt.unregister_algorithm(algorithm)
+        jwt.register_algorithm(algorithm, _PreparedOnceHMAC(digests[algorithm]))
 
 
 class VerifiedTokens:
