@@ -19,9 +19,12 @@ class AwareDateTimeField(serializers.DateTimeField):
         return parsed
 
     def to_representation(self, value):
+        # In TIME_ZONE (the service never activates another): the default zone, looked up
+        # once, not the current one, whose context-local lookup costs several times the
+        # conversion, for each of the times in every response.
         if value is None:
             return None
-        return timezone.localtime(value).isoformat()
+        return value.astimezone(timezone.get_default_timezone()).isoformat()
 
 
 def _lacks_offset(text: str) -> bool:
