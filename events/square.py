@@ -114,7 +114,7 @@ def _changed() -> None:
     global _snapshot
     _snapshot = None
     _pages.clear()
-    client = _redis()
+    client = redis_breaker.client()
     if client is not None and not redis_breaker.call(
         lambda: client.incr(_generation_key()) is not None, fallback=False
     ):
@@ -129,7 +129,7 @@ def generation() -> bytes | None:
     """The square's generation (one Redis GET); None without Redis: check every page."""
     backend = caches["default"]
     if _generation_reader[0] is not backend:  # the first call, or the cache was replaced
-        client = _redis()
+        client = redis_breaker.client()
         reader = None
         if client is not None:
             key = _generation_key()
@@ -381,13 +381,6 @@ def _built_key() -> str:
     return cache.make_key("square:built")
 
 
-def _redis():
-    """The Redis client behind the cache, or None (the embedded default has no Redis)."""
-    if hasattr(cache, "client") and hasattr(cache.client, "get_client"):
-        return cache.client.get_client(write=True)
-    return None
-
-
 def joined(*, event_id: int, at: datetime, delta: int = 1) -> None:
     """Count a join (``delta=-1``: a withdrawal of an entry made ``at``) once committed.
 
@@ -414,7 +407,7 @@ def push() -> None:
     window = set(_hours(timezone.now()))
     # A withdrawal of an entry older than the window changes nothing there.
     pending = {key: delta for key, delta in pending.items() if key[0] in window and delta}
-    client = _redis()
+    client = redis_breaker.client()
     if not pending or client is None:
         return
     ttl = (settings.SQUARE_HOT_WINDOW_HOURS + 1) * 3600
@@ -435,7 +428,7 @@ def push() -> None:
 def recent_joins(*, pks: list[int], now: datetime) -> dict[int, int]:
     """Joins in the hot window per event of ``pks``: from Redis, else from the entries table."""
     global _dirty
-    client = _redis()
+    client = redis_breaker.client()
     if client is not None and redis_breaker.available():
         push()
         if _dirty:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
@@ -65,3 +66,10 @@ def call(fn: Callable[[], T], *, fallback: T) -> T:
     if _down:
         reset()
     return result
+
+
+def client():
+    """The Redis client behind the cache, or None (the embedded default has no Redis)."""
+    if hasattr(cache, "client") and hasattr(cache.client, "get_client"):
+        return cache.client.get_client(write=True)
+    return None

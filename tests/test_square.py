@@ -127,7 +127,7 @@ def elsewhere() -> None:
 
     (In a test the services' on_commit hooks do not run unless captured.)
     """
-    square._redis().incr(square._generation_key())  # noqa: SLF001
+    redis_breaker.client().incr(square._generation_key())  # noqa: SLF001
 
 
 def test_an_event_canceled_by_another_process_leaves_at_once_though_not_re_sorted_here(
@@ -440,7 +440,7 @@ def test_when_redis_returns_the_hot_counts_are_rebuilt_from_the_entries(
     redis_breaker.reset()
 
     assert listed(sort="hot") == [busy.public_id, quiet.public_id]
-    client = square._redis()  # noqa: SLF001 - the index itself, after the rebuild
+    client = redis_breaker.client()  # the index itself, after the rebuild
     assert client.exists(square._built_key())  # noqa: SLF001
     with django_capture_on_commit_callbacks(execute=True):
         join(quiet, 3)
