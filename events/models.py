@@ -114,6 +114,9 @@ class Event(models.Model):
     )
     target_participants = models.PositiveIntegerField(_("target entrants"), null=True, blank=True)
     participant_count = models.PositiveIntegerField(_("entrants"), default=0)
+    # One more with every join and withdrawal, under the row lock: their order, without gaps,
+    # by which the Redis mirror of the entrants finds a change it missed (events.mirror).
+    entry_seq = models.PositiveBigIntegerField(_("entry changes"), default=0, editable=False)
 
     # Verifiable fairness (docs/fairness.md): the seed is secret until the draw; its SHA-256 is
     # public from creation. The entrant count and digest are frozen at the lock.

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts import wechat_codes, wechat_security
 from accounts.models import Upload, User
 from accounts.services import upload_attach, upload_create
-from events import square, transitions
+from events import mirror, square, transitions
 from events.models import Entry, Event, EventLog, Prize, RedeemCode, Report, ShareCode
 from events.selectors import EventRef
 from lottery_site import drand, metrics
@@ -373,6 +373,7 @@ def events_flag_for_picture(*, upload: Upload, now: datetime) -> int:
     flagged = 0
     for event in Event.objects.filter(pk__in=event_pks):
         Event.objects.filter(pk=event.pk).update(revision=F("revision") + 1)
+        transaction.on_commit(functools.partial(mirror.forget, event.pk))
         flagged += event_moderate(
             event=event,
             actor=None,
@@ -529,6 +530,15 @@ def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[E
     return entry, created
 
 
+def _mirror(event_pk: int, *, user: User, seq: int, joined_at: datetime | None) -> None:
+    """Record committed entry change ``seq`` in the event's Redis mirror (events.mirror)."""
+    transaction.on_commit(
+        functools.partial(
+            mirror.record, event_pk=event_pk, user_pk=user.pk, seq=seq, joined_at=joined_at
+        )
+    )
+
+
 def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry, bool]:
     """The join itself.
 
@@ -554,9 +564,12 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
             raise ApplicationError("event_not_found") from None
         _refuse_unless_open(current, now=now)
         raise ApplicationError("event_locked") from None  # the count target was just reached
+    _mirror(event.pk, user=user, seq=entry.seq, joined_at=entry.created_at)
     if event.draw_mode == Event.DrawMode.COUNT and _target_reached(event.pk, now=now):
-        # After the transaction (the join's own has no on_commit): off the square at once.
+        # After the transaction (the join's own has no on_commit): off the square at once, and
+        # the mirror's lock time is stale.
         square.changed()
+        transaction.on_commit(functools.partial(mirror.forget, event.pk))
     return entry, True
 
 
@@ -590,8 +603,11 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
             raise ApplicationError("event_locked")  # the count target is reached
         deleted, _by_model = Entry.objects.filter(event_id=event.pk, user_id=user.pk).delete()
         if deleted:
-            Event.objects.filter(pk=event.pk).update(participant_count=F("participant_count") - 1)
+            Event.objects.filter(pk=event.pk).update(
+                participant_count=F("participant_count") - 1, entry_seq=F("entry_seq") + 1
+            )
             square.joined(event_id=event.pk, at=joined_at, delta=-1)
+            _mirror(event.pk, user=user, seq=current.entry_seq + 1, joined_at=None)
     return bool(deleted)
 
 
@@ -612,10 +628,11 @@ def _admit_and_insert(event_pk: int, *, user: User, now: datetime) -> Entry | No
     caller's transaction (a test, a composed service) the two statements run in a savepoint.
     """
     at = connection.ops.adapt_datetimefield_value(now)
-    admit, insert = _join_sql(connection.vendor)
+    admit, insert, read_seq = _join_sql(connection.vendor)
     statements = [
         (admit, [at, event_pk, at]),
         (insert, [event_pk, user.pk, user.public_id, at]),
+        *([(read_seq, [event_pk])] if read_seq else []),
     ]
     if connection.in_atomic_block:
         with transaction.atomic():
@@ -628,53 +645,66 @@ def _admit_and_insert(event_pk: int, *, user: User, now: datetime) -> Entry | No
             with suppress(DatabaseError), connection.cursor() as cursor:
                 cursor.execute("ROLLBACK")  # a lost connection has nothing left to roll back
             raise
-    (admitted, _), (inserted, entry_id) = counts[:2]
+    (admitted, seq, _), (inserted, entry_id, _) = counts[:2]
     if not (admitted == 1 and inserted == 1):
         return None
+    if read_seq:  # the change number, read back in the transaction (LAST_INSERT_ID on MySQL)
+        seq = counts[2][2][0]
     entry = Entry(pk=entry_id, event_id=event_pk, user_id=user.pk, user_key=user.public_id)
     entry.created_at = now
+    entry.seq = seq  # the event's entry_seq this join set (events.mirror)
     entry._state.adding = False
     return entry
 
 
-def _run_batch(statements: list[tuple[str, list]]) -> list[tuple[int, int | None]]:
-    """Run ``statements`` in order; (rowcount, lastrowid) of each.
+def _run_batch(statements: list[tuple[str, list]]) -> list[tuple[int, int | None, tuple | None]]:
+    """Run ``statements`` in order; (rowcount, lastrowid, first row if any) of each.
 
     MySQL (connections open with CLIENT.MULTI_STATEMENTS, settings.py): one round trip for all
     of them; the server stops at the first that fails, which raises here. Elsewhere, one by one.
     """
+
+    def result(cursor) -> tuple[int, int | None, tuple | None]:
+        row = cursor.fetchone() if cursor.description else None
+        return cursor.rowcount, cursor.lastrowid, row
+
     with connection.cursor() as cursor:
         if connection.vendor != "mysql":
             counts = []
             for sql, params in statements:
                 cursor.execute(sql, params)
-                counts.append((cursor.rowcount, cursor.lastrowid))
+                counts.append(result(cursor))
             return counts
         cursor.execute(
             ";\n".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
         )
-        counts = [(cursor.rowcount, cursor.lastrowid)]
+        counts = [result(cursor)]
         with connection.wrap_database_errors:
             while cursor.nextset():
-                counts.append((cursor.rowcount, cursor.lastrowid))
+                counts.append(result(cursor))
         return counts
 
 
 # The join is the flash-crowd path, so its two statements are plain SQL: built through the ORM
 # they cost three times as much as running them (bench/join, docs/benchmarks.md).
 @functools.cache
-def _join_sql(vendor: str) -> tuple[str, str]:
+def _join_sql(vendor: str) -> tuple[str, str, str]:
     event, entry = Event._meta.db_table, Entry._meta.db_table
     # "status + 0", not "status": MariaDB must reach the row through its primary key. Through
     # the (status, lock_at) index the join would lock that index entry first, then wait for the
     # row held by the lock job (or a cancel), which waits for the entry: a deadlock, and a 500.
+    # The change number (events.mirror) comes back as the UPDATE's insert id on MySQL (no
+    # statement of its own); elsewhere it is read back.
+    mysql = vendor == "mysql"
+    next_seq = "LAST_INSERT_ID(entry_seq + 1)" if mysql else "entry_seq + 1"
+    read_seq = "" if mysql else f"SELECT entry_seq FROM {event} WHERE id = %s"  # noqa: S608
     # The join reaching a count target closes entries now (``lock_at``). lock_at is assigned
     # first, so it reads the count before the increment on every database (MySQL applies SET
     # clauses left to right, others all at once).
     admit = (
         f"UPDATE {event} SET lock_at = CASE "  # noqa: S608
         "WHEN participant_count + 1 >= target_participants THEN %s ELSE lock_at END, "
-        "participant_count = participant_count + 1 "
+        f"participant_count = participant_count + 1, entry_seq = {next_seq} "
         f"WHERE id = %s AND status + 0 = {Event.Status.INIT} AND lock_at > %s "
         "AND (target_participants IS NULL OR participant_count < target_participants)"
     )
@@ -684,7 +714,7 @@ def _join_sql(vendor: str) -> tuple[str, str]:
         f"INSERT INTO {entry} (event_id, user_id, user_key, created_at) "  # noqa: S608
         f"SELECT %s, %s, %s, %s {admitted}"
     )
-    return admit, insert
+    return admit, insert, read_seq
 
 
 def _target_reached(event_pk: int, *, now: datetime) -> bool:

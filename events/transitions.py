@@ -7,9 +7,13 @@ and write their log row with ``log``, so an error code or a log row means the sa
 whichever app wrote it.
 """
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 
+from django.db import transaction
+
+from events import mirror
 from events.models import Event, EventLog
 from lottery_site.errors import ApplicationError
 
@@ -87,6 +91,8 @@ def log(
         raise ValueError(f"no transition {from_status} -> {to_status} by {action!r}")
     if not changes_status and action in TRANSITIONS.values():
         raise ValueError(f"{action!r} is a transition: give its statuses")
+    # What the event detail shows changed: its Redis mirror is stale from the commit on.
+    transaction.on_commit(functools.partial(mirror.forget, event_id))
     return EventLog.objects.create(
         event_id=event_id,
         actor_id=actor.pk if actor is not None else None,

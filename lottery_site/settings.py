@@ -436,6 +436,12 @@ LOTTERY_REVEAL_GAP_SECONDS = env_int("LOTTERY_REVEAL_GAP_SECONDS", 10)
 # newly public event appears, and the hot order moves, within it. Events that leave (canceled,
 # hidden, locked, drawn) leave at once: every page is checked against the database.
 SQUARE_REFRESH_SECONDS = env_float("SQUARE_REFRESH_SECONDS", 5)
+# The event detail of an open event read from a Redis mirror instead of the database
+# (events.mirror); off, or without Redis, every detail is one query.
+EVENT_MIRROR = env_bool("EVENT_MIRROR", True)
+# How often each process compares an open event's Redis mirror with its row (events.mirror):
+# a change the mirror missed shows within about twice this.
+EVENT_MIRROR_CHECK_SECONDS = env_float("EVENT_MIRROR_CHECK_SECONDS", 1)
 # ``hot`` counts the joins of this many hours (whole hours: the current one and those before).
 SQUARE_HOT_WINDOW_HOURS = env_int("SQUARE_HOT_WINDOW_HOURS", 24)
 # The hourly join counts in Redis are recounted from the entries table at least this often.

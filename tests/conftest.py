@@ -47,6 +47,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _mirror_only_where_commits_happen(request, settings):
+    """The Redis mirror of open events (events.mirror) follows each change on its commit. A test
+    in one transaction never commits (its on_commit hooks never run), so there the detail reads
+    the database; tests with real commits (transactional_db, live servers) use the mirror."""
+    marker = request.node.get_closest_marker("django_db")
+    commits = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if not commits:
+        settings.EVENT_MIRROR = False
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     """Throttle counters must not leak from one test into the next."""
     if hasattr(cache, "delete_pattern"):
@@ -56,12 +70,13 @@ def _clean_cache():
     # ... nor this process's own counts, its list of banned users, the tokens it has verified,
     # its square or its view of Redis.
     from accounts.authentication import INACTIVE_USERS, VERIFIED_TOKENS
-    from events import square
+    from events import mirror, square
     from lottery_site import redis_breaker
     from lottery_site.throttling import COUNTS
 
     COUNTS.clear()
     square.reset()
+    mirror.reset()
     INACTIVE_USERS.expire()
     VERIFIED_TOKENS.clear()
     redis_breaker.reset()
