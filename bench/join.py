@@ -91,6 +91,9 @@ def main() -> None:
             base = f"{server.url}/api/v1/events/{event_id}"
             common = {"seconds": args.seconds, "connections": args.connections}
             bare = wrk(f"{server.url}/healthz", **common)
+            # The event is read before the crowd joins, as it is in life: the joins then keep
+            # its Redis mirror up to date (events.mirror), which a join costs.
+            wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, seconds=1, connections=4)
             join = wrk(
                 f"{base}/entry",
                 method="POST",
