@@ -229,6 +229,8 @@ def _build(client, event_pk: int) -> bool:
 def _check(client, event_pk: int) -> None:
     """Compare the mirror with the event row; drop it if it missed a change (module docstring)."""
     previous = _checks.get(event_pk, (0.0, -1))[1]
+    if len(_checks) >= 100_000:
+        _checks.clear()
     _checks[event_pk] = (time.monotonic() + settings.EVENT_MIRROR_CHECK_SECONDS, -1)
     row = _live_row(event_pk)
     if row is None:
