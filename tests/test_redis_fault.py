@@ -130,6 +130,7 @@ class Traffic:
         self.phase = "up"
         self.calls: list[tuple[str, str, int, float]] = []  # (phase, what, status, seconds)
         self.accepted: list[str] = []  # public user ids whose join was accepted
+        self.own_reads: list[tuple[str, bool]] = []  # (phase, joined) read right after a join
         self.readiness: list[tuple[str, list[str]]] = []  # (phase, degraded)
         self.running = True
         self.threads = [threading.Thread(target=self._joins, args=(n,)) for n in range(2)]
@@ -163,6 +164,13 @@ class Traffic:
             self.calls.append((phase, "join", status, seconds))
             if status == 201:
                 self.accepted.append(user_id)
+                # The joiner's next read, in whichever process: their entry, at once.
+                status, body, seconds = call(
+                    "GET", f"{self.url}/api/v1/events/{self.event_id}", token=token
+                )
+                self.calls.append((phase, "detail", status, seconds))
+                if status == 200:
+                    self.own_reads.append((phase, body["data"]["my_entry"]["joined"]))
 
     def _readyz(self) -> None:
         while self.running:
@@ -219,6 +227,9 @@ def test_redis_stopped_mid_traffic_loses_nothing_and_the_due_draw_happens_once_a
     assert not server_errors, server_errors[:5]
     phases = {phase for phase, what, status, _ in traffic.calls if what == "join" and status == 201}
     assert {"up", "down"} <= phases, phases  # joins were accepted before and during the outage
+    # Each joiner read their own entry right after, from the Redis mirror or the database.
+    assert {phase for phase, _ in traffic.own_reads} >= {"up", "down"}
+    assert all(joined for _, joined in traffic.own_reads), traffic.own_reads
 
     event.refresh_from_db()
     entrants = set(Entry.objects.filter(event=event).values_list("user_key", flat=True))
