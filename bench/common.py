@@ -85,14 +85,18 @@ class Server:
             self.env["WEB_WORKERS"] = str(workers)
 
     def __enter__(self) -> "Server":
+        # The server's own log (warnings: Redis unreachable, a mirror dropped) for the reader.
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        log = (RESULTS / "server.log").open("w")
         self.process = subprocess.Popen(
             [str(REPO / "bin" / "serve-web")],
             cwd=REPO,
             env=self.env,
             start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
+        log.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
