@@ -130,6 +130,7 @@ def elsewhere() -> None:
     redis_breaker.client().incr(square._generation_key())  # noqa: SLF001
 
 
+@pytest.mark.redis  # another process's change reaches this one through Redis
 def test_an_event_canceled_by_another_process_leaves_at_once_though_not_re_sorted_here(
     creator, cached_square
 ):
@@ -190,6 +191,7 @@ def test_a_hidden_event_leaves_at_once_and_comes_back_when_staff_restore_it(
     assert listed() == [event.public_id]
 
 
+@pytest.mark.redis  # another process's change reaches this one through Redis
 def test_an_event_under_review_or_with_unchecked_text_is_not_listed(cached_square):
     event, other = public_event(), public_event()
     listed()
@@ -239,6 +241,7 @@ def test_a_count_mode_event_leaves_when_its_target_locks_it(
     assert listed() == [other.public_id]
 
 
+@pytest.mark.redis  # another process's change reaches this one through Redis
 def test_a_page_of_events_that_left_is_filled_from_further_down(cached_square):
     now = timezone.now()
     events = [public_event(draw_at=now + timedelta(hours=1, minutes=n)) for n in range(12)]
@@ -447,6 +450,7 @@ def test_when_redis_returns_the_hot_counts_are_rebuilt_from_the_entries(
     assert listed(sort="hot") == [quiet.public_id, busy.public_id]  # counted through Redis again
 
 
+@pytest.mark.redis  # another process's change reaches this one through Redis
 def test_a_page_read_again_costs_no_query_until_something_leaves(
     cached_square, creator, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
