@@ -13,11 +13,10 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from lottery_site.logs import logging_config
+from lottery_site.secret_keys import DEV_SECRET_KEY, is_public
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LOTTERY_VAR_DIR", BASE_DIR / "var"))
-
-DEV_SECRET_KEY = "dev-insecure-lottery-secret-key-change-me-in-production-0123456789"  # noqa: S105
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -43,10 +42,17 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    # Tokens signed with a published key can be forged by anyone: refuse to start.
+if not DEBUG and is_public(SECRET_KEY):
+    # Tokens signed with a published key can be forged by anyone: refuse to start. With debug on,
+    # a placeholder is a system check error instead (lottery_site/checks.py).
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (the development key is public)."
+        "DJANGO_SECRET_KEY must be your own random value when DJANGO_DEBUG is off: the development"
+        " key and the examples' placeholders (<...>, change-me) are public."
+        ' Make one with: python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
+if not DEBUG and is_public(os.environ.get("JWT_SIGNING_KEY", SECRET_KEY)):
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY is a placeholder (<...>, change-me): set your own random value or unset it."
     )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
