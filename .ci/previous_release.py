@@ -1,30 +1,34 @@
 #!/usr/bin/env python3
 """The previous release's code on the schema this commit migrates to: no 5xx, over HTTP.
 
-What it proves: a deploy of this commit can be rolled out machine by machine and rolled back
-(docs/operations.md, "Deploy and migrate"). The previous release is the one in
-.ci/previous-release (its tag when this clone has it, else the commit written there).
+What it proves: this commit can be deployed machine by machine while the previous release runs,
+and rolled back (docs/operations.md, "Deploy and migrate" and "Rolling back"). The previous
+release is the one in .ci/previous-release (its tag when this clone has it, else the commit
+written there). With a database and a Redis db of its own, and one LOTTERY_VAR_DIR as on a
+machine:
 
-1. Its code (`git archive`) in a temporary directory, with its own virtualenv from its own
-   requirements.txt (pip's cache makes that quick).
-2. A database of its own migrated by THIS commit's code (`.venv`, as `make setup` builds it).
-3. Rolling deploy: the previous release's gunicorn, Celery worker and beat on that database,
-   and this commit's gunicorn beside them. Users log in through (fake) WeChat, create a
-   manual-mode event, join it, have it drawn by the old worker and read the winners, going
-   through both webs; an event the new web created is joined and drawn through the old one.
-4. Rollback: the new web stops; the old code alone serves a new event end to end, and the
-   events the new code wrote.
+1. The previous release's code (`git archive`) in a temporary directory with its own virtualenv
+   from its own requirements.txt (pip's cache makes that quick); it migrates its schema and runs
+   gunicorn, a Celery worker and beat. An event is created and joined.
+2. The deploy: THIS commit's code (`.venv`, as `make setup` builds it) migrates the database and
+   collects static files while the previous release runs, then its gunicorn starts beside the
+   old one (a rolling deploy, half way). Users log in through (fake) WeChat, create manual-mode
+   events, join and ask for draws through both webs; the old worker draws; all read the winners.
+3. The rollback: this commit's web stops, the previous release's static files are collected
+   again and its web restarts; alone, it finishes an event the new web created, runs a new one
+   end to end and serves the admin login page.
 Any 5xx (or other unexpected status) fails it, with the logs of every process.
 
 Standard library only, so it runs on the machine's own python3:
     python3 .ci/previous_release.py [--previous COMMIT] [--venv DIR] [--keep]
 DATABASE_URL's server and REDIS_URL's server are used, with database lottery_upgradecheck and
 Redis db 12. `--previous` names another commit to play the previous release, e.g. the code just
-before a migration, to see what the check would have said about it.
+before a migration, to see what this check says about that migration.
 """
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -41,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
-from production_install import Client, Service, free_port, install, wait_for  # noqa: E402
+from production_install import Client, Service, free_port, wait_for  # noqa: E402
 
 from tests.fake_wechat import FakeWeChat  # noqa: E402  (standard library only)
 
@@ -91,6 +95,13 @@ def commit_exists(commit: str) -> bool:
     return subprocess.run(check, cwd=ROOT, capture_output=True).returncode == 0
 
 
+def install(venv: Path, requirements: Path) -> None:
+    """A virtualenv from the release's own requirements.txt (hashed pins; pip's cache helps)."""
+    run([sys.executable, "-m", "venv", str(venv)])
+    run([str(venv / "bin" / "pip"), "install", "-q", "--upgrade", "pip"])
+    run([str(venv / "bin" / "pip"), "install", "-q", "-r", str(requirements)])
+
+
 def export_tree(commit: str, dest: Path) -> None:
     """The release's files as `git archive` gives them (no .git, no local files)."""
     archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True)
@@ -99,7 +110,7 @@ def export_tree(commit: str, dest: Path) -> None:
 
 
 class TreeService(Service):
-    """The three processes of one tree (a release's code) with its own virtualenv."""
+    """The processes of one tree (a release's code) with its own virtualenv."""
 
     def __init__(self, tree: Path, venv: Path, env: dict, logs: Path, prefix: str):
         super().__init__(venv, env, logs)
@@ -107,7 +118,7 @@ class TreeService(Service):
 
     def start(self, name: str, args: list[str]) -> None:
         name = f"{self.prefix}-{name}"
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         say(f"start {name}: {' '.join(args)}")
         self.procs[name] = subprocess.Popen(
             [str(self.venv / "bin" / args[0]), *args[1:]],
@@ -116,6 +127,13 @@ class TreeService(Service):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+    def restart(self, name: str, args: list[str]) -> None:
+        """As systemctl restart: the process stops (gracefully), a new one starts."""
+        proc = self.procs.pop(f"{self.prefix}-{name}")
+        proc.terminate()
+        proc.wait(timeout=30)
+        self.start(name, args)
 
 
 def reset_stores(db_url: urllib.parse.ParseResult, redis_url: urllib.parse.ParseResult) -> None:
@@ -134,7 +152,7 @@ def reset_stores(db_url: urllib.parse.ParseResult, redis_url: urllib.parse.Parse
 
 
 def service_env(fake_wechat_url: str, var_dir: Path, secret_key: str) -> dict:
-    """What both releases read: one database, one Redis, one secret (tokens pass between them)."""
+    """What a release reads: the check's database and Redis db, the fake WeChat, short gaps."""
     db_url = urllib.parse.urlparse(os.environ["DATABASE_URL"])
     redis_url = urllib.parse.urlparse(os.environ["REDIS_URL"])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
@@ -163,9 +181,15 @@ def service_env(fake_wechat_url: str, var_dir: Path, secret_key: str) -> dict:
 
 def login(client: Client, code: str) -> Client:
     body = {"code": code, "nickname": code}
-    client.token = client.call("POST", "/api/v1/auth/login", body, expect=(200, 201))["data"][
-        "access"
-    ]
+    answer = client.call("POST", "/api/v1/auth/login", body, expect=(200, 201))
+    client.token = answer["data"]["access"]
+    return client
+
+
+def as_user(base: str, other: Client, service) -> Client:
+    """The same user (the same token) through another web."""
+    client = Client(base, service)
+    client.token = other.token
     return client
 
 
@@ -179,7 +203,13 @@ def create_manual_event(client: Client, title: str) -> str:
     return client.call("POST", "/api/v1/events", body, expect=(201,))["data"]["id"]
 
 
+def join(event_id: str, *clients: Client) -> None:
+    for client in clients:
+        client.call("POST", f"/api/v1/events/{event_id}/entry", expect=(201,))
+
+
 def draw_and_read_winners(creator: Client, readers: list[Client], event_id: str, service) -> None:
+    """The creator draws (202, queued); the worker draws after the reveal gap; all read."""
     path = f"/api/v1/events/{event_id}"
     creator.call("POST", f"{path}/draw", expect=(202,))
     wait_for(
@@ -194,26 +224,46 @@ def draw_and_read_winners(creator: Client, readers: list[Client], event_id: str,
             raise SystemExit(f"FAIL: {event_id}: expected 2 winners, got {winners}")
         reader.call("GET", f"{path}/proof")
         reader.call("GET", "/api/v1/me/events")
+        reader.call("GET", "/api/v1/me/notifications")
 
 
-def rolling_deploy(old: str, new: str, service) -> str:
-    """Old and new web side by side on one schema; the old worker draws. Returns an event id
-    that the new web created, for the rollback to finish."""
-    alice_old, bob_new = login(Client(old, service), "alice"), login(Client(new, service), "bob")
-    carol_old = login(Client(old, service), "carol")
-    alice_new, carol_new = Client(new, service), Client(new, service)
-    alice_new.token, carol_new.token = alice_old.token, carol_old.token
+def admin_login_page(client: Client) -> None:
+    html = client.call("GET", "/admin/login/")
+    stylesheet = re.search(r'href="(/static/[^"]+\.css)"', html)
+    if "csrfmiddlewaretoken" not in html or not stylesheet:
+        raise SystemExit("FAIL: the admin login page is not the login form")
+    client.call("GET", stylesheet.group(1))
 
-    event_id = create_manual_event(alice_old, "created by the previous release")
-    bob_new.call("POST", f"/api/v1/events/{event_id}/entry", expect=(201,))
-    carol_old.call("POST", f"/api/v1/events/{event_id}/entry", expect=(201,))
+
+def before_upgrade(old: str, service) -> str:
+    """The previous release alone on its own schema: an event open when the upgrade begins."""
+    alice = login(Client(old, service), "alice")
+    event_id = create_manual_event(alice, "open across the upgrade")
+    join(event_id, login(Client(old, service), "bob"))
+    say(f"before the upgrade: {event_id} created and joined by the previous release")
+    return event_id
+
+
+def rolling_deploy(old: str, new: str, service, open_before: str) -> str:
+    """Old and new web side by side on the new schema; the old worker draws what either web
+    queues. Returns an event the new web created, for the rollback to finish."""
+    alice, bob = login(Client(old, service), "alice"), login(Client(new, service), "bob")
+    carol = login(Client(old, service), "carol")
+    alice_new, carol_new = as_user(new, alice, service), as_user(new, carol, service)
+
+    join(open_before, carol_new)
+    draw_and_read_winners(alice_new, [bob, carol], open_before, service)
+    say(f"rolling deploy: {open_before} joined through the new web, its draw queued by it: OK")
+
+    event_id = create_manual_event(alice, "created by the previous release")
+    join(event_id, bob, carol)
     alice_new.call("GET", f"/api/v1/events/{event_id}")
-    draw_and_read_winners(alice_old, [bob_new, carol_new], event_id, service)
+    draw_and_read_winners(alice, [bob, carol_new], event_id, service)
     say(f"rolling deploy: {event_id} created by the old web, joined through both, drawn: OK")
 
     left_open = create_manual_event(alice_new, "created by this commit")
-    bob_new.call("POST", f"/api/v1/events/{left_open}/entry", expect=(201,))
-    carol_old.call("GET", f"/api/v1/events/{left_open}")
+    join(left_open, bob)
+    carol.call("GET", f"/api/v1/events/{left_open}")
     say(f"rolling deploy: {left_open} created by the new web, joined, left open for the rollback")
     return left_open
 
@@ -222,16 +272,15 @@ def rollback(old: str, left_open: str, service) -> None:
     """Only the previous release runs now, on the new schema and on what the new code wrote."""
     alice, bob = login(Client(old, service), "alice"), login(Client(old, service), "bob")
     carol = login(Client(old, service), "carol")
-    carol.call("POST", f"/api/v1/events/{left_open}/entry", expect=(201,))
+    join(left_open, carol)
     draw_and_read_winners(alice, [bob, carol], left_open, service)
     say(f"rollback: {left_open}, written by the new code, joined and drawn by the old: OK")
 
     event_id = create_manual_event(carol, "after the rollback")
-    for who in (alice, bob):
-        who.call("POST", f"/api/v1/events/{event_id}/entry", expect=(201,))
+    join(event_id, alice, bob)
     draw_and_read_winners(carol, [alice, bob], event_id, service)
-    alice.call("GET", "/api/v1/me/notifications")
-    say(f"rollback: {event_id} created, joined, drawn and read by the old code alone: OK")
+    admin_login_page(alice)
+    say(f"rollback: {event_id} created, joined, drawn by the old code alone; admin page: OK")
 
 
 def wait_ready(base: str, service) -> None:
@@ -274,36 +323,46 @@ def prepare(commit: str, work: Path, venv: Path) -> Path:
 
 
 def exercise(tree: Path, venv: Path, work: Path) -> None:
-    """Migrate with this commit, then the rolling deploy and the rollback over HTTP."""
+    """The deploy of docs/operations.md with the previous release running, then the rollback."""
     current_venv, logs = ROOT / ".venv", work / "logs"
     logs.mkdir()
     secret_key = secrets.token_urlsafe(50)  # one key: tokens pass between the two releases
     with FakeWeChat() as wechat:
-        new_env = service_env(wechat.url, work / "var-new", secret_key)
-        old_env = service_env(wechat.url, work / "var-old", secret_key)
-        say("the database is migrated by this commit's code")
+        # One LOTTERY_VAR_DIR, as /var/lib/lottery on a machine: static files and media shared.
+        new_env = service_env(wechat.url, work / "var", secret_key)
+        old_env = service_env(wechat.url, work / "var", secret_key)
         manage_new = [str(current_venv / "bin" / "python"), "manage.py"]
         manage_old = [str(venv / "bin" / "python"), "manage.py"]
-        run([*manage_new, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=new_env)
-        run([*manage_new, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=new_env)
-        run([*manage_old, "collectstatic", "--noinput", "-v", "0"], cwd=tree, env=old_env)
         old = TreeService(tree, venv, old_env, logs, "previous")
         new = TreeService(ROOT, current_venv, new_env, logs, "current")
         both = Both((old, new))
         old_addr, new_addr = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
         old_base, new_base = f"http://{old_addr}", f"http://{new_addr}"
+        old_web = ["gunicorn", "lottery_site.wsgi", "--bind", old_addr]
         try:
-            old.start("web", ["gunicorn", "lottery_site.wsgi", "--bind", old_addr])
+            say("the previous release as it runs before the upgrade: its schema, its processes")
+            run([*manage_old, "migrate", "--noinput", "-v", "0"], cwd=tree, env=old_env)
+            run([*manage_old, "collectstatic", "--noinput", "-v", "0"], cwd=tree, env=old_env)
+            old.start("web", old_web)
             old.start("worker", ["celery", "-A", "lottery_site", "worker", "--concurrency=1"])
             old.start("beat", ["celery", "-A", "lottery_site", "beat"])
-            new.start("web", ["gunicorn", "lottery_site.wsgi", "--bind", new_addr])
             wait_ready(old_base, both)
+            open_before = before_upgrade(old_base, both)
+
+            say("deploy step 2: this commit migrates while the previous release runs")
+            run([*manage_new, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=new_env)
+            run([*manage_new, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=new_env)
+            say("deploy step 3, half way: this commit's web beside the previous release's")
+            new.start("web", ["gunicorn", "lottery_site.wsgi", "--bind", new_addr])
             wait_ready(new_base, both)
-            time.sleep(2)  # the worker and beat have imported everything and connected
-            left_open = rolling_deploy(old_base, new_base, both)
+            left_open = rolling_deploy(old_base, new_base, both, open_before)
+
+            say("rollback: this commit's web stops; the previous release's static files, restart")
             new.stop()
             new.procs.clear()
-            say("rolled back: this commit's web stopped, the previous release's alone")
+            run([*manage_old, "collectstatic", "--noinput", "-v", "0"], cwd=tree, env=old_env)
+            old.restart("web", old_web)
+            wait_ready(old_base, both)
             rollback(old_base, left_open, both)
             both.check_alive()
         except (SystemExit, Exception) as failure:  # noqa: BLE001 - report any failure with the logs
