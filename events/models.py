@@ -114,6 +114,9 @@ class Event(models.Model):
     )
     target_participants = models.PositiveIntegerField(_("target entrants"), null=True, blank=True)
     participant_count = models.PositiveIntegerField(_("entrants"), default=0)
+    # Columns added after the table was created carry db_default= beside default=: the previous
+    # release, which does not name them in its INSERTs, runs on this schema during a rolling
+    # deploy and after a rollback (docs/operations.md; .ci/check_migrations.py checks it).
     # One more with every join and withdrawal, under the row lock: their order, without gaps,
     # by which the Redis mirror of the entrants finds a change it missed (events.mirror).
     entry_seq = models.PositiveBigIntegerField(
