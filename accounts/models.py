@@ -50,7 +50,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     # The nickname was accepted while WeChat's content check did not answer
     # (WECHAT_CONTENT_CHECK_ON_ERROR=accept): the periodic re-check looks at it again.
-    nickname_unchecked = models.BooleanField(_("nickname not checked"), default=False)
+    nickname_unchecked = models.BooleanField(
+        _("nickname not checked"), default=False, db_default=False
+    )
     deactivated_reason = models.CharField(
         _("deactivation reason"), max_length=200, blank=True, default=""
     )
