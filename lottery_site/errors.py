@@ -109,6 +109,30 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "微信回调签名无效",
         "The WeChat callback signature is invalid.",
     ),
+    # A push whose timestamp is more than WECHAT_CALLBACK_MAX_SKEW_SECONDS from our clock.
+    (
+        "wechat_callback_stale",
+        40312,
+        403,
+        "微信回调已过期",
+        "The WeChat callback's timestamp is outside the accepted window.",
+    ),
+    # The same timestamp and nonce again while the first push is remembered: a replay.
+    (
+        "wechat_callback_replayed",
+        40313,
+        403,
+        "微信回调重复",
+        "This WeChat callback was already received.",
+    ),
+    # Plain mode signs only the timestamp and nonce, not the body: refused once a key is set.
+    (
+        "wechat_callback_plain_refused",
+        40314,
+        403,
+        "微信回调必须使用安全模式",
+        "WeChat callbacks must use the safe (encrypted) mode.",
+    ),
     (
         "not_winner",
         40303,

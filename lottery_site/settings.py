@@ -6,6 +6,7 @@ variable with its default. With nothing configured the service runs on an embedd
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -534,6 +535,15 @@ if WECHAT_CONTENT_CHECK_ON_ERROR not in {"refuse", "accept"}:
 # the EncodingAESKey (43 characters) is set when the push uses the safe (encrypted) mode.
 WECHAT_CALLBACK_TOKEN = os.environ.get("WECHAT_CALLBACK_TOKEN", "")
 WECHAT_CALLBACK_AES_KEY = os.environ.get("WECHAT_CALLBACK_AES_KEY", "")
+if WECHAT_CALLBACK_AES_KEY and not re.fullmatch(r"[A-Za-z0-9+/]{43}", WECHAT_CALLBACK_AES_KEY):
+    # 43 base64 characters (the console's are letters and digits): the AES key and IV. A typo
+    # would otherwise refuse every push as if WeChat had encrypted it wrongly.
+    raise ImproperlyConfigured("WECHAT_CALLBACK_AES_KEY must be the 43-character EncodingAESKey")
+# A push's timestamp may be this far from our clock (either way); its nonce is remembered as
+# long, and the same timestamp and nonce again is a replay (docs/api.md, "The WeChat callback").
+WECHAT_CALLBACK_MAX_SKEW_SECONDS = env_int("WECHAT_CALLBACK_MAX_SKEW_SECONDS", 300)
+if WECHAT_CALLBACK_MAX_SKEW_SECONDS < 1:
+    raise ImproperlyConfigured("WECHAT_CALLBACK_MAX_SKEW_SECONDS must be at least 1")
 # Shown instead of a picture WeChat judged risky (absolute, or a path on this host).
 MODERATION_PLACEHOLDER_URL = os.environ.get(
     "MODERATION_PLACEHOLDER_URL", "/static/moderation/removed.png"

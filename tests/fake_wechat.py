@@ -25,7 +25,9 @@ import hashlib
 import io
 import json
 import re
+import secrets
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -136,12 +138,15 @@ def media_check_message(trace_id: str, suggest: str, *, appid: str = "wx-test-ap
 
 
 def media_check_callback(
-    message: dict, *, token: str, encrypt=None, timestamp="1764600000", nonce="n0nce"
+    message: dict, *, token: str, encrypt=None, timestamp=None, nonce=None
 ) -> tuple[dict, bytes]:
     """(query, body) of WeChat's push of ``message``: signed with ``token``; in safe mode
-    (``encrypt``: a function str -> base64 ciphertext) the body carries only ``Encrypt``."""
+    (``encrypt``: a function str -> base64 ciphertext) the body carries only ``Encrypt``.
+    Like WeChat's, each push is stamped now (``timestamp``, seconds) with a fresh ``nonce``."""
     from accounts.wechat_security import signature
 
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    nonce = str(secrets.randbelow(10**10)) if nonce is None else nonce
     if encrypt is None:
         query = {
             "signature": signature(token, timestamp, nonce),
