@@ -189,6 +189,9 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("claim_shipped", 40910, 409, "奖品已发货，不能再修改", "The prize has already been shipped."),
     ("claim_not_claimed", 40911, 409, "中奖者尚未领奖", "The winner has not claimed yet."),
     ("payload_too_large", 41300, 413, "请求体过大", "The request body is too large."),
+    # A URL longer than API_MAX_URL_BYTES (path and query); longer ones still are refused by
+    # nginx or gunicorn before they reach us (docs/api.md, "Limits").
+    ("uri_too_long", 41400, 414, "请求地址过长", "The request URI is too long."),
     (
         "unsupported_media_type",
         41500,

@@ -273,6 +273,12 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Request bodies: the API takes small JSON documents only, except POST /api/v1/uploads.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# URLs (path and query): longer is a 414 in the envelope. gunicorn reads request lines up to
+# 8190 bytes (lottery_site/gunicorn_conf.py) and nginx up to 8 KiB (large_client_header_buffers'
+# default), so every URL above this limit and below theirs is refused by us, in the envelope.
+API_MAX_URL_BYTES = env_int("API_MAX_URL_BYTES", 4096)
+if not 1024 <= API_MAX_URL_BYTES <= 8000:
+    raise ImproperlyConfigured("API_MAX_URL_BYTES must be between 1024 and 8000")
 # A picture: at most this many bytes and pixels (width x height, checked from the header before
 # any pixel is decoded: a small file can claim to be a huge image).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
