@@ -9,7 +9,7 @@ codes (``getwxacodeunlimit``: a real PNG, made with Pillow), counting the calls
 (``fake.state.calls``) so a test can check how often the processes it started asked for a token.
 ``fake.state.stable_token_errcodes``, ``fake.state.send_errcodes`` and
 ``fake.state.code_errcodes`` are answered, one per call and in order, before the fake goes back
-to succeeding.
+to succeeding; so are the whole answers in ``fake.state.session_answers`` (jscode2session).
 
 ``add_unlimited_code(responses_mock)`` registers the same code-drawing answer with ``responses``
 for tests that fake WeChat in-process.
@@ -194,6 +194,8 @@ class FakeWeChatState:
     stable_token_errcodes: list[int] = field(default_factory=list)
     send_errcodes: list[int] = field(default_factory=list)
     code_errcodes: list[int] = field(default_factory=list)
+    # jscode2session answers these, one per call and in order, before answering normally.
+    session_answers: list[dict] = field(default_factory=list)
     codes: list[dict] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)
     sent: list[dict] = field(default_factory=list)
@@ -277,6 +279,12 @@ class FakeWeChatHandler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = parse_qs(url.query)
         if url.path == "/sns/jscode2session":
+            state: FakeWeChatState = self.server.state
+            with state._lock:
+                state.calls["jscode2session"] += 1
+                answer = state.session_answers.pop(0) if state.session_answers else None
+            if answer is not None:
+                return self._reply(answer)
             code = query.get("js_code", [""])[0]
             if not code:
                 return self._reply({"errcode": 40029, "errmsg": "invalid code"})
