@@ -118,3 +118,13 @@ def test_gunicorn_lets_every_url_nginx_accepts_reach_the_app(tmp_path):
     # Longer lines never reach the app: nginx (8k) refuses them first in production.
     assert beyond.status_code == 414 and "<html>" in beyond.text
     assert "WORKER TIMEOUT" not in log.read_text()
+
+
+@pytest.mark.parametrize("value", ["512", "9000"])
+def test_the_service_refuses_a_url_limit_gunicorn_or_nginx_would_not_honour(value):
+    from tests.test_settings import run_manage
+
+    result = run_manage("check", DJANGO_DEBUG="1", API_MAX_URL_BYTES=value)
+
+    assert result.returncode != 0
+    assert "API_MAX_URL_BYTES" in result.stderr

@@ -517,3 +517,25 @@ def test_two_copies_of_a_push_racing_are_taken_once(safe_mode):
 
     assert sorted(statuses) == [200, 403, 403, 403]
     assert WeChatPush.objects.count() == 1
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"WECHAT_CALLBACK_AES_KEY": "too-short"},
+        {"WECHAT_CALLBACK_AES_KEY": "a" * 42 + "!"},
+        {"WECHAT_CALLBACK_AES_KEY": "a" * 44},
+        {"WECHAT_CALLBACK_MAX_SKEW_SECONDS": "0"},
+    ],
+    ids=["key too short", "key not base64", "key too long", "no window"],
+)
+def test_the_service_refuses_to_start_with_a_callback_setting_that_cannot_work(env):
+    from tests.test_settings import run_manage
+
+    result = run_manage("check", DJANGO_DEBUG="1", **env)
+
+    assert result.returncode != 0
+    assert next(iter(env)) in result.stderr
