@@ -6,6 +6,7 @@ variable with its default. With nothing configured the service runs on an embedd
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -278,6 +279,12 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Request bodies: the API takes small JSON documents only, except POST /api/v1/uploads.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# URLs (path and query): longer is a 414 in the envelope. gunicorn reads request lines up to
+# 8190 bytes (lottery_site/gunicorn_conf.py) and nginx up to 8 KiB (large_client_header_buffers'
+# default), so every URL above this limit and below theirs is refused by us, in the envelope.
+API_MAX_URL_BYTES = env_int("API_MAX_URL_BYTES", 4096)
+if not 1024 <= API_MAX_URL_BYTES <= 8000:
+    raise ImproperlyConfigured("API_MAX_URL_BYTES must be between 1024 and 8000")
 # A picture: at most this many bytes and pixels (width x height, checked from the header before
 # any pixel is decoded: a small file can claim to be a huge image).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
@@ -540,6 +547,15 @@ if WECHAT_CONTENT_CHECK_ON_ERROR not in {"refuse", "accept"}:
 # the EncodingAESKey (43 characters) is set when the push uses the safe (encrypted) mode.
 WECHAT_CALLBACK_TOKEN = os.environ.get("WECHAT_CALLBACK_TOKEN", "")
 WECHAT_CALLBACK_AES_KEY = os.environ.get("WECHAT_CALLBACK_AES_KEY", "")
+if WECHAT_CALLBACK_AES_KEY and not re.fullmatch(r"[A-Za-z0-9+/]{43}", WECHAT_CALLBACK_AES_KEY):
+    # 43 base64 characters (the console's are letters and digits): the AES key and IV. A typo
+    # would otherwise refuse every push as if WeChat had encrypted it wrongly.
+    raise ImproperlyConfigured("WECHAT_CALLBACK_AES_KEY must be the 43-character EncodingAESKey")
+# A push's timestamp may be this far from our clock (either way); its nonce is remembered as
+# long, and the same timestamp and nonce again is a replay (docs/api.md, "The WeChat callback").
+WECHAT_CALLBACK_MAX_SKEW_SECONDS = env_int("WECHAT_CALLBACK_MAX_SKEW_SECONDS", 300)
+if WECHAT_CALLBACK_MAX_SKEW_SECONDS < 1:
+    raise ImproperlyConfigured("WECHAT_CALLBACK_MAX_SKEW_SECONDS must be at least 1")
 # Shown instead of a picture WeChat judged risky (absolute, or a path on this host).
 MODERATION_PLACEHOLDER_URL = os.environ.get(
     "MODERATION_PLACEHOLDER_URL", "/static/moderation/removed.png"
