@@ -293,6 +293,19 @@ def test_a_body_over_the_api_limit_is_refused_by_nginx_in_the_envelope(front):
     assert reply.json()["code"] == 41300
 
 
+def test_a_request_line_over_nginx_buffer_is_refused_in_the_envelope(front):
+    reply = front.request("GET", "/api/v1/square?q=" + "x" * 9000)
+    assert reply.status == 414
+    assert reply.headers["Content-Type"].startswith("application/json")
+    assert reply.json()["code"] == 41400
+
+
+def test_a_long_url_nginx_passes_on_is_answered_by_the_app_in_the_envelope(front):
+    reply = front.request("GET", "/api/v1/square?q=" + "x" * 5000)
+    assert reply.status == 414
+    assert reply.json()["code"] == 41400
+
+
 def wx_upload_file(front: Front, data: bytes, *, token: str, purpose: str = "cover") -> Reply:
     """The multipart body wx.uploadFile sends: ``file`` under a temporary name, and formData."""
     body, content_type = encode_multipart_formdata(
