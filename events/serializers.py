@@ -6,13 +6,14 @@ from rest_framework import serializers
 
 from accounts.serializers import ImageOutput, UserOutput
 from events import selectors, square
-from events.models import Event, Report
-from events.services import (
+from events.models import (
     MAX_CLAIM_DAYS,
     MAX_CODE_LENGTH,
     MAX_PRIZE_NAME_LENGTH,
     MAX_PRIZE_QUANTITY,
     MAX_PRIZES,
+    Event,
+    Report,
 )
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
