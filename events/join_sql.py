@@ -18,7 +18,7 @@ Django connection of its own with the same settings otherwise, closed when unusa
 than DB_CONN_MAX_AGE like the others, and when its thread ends.
 
 The INSERT must name every NOT NULL column of Entry that has no database default
-(tests/test_events.py checks it against the model): a column added to Entry is added here.
+(tests/test_join_sql.py checks it against the model): a column added to Entry is added here.
 """
 
 import functools
