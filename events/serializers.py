@@ -93,7 +93,8 @@ class SquareQuery(serializers.Serializer):
 
 
 # The most read page validates its query through one instance: ``run_validation`` keeps no
-# state, and a new serializer deep-copies its fields (a third of the view's own time).
+# state, and a new serializer deep-copies its fields (a third of the view's own time in a
+# profile; unmeasured by a benchmark on its own).
 SQUARE_QUERY = SquareQuery()
 
 
@@ -202,7 +203,8 @@ class EventLiveOutput(serializers.Serializer):
 
 
 # Serializers deep-copy their fields whenever one is created; rendering through one long-lived
-# instance each (they keep no per-call state) spares that on the most read endpoint.
+# instance each (they keep no per-call state) spares that on the most read endpoint
+# (unmeasured by a benchmark on its own).
 _MY_ENTRY = MyEntryOutput()
 LIVE = EventLiveOutput()
 
