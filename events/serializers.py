@@ -146,7 +146,8 @@ class MyEntryOutput(serializers.Serializer):
 
 
 class EventPublicOutput(serializers.Serializer):
-    """What every viewer sees alike and what rarely changes: cached by ``selectors``."""
+    """What every viewer sees alike and what rarely changes: rendered once per revision by
+    ``events.read_model`` (the public part), for the detail and the square's cards."""
 
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()
@@ -238,7 +239,8 @@ JOIN = JoinOutput()  # the flash-crowd path renders through one instance too (se
 
 
 class SquareEventPublicOutput(serializers.Serializer):
-    """An event's card on the square: what every viewer sees alike, memoized per revision."""
+    """An event's card on the square: fields of the public part, and ``draw_at``, ``lock_at``
+    as the square's check of the page read them (``events.read_model.cards`` assembles it)."""
 
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()
