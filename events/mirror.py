@@ -33,6 +33,11 @@ with one HMGET; the database stays the truth, and the mirror is only ever used a
 
 Without Redis (the embedded default, or an outage: ``redis_breaker``) nothing here is used, and
 the detail reads the database as before.
+
+What it buys, and costs (bench/join, docs/benchmarks.md, "The detail of an open event from a
+Redis mirror"): the detail 0.452 -> 0.493 of the bare view (single rounds 0.36-0.57), the join
+0.317 -> 0.282. Whether it stays is decided on ``bench/join.py --mirror alternate`` (issue 22).
+Only the read model (``events.read_model``) calls this module.
 """
 
 import logging
