@@ -25,7 +25,7 @@ from django.db.models import F
 
 from accounts.models import User
 from draws import fairness
-from events import transitions
+from events import read_model, transitions
 from events.claims import claim_deadline, claims_open
 from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
 from lottery_site.errors import ApplicationError
@@ -192,6 +192,7 @@ def _substitute(
                 f"{alternate['user_key'] if alternate else 'unawarded'}"
             ),
         )
+        read_model.event_changed(event_id=event_id, what="winners")
     logger.info(
         "event %s unit %s: %s replaced (%s) by %s",
         event.public_id,

@@ -16,7 +16,7 @@ from accounts.services import upload_create
 from draws import services as draw_services
 from events import services, square
 from events.models import Event
-from lottery_site import redis_breaker
+from lottery_site import caches, redis_breaker
 from lottery_site.pagination import sign_cursor
 from lottery_site.throttling import PublicRateThrottle
 from tests.conftest import client_for
@@ -32,9 +32,9 @@ SQUARE = "/api/v1/square"
 @pytest.fixture(autouse=True)
 def _fresh_square(settings):
     settings.SQUARE_REFRESH_SECONDS = 0  # re-sort on every request: what a test set up shows
-    square.reset()
+    caches.reset_all()
     yield
-    square.reset()
+    caches.reset_all()
 
 
 def public_event(**kwargs) -> Event:
@@ -401,7 +401,7 @@ def private_redis(settings):
         settings.CACHES = redis_cache(server.url())
         settings.REDIS_BREAKER_SECONDS = 0.05
         yield server
-    square.reset()
+    caches.reset_all()
 
 
 @pytest.mark.redis
