@@ -1,5 +1,6 @@
 """The only write path for user accounts and their uploaded pictures."""
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import wechat_security
+from accounts import signals, wechat_security
 from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
 from accounts.models import Upload, User, UserActionLog, WeChatPush
 from accounts.wechat import WeChatSession
@@ -116,7 +117,11 @@ def user_update_profile(
 
 
 def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
-    """Ban a user: their tokens stop working on the next request. False if already inactive."""
+    """Ban a user: their tokens stop working on the next request. False if already inactive.
+
+    Once committed, ``accounts.signals.user_deactivated`` tells the apps above (events takes
+    the user's entries out of events not yet locked).
+    """
     with transaction.atomic():
         changed = User.objects.filter(pk=user.pk, is_active=True).update(
             is_active=False, deactivated_reason=reason[:200]
@@ -124,6 +129,15 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
         if changed:
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="deactivate", reason=reason[:200]
+            )
+            transaction.on_commit(
+                functools.partial(
+                    signals.user_deactivated.send,
+                    sender=User,
+                    user_id=user.pk,
+                    actor=actor,
+                    now=timezone.now(),
+                )
             )
     user_access_changed(user.pk)
     return bool(changed)

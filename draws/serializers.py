@@ -11,8 +11,9 @@ from rest_framework import serializers
 
 from accounts.serializers import UserOutput
 from draws import fairness, selectors
+from events import conditions, fraud
 from events.models import Substitution
-from events.serializers import STATUS_CHOICES
+from events.serializers import STATUS_CHOICES, ConditionOutput, ExclusionCountOutput
 from events.serializers import PrizeOutput as ProofPrize
 from events.serializers import PrizeRefOutput as PrizeRef
 from lottery_site.fields import AwareDateTimeField
@@ -83,6 +84,13 @@ class ProofOutput(serializers.Serializer):
     # Alternates (docs/fairness.md): every unit that passed on since the draw, in order.
     max_substitutions = serializers.SerializerMethodField()
     substitutions = serializers.SerializerMethodField()
+    # The entry conditions (docs/fairness.md, "Entry conditions and exclusions"): what anyone
+    # may read of them, the digest of the whole record (fixed from the first join), the record
+    # itself once entries are closed, and how many entrants were excluded for which reason.
+    conditions = serializers.SerializerMethodField()
+    conditions_digest = serializers.SerializerMethodField()
+    conditions_record = serializers.SerializerMethodField()
+    exclusions = serializers.SerializerMethodField()
     # Where the two other inputs of tools/verify_draw.py are published.
     entrants_url = serializers.SerializerMethodField()
     winners_url = serializers.SerializerMethodField()
@@ -106,6 +114,32 @@ class ProofOutput(serializers.Serializer):
         if event.status != event.Status.OPENED:
             return []
         return SubstitutionOutput(selectors.substitutions_of(event=event), many=True).data
+
+    @extend_schema_field(ConditionOutput(many=True))
+    def get_conditions(self, event) -> list:
+        return conditions.public(event.entry_conditions)
+
+    def get_conditions_digest(self, event) -> str | None:
+        return conditions.digest(event.entry_conditions)
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": True,
+            "description": "The stored record the digest covers (the password and the group as "
+            "salted hashes, the answer, the nonce): null while entries are open, or without "
+            "conditions.",
+        }
+    )
+    def get_conditions_record(self, event) -> dict | None:
+        if event.status == event.Status.INIT or not event.entry_conditions:
+            return None
+        return event.entry_conditions
+
+    @extend_schema_field(ExclusionCountOutput(many=True))
+    def get_exclusions(self, event) -> list:
+        return fraud.exclusion_counts(event_pk=event.pk)
 
     def get_entrants_url(self, event) -> str:
         return reverse("event-entrants", args=[event.public_id])

@@ -35,3 +35,12 @@ def claims_sweep() -> None:
     erased = claims.claims_erase_due(now=now)
     if reminded or erased:
         logger.info("claims sweep: %d reminded, %d erased", len(reminded), erased)
+
+
+@shared_task(name="events.tasks.banned_entries_sweep", ignore_result=True)
+def banned_entries_sweep() -> None:
+    """Banned users' entries out of events not yet locked, however the ban was written (the
+    service's own signal does it at once; this catches a ban from a shell or a migration)."""
+    removed = services.entries_remove_banned_sweep(now=timezone.now())
+    if removed:
+        logger.info("banned entries sweep: %d entries removed", removed)
