@@ -53,7 +53,8 @@ def _network_secret(secret_key: str) -> bytes:
 
 
 def event_flags(*, event: Event) -> list[Flag]:
-    """The event's flagged entrants, in the order they joined: one query, one pass."""
+    """The event's flagged entrants, in the order they joined: two queries (the entries, the
+    exclusions), one pass."""
     rows = list(
         Entry.objects.filter(event_id=event.pk)
         .order_by("created_at", "pk")
@@ -66,7 +67,12 @@ def event_flags(*, event: Event) -> list[Flag]:
             reasons[key].add("risk_elevated" if rank > 0 else "risk_unchecked")
         if joined_at - account_at < young:
             reasons[key].add("new_account")
-    for key in _shared_networks(rows):
+    # Entrants excluded from a burst still count in it: the others stay flagged.
+    excluded = Exclusion.objects.filter(event_id=event.pk, joined_at__isnull=False).values_list(
+        "user_key", "joined_at", "network"
+    )
+    joined = {row[0] for row in rows}
+    for key in _shared_networks(sorted([*rows, *excluded], key=lambda row: row[1])) & joined:
         reasons[key].add("shared_network")
     return [
         Flag(key, joined_at, tuple(reason for reason in REASONS if reason in reasons[key]))
@@ -77,7 +83,7 @@ def event_flags(*, event: Event) -> list[Flag]:
 
 def _shared_networks(rows: list[tuple]) -> set[str]:
     """Keys of entrants in a run of FRAUD_SHARED_NETWORK_MIN or more joins from one address
-    within FRAUD_SHARED_NETWORK_SECONDS (rows come in join order)."""
+    within FRAUD_SHARED_NETWORK_SECONDS (rows come in join order: key, time, network...)."""
     by_network: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     for key, joined_at, network, *_rest in rows:
         if network:

@@ -409,8 +409,11 @@ class Exclusion(models.Model):
     # proof outlives the account.
     user_key = models.CharField(_("entrant key"), max_length=24)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
-    # The flags the entrant carried when excluded (events.fraud reason codes, comma-separated).
+    # The flags the entrant carried when excluded (events.fraud reason codes, comma-separated),
+    # and what of the entry the signals read: the others of a burst stay flagged.
     flags = models.CharField(_("flags"), max_length=100, blank=True, default="")
+    network = models.CharField(_("network key"), max_length=16, blank=True, default="")
+    joined_at = models.DateTimeField(_("joined at"), null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),

@@ -610,6 +610,9 @@ def _join(
                 )
             except _AlreadyIn as already:
                 return already.entry, False
+            except _StaleRules:
+                ref = read_model.event_ref_again(public_id=ref.public_id)
+                continue
         try:
             entry = join_sql.admit_and_insert(
                 ref.pk,
@@ -655,8 +658,10 @@ def _meet_conditions(
 ) -> int | None:
     """The event's entry conditions checked (events.conditions); the risk rank to store.
 
-    A refusal is only for someone who could join otherwise: a repeated join of an entrant
-    returns their entry (``_AlreadyIn``) and a closed event says so before any condition.
+    A refusal is only for someone who could join otherwise, under the conditions as they are:
+    a repeated join of an entrant returns their entry (``_AlreadyIn``), a closed event says so
+    before any condition, and conditions changed since ``ref`` was read are read again
+    (``_StaleRules``).
     """
     try:
         return entry_conditions.check(
@@ -675,12 +680,18 @@ def _meet_conditions(
         current = Event.objects.filter(pk=ref.pk).first()
         if current is not None:
             _refuse_unless_open(current, now=now)
+            if current.rules_version != ref.rules_version:
+                raise _StaleRules from None
         raise
 
 
 class _AlreadyIn(Exception):  # noqa: N818 - not an error: the answer to a repeated join
     def __init__(self, entry: Entry) -> None:
         self.entry = entry
+
+
+class _StaleRules(Exception):  # noqa: N818 - not an error: read the conditions again
+    pass
 
 
 def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
@@ -819,6 +830,8 @@ def _exclude(
             user_key=user_key,
             reason=reason,
             flags=",".join(flags)[:100],
+            network=entry.network,
+            joined_at=entry.created_at,
             actor=actor,
             created_at=now,
         )
