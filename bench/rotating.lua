@@ -1,12 +1,15 @@
 -- wrk script: every request carries a different user's token, so every join inserts.
 -- Environment: BENCH_METHOD (GET), BENCH_PATH (/healthz), BENCH_TOKENS (file, one token a
 -- line), BENCH_THREADS (wrk's -t, so threads take interleaved tokens), BENCH_DELAY_MS (a pause
--- before each request on a connection: a crude rate limit for the half-saturation runs).
+-- before each request on a connection: a crude rate limit for the half-saturation runs),
+-- BENCH_BODY (a JSON body sent with every request: a join's answers to entry conditions).
 local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH") or "/healthz"
 local tokens_file = os.getenv("BENCH_TOKENS")
 local stride = tonumber(os.getenv("BENCH_THREADS") or "1")
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+local body = os.getenv("BENCH_BODY")
+if body == "" then body = nil end
 local next_id = 0
 
 function setup(thread)
@@ -28,8 +31,12 @@ function request()
     index = index + stride
     headers["Authorization"] = "Bearer " .. tokens[(index % #tokens) + 1]
   end
-  if method == "POST" then headers["Content-Length"] = "0" end
-  return wrk.format(method, path, headers, nil)
+  if body then
+    headers["Content-Type"] = "application/json"
+  elseif method == "POST" then
+    headers["Content-Length"] = "0"
+  end
+  return wrk.format(method, path, headers, body)
 end
 
 function delay()

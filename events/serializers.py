@@ -162,8 +162,14 @@ class JoinInput(InputSerializer):
     )
 
 
-def join_answers(data: dict) -> conditions.Answers:
-    """A validated ``JoinInput`` as the conditions' checks read it."""
+# A join with conditions validates its body through one instance (``run_validation`` keeps no
+# state; a new serializer deep-copies its fields, the nested group's too): see SQUARE_QUERY.
+JOIN_INPUT = JoinInput()
+
+
+def join_answers(body) -> conditions.Answers:
+    """A join's body, validated (``invalid_input``), as the conditions' checks read it."""
+    data = JOIN_INPUT.run_validation(body if body is not None else {})
     group = data.get("group") or {}
     return conditions.Answers(
         password=data.get("password"),
