@@ -179,9 +179,14 @@ def join_answers(body) -> conditions.Answers:
     )
 
 
+# Why an entrant was excluded: any reason (the proof, the inbox), and those a creator may give.
+EXCLUSION_REASONS = list(Exclusion.Reason.values)
+CREATOR_EXCLUSION_REASONS = [str(reason) for reason in Exclusion.CREATOR_REASONS]
+
+
 class ExclusionInput(InputSerializer):
     entrant = serializers.CharField(max_length=24, help_text="the flagged entrant's user id")
-    reason = serializers.ChoiceField(choices=[str(r) for r in Exclusion.CREATOR_REASONS])
+    reason = serializers.ChoiceField(choices=CREATOR_EXCLUSION_REASONS)
 
 
 class ReportInput(InputSerializer):
@@ -413,7 +418,7 @@ class FlagOutput(serializers.Serializer):
 
 
 class ExclusionCountOutput(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=Exclusion.Reason.values)
+    reason = serializers.ChoiceField(choices=EXCLUSION_REASONS)
     count = serializers.IntegerField()
 
 
@@ -426,7 +431,7 @@ class FlagsOutput(serializers.Serializer):
 
 class ExclusionOutput(serializers.Serializer):
     entrant = serializers.CharField(source="user_key")
-    reason = serializers.ChoiceField(choices=Exclusion.Reason.values)
+    reason = serializers.ChoiceField(choices=EXCLUSION_REASONS)
     flags = serializers.SerializerMethodField()
     excluded_at = AwareDateTimeField(source="created_at")
 

@@ -357,6 +357,8 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "events.serializers.STATUS_CHOICES",
         "MyClaimStateEnum": "events.serializers.MY_CLAIM_STATES",
         "ClaimStateEnum": "events.claim_serializers.CLAIM_STATES",
+        "ExclusionReasonEnum": "events.serializers.EXCLUSION_REASONS",
+        "CreatorExclusionReasonEnum": "events.serializers.CREATOR_EXCLUSION_REASONS",
     },
 }
 
