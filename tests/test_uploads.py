@@ -261,6 +261,28 @@ def test_uploads_are_rate_limited_per_user(user, monkeypatch):
     assert wx_upload_file(other, picture(), "cover").status_code == 201
 
 
+@pytest.mark.redis
+def test_the_31st_upload_in_an_hour_is_refused_whichever_process_counted_the_others(user, settings):
+    from django.core.cache import cache
+
+    # The batched counts of the other throttles hear of other processes at their next sync;
+    # an hour away here, so only a count shared at each upload can refuse the 31st.
+    settings.THROTTLE_SYNC_SECONDS = 3600
+    with time_machine.travel(datetime(2025, 3, 1, 8, 30, tzinfo=UTC), tick=False):
+        client = client_for(user)
+        assert wx_upload_file(client, picture(), "cover").status_code == 201
+        # 29 more, made through other gunicorn workers or machines: in the shared counter.
+        redis = cache.client.get_client(write=True)
+        [counter] = redis.keys(f"*throttle_upload_{user.pk}:*")
+        assert int(redis.get(counter)) == 1  # this process counted its upload there at once
+        redis.incrby(counter, 29)
+
+        thirty_first = wx_upload_file(client, picture(), "cover")
+
+    assert thirty_first.status_code == 429 and thirty_first.json()["code"] == 42900
+    assert Upload.objects.count() == 1
+
+
 # --- the sweeper ------------------------------------------------------------------------------
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
