@@ -18,7 +18,7 @@ from accounts.models import Upload, User, UserActionLog
 from accounts.wechat import WeChatSession
 from lottery_site import media
 from lottery_site.errors import ApplicationError
-from lottery_site.ids import upload_public_id
+from lottery_site.ids import is_public_id, upload_public_id
 from lottery_site.images import process_image
 
 logger = logging.getLogger(__name__)
@@ -357,6 +357,8 @@ def upload_attach(
     ``field``. The sweeper and this race on conditional UPDATEs of the same row, so an upload
     is either attached or discarded, never both.
     """
+    if not is_public_id(upload_id, "img_"):  # exactly, not as MySQL's collation would match it
+        raise ApplicationError("upload_unusable", data={field: [upload_id]})
     mine = Upload.objects.filter(
         public_id=upload_id, owner_id=owner.pk, purpose=purpose, discarded_at__isnull=True
     )

@@ -353,6 +353,8 @@ def test_pages_follow_each_other_without_duplicates_or_gaps(sort):
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "many"}, "page_size"),
         ({"cursor": "garbage"}, "cursor"),
+        ({"cursor": ""}, "cursor"),  # not the first page: a cursor we did not issue
+        ({"cursor": " "}, "cursor"),
         ({"cursor": sign_cursor(["soon", 1, 2])}, "cursor"),  # another sort's cursor
         ({"cursor": sign_cursor(["hot", "x", 1, 2])}, "cursor"),
         ({"sort": "new", "cursor": sign_cursor(["new", 1, 2])[:-2] + "xx"}, "cursor"),

@@ -312,6 +312,17 @@ def test_only_a_current_winner_can_be_disqualified(creator, clock):
     assert disqualify(creator, event, order[0]).json()["code"] == 40403  # already replaced
 
 
+@pytest.mark.parametrize("alias", [str.upper, str.capitalize, lambda key: key + " "])
+def test_a_winners_id_in_another_case_or_with_a_trailing_space_is_a_404(creator, clock, alias):
+    event = drawn_event(creator, clock)
+    winner = order_of(event)[0]
+
+    response = disqualify(creator, event, alias(winner))
+
+    assert response.status_code == 404 and response.json()["code"] == 40403
+    assert holder(event) == winner and not Substitution.objects.exists()
+
+
 def test_an_undrawn_event_has_nobody_to_disqualify(creator):
     event = EventFactory(creator=creator)
     response = disqualify(creator, event, "u_whoever")
