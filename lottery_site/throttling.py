@@ -118,13 +118,22 @@ def count_in_redis(key: str, *, window_seconds: int, now: float) -> int:
     on its own, as the batched throttles do; those counts reach Redis at the next sync once it
     answers again, so the window's total stays whole.
     """
-    if _shared():
+    client = redis_breaker.client()
+    if client is not None:
         total = redis_breaker.call(
-            lambda: _push({key: 1}, {key: window_seconds})[key], fallback=None
+            lambda: _incr(client, cache.make_key(key), window_seconds), fallback=None
         )
         if total is not None:
             return total
     return COUNTS.add(key, window_seconds=window_seconds, now=now)
+
+
+def _incr(client, key: str, ttl: int) -> int:
+    """INCR and a first expiry, in one round trip (MULTI/EXEC)."""
+    pipe = client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, ttl, nx=True)
+    return pipe.execute()[0]
 
 
 class CounterRateThrottle(throttling.SimpleRateThrottle):
