@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -113,6 +114,12 @@ def user_update_profile(
     return User.objects.select_related("avatar").get(pk=user.pk)
 
 
+# Sent once a ban or an unban is committed (``user_id``, ``is_active``). Accounts knows nothing
+# of what the apps above it show of a user; those that must act on a ban at once listen (the
+# square drops a banned creator's events: events.apps).
+ban_changed = Signal()
+
+
 def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
     """Ban a user: their tokens stop working on the next request. False if already inactive."""
     with transaction.atomic():
@@ -123,6 +130,7 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="deactivate", reason=reason[:200]
             )
+            _announce_ban_changed(user.pk, is_active=False)
     user_access_changed(user.pk)
     return bool(changed)
 
@@ -136,8 +144,15 @@ def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="reactivate", reason=reason[:200]
             )
+            _announce_ban_changed(user.pk, is_active=True)
     user_access_changed(user.pk)
     return bool(changed)
+
+
+def _announce_ban_changed(user_id: int, *, is_active: bool) -> None:
+    transaction.on_commit(
+        lambda: ban_changed.send(sender=User, user_id=user_id, is_active=is_active)
+    )
 
 
 def tokens_for(user: User) -> dict[str, str]:
