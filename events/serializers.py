@@ -21,7 +21,8 @@ from lottery_site.serializers import InputSerializer
 # --- input ----------------------------------------------------------------------------------
 
 
-UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True}
+# An id is exact (lottery_site.ids): "img_… " is not "img_…", so no trimming.
+UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True, "trim_whitespace": False}
 
 
 class PrizeInput(InputSerializer):
@@ -88,7 +89,10 @@ class CancelInput(InputSerializer):
 
 class SquareQuery(serializers.Serializer):
     sort = serializers.ChoiceField(choices=square.SORTS, required=False, default="hot")
-    cursor = serializers.CharField(required=False, max_length=500)
+    # allow_blank: DRF reads a blank query parameter as an absent one unless blanks are allowed,
+    # so "?cursor=" served the first page; now it reaches the view, which refuses it as it
+    # refuses every cursor we did not issue.
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=500)
     page_size = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
 
 
