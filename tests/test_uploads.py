@@ -4,9 +4,11 @@ import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
 import pytest
 import time_machine
 from django.core.files.storage import storages
+from django.test import Client
 from PIL import Image
 
 from accounts.models import Upload
@@ -355,3 +357,22 @@ def test_large_photos_decoded_at_reduced_scale_still_fill_their_bounds(
     # libjpeg's draft mode decodes a 12-megapixel JPEG at 1/2..1/8 scale; never below the output.
     wx_upload_file(user_client, jpeg_with_gps((4000, 3000), orientation=orientation), purpose)
     assert decoded(stored_bytes(Upload.objects.get())).size == expected
+
+
+def test_upload_refusals_carry_the_data_the_api_document_promises(user_client, settings):
+    """The SDK types `data` per code from the document: 40031 and 40032 must say the limit."""
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    refusals = schema["paths"][URL]["post"]["responses"]["400"]["content"]["application/json"]
+    by_code = {
+        code: option
+        for option in refusals["schema"]["oneOf"]
+        for code in option["properties"]["code"]["enum"]
+    }
+    settings.UPLOAD_MAX_PIXELS = 100 * 100
+    too_many_pixels = wx_upload_file(user_client, picture("PNG", (101, 100)), "cover").json()
+    settings.UPLOAD_MAX_BYTES = 100
+    too_large = wx_upload_file(user_client, picture("PNG", (50, 50)), "cover").json()
+    for body in (too_many_pixels, too_large):
+        jsonschema.validate(body, {**by_code[body["code"]], "components": schema["components"]})
+    assert too_many_pixels["data"] == {"max_pixels": 100 * 100}
+    assert by_code[40032]["properties"]["data"]["required"] == ["max_pixels"]
