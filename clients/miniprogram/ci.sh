@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The SDK's CI, from the repository's virtualenv and Node 20 (Debian's): install the pinned tools,
-# generate the OpenAPI document from the Django app, hold it to Redocly's recommended ruleset,
-# fail when the committed types drifted from it, compile with tsc --strict, then run the SDK's
-# tests, the whole flow included, against a development server started here on a free port.
+# generate the OpenAPI document from the Django app, hold it to Redocly's recommended ruleset
+# (0 errors, 0 warnings), fail when the committed types or versions drifted from it or when it
+# breaks the last release's contract without a new major, compile with tsc --strict, build the
+# package and compile the example mini-program against it, then run the SDK's tests (operation
+# coverage, the whole flow against a development server started here on a free port, with
+# WeChat faked on loopback) and compare the mock's fixtures recorded from that flow with the
+# committed ones. `UPDATE_FIXTURES=1 bash ci.sh` records them instead.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -51,6 +55,19 @@ SCHEMA="$schema" npm run --silent check-drift
 
 step "tsc --strict"
 npm run --silent build
+npx tsc -p tsconfig.test.json # the tests and scripts/, for the checks below
+
+step "Schema compatibility with the last release (.ci/previous-release, contract/)"
+SCHEMA="$schema" npm run --silent contract
+
+step "The package: CommonJS + .d.ts in dist/, loadable as WeChat's build npm loads it"
+npm run --silent dist
+node -e 'const sdk = require("./dist/index.js"); const mock = require("./dist/mock.js");
+  if (typeof sdk.createApi !== "function" || typeof mock.mockWx !== "function") process.exit(1);
+  console.log(`dist/: SDK ${sdk.SDK_VERSION} for API ${sdk.API_VERSION}`);'
+
+step "The example mini-program: tsc --strict with WeChat's typings, against dist/"
+npm run --silent example
 
 step "Development server on a free port (its own database, WeChat faked on loopback, draws in-process)"
 sdk_db_url="${DATABASE_URL%%\?*}_sdk"
