@@ -596,7 +596,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a picture (multipart, as wx.uploadFile sends it)
-         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PATCH /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
+         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PUT /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
          */
         post: operations["uploadCreate"];
         delete?: never;
