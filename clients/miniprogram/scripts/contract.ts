@@ -33,7 +33,17 @@ const METHODS = ["get", "put", "post", "delete", "patch"];
 // Kept out of a snapshot: prose and examples, which change freely.
 const PROSE = new Set(["description", "summary", "example", "examples", "links"]);
 // Objects whose keys are names (a field called "description" is not prose).
-const NAMED = new Set(["properties", "paths", "schemas", "responses", "headers", "content", "parameters", "securitySchemes", "mapping"]);
+const NAMED = new Set([
+  "properties",
+  "paths",
+  "schemas",
+  "responses",
+  "headers",
+  "content",
+  "parameters",
+  "securitySchemes",
+  "mapping",
+]);
 
 /** The document without prose and examples: what a snapshot keeps. */
 export function reduce(value: unknown, named = false): unknown {
@@ -70,7 +80,8 @@ export function compare(before: Json, after: Json): Report {
   const oldSchemas = Object.keys(schemas(before));
   const newSchemas = Object.keys(schemas(after));
   for (const name of oldSchemas) {
-    if (!newSchemas.includes(name)) report.breaking.push(`components.schemas.${name}: removed or renamed`);
+    if (!newSchemas.includes(name))
+      report.breaking.push(`components.schemas.${name}: removed or renamed`);
   }
   for (const name of newSchemas) {
     if (!oldSchemas.includes(name)) report.additions.push(`components.schemas.${name}: new`);
@@ -134,7 +145,8 @@ class Comparison {
         this.report.breaking.push(`${key}: parameter ${name} removed`);
         continue;
       }
-      if (next.required && !parameter.required) this.report.breaking.push(`${key}: parameter ${name} now required`);
+      if (next.required && !parameter.required)
+        this.report.breaking.push(`${key}: parameter ${name} now required`);
       this.schema(`${key} parameter ${name}`, parameter.schema, next.schema, "request");
     }
     for (const [name, parameter] of after) {
@@ -176,7 +188,9 @@ class Comparison {
         this.report.breaking.push(`${key}: response ${status} removed`);
         continue;
       }
-      for (const [media, content] of Object.entries((response.content ?? {}) as Record<string, Json>)) {
+      for (const [media, content] of Object.entries(
+        (response.content ?? {}) as Record<string, Json>,
+      )) {
         const nextContent = ((next.content ?? {}) as Record<string, Json>)[media];
         if (!nextContent) {
           this.report.breaking.push(`${key} ${status}: ${media} no longer answered`);
@@ -186,7 +200,8 @@ class Comparison {
       }
     }
     for (const status of Object.keys(after)) {
-      if (/^2/.test(status) && !before[status]) this.report.additions.push(`${key}: new response ${status}`);
+      if (/^2/.test(status) && !before[status])
+        this.report.additions.push(`${key}: new response ${status}`);
     }
   }
 
@@ -204,13 +219,16 @@ class Comparison {
     const addition = (what: string): void => void this.report.additions.push(`${where}: ${what}`);
     if (old.type !== now.type) return breaking(`type ${old.type} -> ${now.type}`);
     if (direction === "response" && now.nullable && !old.nullable) breaking("may now be null");
-    if (direction === "request" && old.nullable && !now.nullable) breaking("null no longer accepted");
+    if (direction === "request" && old.nullable && !now.nullable)
+      breaking("null no longer accepted");
     this.enums(old, now, direction, breaking, addition);
     if (old.type === "union") {
       const before = old.alternatives ?? [];
       const after = now.alternatives ?? [];
       if (before.length !== after.length) return breaking("alternatives changed");
-      before.forEach((alternative, i) => this.schema(`${where}|${i}`, alternative, after[i], direction));
+      before.forEach((alternative, i) =>
+        this.schema(`${where}|${i}`, alternative, after[i], direction),
+      );
       return;
     }
     if (old.type === "array") return this.schema(`${where}[]`, old.items, now.items, direction);
@@ -221,7 +239,9 @@ class Comparison {
     const newRequired = new Set(now.required ?? []);
     for (const [name, schema] of Object.entries(oldProps)) {
       if (!(name in newProps)) {
-        breaking(direction === "response" ? `field ${name} removed` : `field ${name} no longer accepted`);
+        breaking(
+          direction === "response" ? `field ${name} removed` : `field ${name} no longer accepted`,
+        );
         continue;
       }
       if (direction === "response" && oldRequired.has(name) && !newRequired.has(name)) {
@@ -253,7 +273,8 @@ class Comparison {
     if (old.enum && now.enum) {
       const removed = old.enum.filter((value) => !now.enum!.includes(value));
       const added = now.enum.filter((value) => !old.enum!.includes(value));
-      if (removed.length && direction === "request") breaking(`enum values removed: ${removed.join(", ")}`);
+      if (removed.length && direction === "request")
+        breaking(`enum values removed: ${removed.join(", ")}`);
       if (added.length) addition(`enum values added: ${added.join(", ")}`);
       return;
     }
@@ -285,7 +306,10 @@ class Comparison {
       const alternatives = (node.anyOf ?? node.oneOf ?? node.allOf) as Json[] | undefined;
       if (!alternatives) break;
       const notNull = alternatives.filter((alternative) => {
-        const isNull = Array.isArray(alternative.enum) && alternative.enum.length === 1 && alternative.enum[0] === null;
+        const isNull =
+          Array.isArray(alternative.enum) &&
+          alternative.enum.length === 1 &&
+          alternative.enum[0] === null;
         if (isNull) nullable = true;
         return !isNull;
       });
@@ -320,18 +344,28 @@ export function verdict(report: Report, previous: Versions, current: Versions): 
   const [newMajor, newMinor, newPatch] = semver(current.api);
   const [sdkOldMajor, sdkOldMinor] = semver(previous.sdk);
   const [sdkMajor, sdkMinor] = semver(current.sdk);
-  const apiBumped = newMajor > oldMajor || (newMajor === oldMajor && (newMinor > oldMinor || (newMinor === oldMinor && newPatch > oldPatch)));
-  if (compareVersions(current.api, previous.api) < 0) problems.push(`API version ${current.api} is below the release's ${previous.api}`);
+  const apiBumped =
+    newMajor > oldMajor ||
+    (newMajor === oldMajor &&
+      (newMinor > oldMinor || (newMinor === oldMinor && newPatch > oldPatch)));
+  if (compareVersions(current.api, previous.api) < 0)
+    problems.push(`API version ${current.api} is below the release's ${previous.api}`);
   if (report.breaking.length && newMajor <= oldMajor) {
     problems.push(`breaking changes need API version ${oldMajor + 1}.0.0 (it is ${current.api})`);
   } else if (report.additions.length && !(newMajor > oldMajor || newMinor > oldMinor)) {
-    problems.push(`additions need at least API version ${oldMajor}.${oldMinor + 1}.0 (it is ${current.api})`);
+    problems.push(
+      `additions need at least API version ${oldMajor}.${oldMinor + 1}.0 (it is ${current.api})`,
+    );
   }
   // The SDK's types are generated from the document: its version moves with the API's.
   if (newMajor > oldMajor && sdkMajor <= sdkOldMajor) {
-    problems.push(`a new API major needs a new SDK major (SDK ${current.sdk}, released ${previous.sdk})`);
+    problems.push(
+      `a new API major needs a new SDK major (SDK ${current.sdk}, released ${previous.sdk})`,
+    );
   } else if (apiBumped && compareVersions(current.sdk, previous.sdk) <= 0) {
-    problems.push(`the API moved to ${current.api}: the SDK needs a new version too (it is ${current.sdk})`);
+    problems.push(
+      `the API moved to ${current.api}: the SDK needs a new version too (it is ${current.sdk})`,
+    );
   } else if (newMinor > oldMinor && sdkMajor === sdkOldMajor && sdkMinor <= sdkOldMinor) {
     problems.push(`a new API minor needs at least a new SDK minor (SDK ${current.sdk})`);
   }
@@ -360,7 +394,8 @@ function main(argv: string[]): number {
   const [command, ...args] = argv;
   if (command === "snapshot") {
     const [input, tag, commit, sdk, out] = args;
-    if (!input || !tag || !commit || !sdk || !out) throw new Error("snapshot <openapi.json> <tag> <commit> <sdk version> <out.json>");
+    if (!input || !tag || !commit || !sdk || !out)
+      throw new Error("snapshot <openapi.json> <tag> <commit> <sdk version> <out.json>");
     const document = reduce(readJson(input)) as Json;
     const snapshot = { "x-release": { tag, commit, sdk_version: sdk }, ...document };
     writeFileSync(out, JSON.stringify(snapshot, null, 1) + "\n");
@@ -378,9 +413,13 @@ function main(argv: string[]): number {
     const [tag, commit] = release.split(/\s+/) as [string, string];
     const snapshotPath = `contract/openapi-${tag.slice(1)}.json`;
     const previous = readJson(snapshotPath);
-    const meta = previous["x-release"] as { tag: string; commit: string; sdk_version: string } | undefined;
+    const meta = previous["x-release"] as
+      | { tag: string; commit: string; sdk_version: string }
+      | undefined;
     if (!meta || meta.tag !== tag || meta.commit !== commit) {
-      throw new Error(`${snapshotPath} is not the snapshot of ${tag} (${commit}): make it with \`snapshot\``);
+      throw new Error(
+        `${snapshotPath} is not the snapshot of ${tag} (${commit}): make it with \`snapshot\``,
+      );
     }
     const current = readJson(input);
     const sdk = (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version;
@@ -389,13 +428,17 @@ function main(argv: string[]): number {
       previous: { api: String((previous.info as Json).version), sdk: meta.sdk_version },
       current: { api: String((current.info as Json).version), sdk },
     };
-    console.log(`API ${versions.previous.api} (${tag}) -> ${versions.current.api}; SDK ${versions.previous.sdk} -> ${sdk}`);
+    console.log(
+      `API ${versions.previous.api} (${tag}) -> ${versions.current.api}; SDK ${versions.previous.sdk} -> ${sdk}`,
+    );
     for (const line of report.breaking) console.log(`  breaking: ${line}`);
     for (const line of report.additions) console.log(`  addition: ${line}`);
     const problems = verdict(report, versions.previous, versions.current);
     for (const problem of problems) console.error(`contract: ${problem}`);
     if (!problems.length) {
-      console.log(`contract kept: ${report.breaking.length} breaking, ${report.additions.length} additions, versions fit`);
+      console.log(
+        `contract kept: ${report.breaking.length} breaking, ${report.additions.length} additions, versions fit`,
+      );
     }
     return problems.length ? 1 : 0;
   }

@@ -5,4 +5,11 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 
 copyFileSync("src/schema.d.ts", "dist/schema.d.ts");
 const { name, version } = JSON.parse(readFileSync("package.json", "utf8"));
-writeFileSync("dist/package.json", JSON.stringify({ name, version, type: "commonjs", main: "index.js", types: "index.d.ts" }, null, 2) + "\n");
+writeFileSync(
+  "dist/package.json",
+  JSON.stringify(
+    { name, version, type: "commonjs", main: "index.js", types: "index.d.ts" },
+    null,
+    2,
+  ) + "\n",
+);

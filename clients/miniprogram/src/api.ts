@@ -102,7 +102,11 @@ export function createApi(options: ClientOptions) {
   }
 
   /** A text answer (not enveloped): the entrant list, a CSV. */
-  function text(id: ClientOperationId, extra: Extra<never>, opts: RequestOptions): Promise<string> {
+  function text<K extends ClientOperationId>(
+    id: K,
+    extra: { path: Record<string, string>; query?: Query<K> },
+    opts: RequestOptions,
+  ): Promise<string> {
     const spec: OperationSpec = OPERATIONS[id];
     return http.call<string>(spec.method, urlOf(spec, extra.path), {
       ...opts,
@@ -111,7 +115,8 @@ export function createApi(options: ClientOptions) {
     });
   }
 
-  const remember = (pair: Tokens) => http.tokens.set({ access: pair.access, refresh: pair.refresh });
+  const remember = (pair: Tokens) =>
+    http.tokens.set({ access: pair.access, refresh: pair.refresh });
   const event = (eventId: string) => ({ event_id: eventId });
 
   return {
@@ -148,13 +153,17 @@ export function createApi(options: ClientOptions) {
        */
       async get(opts: RequestOptions = {}): Promise<Config> {
         let info: ResponseInfo | undefined;
-        const config = await call("configGet", { cache: true }, {
-          ...opts,
-          onResponse: (response) => {
-            info = response;
-            opts.onResponse?.(response);
+        const config = await call(
+          "configGet",
+          { cache: true },
+          {
+            ...opts,
+            onResponse: (response) => {
+              info = response;
+              opts.onResponse?.(response);
+            },
           },
-        });
+        );
         const date = info?.fromCache ? headerValue(info.header, "date") : undefined;
         if (date && Number.isFinite(Date.parse(date))) {
           return { ...config, server_time: new Date(Date.parse(date)).toISOString() };
@@ -276,7 +285,7 @@ export function createApi(options: ClientOptions) {
         call("eventClaimsList", { path: event(eventId) }, opts),
       /** The same rows as CSV text (for a desktop; a phone opens `downloadXlsx`'s file). */
       csv: (eventId: string, query: Query<"eventClaimsCsv"> = {}, opts: RequestOptions = {}) =>
-        text("eventClaimsCsv", { path: event(eventId), query: query as never }, opts),
+        text("eventClaimsCsv", { path: event(eventId), query }, opts),
       /**
        * `wx.downloadFile` of the .xlsx export: resolves to the temporary file, for
        * `wx.openDocument({filePath, fileType: "xlsx"})` (`openClaimsWorkbook` does both).
@@ -292,8 +301,12 @@ export function createApi(options: ClientOptions) {
           query: query as Record<string, string>,
         }),
       /** The creator marks a claim shipped; the winner is told (inbox, subscribe message). */
-      ship: (eventId: string, claimId: string, body: Body<"eventClaimShip">, opts?: RequestOptions) =>
-        call("eventClaimShip", { path: { event_id: eventId, claim_id: claimId }, body }, opts),
+      ship: (
+        eventId: string,
+        claimId: string,
+        body: Body<"eventClaimShip">,
+        opts?: RequestOptions,
+      ) => call("eventClaimShip", { path: { event_id: eventId, claim_id: claimId }, body }, opts),
     },
 
     notifications: {

@@ -151,7 +151,9 @@ export function isCanceled(error: unknown): error is CanceledError {
   return error instanceof CanceledError;
 }
 
-function first(errors: FieldErrors | FieldErrors[] | string[] | undefined | null): string | undefined {
+function first(
+  errors: FieldErrors | FieldErrors[] | string[] | undefined | null,
+): string | undefined {
   if (errors === undefined || errors === null) return undefined;
   if (Array.isArray(errors)) {
     for (const item of errors) {

@@ -24,7 +24,14 @@ export type {
   UploadPurpose,
   Winners,
 } from "./api.js";
-export { ApiError, CanceledError, ErrorCode, NetworkError, isApiError, isCanceled } from "./errors.js";
+export {
+  ApiError,
+  CanceledError,
+  ErrorCode,
+  NetworkError,
+  isApiError,
+  isCanceled,
+} from "./errors.js";
 export type { ErrorCodeValue, ErrorData, FieldErrors } from "./errors.js";
 export { cancellation, headerValue, memoryTokenStore, newRequestId } from "./request.js";
 export type {

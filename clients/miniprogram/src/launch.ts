@@ -8,7 +8,9 @@
 const EVENT_ID = /^e_[0-9A-Za-z]{1,32}$/;
 
 /** The event id in a page's `onLoad(options)` (or `wx.getLaunchOptionsSync().query`). */
-export function eventIdFromQuery(query: Record<string, string | undefined> | undefined): string | null {
+export function eventIdFromQuery(
+  query: Record<string, string | undefined> | undefined,
+): string | null {
   if (!query) return null;
   if (query.id && EVENT_ID.test(query.id)) return query.id;
   if (query.scene) return eventIdFromScene(query.scene);

@@ -14,7 +14,12 @@
 
 import { type Fixture, type Fixtures, fixtures as recorded } from "./fixtures.js";
 import { type ClientOperationId, operationOf } from "./operations.js";
-import type { WxDownloadFileOptions, WxLike, WxRequestOptions, WxUploadFileOptions } from "./request.js";
+import type {
+  WxDownloadFileOptions,
+  WxLike,
+  WxRequestOptions,
+  WxUploadFileOptions,
+} from "./request.js";
 
 export type { Fixture, Fixtures };
 export { recorded as fixtures };
@@ -31,7 +36,10 @@ export interface MockOptions {
 const host = globalThis as unknown as { setTimeout(callback: () => void, ms: number): unknown };
 
 /** A `wx` whose request, uploadFile and downloadFile answer from the fixtures. */
-export function mockWx(source: Fixtures = recorded, options: MockOptions = {}): WxLike & {
+export function mockWx(
+  source: Fixtures = recorded,
+  options: MockOptions = {},
+): WxLike & {
   downloadFile(options: WxDownloadFileOptions): unknown;
 } {
   const answer = (method: string, url: string, header: Record<string, string>) => {
@@ -43,7 +51,11 @@ export function mockWx(source: Fixtures = recorded, options: MockOptions = {}): 
       const body = { code: 40400, msg: "mock: no recorded answer", data: null };
       return { status: 404, body, header: { "X-Request-ID": requestId } };
     }
-    return { status: fixture.status, body: fixture.body, header: { ...fixture.header, "X-Request-ID": requestId } };
+    return {
+      status: fixture.status,
+      body: fixture.body,
+      header: { ...fixture.header, "X-Request-ID": requestId },
+    };
   };
   const later = (run: () => void) => {
     let aborted = false;
@@ -54,16 +66,22 @@ export function mockWx(source: Fixtures = recorded, options: MockOptions = {}): 
     request(request: WxRequestOptions) {
       const result = answer(request.method, request.url, request.header);
       const text = typeof result.body === "string" ? result.body : JSON.stringify(result.body);
-      return later(() => request.success({ data: text, statusCode: result.status, header: result.header }));
+      return later(() =>
+        request.success({ data: text, statusCode: result.status, header: result.header }),
+      );
     },
     uploadFile(upload: WxUploadFileOptions) {
       const result = answer("POST", upload.url, upload.header);
-      return later(() => upload.success({ data: JSON.stringify(result.body), statusCode: result.status }));
+      return later(() =>
+        upload.success({ data: JSON.stringify(result.body), statusCode: result.status }),
+      );
     },
     downloadFile(download: WxDownloadFileOptions) {
       const result = answer("GET", download.url, download.header);
       const name = download.url.split("?", 1)[0]?.split("/").pop() ?? "download";
-      return later(() => download.success({ tempFilePath: `mock://${name}`, statusCode: result.status }));
+      return later(() =>
+        download.success({ tempFilePath: `mock://${name}`, statusCode: result.status }),
+      );
     },
   };
 }

@@ -53,8 +53,18 @@ export const OPERATIONS = {
   eventWithdraw: { method: "DELETE", path: "/events/{event_id}/entry", sdk: "events.withdraw" },
   eventEntryList: { method: "GET", path: "/events/{event_id}/entries", sdk: "events.entries" },
   eventDraw: { method: "POST", path: "/events/{event_id}/draw", sdk: "events.draw" },
-  eventProof: { method: "GET", path: "/events/{event_id}/proof", sdk: "events.proof", public: true },
-  eventWinners: { method: "GET", path: "/events/{event_id}/winners", sdk: "events.winners", public: true },
+  eventProof: {
+    method: "GET",
+    path: "/events/{event_id}/proof",
+    sdk: "events.proof",
+    public: true,
+  },
+  eventWinners: {
+    method: "GET",
+    path: "/events/{event_id}/winners",
+    sdk: "events.winners",
+    public: true,
+  },
   eventEntrants: {
     method: "GET",
     path: "/events/{event_id}/entrants",

@@ -30,7 +30,12 @@ export interface WxPicturesLike {
 }
 
 interface Uploader {
-  uploads: { create(file: { filePath: string; purpose: UploadPurpose }, opts?: UploadOptions): Promise<Upload> };
+  uploads: {
+    create(
+      file: { filePath: string; purpose: UploadPurpose },
+      opts?: UploadOptions,
+    ): Promise<Upload>;
+  };
 }
 
 interface ProfileWriter extends Uploader {
@@ -64,7 +69,8 @@ export async function chooseAndUpload(
       sizeType: ["compressed"],
       ...(options.sourceType ? { sourceType: options.sourceType } : {}),
       success: (result) => resolve(result.tempFiles[0]?.tempFilePath ?? null),
-      fail: (error) => (/cancel/.test(error.errMsg) ? resolve(null) : reject(new Error(error.errMsg))),
+      fail: (error) =>
+        /cancel/.test(error.errMsg) ? resolve(null) : reject(new Error(error.errMsg)),
     });
   });
   if (chosen === null) return null;

@@ -261,14 +261,14 @@ export class Transport {
     }
     let url = this.options.baseUrl + path;
     if (options.query) url += queryString(options.query);
-    const cacheKey = options.cache && method === "GET" && this.options.etagCache !== false;
+    const cacheable = options.cache && method === "GET" && this.options.etagCache !== false;
     const exchange: Exchange = {
       method,
       path,
       auth: options.auth ?? true,
       idempotent: options.idempotent ?? method !== "POST",
       send: (header, signal) => {
-        const kept = cacheKey ? this.etags.get(url) : undefined;
+        const kept = cacheable ? this.etags.get(url) : undefined;
         if (kept) header["If-None-Match"] = kept.etag;
         header.Accept = "application/json";
         let data: string | undefined;
@@ -294,7 +294,7 @@ export class Transport {
             fail: (error) => settle.fail(error.errMsg),
           }),
         ).then((attempt) => {
-          if (!cacheKey) return attempt;
+          if (!cacheable) return attempt;
           if (attempt.status === 304 && kept) {
             return { ...attempt, status: 200, body: kept.body, fromCache: true };
           }
@@ -399,7 +399,11 @@ export class Transport {
     }
   }
 
-  private async attempts<T>(exchange: Exchange, options: CallOptions, requestId: string): Promise<T> {
+  private async attempts<T>(
+    exchange: Exchange,
+    options: CallOptions,
+    requestId: string,
+  ): Promise<T> {
     const { signal } = options;
     let refreshed = false;
     let retries = 0;
@@ -432,7 +436,12 @@ export class Transport {
         return value;
       }
       const error = toApiError(attempt, requestId);
-      if (error.status === 401 && exchange.auth && !refreshed && error.code !== ErrorCode.UserInactive) {
+      if (
+        error.status === 401 &&
+        exchange.auth &&
+        !refreshed &&
+        error.code !== ErrorCode.UserInactive
+      ) {
         refreshed = true;
         await this.renewTokens(access);
         continue;
@@ -498,11 +507,13 @@ export class Transport {
       signal?.addEventListener("abort", onAbort);
       task = start(settle);
       if (hasMethod(task, "onHeadersReceived")) {
-        (task.onHeadersReceived as (listener: (r: { header?: Record<string, string> }) => void) => void)(
-          (received) => {
-            Object.assign(settle.header, received.header ?? {});
-          },
-        );
+        (
+          task.onHeadersReceived as (
+            listener: (r: { header?: Record<string, string> }) => void,
+          ) => void
+        )((received) => {
+          Object.assign(settle.header, received.header ?? {});
+        });
       }
     });
   }
@@ -661,7 +672,13 @@ function toApiError(attempt: Attempt, requestId: string): ApiError {
   const body = attempt.body as { code?: unknown; msg?: unknown; data?: unknown } | null;
   const id = headerValue(attempt.header, "x-request-id") ?? requestId;
   if (body && typeof body === "object" && typeof body.code === "number") {
-    return new ApiError(attempt.status, body.code, String(body.msg ?? ""), (body.data ?? null) as never, id);
+    return new ApiError(
+      attempt.status,
+      body.code,
+      String(body.msg ?? ""),
+      (body.data ?? null) as never,
+      id,
+    );
   }
   // Not our envelope (a gateway's error page, a download's status): name it by the status.
   const code = attempt.status >= 500 ? ErrorCode.InternalError : attempt.status * 100;

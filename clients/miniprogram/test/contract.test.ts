@@ -37,7 +37,9 @@ function document(change: (doc: Json) => void = () => undefined): Json {
         post: {
           operationId: "eventCreate",
           requestBody: {
-            content: { "application/json": { schema: { $ref: "#/components/schemas/EventInput" } } },
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/EventInput" } },
+            },
           },
           responses: { "201": { description: "Created" } },
         },
@@ -72,17 +74,27 @@ function document(change: (doc: Json) => void = () => undefined): Json {
 }
 
 const schemas = (doc: Json) => (doc.components as Json).schemas as Record<string, Json>;
-const item = (doc: Json) => schemas(doc).Item as { properties: Record<string, unknown>; required: string[] };
-const input = (doc: Json) => schemas(doc).EventInput as { properties: Record<string, Json>; required: string[] };
+const item = (doc: Json) =>
+  schemas(doc).Item as { properties: Record<string, unknown>; required: string[] };
+const input = (doc: Json) =>
+  schemas(doc).EventInput as { properties: Record<string, Json>; required: string[] };
 
 test("the same document has nothing to report", () => {
   assert.deepEqual(compare(document(), document()), { breaking: [], additions: [] });
 });
 
 test("a removed operation and a changed operationId are breaking", () => {
-  const removed = compare(document(), document((doc) => delete (doc.paths as Json)["/inbox"]));
+  const removed = compare(
+    document(),
+    document((doc) => delete (doc.paths as Json)["/inbox"]),
+  );
   assert.match(removed.breaking.join(), /GET \/inbox: operation removed/);
-  const renamed = compare(document(), document((doc) => (((doc.paths as Json)["/inbox"] as Json).get as Json).operationId = "inbox"));
+  const renamed = compare(
+    document(),
+    document(
+      (doc) => ((((doc.paths as Json)["/inbox"] as Json).get as Json).operationId = "inbox"),
+    ),
+  );
   assert.match(renamed.breaking.join(), /operationId inboxList -> inbox/);
 });
 
@@ -102,7 +114,12 @@ test("a response value that may now be null is breaking (the inbox's event)", ()
   const nullable = compare(
     document(),
     document((doc) => {
-      item(doc).properties.event = { anyOf: [{ $ref: "#/components/schemas/EventRef" }, { enum: [null], nullable: true, type: "object" }] };
+      item(doc).properties.event = {
+        anyOf: [
+          { $ref: "#/components/schemas/EventRef" },
+          { enum: [null], nullable: true, type: "object" },
+        ],
+      };
     }),
   );
   assert.deepEqual(nullable.breaking, ["GET /inbox 200[].event: may now be null"]);
@@ -151,7 +168,10 @@ test("a renamed schema component is breaking: generated types are named after it
 });
 
 test("a snapshot keeps fields named like prose and drops the prose", () => {
-  const reduced = reduce({ description: "x", properties: { description: { type: "string", description: "y" } } });
+  const reduced = reduce({
+    description: "x",
+    properties: { description: { type: "string", description: "y" } },
+  });
   assert.deepEqual(reduced, { properties: { description: { type: "string" } } });
 });
 
@@ -159,17 +179,28 @@ test("versions: breaking needs a major of both, an addition a minor of both", ()
   const breaking = { breaking: ["x"], additions: [] };
   const addition = { breaking: [], additions: ["y"] };
   const released = { api: "1.0.0", sdk: "1.0.0" };
-  assert.match(verdict(breaking, released, { api: "1.1.0", sdk: "1.1.0" }).join(), /need API version 2\.0\.0/);
+  assert.match(
+    verdict(breaking, released, { api: "1.1.0", sdk: "1.1.0" }).join(),
+    /need API version 2\.0\.0/,
+  );
   assert.deepEqual(verdict(breaking, released, { api: "2.0.0", sdk: "2.0.0" }), []);
   assert.match(verdict(breaking, released, { api: "2.0.0", sdk: "1.1.0" }).join(), /new SDK major/);
-  assert.match(verdict(addition, released, { api: "1.0.0", sdk: "1.0.0" }).join(), /at least API version 1\.1\.0/);
-  assert.match(verdict(addition, released, { api: "1.1.0", sdk: "1.0.0" }).join(), /SDK needs a new version/);
+  assert.match(
+    verdict(addition, released, { api: "1.0.0", sdk: "1.0.0" }).join(),
+    /at least API version 1\.1\.0/,
+  );
+  assert.match(
+    verdict(addition, released, { api: "1.1.0", sdk: "1.0.0" }).join(),
+    /SDK needs a new version/,
+  );
   assert.deepEqual(verdict(addition, released, { api: "1.1.0", sdk: "1.1.0" }), []);
   assert.deepEqual(verdict({ breaking: [], additions: [] }, released, released), []);
 });
 
 test("the last release's snapshot is the one .ci/previous-release names", () => {
-  const release = readFileSync("../../.ci/previous-release", "utf8").split("\n").find((line) => /^v\d/.test(line))!;
+  const release = readFileSync("../../.ci/previous-release", "utf8")
+    .split("\n")
+    .find((line) => /^v\d/.test(line))!;
   const [tag, commit] = release.split(/\s+/);
   const snapshot = JSON.parse(readFileSync(`contract/openapi-${tag!.slice(1)}.json`, "utf8"));
   assert.deepEqual([snapshot["x-release"].tag, snapshot["x-release"].commit], [tag, commit]);

@@ -30,12 +30,24 @@ test("the data of each upload and content refusal has its own type", () => {
 });
 
 test("firstFieldError reads the field map of 40000, 40033 and 40034", () => {
-  const unusable = new ApiError(400, ErrorCode.UploadUnusable, "图片不存在", { cover: ["img_x"] }, "r");
+  const unusable = new ApiError(
+    400,
+    ErrorCode.UploadUnusable,
+    "图片不存在",
+    { cover: ["img_x"] },
+    "r",
+  );
   assert.equal(unusable.firstFieldError(), "img_x");
   assert.deepEqual(unusable.fields(), ["cover"]);
   const risky = new ApiError(400, ErrorCode.ContentRisky, "内容违规", { title: ["内容违规"] }, "r");
   assert.equal(risky.firstFieldError(), "内容违规");
-  const nested = new ApiError(400, ErrorCode.InvalidInput, "x", { prizes: { "1": { quantity: ["太大"] } } }, "r");
+  const nested = new ApiError(
+    400,
+    ErrorCode.InvalidInput,
+    "x",
+    { prizes: { "1": { quantity: ["太大"] } } },
+    "r",
+  );
   assert.equal(nested.firstFieldError(), "太大");
   const locked = new ApiError(409, ErrorCode.EventLocked, "已锁定", null, "r");
   assert.equal(locked.firstFieldError(), undefined);

@@ -6,7 +6,15 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import Module, { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -22,7 +30,10 @@ const source = join(root, "example", "miniprogram");
 const skip = !existsSync(join(dist, "index.js")) && "no dist/: npm run dist";
 
 type Options = Record<string, unknown> & { data?: Record<string, unknown> };
-type Instance = Record<string, unknown> & { data: Record<string, unknown>; setData(patch: Record<string, unknown>): void };
+type Instance = Record<string, unknown> & {
+  data: Record<string, unknown>;
+  setData(patch: Record<string, unknown>): void;
+};
 
 /** Every .ts of the example as CommonJS in a temporary folder; returns that folder. */
 function transpile(): string {
@@ -33,7 +44,11 @@ function transpile(): string {
       if (statSync(path).isDirectory()) walk(path);
       else if (name.endsWith(".ts")) {
         const js = ts.transpileModule(readFileSync(path, "utf8"), {
-          compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2017, esModuleInterop: true },
+          compilerOptions: {
+            module: ts.ModuleKind.CommonJS,
+            target: ts.ScriptTarget.ES2017,
+            esModuleInterop: true,
+          },
         }).outputText;
         const target = join(out, relative(source, path)).replace(/\.ts$/, ".js");
         mkdirSync(dirname(target), { recursive: true });
@@ -53,19 +68,27 @@ function install(wxNetwork: Record<string, unknown>) {
   const storage = new Map<string, unknown>();
   let app: Options | undefined;
   let current = "";
-  const record = (name: string) => (options: Record<string, unknown> = {}) => {
-    ui.push([name, options]);
-    (options.success as ((r: unknown) => void) | undefined)?.({ tapIndex: 3, confirm: true, content: "顺丰 SF1" });
-  };
+  const record =
+    (name: string) =>
+    (options: Record<string, unknown> = {}) => {
+      ui.push([name, options]);
+      (options.success as ((r: unknown) => void) | undefined)?.({
+        tapIndex: 3,
+        confirm: true,
+        content: "顺丰 SF1",
+      });
+    };
   const wx = {
     ...wxNetwork,
     getStorageSync: (key: string) => storage.get(key) ?? "",
     setStorageSync: (key: string, value: unknown) => storage.set(key, value),
     removeStorageSync: (key: string) => storage.delete(key),
-    login: (options: { success: (r: { code: string }) => void }) => options.success({ code: "mock-code" }),
+    login: (options: { success: (r: { code: string }) => void }) =>
+      options.success({ code: "mock-code" }),
     chooseMedia: (options: { success: (r: unknown) => void }) =>
       options.success({ tempFiles: [{ tempFilePath: PHOTO, size: 6000 }], type: "image" }),
-    compressImage: (options: { src: string; success: (r: unknown) => void }) => options.success({ tempFilePath: options.src }),
+    compressImage: (options: { src: string; success: (r: unknown) => void }) =>
+      options.success({ tempFilePath: options.src }),
     chooseAddress: (options: { success: (r: unknown) => void }) => options.success(ADDRESS),
     requestSubscribeMessage: (options: { tmplIds: string[]; success: (r: unknown) => void }) => {
       ui.push(["requestSubscribeMessage", options.tmplIds]);
@@ -121,7 +144,9 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 test("the example's pages run their lifecycle in mock mode", { skip }, async () => {
   const out = transpile();
   // The example imports the SDK by its package name: point it at dist/.
-  const resolve = (Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string })._resolveFilename;
+  const resolve = (
+    Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string }
+  )._resolveFilename;
   const hooks = Module as unknown as { _resolveFilename: typeof resolve };
   hooks._resolveFilename = (request: string, ...rest: unknown[]) => {
     if (request === "@lottery/miniprogram-sdk") return join(dist, "index.js");
@@ -130,7 +155,9 @@ test("the example's pages run their lifecycle in mock mode", { skip }, async () 
   };
   try {
     const requireFrom = createRequire(join(out, "app.js"));
-    const { mockWx } = requireFrom(join(dist, "mock.js")) as { mockWx: () => Record<string, unknown> };
+    const { mockWx } = requireFrom(join(dist, "mock.js")) as {
+      mockWx: () => Record<string, unknown>;
+    };
     const mini = install(mockWx());
     requireFrom(join(out, "app.js"));
     await call(mini.app() as Instance, "onLaunch");
@@ -149,9 +176,17 @@ test("the example's pages run their lifecycle in mock mode", { skip }, async () 
     assert.equal(detail.data.id, "e_0000000000000002", "opened from a scan");
     assert.ok(detail.data.event);
     call(detail, "onJoinTap");
-    assert.equal(mini.ui.filter(([name]) => name === "requestSubscribeMessage").length, 1, "asked inside the tap");
+    assert.equal(
+      mini.ui.filter(([name]) => name === "requestSubscribeMessage").length,
+      1,
+      "asked inside the tap",
+    );
     await settle();
-    assert.ok((call(detail, "onShareAppMessage") as unknown as { path: string }).path.includes("pages/event/detail"));
+    assert.ok(
+      (call(detail, "onShareAppMessage") as unknown as { path: string }).path.includes(
+        "pages/event/detail",
+      ),
+    );
     call(detail, "onHide");
 
     const create = mini.page(requireFrom, join(out, "pages/create/index.js"));
@@ -161,7 +196,13 @@ test("the example's pages run their lifecycle in mock mode", { skip }, async () 
     await call(create, "onPrizeImageTap", tap({ index: 0 }));
     create.setData({ title: "年会", "prizes[0].name": "iPad", date: "2030-01-01" });
     await call(create, "onSubmitTap");
-    assert.ok(mini.ui.some(([name, options]) => name === "redirectTo" && String((options as { url: string }).url).includes("/pages/event/detail?id=e_")));
+    assert.ok(
+      mini.ui.some(
+        ([name, options]) =>
+          name === "redirectTo" &&
+          String((options as { url: string }).url).includes("/pages/event/detail?id=e_"),
+      ),
+    );
 
     const mine = mini.page(requireFrom, join(out, "pages/mine/index.js"));
     await call(mine, "onShow");

@@ -30,11 +30,16 @@ const MEDIA_MONTH = /(\/media\/[\w.-]+\/)\d{4}\/\d{2}\//g; // storage folders by
 // The headers a mock answer keeps, as the server spells them.
 const KEPT_HEADERS = ["Content-Type", "ETag", "Deprecation", "Sunset", "Link"];
 
-export function buildFixtures(exchanges: Exchange[], baseUrl: string, apiVersion: string): Fixtures {
+export function buildFixtures(
+  exchanges: Exchange[],
+  baseUrl: string,
+  apiVersion: string,
+): Fixtures {
   const chosen = new Map<ClientOperationId, Exchange>();
   for (const exchange of [...exchanges].sort((a, b) => a.seq - b.seq)) {
     const operation = operationOf(exchange.method, exchange.url);
-    if (operation && exchange.status >= 200 && exchange.status < 300) chosen.set(operation, exchange);
+    if (operation && exchange.status >= 200 && exchange.status < 300)
+      chosen.set(operation, exchange);
   }
   const operations: Partial<Record<ClientOperationId, Fixture>> = {};
   for (const id of Object.keys(OPERATIONS).sort() as ClientOperationId[]) {
@@ -65,7 +70,9 @@ const MAPS = new Set(["quota"]);
 function sortMaps(value: unknown, key?: string): unknown {
   if (Array.isArray(value)) return value.map((item) => sortMaps(item));
   if (!value || typeof value !== "object") return value;
-  const entries = Object.entries(value).map(([name, item]) => [name, sortMaps(item, name)] as const);
+  const entries = Object.entries(value).map(
+    ([name, item]) => [name, sortMaps(item, name)] as const,
+  );
   if (key && MAPS.has(key)) entries.sort(([a], [b]) => (a < b ? -1 : 1));
   return Object.fromEntries(entries);
 }
@@ -100,12 +107,19 @@ function normalize(fixtures: Fixtures, baseUrl: string): Fixtures {
       .replace(ID, (id, prefix: string) =>
         number(prefix, id, (n) => `${prefix}_${String(n).padStart(16, "0")}`),
       )
-      .replace(JWT, (token) => number("jwt", token, (n) => `eyJtb2NrIjoidG9rZW4ifQ.mock${n}.signature`))
-      .replace(HEX64, (hex) => number("hex", hex, (n) => n.toString(16).padStart(64, "0")))
-      .replace(MEDIA_FILE, (_all, dir: string, name: string, ext: string) =>
-        `${dir}${number("file", name, (n) => `picture-${n}`)}.${ext}`,
+      .replace(JWT, (token) =>
+        number("jwt", token, (n) => `eyJtb2NrIjoidG9rZW4ifQ.mock${n}.signature`),
       )
-      .replace(MEDIA_MONTH, (_all, dir: string) => `${dir}${shanghai(BASE_TIME).slice(0, 7).replace("-", "/")}/`);
+      .replace(HEX64, (hex) => number("hex", hex, (n) => n.toString(16).padStart(64, "0")))
+      .replace(
+        MEDIA_FILE,
+        (_all, dir: string, name: string, ext: string) =>
+          `${dir}${number("file", name, (n) => `picture-${n}`)}.${ext}`,
+      )
+      .replace(
+        MEDIA_MONTH,
+        (_all, dir: string) => `${dir}${shanghai(BASE_TIME).slice(0, 7).replace("-", "/")}/`,
+      );
   }) as Fixtures;
 }
 
@@ -113,7 +127,9 @@ function normalize(fixtures: Fixtures, baseUrl: string): Fixtures {
 function timeMap(strings: string[], fixtures: Fixtures): Map<string, string> {
   const found = new Set<string>();
   for (const value of strings) for (const match of value.matchAll(DATETIME)) found.add(match[0]);
-  const config = fixtures.operations.configGet?.body as { data?: { server_time?: string } } | undefined;
+  const config = fixtures.operations.configGet?.body as
+    | { data?: { server_time?: string } }
+    | undefined;
   const instants = [...found].map((text) => ({ text, at: Date.parse(text) }));
   const start = config?.data?.server_time
     ? Date.parse(config.data.server_time)
@@ -141,7 +157,11 @@ function shanghai(ms: number): string {
 }
 
 /** Every string of a JSON value through `visit` (with its key), in document order. */
-function walk(value: unknown, visit: (value: string, key?: string) => string, key?: string): unknown {
+function walk(
+  value: unknown,
+  visit: (value: string, key?: string) => string,
+  key?: string,
+): unknown {
   if (typeof value === "string") return visit(value, key);
   if (Array.isArray(value)) return value.map((item) => walk(item, visit));
   if (value && typeof value === "object") {

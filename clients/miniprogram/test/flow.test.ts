@@ -76,303 +76,373 @@ async function refusal(call: Promise<unknown>): Promise<unknown> {
   );
 }
 
-test("the whole flow from a mini-program", { skip: !baseUrl && "no LOTTERY_API_URL" }, async (t) => {
-  const creator = client("creator");
-  const entrant = client("entrant");
-  const outsider = client("outsider");
+test(
+  "the whole flow from a mini-program",
+  { skip: !baseUrl && "no LOTTERY_API_URL" },
+  async (t) => {
+    const creator = client("creator");
+    const entrant = client("entrant");
+    const outsider = client("outsider");
 
-  let config!: Config;
-  let clock!: ServerClock;
-  await t.test("config: versions, server clock, ETag revalidation", async () => {
-    config = await creator.api.config.get();
-    clock = ServerClock.fromConfig(config);
-    assert.equal(config.api_version, API_VERSION);
-    assert.ok(isApiCompatible(config.api_version));
-    let status = 0;
-    const again = await creator.api.config.get({ onResponse: (response) => (status = response.status) });
-    assert.equal(status, 304); // unchanged: the copy kept, with the Date header's time
-    assert.deepEqual(again.limits, config.limits);
-    assert.ok(Math.abs(Date.parse(again.server_time) - clock.now()) < 5000);
-  });
-  const lead = config.limits.min_draw_lead_seconds;
-  const drawAt = new Date(clock.now() + (lead + 3600) * 1000).toISOString();
-
-  await t.test("login, profile, avatar from an upload's id (finding 2)", async () => {
-    const first = await creator.login();
-    assert.equal(first.user.nickname, "creator");
-    await entrant.login();
-    await outsider.login();
-    const me = await creator.api.me.update({ nickname: "创建者" });
-    assert.equal(me.nickname, "创建者");
-    // <button open-type="chooseAvatar"> hands over a temporary file: upload it, use its id.
-    const withAvatar = await setAvatar(creator.api, creator.wx, PHOTO);
-    assert.ok(withAvatar.avatar, "the avatar is the upload, not a URL left to be swept");
-    assert.equal(withAvatar.avatar.width, 256);
-    const reread = await creator.api.me.get();
-    assert.equal(reread.avatar?.url, withAvatar.avatar.url);
-    assert.equal(reread.nickname, "创建者");
-  });
-
-  let eventId = "";
-  let coverId = "";
-  await t.test("create with pictures: chooseMedia -> compressImage -> uploadFile", async () => {
-    const progress: number[] = [];
-    const cover = await chooseAndUpload(creator.api, creator.wx, "cover", {
-      onProgress: (p) => progress.push(p.progress),
+    let config!: Config;
+    let clock!: ServerClock;
+    await t.test("config: versions, server clock, ETag revalidation", async () => {
+      config = await creator.api.config.get();
+      clock = ServerClock.fromConfig(config);
+      assert.equal(config.api_version, API_VERSION);
+      assert.ok(isApiCompatible(config.api_version));
+      let status = 0;
+      const again = await creator.api.config.get({
+        onResponse: (response) => (status = response.status),
+      });
+      assert.equal(status, 304); // unchanged: the copy kept, with the Date header's time
+      assert.deepEqual(again.limits, config.limits);
+      assert.ok(Math.abs(Date.parse(again.server_time) - clock.now()) < 5000);
     });
-    assert.ok(cover && cover.id.startsWith("img_"));
-    assert.equal(progress.at(-1), 100);
-    coverId = cover.id;
-    const prizeImage = await uploadPicture(creator.api, creator.wx, PHOTO, "prize");
-    const event = await creator.api.events.create({
-      title: "SDK 抽奖",
-      draw_at: drawAt,
-      draw_mode: "manual",
-      delivery: "shipping",
-      visibility: "public",
-      cover: cover.id,
-      prizes: [{ name: "iPad Air", quantity: 1, image: prizeImage.id }],
+    const lead = config.limits.min_draw_lead_seconds;
+    const drawAt = new Date(clock.now() + (lead + 3600) * 1000).toISOString();
+
+    await t.test("login, profile, avatar from an upload's id (finding 2)", async () => {
+      const first = await creator.login();
+      assert.equal(first.user.nickname, "creator");
+      await entrant.login();
+      await outsider.login();
+      const me = await creator.api.me.update({ nickname: "创建者" });
+      assert.equal(me.nickname, "创建者");
+      // <button open-type="chooseAvatar"> hands over a temporary file: upload it, use its id.
+      const withAvatar = await setAvatar(creator.api, creator.wx, PHOTO);
+      assert.ok(withAvatar.avatar, "the avatar is the upload, not a URL left to be swept");
+      assert.equal(withAvatar.avatar.width, 256);
+      const reread = await creator.api.me.get();
+      assert.equal(reread.avatar?.url, withAvatar.avatar.url);
+      assert.equal(reread.nickname, "创建者");
     });
-    eventId = event.id;
-    assert.equal(event.status, "init");
-    assert.equal(event.cover?.width, 320);
-    assert.ok(event.prizes[0]?.image);
-    const edited = await creator.api.events.update(eventId, { title: "SDK 抽奖（改）" });
-    assert.equal(edited.title, "SDK 抽奖（改）");
-    assert.ok(countdown(edited.lock_at, clock).totalMs > 3_000_000);
-  });
 
-  await t.test("share, and a scanned code opens the detail page (finding 4)", async () => {
-    const share = await creator.api.events.share(eventId);
-    assert.equal(eventIdFromQuery(Object.fromEntries(new URLSearchParams(share.path.split("?")[1]))), eventId);
-    assert.ok(share.image.url && share.image.width > 0);
-    // A scan of share.image opens the page with scene = the event id, encoded, and no id.
-    const scanned = eventIdFromQuery({ scene: encodeURIComponent(eventId) });
-    assert.equal(scanned, eventId);
-    assert.equal((await outsider.api.events.get(scanned!)).id, eventId);
-  });
+    let eventId = "";
+    let coverId = "";
+    await t.test("create with pictures: chooseMedia -> compressImage -> uploadFile", async () => {
+      const progress: number[] = [];
+      const cover = await chooseAndUpload(creator.api, creator.wx, "cover", {
+        onProgress: (p) => progress.push(p.progress),
+      });
+      assert.ok(cover && cover.id.startsWith("img_"));
+      assert.equal(progress.at(-1), 100);
+      coverId = cover.id;
+      const prizeImage = await uploadPicture(creator.api, creator.wx, PHOTO, "prize");
+      const event = await creator.api.events.create({
+        title: "SDK 抽奖",
+        draw_at: drawAt,
+        draw_mode: "manual",
+        delivery: "shipping",
+        visibility: "public",
+        cover: cover.id,
+        prizes: [{ name: "iPad Air", quantity: 1, image: prizeImage.id }],
+      });
+      eventId = event.id;
+      assert.equal(event.status, "init");
+      assert.equal(event.cover?.width, 320);
+      assert.ok(event.prizes[0]?.image);
+      const edited = await creator.api.events.update(eventId, { title: "SDK 抽奖（改）" });
+      assert.equal(edited.title, "SDK 抽奖（改）");
+      assert.ok(countdown(edited.lock_at, clock).totalMs > 3_000_000);
+    });
 
-  await t.test("the square lists the public event; its ETag saves a body", async () => {
-    const square = await until(
-      () => outsider.api.square.list({ sort: "new" }),
-      (page) => page.results.some((item) => item.id === eventId),
+    await t.test("share, and a scanned code opens the detail page (finding 4)", async () => {
+      const share = await creator.api.events.share(eventId);
+      assert.equal(
+        eventIdFromQuery(Object.fromEntries(new URLSearchParams(share.path.split("?")[1]))),
+        eventId,
+      );
+      assert.ok(share.image.url && share.image.width > 0);
+      // A scan of share.image opens the page with scene = the event id, encoded, and no id.
+      const scanned = eventIdFromQuery({ scene: encodeURIComponent(eventId) });
+      assert.equal(scanned, eventId);
+      assert.equal((await outsider.api.events.get(scanned!)).id, eventId);
+    });
+
+    await t.test("the square lists the public event; its ETag saves a body", async () => {
+      const square = await until(
+        () => outsider.api.square.list({ sort: "new" }),
+        (page) => page.results.some((item) => item.id === eventId),
+      );
+      assert.equal(square.results.find((item) => item.id === eventId)?.title, "SDK 抽奖（改）");
+      let fromCache = false;
+      await outsider.api.square.list(
+        { sort: "new" },
+        { onResponse: (r) => (fromCache = r.fromCache) },
+      );
+      assert.ok(fromCache, "unchanged page: 304, the copy kept");
+      const all = await collectAll((cursor) =>
+        outsider.api.square.list({ sort: "soon", page_size: 1, ...(cursor ? { cursor } : {}) }),
+      );
+      assert.ok(all.some((item) => item.id === eventId));
+    });
+
+    await t.test(
+      "subscribe from the join tap (<= 3 templates), then join (finding 5)",
+      async () => {
+        const prompt = subscribe(entrant.api, entrant.wx, config); // first thing in the tap
+        assert.equal(entrant.wx.subscribePrompts.length, 1, "asked before anything was awaited");
+        const joined = await entrant.api.events.join(eventId);
+        assert.equal(joined.joined, true);
+        const { accepted, quota } = await prompt;
+        assert.ok(accepted.length > 0 && accepted.length <= 3);
+        assert.equal(quota?.[accepted[0]!], 1);
+        assert.equal((await entrant.api.subscriptions.get()).quota[accepted[0]!], 1);
+        assert.equal((await entrant.api.events.join(eventId)).joined, true); // idempotent
+        assert.equal((await entrant.api.events.withdraw(eventId)).joined, false);
+        await entrant.api.events.join(eventId);
+        const entries = await entrant.api.events.entries(eventId, { page_size: 10 });
+        assert.equal(entries.results.length, 1);
+        const mine = await entrant.api.me.events({ role: "joined" });
+        assert.ok(mine.results.some((item) => item.id === eventId));
+      },
     );
-    assert.equal(square.results.find((item) => item.id === eventId)?.title, "SDK 抽奖（改）");
-    let fromCache = false;
-    await outsider.api.square.list({ sort: "new" }, { onResponse: (r) => (fromCache = r.fromCache) });
-    assert.ok(fromCache, "unchanged page: 304, the copy kept");
-    const all = await collectAll((cursor) => outsider.api.square.list({ sort: "soon", page_size: 1, ...(cursor ? { cursor } : {}) }));
-    assert.ok(all.some((item) => item.id === eventId));
-  });
 
-  await t.test("subscribe from the join tap (<= 3 templates), then join (finding 5)", async () => {
-    const prompt = subscribe(entrant.api, entrant.wx, config); // first thing in the tap
-    assert.equal(entrant.wx.subscribePrompts.length, 1, "asked before anything was awaited");
-    const joined = await entrant.api.events.join(eventId);
-    assert.equal(joined.joined, true);
-    const { accepted, quota } = await prompt;
-    assert.ok(accepted.length > 0 && accepted.length <= 3);
-    assert.equal(quota?.[accepted[0]!], 1);
-    assert.equal((await entrant.api.subscriptions.get()).quota[accepted[0]!], 1);
-    assert.equal((await entrant.api.events.join(eventId)).joined, true); // idempotent
-    assert.equal((await entrant.api.events.withdraw(eventId)).joined, false);
-    await entrant.api.events.join(eventId);
-    const entries = await entrant.api.events.entries(eventId, { page_size: 10 });
-    assert.equal(entries.results.length, 1);
-    const mine = await entrant.api.me.events({ role: "joined" });
-    assert.ok(mine.results.some((item) => item.id === eventId));
-  });
-
-  await t.test("report an event", async () => {
-    const report = await outsider.api.events.report(eventId, "spam");
-    assert.equal(report.reason, "spam");
-    assert.equal((await outsider.api.events.report(eventId, "fraud")).reason, "spam"); // once
-  });
-
-  await t.test("refusals are typed errors by code", async () => {
-    const notYours = await refusal(outsider.api.events.cancel(eventId, "no"));
-    assert.ok(isApiError(notYours, ErrorCode.NotOwner));
-    const invalid = await refusal(creator.api.events.create({ title: "", draw_at: drawAt, prizes: [] }));
-    assert.ok(isApiError(invalid, ErrorCode.InvalidInput));
-    assert.ok(invalid.data.title && invalid.firstFieldError());
-    const missing = await refusal(entrant.api.events.get("e_doesnotexist"));
-    assert.ok(isApiError(missing, ErrorCode.EventNotFound));
-    const foreign = await refusal(outsider.api.events.update(eventId, { cover: coverId }));
-    assert.ok(isApiError(foreign, ErrorCode.NotOwner));
-    const unusable = await refusal(outsider.api.me.update({ avatar: coverId }));
-    assert.ok(isApiError(unusable, ErrorCode.UploadUnusable));
-    assert.equal(unusable.firstFieldError(), coverId); // the field map of 40033
-  });
-
-  await t.test("cancel with a reason (POST, not a DELETE body)", async () => {
-    const other = await creator.api.events.create({
-      title: "要取消的活动",
-      draw_at: drawAt,
-      prizes: [{ name: "京东卡", quantity: 2 }],
+    await t.test("report an event", async () => {
+      const report = await outsider.api.events.report(eventId, "spam");
+      assert.equal(report.reason, "spam");
+      assert.equal((await outsider.api.events.report(eventId, "fraud")).reason, "spam"); // once
     });
-    const canceled = await creator.api.events.cancel(other.id, "奖品缺货");
-    assert.equal(canceled.status, "canceled");
-    assert.equal(canceled.cancel_reason, "奖品缺货");
-  });
 
-  await t.test("draw, wait for the phase by the server's clock, winners, proof (finding 6)", async () => {
-    const proof = await creator.api.events.draw(eventId);
-    assert.equal(proof.event_id, eventId);
-    const drawn = await waitForPhase(entrant.api, eventId, "opened", {
-      clock,
-      lockLeadSeconds: config.limits.lock_lead_seconds,
-      revealGapSeconds: 0, // ci.sh's server has none
-      pollMs: 200,
+    await t.test("refusals are typed errors by code", async () => {
+      const notYours = await refusal(outsider.api.events.cancel(eventId, "no"));
+      assert.ok(isApiError(notYours, ErrorCode.NotOwner));
+      const invalid = await refusal(
+        creator.api.events.create({ title: "", draw_at: drawAt, prizes: [] }),
+      );
+      assert.ok(isApiError(invalid, ErrorCode.InvalidInput));
+      assert.ok(invalid.data.title && invalid.firstFieldError());
+      const missing = await refusal(entrant.api.events.get("e_doesnotexist"));
+      assert.ok(isApiError(missing, ErrorCode.EventNotFound));
+      const foreign = await refusal(outsider.api.events.update(eventId, { cover: coverId }));
+      assert.ok(isApiError(foreign, ErrorCode.NotOwner));
+      const unusable = await refusal(outsider.api.me.update({ avatar: coverId }));
+      assert.ok(isApiError(unusable, ErrorCode.UploadUnusable));
+      assert.equal(unusable.firstFieldError(), coverId); // the field map of 40033
     });
-    assert.equal(drawn.phase, "opened");
-    assert.equal(drawn.my_entry.prize?.name, "iPad Air");
-    const winners = await outsider.api.events.winners(eventId);
-    assert.equal(winners.winners.length, 1);
-    const published = await outsider.api.events.proof(eventId);
-    assert.ok(published.seed);
-    const entrants = await outsider.api.events.entrants(eventId);
-    assert.equal(createHash("sha256").update(entrants).digest("hex"), published.entrants_digest);
-    const position = await entrant.api.events.myPosition(eventId);
-    assert.equal(position.included, true);
-    assert.equal(position.entrant_count, 1);
-    const won = await entrant.api.me.events({ role: "won" });
-    assert.ok(won.results.some((item) => item.id === eventId));
-  });
 
-  let claimId = "";
-  await t.test("the winner claims with wx.chooseAddress, corrects it (finding 10)", async () => {
-    assert.equal((await entrant.api.claims.mine(eventId)).state, "unclaimed");
-    const address = await chooseAddress(entrant.wx);
-    assert.ok(address);
-    const claimed = await entrant.api.claims.submit(eventId, { address });
-    assert.equal(claimed.state, "claimed");
-    claimId = claimed.id ?? "";
-    const corrected = await entrant.api.claims.correct(eventId, { address: { ...address, detail: "体育西路 2 号" } });
-    assert.equal(corrected.state, "claimed");
-  });
-
-  await t.test("the creator pages the claims, exports an xlsx the phone opens, ships", async () => {
-    const toShip = await collectAll((cursor) =>
-      creator.api.claims.list(eventId, { state: "claimed", page_size: 1, ...(cursor ? { cursor } : {}) }),
-    );
-    assert.equal(toShip.length, 1);
-    assert.equal(toShip[0]?.address?.detail, "体育西路 2 号");
-    const unclaimed = pager((cursor) => creator.api.claims.list(eventId, { state: "unclaimed", ...(cursor ? { cursor } : {}) }));
-    assert.deepEqual(await unclaimed.next(), []);
-    const old = await creator.api.claims.listAll(eventId); // deprecated: still the old shape
-    assert.equal(old.length, 1);
-    assert.ok(deprecations.some((notice) => notice.path.endsWith("/claims") && notice.sunset));
-    const csv = await creator.api.claims.csv(eventId, { state: "claimed" });
-    assert.match(csv, /^user,prize,state,deadline,name,phone/);
-    const file = await openClaimsWorkbook(creator.api, creator.wx, eventId, { state: "claimed" });
-    assert.deepEqual(creator.wx.openedDocuments, [{ filePath: file, fileType: "xlsx" }]);
-    await assert.rejects(
-      new Promise<void>((resolve, reject) =>
-        creator.wx.openDocument({ filePath: file, fileType: "csv" as "xlsx", success: resolve, fail: reject }),
-      ),
-      "WeChat opens no CSV",
-    );
-    const shipped = await creator.api.claims.ship(eventId, claimId, { carrier: "顺丰", tracking_number: "SF0000000000" });
-    assert.equal(shipped.state, "shipped");
-    assert.equal((await entrant.api.claims.mine(eventId)).carrier, "顺丰");
-  });
-
-  await t.test("the inbox", async () => {
-    const inbox = await until(
-      () => entrant.api.notifications.list({ page_size: 20 }),
-      (page) => page.results.some((item) => item.kind === "shipped"),
-    );
-    const result = inbox.results.find((item) => item.kind === "result");
-    assert.equal(result?.prize?.name, "iPad Air");
-    const read = await entrant.api.notifications.markRead();
-    assert.equal(read.unread_count, 0);
-  });
-
-  await t.test("the creator disqualifies a winner: the prize passes on (or stays unawarded)", async () => {
-    const other = await creator.api.events.create({
-      title: "取消资格",
-      draw_at: drawAt,
-      draw_mode: "manual",
-      prizes: [{ name: "京东卡", quantity: 1 }],
+    await t.test("cancel with a reason (POST, not a DELETE body)", async () => {
+      const other = await creator.api.events.create({
+        title: "要取消的活动",
+        draw_at: drawAt,
+        prizes: [{ name: "京东卡", quantity: 2 }],
+      });
+      const canceled = await creator.api.events.cancel(other.id, "奖品缺货");
+      assert.equal(canceled.status, "canceled");
+      assert.equal(canceled.cancel_reason, "奖品缺货");
     });
-    await outsider.api.events.join(other.id);
-    await creator.api.events.draw(other.id);
-    await waitForPhase(outsider.api, other.id, "opened", { clock, revealGapSeconds: 0, pollMs: 200 });
-    const me = await outsider.api.me.get();
-    const substitution = await creator.api.events.disqualify(other.id, me.id, "fake_account");
-    assert.equal(substitution.replaced, me.id);
-    assert.equal(substitution.replacement, null); // nobody else joined
-  });
 
-  await t.test("an expired token is refreshed once for concurrent calls, an upload too (finding 3)", async () => {
-    const tokens = entrant.api.tokens.get();
-    assert.ok(tokens);
-    entrant.api.tokens.set({ ...tokens, access: "expired.or.forged" });
-    const before = entrant.wx.log.length;
-    const answers = await Promise.all([
-      entrant.api.me.get(),
-      entrant.api.events.get(eventId),
-      entrant.api.notifications.list(),
-    ]);
-    assert.equal(answers.length, 3);
-    const refreshes = entrant.wx.log.slice(before).filter((exchange) => exchange.url.endsWith("/auth/refresh"));
-    assert.equal(refreshes.length, 1);
-    assert.notEqual(entrant.api.tokens.get()?.refresh, tokens.refresh);
+    await t.test(
+      "draw, wait for the phase by the server's clock, winners, proof (finding 6)",
+      async () => {
+        const proof = await creator.api.events.draw(eventId);
+        assert.equal(proof.event_id, eventId);
+        const drawn = await waitForPhase(entrant.api, eventId, "opened", {
+          clock,
+          lockLeadSeconds: config.limits.lock_lead_seconds,
+          revealGapSeconds: 0, // ci.sh's server has none
+          pollMs: 200,
+        });
+        assert.equal(drawn.phase, "opened");
+        assert.equal(drawn.my_entry.prize?.name, "iPad Air");
+        const winners = await outsider.api.events.winners(eventId);
+        assert.equal(winners.winners.length, 1);
+        const published = await outsider.api.events.proof(eventId);
+        assert.ok(published.seed);
+        const entrants = await outsider.api.events.entrants(eventId);
+        assert.equal(
+          createHash("sha256").update(entrants).digest("hex"),
+          published.entrants_digest,
+        );
+        const position = await entrant.api.events.myPosition(eventId);
+        assert.equal(position.included, true);
+        assert.equal(position.entrant_count, 1);
+        const won = await entrant.api.me.events({ role: "won" });
+        assert.ok(won.results.some((item) => item.id === eventId));
+      },
+    );
 
-    const current = entrant.api.tokens.get()!;
-    entrant.api.tokens.set({ ...current, access: "expired.again" });
-    const upload = await entrant.api.uploads.create({ filePath: PHOTO, purpose: "avatar" });
-    assert.ok(upload.id.startsWith("img_"));
-    const explicit = await entrant.api.auth.refresh();
-    assert.ok(explicit.access);
-  });
+    let claimId = "";
+    await t.test("the winner claims with wx.chooseAddress, corrects it (finding 10)", async () => {
+      assert.equal((await entrant.api.claims.mine(eventId)).state, "unclaimed");
+      const address = await chooseAddress(entrant.wx);
+      assert.ok(address);
+      const claimed = await entrant.api.claims.submit(eventId, { address });
+      assert.equal(claimed.state, "claimed");
+      claimId = claimed.id ?? "";
+      const corrected = await entrant.api.claims.correct(eventId, {
+        address: { ...address, detail: "体育西路 2 号" },
+      });
+      assert.equal(corrected.state, "claimed");
+    });
 
-  await t.test("a canceled call rejects with CanceledError", async () => {
-    const control = cancellation();
-    const pending = outsider.api.events.get(eventId, { signal: control.signal });
-    control.cancel();
-    await assert.rejects(pending, CanceledError);
-  });
+    await t.test(
+      "the creator pages the claims, exports an xlsx the phone opens, ships",
+      async () => {
+        const toShip = await collectAll((cursor) =>
+          creator.api.claims.list(eventId, {
+            state: "claimed",
+            page_size: 1,
+            ...(cursor ? { cursor } : {}),
+          }),
+        );
+        assert.equal(toShip.length, 1);
+        assert.equal(toShip[0]?.address?.detail, "体育西路 2 号");
+        const unclaimed = pager((cursor) =>
+          creator.api.claims.list(eventId, { state: "unclaimed", ...(cursor ? { cursor } : {}) }),
+        );
+        assert.deepEqual(await unclaimed.next(), []);
+        const old = await creator.api.claims.listAll(eventId); // deprecated: still the old shape
+        assert.equal(old.length, 1);
+        assert.ok(deprecations.some((notice) => notice.path.endsWith("/claims") && notice.sunset));
+        const csv = await creator.api.claims.csv(eventId, { state: "claimed" });
+        assert.match(csv, /^user,prize,state,deadline,name,phone/);
+        const file = await openClaimsWorkbook(creator.api, creator.wx, eventId, {
+          state: "claimed",
+        });
+        assert.deepEqual(creator.wx.openedDocuments, [{ filePath: file, fileType: "xlsx" }]);
+        await assert.rejects(
+          new Promise<void>((resolve, reject) =>
+            creator.wx.openDocument({
+              filePath: file,
+              fileType: "csv" as "xlsx",
+              success: resolve,
+              fail: reject,
+            }),
+          ),
+          "WeChat opens no CSV",
+        );
+        const shipped = await creator.api.claims.ship(eventId, claimId, {
+          carrier: "顺丰",
+          tracking_number: "SF0000000000",
+        });
+        assert.equal(shipped.state, "shipped");
+        assert.equal((await entrant.api.claims.mine(eventId)).carrier, "顺丰");
+      },
+    );
 
-  await t.test("every answer echoes the request id the SDK sent", () => {
-    for (const exchange of [...creator.wx.log, ...entrant.wx.log, ...outsider.wx.log]) {
-      assert.equal(exchange.responseHeader["x-request-id"], exchange.requestHeader["X-Request-ID"]);
-    }
-  });
+    await t.test("the inbox", async () => {
+      const inbox = await until(
+        () => entrant.api.notifications.list({ page_size: 20 }),
+        (page) => page.results.some((item) => item.kind === "shipped"),
+      );
+      const result = inbox.results.find((item) => item.kind === "result");
+      assert.equal(result?.prize?.name, "iPad Air");
+      const read = await entrant.api.notifications.markRead();
+      assert.equal(read.unread_count, 0);
+    });
 
-  await t.test("logout blacklists the refresh token", async () => {
-    const refresh = creator.api.tokens.get()?.refresh ?? "";
-    await creator.api.auth.logout();
-    assert.equal(creator.api.tokens.get(), null);
-    creator.api.tokens.set({ access: "x", refresh });
-    const error = await refusal(creator.api.auth.refresh());
-    assert.ok(isApiError(error, ErrorCode.TokenInvalid));
-  });
+    await t.test(
+      "the creator disqualifies a winner: the prize passes on (or stays unawarded)",
+      async () => {
+        const other = await creator.api.events.create({
+          title: "取消资格",
+          draw_at: drawAt,
+          draw_mode: "manual",
+          prizes: [{ name: "京东卡", quantity: 1 }],
+        });
+        await outsider.api.events.join(other.id);
+        await creator.api.events.draw(other.id);
+        await waitForPhase(outsider.api, other.id, "opened", {
+          clock,
+          revealGapSeconds: 0,
+          pollMs: 200,
+        });
+        const me = await outsider.api.me.get();
+        const substitution = await creator.api.events.disqualify(other.id, me.id, "fake_account");
+        assert.equal(substitution.replaced, me.id);
+        assert.equal(substitution.replacement, null); // nobody else joined
+      },
+    );
 
-  await t.test("onError saw only what was thrown to the flow", () => {
-    // The refusals asked for above and the final refresh; nothing the SDK recovered from.
-    assert.ok(errors.every((error) => error instanceof ApiError));
-    assert.ok(!errors.some((error) => error instanceof ApiError && error.code === ErrorCode.TokenInvalid && error !== errors.at(-1)));
-  });
+    await t.test(
+      "an expired token is refreshed once for concurrent calls, an upload too (finding 3)",
+      async () => {
+        const tokens = entrant.api.tokens.get();
+        assert.ok(tokens);
+        entrant.api.tokens.set({ ...tokens, access: "expired.or.forged" });
+        const before = entrant.wx.log.length;
+        const answers = await Promise.all([
+          entrant.api.me.get(),
+          entrant.api.events.get(eventId),
+          entrant.api.notifications.list(),
+        ]);
+        assert.equal(answers.length, 3);
+        const refreshes = entrant.wx.log
+          .slice(before)
+          .filter((exchange) => exchange.url.endsWith("/auth/refresh"));
+        assert.equal(refreshes.length, 1);
+        assert.notEqual(entrant.api.tokens.get()?.refresh, tokens.refresh);
 
-  await t.test("every SDK function was called, through wx, against the server", () => {
-    const called = new Set<ClientOperationId>();
-    for (const exchange of recorder.exchanges) {
-      const operation = operationOf(exchange.method, exchange.url);
-      if (operation) called.add(operation);
-    }
-    const missing = (Object.keys(OPERATIONS) as ClientOperationId[])
-      .filter((id) => !called.has(id))
-      .map((id) => `${OPERATIONS[id].sdk} (${id})`);
-    assert.deepEqual(missing, [], "never called in the flow");
-  });
-});
+        const current = entrant.api.tokens.get()!;
+        entrant.api.tokens.set({ ...current, access: "expired.again" });
+        const upload = await entrant.api.uploads.create({ filePath: PHOTO, purpose: "avatar" });
+        assert.ok(upload.id.startsWith("img_"));
+        const explicit = await entrant.api.auth.refresh();
+        assert.ok(explicit.access);
+      },
+    );
+
+    await t.test("a canceled call rejects with CanceledError", async () => {
+      const control = cancellation();
+      const pending = outsider.api.events.get(eventId, { signal: control.signal });
+      control.cancel();
+      await assert.rejects(pending, CanceledError);
+    });
+
+    await t.test("every answer echoes the request id the SDK sent", () => {
+      for (const exchange of [...creator.wx.log, ...entrant.wx.log, ...outsider.wx.log]) {
+        assert.equal(
+          exchange.responseHeader["x-request-id"],
+          exchange.requestHeader["X-Request-ID"],
+        );
+      }
+    });
+
+    await t.test("logout blacklists the refresh token", async () => {
+      const refresh = creator.api.tokens.get()?.refresh ?? "";
+      await creator.api.auth.logout();
+      assert.equal(creator.api.tokens.get(), null);
+      creator.api.tokens.set({ access: "x", refresh });
+      const error = await refusal(creator.api.auth.refresh());
+      assert.ok(isApiError(error, ErrorCode.TokenInvalid));
+    });
+
+    await t.test("onError saw only what was thrown to the flow", () => {
+      // The refusals asked for above and the final refresh; nothing the SDK recovered from.
+      assert.ok(errors.every((error) => error instanceof ApiError));
+      assert.ok(
+        !errors.some(
+          (error) =>
+            error instanceof ApiError &&
+            error.code === ErrorCode.TokenInvalid &&
+            error !== errors.at(-1),
+        ),
+      );
+    });
+
+    await t.test("every SDK function was called, through wx, against the server", () => {
+      const called = new Set<ClientOperationId>();
+      for (const exchange of recorder.exchanges) {
+        const operation = operationOf(exchange.method, exchange.url);
+        if (operation) called.add(operation);
+      }
+      const missing = (Object.keys(OPERATIONS) as ClientOperationId[])
+        .filter((id) => !called.has(id))
+        .map((id) => `${OPERATIONS[id].sdk} (${id})`);
+      assert.deepEqual(missing, [], "never called in the flow");
+    });
+  },
+);
 
 after(() => {
   const out = process.env.SDK_FIXTURES_OUT;
   if (!out || !baseUrl) return;
   const version = JSON.parse(
-    recorder.exchanges.find((exchange) => exchange.url.endsWith("/api/v1/config") && exchange.status === 200)?.text ?? "{}",
+    recorder.exchanges.find(
+      (exchange) => exchange.url.endsWith("/api/v1/config") && exchange.status === 200,
+    )?.text ?? "{}",
   )?.data?.api_version as string;
   writeFileSync(out, fixturesModule(buildFixtures(recorder.exchanges, baseUrl, version)));
 });

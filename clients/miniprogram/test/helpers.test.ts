@@ -34,14 +34,24 @@ test("the detail page finds its event from a share card's id or a scanned code's
 
 test("the subscribe prompt opens synchronously, for at most 3 templates, and reports acceptances", async () => {
   const config = {
-    subscribe_templates: { result: "t-result", cancel: "t-cancel", shipped: "t-shipped", extra: "t-4" },
+    subscribe_templates: {
+      result: "t-result",
+      cancel: "t-cancel",
+      shipped: "t-shipped",
+      extra: "t-4",
+    },
   } as unknown as Parameters<typeof templatesToAsk>[0];
   const asked: string[][] = [];
   const reported: string[][] = [];
   const wx = {
-    requestSubscribeMessage(options: { tmplIds: string[]; success?: (r: Record<string, string>) => void }) {
+    requestSubscribeMessage(options: {
+      tmplIds: string[];
+      success?: (r: Record<string, string>) => void;
+    }) {
       asked.push(options.tmplIds);
-      setImmediate(() => options.success?.({ "t-result": "accept", "t-cancel": "reject", "t-shipped": "accept" }));
+      setImmediate(() =>
+        options.success?.({ "t-result": "accept", "t-cancel": "reject", "t-shipped": "accept" }),
+      );
     },
   };
   const api = {
@@ -59,12 +69,20 @@ test("the subscribe prompt opens synchronously, for at most 3 templates, and rep
   assert.deepEqual((await result).accepted, ["t-result", "t-shipped"]);
   assert.deepEqual(reported, [["t-result", "t-shipped"]]);
   assert.deepEqual(templatesToAsk(config, ["cancel"]), ["t-cancel"]);
-  assert.deepEqual(await subscribe(api, wx, { subscribe_templates: {} }), { asked: [], accepted: [] });
+  assert.deepEqual(await subscribe(api, wx, { subscribe_templates: {} }), {
+    asked: [],
+    accepted: [],
+  });
 });
 
 // --- finding 6: wait for a phase by the server's clock, reading `phase` ----------------------
 
-function eventAt(phase: Event["phase"], status: Event["status"], times: { lock_at: string; draw_at: string }, mode: Event["draw_mode"] = "time"): Event {
+function eventAt(
+  phase: Event["phase"],
+  status: Event["status"],
+  times: { lock_at: string; draw_at: string },
+  mode: Event["draw_mode"] = "time",
+): Event {
   return { id: "e_1", phase, status, draw_mode: mode, ...times } as Event;
 }
 
@@ -127,7 +145,10 @@ test("a manual draw is waited for through the reveal gap, then polled less and l
   } finally {
     Date.now = realNow;
   }
-  assert.ok(sleeps[0]! >= 10_000 && sleeps[0]! <= 10_600, `the reveal gap, not draw_at: ${sleeps[0]}`);
+  assert.ok(
+    sleeps[0]! >= 10_000 && sleeps[0]! <= 10_600,
+    `the reveal gap, not draw_at: ${sleeps[0]}`,
+  );
   assert.deepEqual(sleeps.slice(1), [2000, 3000]);
 });
 
@@ -135,9 +156,21 @@ test("a canceled event ends the wait; a wait past its timeout gives up", async (
   const times = { lock_at: "2026-12-24T12:00:20Z", draw_at: "2026-12-24T12:01:20Z" };
   const canceled = { events: { get: async () => eventAt("canceled", "canceled", times) } };
   assert.equal((await waitForPhase(canceled, "e_1", "opened")).phase, "canceled");
-  const stuck = { events: { get: async () => eventAt("opening", "opening", { lock_at: "2000-01-01T00:00:00Z", draw_at: "2000-01-01T00:01:00Z" }) } };
+  const stuck = {
+    events: {
+      get: async () =>
+        eventAt("opening", "opening", {
+          lock_at: "2000-01-01T00:00:00Z",
+          draw_at: "2000-01-01T00:01:00Z",
+        }),
+    },
+  };
   await assert.rejects(
-    waitForPhase(stuck, "e_1", "opened", { timeoutMs: 30, pollMs: 10, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }),
+    waitForPhase(stuck, "e_1", "opened", {
+      timeoutMs: 30,
+      pollMs: 10,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    }),
     /still opening/,
   );
 });
@@ -182,7 +215,10 @@ test("the pager follows next through short pages, drops repeats, loads once at a
   assert.equal(square.done, true);
   assert.deepEqual(await square.next(), []);
   assert.deepEqual(asked, ["start", "c1", "c2", "c3"]);
-  assert.deepEqual(square.items.map((item) => item.id), ["a", "b", "c", "d"]);
+  assert.deepEqual(
+    square.items.map((item) => item.id),
+    ["a", "b", "c", "d"],
+  );
   square.reset();
   assert.deepEqual(await square.next(), [{ id: "a" }, { id: "b" }]);
   assert.equal((await collectAll(async (cursor) => pages[cursor ?? "start"]!)).length, 4);

@@ -23,7 +23,11 @@ async function callEverything(api: Api): Promise<void> {
   await api.me.events({ role: "created" });
   await api.uploads.create({ filePath: "wxfile://tmp/a.jpg", purpose: "cover" });
   await api.square.list({ sort: "hot" });
-  await api.events.create({ title: "t", draw_at: "2026-12-24T20:00:00+08:00", prizes: [{ name: "p", quantity: 1 }] });
+  await api.events.create({
+    title: "t",
+    draw_at: "2026-12-24T20:00:00+08:00",
+    prizes: [{ name: "p", quantity: 1 }],
+  });
   await api.events.get(e);
   await api.events.update(e, { title: "t2" });
   await api.events.cancel(e, "why");
@@ -54,7 +58,9 @@ async function callEverything(api: Api): Promise<void> {
 }
 
 test("every operation has a recorded answer", () => {
-  const missing = Object.keys(OPERATIONS).filter((id) => !fixtures.operations[id as ClientOperationId]);
+  const missing = Object.keys(OPERATIONS).filter(
+    (id) => !fixtures.operations[id as ClientOperationId],
+  );
   assert.deepEqual(missing, [], "record the fixtures: UPDATE_FIXTURES=1 bash ci.sh");
 });
 
@@ -66,7 +72,10 @@ test("every SDK function works against the mock, with the recorded data", async 
     onDeprecation: () => undefined,
   });
   await callEverything(api);
-  assert.deepEqual(Object.keys(OPERATIONS).filter((id) => !seen.has(id)), []);
+  assert.deepEqual(
+    Object.keys(OPERATIONS).filter((id) => !seen.has(id)),
+    [],
+  );
   const event = await api.events.get("e_anything");
   assert.equal(event.id, (fixtures.operations.eventGet?.body as { data: { id: string } }).data.id);
   const entrants = await api.events.entrants("e_anything");
@@ -78,7 +87,10 @@ test("an override answers a refusal, typed like the server's", async () => {
     baseUrl: "https://mock.invalid",
     wx: mockWx(fixtures, {
       overrides: {
-        eventJoin: { status: 409, body: { code: ErrorCode.EventLocked, msg: "活动已锁定，不能再参与或修改", data: null } },
+        eventJoin: {
+          status: 409,
+          body: { code: ErrorCode.EventLocked, msg: "活动已锁定，不能再参与或修改", data: null },
+        },
       },
     }),
   });

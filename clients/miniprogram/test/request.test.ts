@@ -50,10 +50,16 @@ function scriptedWx(script: (options: WxRequestOptions, index: number) => Answer
     },
     uploadFile(options) {
       // As WeChat: the answer's body as a string, whatever its status; no headers here.
-      const asRequest = { ...options, method: "POST", data: undefined } as unknown as WxRequestOptions;
+      const asRequest = {
+        ...options,
+        method: "POST",
+        data: undefined,
+      } as unknown as WxRequestOptions;
       sent.push(asRequest);
       const answer = script(asRequest, sent.length - 1);
-      const listeners: Array<(p: { progress: number; totalBytesSent: number; totalBytesExpectedToSend: number }) => void> = [];
+      const listeners: Array<
+        (p: { progress: number; totalBytesSent: number; totalBytesExpectedToSend: number }) => void
+      > = [];
       const headerListeners: Array<(r: { header: Record<string, string> }) => void> = [];
       let timer: NodeJS.Immediate | undefined;
       if (answer) {
@@ -75,7 +81,8 @@ function scriptedWx(script: (options: WxRequestOptions, index: number) => Answer
           aborted.push(options.url);
         },
         onProgressUpdate: (listener: (typeof listeners)[number]) => listeners.push(listener),
-        onHeadersReceived: (listener: (typeof headerListeners)[number]) => headerListeners.push(listener),
+        onHeadersReceived: (listener: (typeof headerListeners)[number]) =>
+          headerListeners.push(listener),
       };
     },
   };
@@ -180,7 +187,9 @@ test("a 429 waits Retry-After and tries again", async () => {
 });
 
 test("a 429 asking for a long wait is thrown with its retry_after", async () => {
-  const { wx } = scriptedWx(() => refusal(429, 42900, { retry_after: 60 }, { "retry-after": "60" }));
+  const { wx } = scriptedWx(() =>
+    refusal(429, 42900, { retry_after: 60 }, { "retry-after": "60" }),
+  );
   const error = await transport(wx)
     .call("GET", "/api/v1/me")
     .catch((e: unknown) => e);
@@ -267,11 +276,21 @@ test("a throttled upload waits Retry-After and an upload cut off by the network 
     uploadFile(options) {
       uploads++;
       if (uploads === 1) {
-        setImmediate(() => options.success({ data: JSON.stringify({ code: 42900, msg: "慢点", data: { retry_after: 2 } }), statusCode: 429 }));
+        setImmediate(() =>
+          options.success({
+            data: JSON.stringify({ code: 42900, msg: "慢点", data: { retry_after: 2 } }),
+            statusCode: 429,
+          }),
+        );
       } else if (uploads === 2) {
         setImmediate(() => options.fail({ errMsg: "uploadFile:fail timeout" }));
       } else {
-        setImmediate(() => options.success({ data: JSON.stringify({ code: 0, msg: "ok", data: { id: "img_3" } }), statusCode: 201 }));
+        setImmediate(() =>
+          options.success({
+            data: JSON.stringify({ code: 0, msg: "ok", data: { id: "img_3" } }),
+            statusCode: 201,
+          }),
+        );
       }
       return {};
     },
@@ -288,9 +307,13 @@ test("a throttled upload waits Retry-After and an upload cut off by the network 
 test("an upload reports its progress", async () => {
   const { wx } = scriptedWx(() => ok({ id: "img_4" }));
   const seen: number[] = [];
-  await transport(wx).upload("/api/v1/uploads", { filePath: "a.jpg", name: "file" }, {
-    onProgress: (progress) => seen.push(progress.progress),
-  });
+  await transport(wx).upload(
+    "/api/v1/uploads",
+    { filePath: "a.jpg", name: "file" },
+    {
+      onProgress: (progress) => seen.push(progress.progress),
+    },
+  );
   assert.deepEqual(seen, [50, 100]);
 });
 
@@ -321,9 +344,13 @@ test("a canceled call aborts its wx task and rejects with CanceledError, unrepor
 test("an AbortSignal cancels an upload and a wait between retries", async () => {
   const upload = scriptedWx(() => null);
   const controller = new AbortController();
-  const pending = transport(upload.wx).upload("/api/v1/uploads", { filePath: "a.jpg", name: "file" }, {
-    signal: controller.signal,
-  });
+  const pending = transport(upload.wx).upload(
+    "/api/v1/uploads",
+    { filePath: "a.jpg", name: "file" },
+    {
+      signal: controller.signal,
+    },
+  );
   controller.abort();
   await assert.rejects(pending, CanceledError);
   assert.equal(upload.aborted.length, 1);
@@ -376,7 +403,9 @@ test("onError is called once with the error a call finally throws", async () => 
   };
   const reported: unknown[] = [];
   const sleeps: number[] = [];
-  const failing = transport(network, sleeps, undefined, { onError: (error) => reported.push(error) });
+  const failing = transport(network, sleeps, undefined, {
+    onError: (error) => reported.push(error),
+  });
   const error = await failing.call("GET", "/api/v1/me").catch((e: unknown) => e);
   assert.ok(error instanceof NetworkError);
   assert.equal(sleeps.length, 3); // retried, silently
@@ -386,9 +415,14 @@ test("onError is called once with the error a call finally throws", async () => 
 // --- response headers and the ETag cache (finding 9) --------------------------------------------
 
 test("onResponse hands over the status and headers of the answer", async () => {
-  const { wx } = scriptedWx(() => ({ ...ok({ a: 1 }), header: { ETag: '"v1"', "X-Request-ID": "srv-1" } }));
+  const { wx } = scriptedWx(() => ({
+    ...ok({ a: 1 }),
+    header: { ETag: '"v1"', "X-Request-ID": "srv-1" },
+  }));
   let seen: { status: number; header: Record<string, string>; requestId: string } | undefined;
-  await transport(wx).call("GET", "/api/v1/config", { onResponse: (response) => (seen = response) });
+  await transport(wx).call("GET", "/api/v1/config", {
+    onResponse: (response) => (seen = response),
+  });
   assert.equal(seen?.status, 200);
   assert.equal(headerValue(seen?.header ?? {}, "etag"), '"v1"');
   assert.equal(seen?.requestId, "srv-1");
@@ -418,7 +452,11 @@ test("a Deprecation header is reported once per operation", async () => {
   const notices: unknown[] = [];
   const { wx } = scriptedWx(() => ({
     ...ok([]),
-    header: { Deprecation: "@1796601600", Sunset: "Wed, 30 Jun 2027 00:00:00 GMT", Link: "</x>; rel=\"successor-version\"" },
+    header: {
+      Deprecation: "@1796601600",
+      Sunset: "Wed, 30 Jun 2027 00:00:00 GMT",
+      Link: '</x>; rel="successor-version"',
+    },
   }));
   const http = transport(wx, [], undefined, { onDeprecation: (notice) => notices.push(notice) });
   await http.call("GET", "/api/v1/events/e_abc/claims");
@@ -429,7 +467,7 @@ test("a Deprecation header is reported once per operation", async () => {
     path: "/api/v1/events/e_abc/claims",
     deprecation: "@1796601600",
     sunset: "Wed, 30 Jun 2027 00:00:00 GMT",
-    link: "</x>; rel=\"successor-version\"",
+    link: '</x>; rel="successor-version"',
   });
 });
 
@@ -441,7 +479,9 @@ test("a download is refreshed on a 401 like any call and resolves to the file", 
   wx.downloadFile = (options) => {
     downloads++;
     const status = options.header.Authorization === "Bearer a2" ? 200 : 401;
-    setImmediate(() => options.success({ tempFilePath: "wxfile://tmp/claims.xlsx", statusCode: status }));
+    setImmediate(() =>
+      options.success({ tempFilePath: "wxfile://tmp/claims.xlsx", statusCode: status }),
+    );
     return {};
   };
   const path = await transport(wx).download("/api/v1/events/e_1/claims.xlsx");

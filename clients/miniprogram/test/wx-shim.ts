@@ -128,7 +128,16 @@ export function wxShim(options: ShimOptions = {}) {
         .then(async (response) => {
           const text = await response.text();
           const header = headersOf(response);
-          record({ seq, via: "request", method, url, requestHeader: request.header, status: response.status, responseHeader: header, text });
+          record({
+            seq,
+            via: "request",
+            method,
+            url,
+            requestHeader: request.header,
+            status: response.status,
+            responseHeader: header,
+            text,
+          });
           let data: unknown = text;
           if (request.dataType !== "text") {
             try {
@@ -146,7 +155,11 @@ export function wxShim(options: ShimOptions = {}) {
 
     uploadFile(upload: WxUploadFileOptions) {
       const seq = options.recorder?.seq() ?? log.length;
-      const progress: Listener<{ progress: number; totalBytesSent: number; totalBytesExpectedToSend: number }>[] = [];
+      const progress: Listener<{
+        progress: number;
+        totalBytesSent: number;
+        totalBytesExpectedToSend: number;
+      }>[] = [];
       const headers: Listener<{ header: Record<string, string> }>[] = [];
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), upload.timeout ?? 60000);
@@ -157,19 +170,42 @@ export function wxShim(options: ShimOptions = {}) {
         }
         const bytes = readFileSync(upload.filePath);
         const form = new FormData();
-        for (const [key, value] of Object.entries(upload.formData ?? {})) form.append(key, String(value));
-        form.append(upload.name, new Blob([bytes], { type: "image/jpeg" }), basename(upload.filePath));
+        for (const [key, value] of Object.entries(upload.formData ?? {}))
+          form.append(key, String(value));
+        form.append(
+          upload.name,
+          new Blob([bytes], { type: "image/jpeg" }),
+          basename(upload.filePath),
+        );
         const header = { ...upload.header };
         delete header["Content-Type"]; // the platform writes the multipart boundary itself
-        fetch(upload.url, { method: "POST", headers: header, body: form, signal: controller.signal })
+        fetch(upload.url, {
+          method: "POST",
+          headers: header,
+          body: form,
+          signal: controller.signal,
+        })
           .then(async (response) => {
             for (const listener of progress) {
-              listener({ progress: 100, totalBytesSent: bytes.length, totalBytesExpectedToSend: bytes.length });
+              listener({
+                progress: 100,
+                totalBytesSent: bytes.length,
+                totalBytesExpectedToSend: bytes.length,
+              });
             }
             const text = await response.text();
             const responseHeader = headersOf(response);
             for (const listener of headers) listener({ header: responseHeader });
-            record({ seq, via: "uploadFile", method: "POST", url: upload.url, requestHeader: upload.header, status: response.status, responseHeader, text });
+            record({
+              seq,
+              via: "uploadFile",
+              method: "POST",
+              url: upload.url,
+              requestHeader: upload.header,
+              status: response.status,
+              responseHeader,
+              text,
+            });
             // As WeChat: data is the body as a string, whatever the status; no header here.
             upload.success({ data: text, statusCode: response.status });
           })
@@ -197,7 +233,16 @@ export function wxShim(options: ShimOptions = {}) {
           const extension = download.url.split("?", 1)[0]!.split(".").pop() ?? "tmp";
           const tempFilePath = join(files, `download-${++fileCount}.${extension}`);
           writeFileSync(tempFilePath, bytes);
-          record({ seq, via: "downloadFile", method: "GET", url: download.url, requestHeader: download.header, status: response.status, responseHeader, text: null });
+          record({
+            seq,
+            via: "downloadFile",
+            method: "GET",
+            url: download.url,
+            requestHeader: download.header,
+            status: response.status,
+            responseHeader,
+            text: null,
+          });
           download.success({ tempFilePath, statusCode: response.status });
         })
         .catch((error: Error) => download.fail({ errMsg: `downloadFile:fail ${error.message}` }));
@@ -214,12 +259,16 @@ export function wxShim(options: ShimOptions = {}) {
       fail?: (error: { errMsg: string }) => void;
     }) {
       const type = open.fileType ?? open.filePath.split(".").pop() ?? "";
-      const refuse = (why: string) => setImmediate(() => open.fail?.({ errMsg: `openDocument:fail ${why}` }));
+      const refuse = (why: string) =>
+        setImmediate(() => open.fail?.({ errMsg: `openDocument:fail ${why}` }));
       if (!DOCUMENT_TYPES.has(type)) return refuse(`filetype not supported: ${type}`);
       const bytes = readFileSync(open.filePath);
       const isZip = bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
       const text = bytes.toString("latin1");
-      if (type === "xlsx" && !(isZip && text.includes("[Content_Types].xml") && text.includes("xl/workbook.xml"))) {
+      if (
+        type === "xlsx" &&
+        !(isZip && text.includes("[Content_Types].xml") && text.includes("xl/workbook.xml"))
+      ) {
         return refuse("not an xlsx document");
       }
       openedDocuments.push({ filePath: open.filePath, fileType: type });
@@ -227,7 +276,10 @@ export function wxShim(options: ShimOptions = {}) {
     },
 
     chooseMedia(choose: {
-      success?: (result: { tempFiles: Array<{ tempFilePath: string; size: number }>; type: string }) => void;
+      success?: (result: {
+        tempFiles: Array<{ tempFilePath: string; size: number }>;
+        type: string;
+      }) => void;
     }) {
       const photo = options.photo ?? PHOTO;
       const tempFilePath = join(files, `tmp-${++fileCount}.jpg`);
@@ -246,9 +298,13 @@ export function wxShim(options: ShimOptions = {}) {
       setImmediate(() => choose.success?.(options.address ?? ADDRESS));
     },
 
-    requestSubscribeMessage(prompt: { tmplIds: string[]; success?: (result: Record<string, string>) => void }) {
+    requestSubscribeMessage(prompt: {
+      tmplIds: string[];
+      success?: (result: Record<string, string>) => void;
+    }) {
       subscribePrompts.push(prompt.tmplIds);
-      if (prompt.tmplIds.length > 3) throw new Error("requestSubscribeMessage: at most 3 templates");
+      if (prompt.tmplIds.length > 3)
+        throw new Error("requestSubscribeMessage: at most 3 templates");
       const answer = options.subscribeAnswer ?? (() => "accept");
       const result = Object.fromEntries(prompt.tmplIds.map((id) => [id, answer(id)]));
       setImmediate(() => prompt.success?.({ ...result, errMsg: "requestSubscribeMessage:ok" }));

@@ -31,7 +31,9 @@ const storage: TokenStore = {
 };
 
 export function wxLoginCode(): Promise<string> {
-  return new Promise((resolve, reject) => wx.login({ success: (result) => resolve(result.code), fail: reject }));
+  return new Promise((resolve, reject) =>
+    wx.login({ success: (result) => resolve(result.code), fail: reject }),
+  );
 }
 
 export const api = createApi({

@@ -4,11 +4,7 @@
  * `config.limits` says; the server's refusals come back by field (`firstFieldError`).
  */
 
-import {
-  chooseAndUpload,
-  type EventCreateInput,
-  type Upload,
-} from "@lottery/miniprogram-sdk";
+import { chooseAndUpload, type EventCreateInput, type Upload } from "@lottery/miniprogram-sdk";
 
 import { api, currentConfig, loadConfig, serverClock, showError } from "../../api";
 
@@ -77,10 +73,18 @@ Page({
   },
 
   onPrizeQuantityInput(event: WechatMiniprogram.Input<{ index: number }>) {
-    this.setData({ [`prizes[${event.currentTarget.dataset.index}].quantity`]: Number(event.detail.value) || 1 });
+    this.setData({
+      [`prizes[${event.currentTarget.dataset.index}].quantity`]: Number(event.detail.value) || 1,
+    });
   },
 
-  async onPrizeImageTap(event: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { index: number }>) {
+  async onPrizeImageTap(
+    event: WechatMiniprogram.TouchEvent<
+      Record<string, never>,
+      Record<string, never>,
+      { index: number }
+    >,
+  ) {
     const index = event.currentTarget.dataset.index;
     const image = await this.upload("prize");
     if (image) this.setData({ [`prizes[${index}].image`]: image });
@@ -111,7 +115,10 @@ Page({
     const limits = currentConfig()?.limits;
     const drawAt = new Date(`${this.data.date}T${this.data.time}:00+08:00`);
     if (limits && drawAt.getTime() - serverClock().now() < limits.min_draw_lead_seconds * 1000) {
-      wx.showToast({ title: `开奖时间至少要在 ${limits.min_draw_lead_seconds / 60} 分钟之后`, icon: "none" });
+      wx.showToast({
+        title: `开奖时间至少要在 ${limits.min_draw_lead_seconds / 60} 分钟之后`,
+        icon: "none",
+      });
       return;
     }
     const body: EventCreateInput = {

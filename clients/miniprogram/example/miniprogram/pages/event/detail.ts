@@ -71,7 +71,9 @@ Page({
   onShareAppMessage() {
     const event = this.data.event;
     return {
-      title: this.data.shareTitle || (event ? `${event.creator.nickname} 邀你参与抽奖：${event.title}` : "抽奖"),
+      title:
+        this.data.shareTitle ||
+        (event ? `${event.creator.nickname} 邀你参与抽奖：${event.title}` : "抽奖"),
       path: `/${this.data.sharePath || `pages/event/detail?id=${this.data.id}`}`,
     };
   },
@@ -104,7 +106,8 @@ Page({
       await this.reload();
       await asked;
     } catch (error) {
-      if (isApiError(error, ErrorCode.EventLocked)) wx.showToast({ title: "已截止参与", icon: "none" });
+      if (isApiError(error, ErrorCode.EventLocked))
+        wx.showToast({ title: "已截止参与", icon: "none" });
       else showError(error);
     }
   },

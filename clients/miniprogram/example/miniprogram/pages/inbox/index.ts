@@ -31,7 +31,13 @@ Page({
     void this.more();
   },
 
-  onItemTap(event: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { event?: string }>) {
+  onItemTap(
+    event: WechatMiniprogram.TouchEvent<
+      Record<string, never>,
+      Record<string, never>,
+      { event?: string }
+    >,
+  ) {
     const id = event.currentTarget.dataset.event;
     if (id) wx.navigateTo({ url: `/pages/event/detail?id=${id}` });
   },

@@ -28,12 +28,24 @@ Page({
     void this.more();
   },
 
-  onRoleTap(event: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { role: Role }>) {
+  onRoleTap(
+    event: WechatMiniprogram.TouchEvent<
+      Record<string, never>,
+      Record<string, never>,
+      { role: Role }
+    >,
+  ) {
     this.setData({ role: event.currentTarget.dataset.role });
     void this.restart();
   },
 
-  onEventTap(event: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { id: string }>) {
+  onEventTap(
+    event: WechatMiniprogram.TouchEvent<
+      Record<string, never>,
+      Record<string, never>,
+      { id: string }
+    >,
+  ) {
     wx.navigateTo({ url: `/pages/event/detail?id=${event.currentTarget.dataset.id}` });
   },
 

@@ -101,7 +101,13 @@ Page({
     }
   },
 
-  onRowStateTap(event: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { state: ClaimState }>) {
+  onRowStateTap(
+    event: WechatMiniprogram.TouchEvent<
+      Record<string, never>,
+      Record<string, never>,
+      { state: ClaimState }
+    >,
+  ) {
     this.setData({ rowState: event.currentTarget.dataset.state });
     void this.loadRows();
   },
@@ -109,7 +115,9 @@ Page({
   async loadRows(): Promise<void> {
     try {
       const state = this.data.rowState;
-      const rows = await collectAll((cursor) => api.claims.list(this.data.id, { state, ...(cursor ? { cursor } : {}) }));
+      const rows = await collectAll((cursor) =>
+        api.claims.list(this.data.id, { state, ...(cursor ? { cursor } : {}) }),
+      );
       this.setData({ rows });
     } catch (error) {
       showError(error);
@@ -125,7 +133,13 @@ Page({
     }
   },
 
-  onShipTap(event: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { claim: string }>) {
+  onShipTap(
+    event: WechatMiniprogram.TouchEvent<
+      Record<string, never>,
+      Record<string, never>,
+      { claim: string }
+    >,
+  ) {
     const claimId = event.currentTarget.dataset.claim;
     wx.showModal({
       title: "快递单号",

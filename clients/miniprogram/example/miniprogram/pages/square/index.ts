@@ -27,12 +27,24 @@ Page({
     void this.more();
   },
 
-  onSortTap(event: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { sort: Sort }>) {
+  onSortTap(
+    event: WechatMiniprogram.TouchEvent<
+      Record<string, never>,
+      Record<string, never>,
+      { sort: Sort }
+    >,
+  ) {
     this.setData({ sort: event.currentTarget.dataset.sort });
     void this.restart();
   },
 
-  onEventTap(event: WechatMiniprogram.TouchEvent<Record<string, never>, Record<string, never>, { id: string }>) {
+  onEventTap(
+    event: WechatMiniprogram.TouchEvent<
+      Record<string, never>,
+      Record<string, never>,
+      { id: string }
+    >,
+  ) {
     wx.navigateTo({ url: `/pages/event/detail?id=${event.currentTarget.dataset.id}` });
   },
 
