@@ -163,7 +163,7 @@ class UploadView(APIView):
         description=(
             "Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), "
             "`purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its "
-            "metadata and resized for its purpose. Use the returned `id` in `PATCH /me` "
+            "metadata and resized for its purpose. Use the returned `id` in `PUT /me` "
             "(`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted."
         ),
         request={"multipart/form-data": s.UploadInput},

@@ -340,7 +340,10 @@ SPECTACULAR_SETTINGS = {
         "Every response is a JSON envelope `{code, msg, data}`; `code` is 0 on success. "
         "See docs/api.md for the error catalogue."
     ),
-    "VERSION": "1.0.0",
+    # The API's version, semver: also in GET /config (api_version). A breaking change of the
+    # document needs a new major, an addition a new minor (clients/miniprogram/ci.sh compares
+    # the document with the last release's); CHANGELOG.md says what changed.
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -5,9 +5,11 @@ import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
 import pytest
 import time_machine
 from django.core.files.storage import storages
+from django.test import Client
 from PIL import Image
 
 from accounts.models import Upload
@@ -763,3 +765,22 @@ def test_the_colours_are_kept_when_the_profile_is_dropped(user_client):
     wx_upload_file(user_client, _jpeg_with_every_kind_of_metadata(), "prize")
     red, green, blue = decoded(stored_bytes(Upload.objects.get())).getpixel((50, 50))
     assert red < 10 and green < 10 and blue > 240
+
+
+def test_upload_refusals_carry_the_data_the_api_document_promises(user_client, settings):
+    """The SDK types `data` per code from the document: 40031 and 40032 must say the limit."""
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    refusals = schema["paths"][URL]["post"]["responses"]["400"]["content"]["application/json"]
+    by_code = {
+        code: option
+        for option in refusals["schema"]["oneOf"]
+        for code in option["properties"]["code"]["enum"]
+    }
+    settings.UPLOAD_MAX_PIXELS = 100 * 100
+    too_many_pixels = wx_upload_file(user_client, picture("PNG", (101, 100)), "cover").json()
+    settings.UPLOAD_MAX_BYTES = 100
+    too_large = wx_upload_file(user_client, picture("PNG", (50, 50)), "cover").json()
+    for body in (too_many_pixels, too_large):
+        jsonschema.validate(body, {**by_code[body["code"]], "components": schema["components"]})
+    assert too_many_pixels["data"] == {"max_pixels": 100 * 100}
+    assert by_code[40032]["properties"]["data"]["required"] == ["max_pixels"]
