@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # Outermost, so a request's time covers every other middleware (lottery_site/metrics.py).
     "lottery_site.metrics.HttpMetricsMiddleware",
     "lottery_site.middleware.RequestIdMiddleware",
+    # Before anything that validates the Host header: Prometheus scrapes the private address.
+    "lottery_site.middleware.MetricsBeforeHostCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lottery_site.middleware.ApiGuardMiddleware",

@@ -5,6 +5,7 @@ run (and by any worker it starts), so every assertion is about how much one move
 """
 
 import http.client
+import logging
 import os
 import socket
 import subprocess
@@ -100,6 +101,45 @@ def test_metrics_refuses_a_wrong_token(api, header):
 
 def test_a_user_api_token_does_not_open_metrics(user_client):
     assert user_client.get("/metrics").status_code == 401
+
+
+SCRAPE_ADDRESS = "10.0.0.5:8000"  # gunicorn's private address, as Prometheus's target names it
+
+
+def test_prometheus_scraping_the_private_address_gets_the_metrics_without_an_error_line(
+    api, settings, caplog
+):
+    settings.ALLOWED_HOSTS = ["lottery.example.com"]  # the site's name only, as deployed
+    with caplog.at_level(logging.INFO):
+        response = api.get(
+            "/metrics", HTTP_HOST=SCRAPE_ADDRESS, HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
+        )
+    assert response.status_code == 200
+    assert b"lottery_http_requests_total" in response.content
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_the_private_address_opens_nothing_without_the_token(api, settings, caplog):
+    settings.ALLOWED_HOSTS = ["lottery.example.com"]
+    with caplog.at_level(logging.INFO):
+        assert api.get("/metrics", HTTP_HOST=SCRAPE_ADDRESS).status_code == 401
+        settings.METRICS_TOKEN = ""
+        assert api.get("/metrics", HTTP_HOST=SCRAPE_ADDRESS).status_code == 404
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_every_other_path_on_an_unlisted_host_is_still_refused(api, settings):
+    settings.ALLOWED_HOSTS = ["lottery.example.com"]
+    for path in ("/healthz", "/metrics/", "/api/v1/events"):
+        response = api.get(path, HTTP_HOST=SCRAPE_ADDRESS, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+        assert response.status_code == 400, path
+
+
+def test_a_scrape_is_counted_under_its_route(api):
+    before = scrape(api)("lottery_http_requests_total", route="metrics", method="GET", status="200")
+    metrics.HTTP_TALLY.flush()
+    after = scrape(api)("lottery_http_requests_total", route="metrics", method="GET", status="200")
+    assert after == before + 1
 
 
 # --- Traffic moves the counters -------------------------------------------------------------
