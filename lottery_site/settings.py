@@ -411,6 +411,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Metrics (lottery_site/metrics.py) ------------------------------------------------------
 # /metrics answers only a request bearing this token; unset, it answers 404 (metrics off).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if METRICS_TOKEN.startswith("<"):
+    # deploy/systemd/lottery.env.example's "<...>" copied as it was: a token anyone can read.
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is still the placeholder of lottery.env.example: set a random value "
+        "(and the same in Prometheus's credentials_file), or remove it to turn /metrics off."
+    )
 
 # --- Logging --------------------------------------------------------------------------------
 # lottery_site/logs.py: UTC timestamps, the request's context on every line, secrets redacted.

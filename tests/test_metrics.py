@@ -7,6 +7,7 @@ run (and by any worker it starts), so every assertion is about how much one move
 import http.client
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -140,6 +141,18 @@ def test_a_scrape_is_counted_under_its_route(api):
     metrics.HTTP_TALLY.flush()
     after = scrape(api)("lottery_http_requests_total", route="metrics", method="GET", status="200")
     assert after == before + 1
+
+
+def test_the_env_examples_metrics_token_is_a_placeholder_the_service_refuses():
+    example = (REPO / "deploy" / "systemd" / "lottery.env.example").read_text()
+    [placeholder] = re.findall(r"^METRICS_TOKEN=(.*)$", example, flags=re.MULTILINE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "METRICS_"))}
+    env.update(DJANGO_SETTINGS_MODULE="lottery_site.test_settings", METRICS_TOKEN=placeholder)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "METRICS_TOKEN is still the placeholder" in result.stderr
 
 
 # --- Traffic moves the counters -------------------------------------------------------------
@@ -448,8 +461,6 @@ def exported_names() -> set[str]:
 
 @pytest.mark.parametrize("path", ["deploy/prometheus/alerts.yml", "deploy/grafana/lottery.json"])
 def test_alerts_and_dashboard_name_only_metrics_we_export(path):
-    import re
-
     referenced = set(re.findall(r"\blottery_[a-z_]+\b", (REPO / path).read_text()))
     referenced -= {"lottery_site"}
     assert referenced, "no lottery_ metric referenced"
