@@ -4,10 +4,13 @@ Real database and cache; WeChat faked at the HTTP level. Counters are shared by 
 run (and by any worker it starts), so every assertion is about how much one moved.
 """
 
+import contextlib
 import http.client
+import json
 import logging
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -153,6 +156,83 @@ def test_the_env_examples_metrics_token_is_a_placeholder_the_service_refuses():
     )
     assert result.returncode != 0
     assert "METRICS_TOKEN is still the placeholder" in result.stderr
+
+
+def start_serve_web(port: int, log: Path) -> subprocess.Popen:
+    """bin/serve-web as the unit runs it: the site's name only in DJANGO_ALLOWED_HOSTS."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "lottery_site.test_settings",
+        "DJANGO_ALLOWED_HOSTS": "lottery.example.com",
+        "METRICS_TOKEN": TOKEN,
+        "LOG_FORMAT": "json",
+        "WEB_PORT": str(port),
+        "WEB_WORKERS": "1",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    with log.open("a") as out:
+        return subprocess.Popen(
+            [str(REPO / "bin" / "serve-web")],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+
+
+def scrape_status(port: int) -> int | None:
+    """The status of a scrape as Prometheus makes it (its target's address as the Host), or
+    None when nothing answers (Prometheus records up == 0)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(
+            "GET",
+            "/metrics",
+            headers={"Host": SCRAPE_ADDRESS, "Authorization": f"Bearer {TOKEN}"},
+        )
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def test_runbook_lotterywebdown_scrape_fails_while_gunicorn_is_down_and_answers_once_restarted(
+    tmp_path,
+):
+    """LotteryWebDown's runbook (docs/operations.md), run against a real gunicorn: the scrape
+    of its private address answers 200 with no ERROR line; with gunicorn stopped it gets no
+    answer (Prometheus's up == 0, the alert's input); restarted (step 2), the scrape that step 3
+    makes answers 200 again."""
+    from tests.live import free_port, wait_for
+
+    port, log = free_port(), tmp_path / "web.log"
+    web = start_serve_web(port, log)
+    try:
+        wait_for(lambda: scrape_status(port) == 200, timeout=60, what="gunicorn")
+        assert scrape_status(port) == 200
+    finally:
+        stop_gracefully(web)
+    assert scrape_status(port) is None
+
+    web = start_serve_web(port, log)
+    try:
+        wait_for(lambda: scrape_status(port) == 200, timeout=60, what="gunicorn again")
+    finally:
+        stop_gracefully(web)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert [line for line in lines if line["level"] in {"ERROR", "CRITICAL"}] == []
+    assert any(line.get("route") == "metrics" and line["status"] == 200 for line in lines)
+
+
+def stop_gracefully(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 # --- Traffic moves the counters -------------------------------------------------------------
