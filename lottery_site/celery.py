@@ -71,6 +71,22 @@ def _start_error_tracking(**kwargs) -> None:
     telemetry.init_sentry()
 
 
+def _say_through_the_log(msg: str, f=None) -> None:
+    """Celery's worker prints a few notices itself, past logging, even with ``--quiet``:
+    ``worker: Warm shutdown (MainProcess)`` on SIGTERM, the Ctrl-C warnings, each between two
+    newlines. Logged instead, they are lines of our format like every other (a JSON log stays
+    JSON). They come from signal handlers, as Celery's own ``worker_shutting_down`` receivers
+    do; one short record each."""
+    logging.getLogger("celery.apps.worker").warning(msg.strip())
+
+
+@signals.worker_init.connect
+def _route_celerys_own_notices_to_the_log(**kwargs) -> None:
+    from celery.apps import worker as worker_app
+
+    worker_app.safe_say = _say_through_the_log  # the one function those handlers call
+
+
 @signals.worker_process_init.connect
 def _start_tracing(**kwargs) -> None:
     telemetry.init_tracing(service="worker")

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -333,6 +334,74 @@ def test_request_id_travels_to_the_worker_that_runs_the_task_it_queued(tmp_path)
         assert ISO_UTC.match(line["timestamp"]), line
         logged_at = datetime.fromisoformat(line["timestamp"])
         assert abs(logged_at - datetime.now(UTC)) < timedelta(minutes=5), line
+
+
+def unit_command(name: str, *, var_dir: Path) -> list[str]:
+    """A unit's ExecStart as argv on this machine: this virtualenv's programs for those of
+    /srv/lottery/.venv, ``var_dir`` for the state directory, the unit's Environment= values."""
+    from tests.test_systemd_units import service
+
+    unit = service(name)
+    values = dict(value.split("=", 1) for value in unit.get("Environment", []))
+    values["STATE_DIRECTORY"] = str(var_dir)
+    [command] = unit["ExecStart"]
+    command = re.sub(r"\$\{(\w+)\}", lambda match: values[match[1]], command)
+    command = command.replace("/srv/lottery/.venv/bin/", f"{Path(sys.executable).parent}/")
+    return shlex.split(command.replace("/var/lib/lottery", str(var_dir)))
+
+
+def every_line_is_json(path: Path) -> list[dict]:
+    lines = path.read_text().splitlines()
+    for line in lines:
+        assert line.startswith("{"), f"{path.name}: not a JSON line: {line!r}"
+    return [json.loads(line) for line in lines]
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_worker_and_beat_started_as_their_units_say_write_only_json_from_start_to_exit(tmp_path):
+    """No banner at start, no bare notice at exit: every line on stdout and stderr is one
+    JSON object, with Celery's INFO lines (the unit's --loglevel) among them."""
+    from tests.test_draw_worker import worker_env
+
+    env = {**worker_env(), "LOG_FORMAT": "json", "LOTTERY_VAR_DIR": str(tmp_path)}
+    env.pop("LOG_LEVEL", None)  # the unit's --loglevel=INFO decides, as on a machine
+    started = {}
+    for name in ("lottery-worker.service", "lottery-beat.service"):
+        out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            process = subprocess.Popen(
+                unit_command(name, var_dir=tmp_path),
+                cwd=REPO,
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        started[name] = (process, out, err)
+    worker, beat = started["lottery-worker.service"], started["lottery-beat.service"]
+    try:
+        # Beat sends its first sweeps at once; the worker runs them.
+        wait_for(
+            lambda: (
+                "Task draws.tasks.sweep" in worker[2].read_text()
+                and "succeeded" in worker[2].read_text()
+            ),
+            timeout=60,
+            what="a sweep sent by beat and run by the worker",
+        )
+    finally:
+        for process, _, _ in (beat, worker):  # SIGTERM to the main process, as systemd does
+            stop(process)
+    assert (beat[0].returncode, worker[0].returncode) == (0, 0)
+
+    worker_lines = every_line_is_json(worker[1]) + every_line_is_json(worker[2])
+    beat_lines = every_line_is_json(beat[1]) + every_line_is_json(beat[2])
+    said = {line["message"] for line in worker_lines}
+    assert any(message.startswith("celery@") and message.endswith("ready.") for message in said)
+    assert "worker: Warm shutdown (MainProcess)" in said  # printed bare by Celery, now logged
+    assert "beat: Starting..." in {line["message"] for line in beat_lines}
+    assert any(line["level"] == "INFO" for line in worker_lines)
 
 
 def test_gunicorn_and_the_app_write_the_same_json_lines_in_utc(tmp_path):
