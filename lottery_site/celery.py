@@ -1,7 +1,9 @@
 """The Celery app: ``celery -A lottery_site worker`` and ``celery -A lottery_site beat``."""
 
+import functools
 import logging
 import os
+import uuid
 
 from celery import Celery, signals
 
@@ -44,11 +46,23 @@ def _carry_request_id(headers=None, **kwargs) -> None:
 _task_tokens: dict[str, tuple] = {}
 
 
+@functools.cache
+def _scheduled_tasks() -> frozenset[str]:
+    """The tasks beat runs (CELERY_BEAT_SCHEDULE, declared in code): the sweepers."""
+    from django.conf import settings
+
+    return frozenset(entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
 @signals.task_prerun.connect
 def _enter_task_context(task_id=None, task=None, **kwargs) -> None:
     # A worker finds the request id in the message; an inline (eager) task already runs in the
-    # request's context.
+    # request's context. A sweep no request asked for gets an id of its own, "sweep-<hex>",
+    # which the tasks it queues carry like a request's: every line of a draw the sweeper
+    # started names that sweep.
     request_id = getattr(task.request, REQUEST_ID_HEADER, None) or log_context.current.get()
+    if request_id == "-" and task.name in _scheduled_tasks():
+        request_id = f"sweep-{uuid.uuid4().hex}"
     _task_tokens[task_id] = (
         log_context.current.set(request_id),
         log_context.task_id.set(task_id),
