@@ -1,7 +1,9 @@
 """The only write path for user accounts and their uploaded pictures."""
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,7 +16,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import wechat_security
 from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
-from accounts.models import Upload, User, UserActionLog
+from accounts.models import Upload, User, UserActionLog, WeChatPush
 from accounts.wechat import WeChatSession
 from lottery_site import media
 from lottery_site.errors import ApplicationError
@@ -303,6 +305,31 @@ def upload_moderate(*, trace_id: str, suggest: str, now: datetime) -> tuple[Uplo
     upload.moderation = Upload.Moderation.REJECTED
     logger.info("upload %s rejected by WeChat's media check", upload.public_id)
     return upload, True
+
+
+@contextmanager
+def wechat_push_once(*, timestamp: int, nonce: str, now: datetime) -> Iterator[None]:
+    """Let a WeChat push (its timestamp and nonce, already checked by
+    ``wechat_security.open_push``) through once: the same pair again, while it is remembered,
+    raises ``wechat_callback_replayed`` (403). Two copies racing are decided by the unique
+    constraint. When the block fails the push is forgotten, so WeChat's retry of a push we
+    could not apply is still taken. Pushes whose window has passed are dropped on the way.
+    """
+    WeChatPush.objects.filter(expires_at__lt=now).delete()
+    until = timestamp + settings.WECHAT_CALLBACK_MAX_SKEW_SECONDS
+    try:
+        with transaction.atomic():
+            push = WeChatPush.objects.create(
+                timestamp=timestamp, nonce=nonce, expires_at=datetime.fromtimestamp(until, UTC)
+            )
+    except IntegrityError:
+        logger.warning("WeChat push replayed: timestamp=%s nonce=%s", timestamp, nonce)
+        raise ApplicationError("wechat_callback_replayed") from None
+    try:
+        yield
+    except BaseException:
+        WeChatPush.objects.filter(pk=push.pk).delete()
+        raise
 
 
 def uploads_check_unchecked(*, limit: int = 100) -> int:

@@ -7,6 +7,7 @@ One ``requests.Session`` per process, connect and read timeouts on every call, a
 import hashlib
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 
@@ -80,10 +81,7 @@ def call_wechat(method: str, path: str, **kwargs) -> dict:
     except _CallFailed as failure:
         metrics.observe_wechat_call(path, failure.label, started)
         raise failure.error from None
-    errcode = payload.get("errcode") or 0
-    metrics.observe_wechat_call(
-        path, errcode if isinstance(errcode, int) else "bad_response", started
-    )
+    metrics.observe_wechat_call(path, payload.get("errcode") or 0, started)
     return payload
 
 
@@ -135,11 +133,21 @@ def _json(response: requests.Response, path: str) -> dict:
         raise _CallFailed("bad_response", "wechat_bad_gateway") from None
     if not isinstance(payload, dict):
         raise _CallFailed("bad_response", "wechat_bad_gateway")
+    # WeChat's errcode is an integer: anything else is not an answer we understand, and callers
+    # look it up in dicts and sets (a list there would be a TypeError, a 500).
+    errcode = payload.get("errcode")
+    if errcode is not None and type(errcode) is not int:
+        logger.warning("wechat %s answered a %s errcode", path, type(errcode).__name__)
+        raise _CallFailed("bad_response", "wechat_bad_gateway")
     return payload
 
 
 def code_to_session(code: str) -> WeChatSession:
-    """Exchange a ``wx.login()`` code for the user's openid (jscode2session)."""
+    """Exchange a ``wx.login()`` code for the user's openid (jscode2session).
+
+    Raises ApplicationError: WeChat's refusals (JSCODE2SESSION_ERRORS), and
+    ``wechat_bad_gateway`` (502) for an answer that is not a session WeChat hands out.
+    """
     if settings.WECHAT_DEV_LOGIN:
         return _development_session(code)
     payload = call_wechat(
@@ -156,14 +164,34 @@ def code_to_session(code: str) -> WeChatSession:
     if errcode:
         logger.info("jscode2session refused: errcode=%s errmsg=%s", errcode, payload.get("errmsg"))
         raise ApplicationError(JSCODE2SESSION_ERRORS.get(errcode, "wechat_bad_gateway"))
-    openid, session_key = payload.get("openid"), payload.get("session_key")
-    if not isinstance(openid, str) or not openid or not isinstance(session_key, str):
-        logger.warning("jscode2session answered without openid/session_key")
+    return _session_from(payload)
+
+
+# What jscode2session hands out: an openid and a unionid are 28 or 29 letters, digits, "-" and
+# "_"; a session_key is 24 base64 characters. We take up to what our columns hold (User.openid
+# and unionid: 64, session_key: 128), so a longer value is refused here, as a bad gateway,
+# rather than by MariaDB at the insert (a DataError, a 500).
+_WECHAT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SESSION_KEY = re.compile(r"[A-Za-z0-9+/=_-]{1,128}")
+
+
+def _session_from(payload: dict) -> WeChatSession:
+    openid, unionid = payload.get("openid"), payload.get("unionid")
+    session_key = payload.get("session_key")
+    wrong = [
+        name
+        for name, value, pattern, optional in (
+            ("openid", openid, _WECHAT_ID, False),
+            ("session_key", session_key, _SESSION_KEY, False),
+            ("unionid", unionid, _WECHAT_ID, True),
+        )
+        if not (optional and value in (None, ""))
+        and not (isinstance(value, str) and pattern.fullmatch(value))
+    ]
+    if wrong:  # names only: a session_key is never logged
+        logger.warning("jscode2session answered an unexpected %s", ", ".join(wrong))
         raise ApplicationError("wechat_bad_gateway")
-    unionid = payload.get("unionid")
-    return WeChatSession(
-        openid=openid, session_key=session_key, unionid=unionid if unionid else None
-    )
+    return WeChatSession(openid=openid, session_key=session_key, unionid=unionid or None)
 
 
 def _development_session(code: str) -> WeChatSession:

@@ -247,8 +247,10 @@ class WeChatCallbackView(APIView):
     """WeChat's message push ("server URL"): the verdicts of media_check_async.
 
     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
-    carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
-    our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+    carries an event, JSON, plain or encrypted (safe mode, the only one taken once an AES key
+    is set); a malformed push is a 400, a wrong signature, a stale timestamp or a replayed
+    nonce a 403, all in our envelope. Anything but ``wxa_media_check`` is acknowledged and
+    ignored.
     """
 
     authentication_classes: list = []
@@ -263,36 +265,40 @@ class WeChatCallbackView(APIView):
             for name in ("signature", "timestamp", "nonce", "echostr")
         ],
         responses={(200, "text/plain"): OpenApiTypes.STR},
-        extensions=refusals("wechat_signature_invalid"),
+        extensions=refusals("invalid_input", "wechat_signature_invalid"),
         auth=[],
     )
     def get(self, request: Request) -> HttpResponse:
-        query = request.query_params
-        wechat_security.verify_url(
-            sig=query.get("signature", ""),
-            timestamp=query.get("timestamp", ""),
-            nonce=query.get("nonce", ""),
-        )
-        return HttpResponse(query.get("echostr", ""), content_type="text/plain")
+        wechat_security.verify_url(query=request.query_params)
+        return HttpResponse(request.query_params.get("echostr", ""), content_type="text/plain")
 
     @extend_schema(
         operation_id="wechatCallback",
         summary="WeChat pushes a media check verdict",
         request=OpenApiTypes.OBJECT,
         responses={(200, "text/plain"): OpenApiTypes.STR},
-        extensions=refusals("wechat_signature_invalid"),
+        extensions=refusals(
+            "invalid_input",
+            "wechat_signature_invalid",
+            "wechat_callback_stale",
+            "wechat_callback_replayed",
+            "wechat_callback_plain_refused",
+        ),
         auth=[],
     )
     def post(self, request: Request) -> HttpResponse:
-        message = wechat_security.open_message(body=request.body, query=request.query_params)
-        verdict = wechat_security.media_verdict(message)
-        if verdict is not None:
-            now = timezone.now()
-            upload, taken_down = accounts_services.upload_moderate(
-                trace_id=verdict.trace_id, suggest=verdict.suggest, now=now
-            )
-            if taken_down:
-                services.events_flag_for_picture(upload=upload, now=now)
+        now = timezone.now()
+        push = wechat_security.open_push(body=request.body, query=request.query_params, now=now)
+        verdict = wechat_security.media_verdict(push.message)
+        with accounts_services.wechat_push_once(
+            timestamp=push.timestamp, nonce=push.nonce, now=now
+        ):
+            if verdict is not None:
+                upload, taken_down = accounts_services.upload_moderate(
+                    trace_id=verdict.trace_id, suggest=verdict.suggest, now=now
+                )
+                if taken_down:
+                    services.events_flag_for_picture(upload=upload, now=now)
         return HttpResponse("success", content_type="text/plain")
 
 

@@ -135,6 +135,13 @@ UPLOAD_PATH = "/api/v1/uploads"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
+def _url_bytes(request) -> int:
+    # gunicorn passes the request target as sent (RAW_URI); elsewhere (the test client,
+    # runserver) Django rebuilds it, percent-encoded, which is as long.
+    raw = request.META.get("RAW_URI")
+    return len(raw) if raw else len(request.get_full_path())
+
+
 def _body_limit(request) -> int:
     if request.path == UPLOAD_PATH:
         return settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES
@@ -142,13 +149,16 @@ def _body_limit(request) -> int:
 
 
 class ApiGuardMiddleware:
-    """Refuses oversized API bodies before any work, and renders crashes outside DRF as JSON."""
+    """Refuses overlong API URLs and oversized bodies before any work, and renders crashes
+    outside DRF as JSON."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if _is_api(request):
+            if _url_bytes(request) > settings.API_MAX_URL_BYTES:
+                return error_json_response("uri_too_long")
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

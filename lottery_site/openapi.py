@@ -24,9 +24,9 @@ from lottery_site.errors import CATALOGUE, ErrorKind
 
 REFUSALS_KEY = "x-refusals"
 
-# What every operation can answer, whatever it does: throttled, crashed, or the database was
-# momentarily unreachable.
-ALWAYS = ("throttled", "internal_error", "service_unavailable")
+# What every operation can answer, whatever it does: a URL too long, throttled, crashed, or the
+# database was momentarily unreachable.
+ALWAYS = ("uri_too_long", "throttled", "internal_error", "service_unavailable")
 AUTHENTICATED = ("not_authenticated", "token_invalid", "user_inactive")
 JSON_BODY = ("invalid_input", "malformed_json", "payload_too_large", "unsupported_media_type")
 QUERY = ("invalid_input",)

@@ -6,6 +6,7 @@ variable with its default. With nothing configured the service runs on an embedd
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,11 +14,10 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from lottery_site.logs import logging_config
+from lottery_site.secret_keys import DEV_SECRET_KEY, is_placeholder, is_public
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LOTTERY_VAR_DIR", BASE_DIR / "var"))
-
-DEV_SECRET_KEY = "dev-insecure-lottery-secret-key-change-me-in-production-0123456789"  # noqa: S105
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -43,10 +43,17 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    # Tokens signed with a published key can be forged by anyone: refuse to start.
+if not DEBUG and is_public(SECRET_KEY):
+    # Tokens signed with a published key can be forged by anyone: refuse to start. With debug on,
+    # a placeholder is a system check error instead (lottery_site/checks.py).
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (the development key is public)."
+        "DJANGO_SECRET_KEY must be your own random value when DJANGO_DEBUG is off: the development"
+        " key and the examples' placeholders (<...>, change-me) are public."
+        ' Make one with: python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
+if not DEBUG and is_public(os.environ.get("JWT_SIGNING_KEY", SECRET_KEY)):
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY is a placeholder (<...>, change-me): set your own random value or unset it."
     )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
@@ -274,6 +281,12 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Request bodies: the API takes small JSON documents only, except POST /api/v1/uploads.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# URLs (path and query): longer is a 414 in the envelope. gunicorn reads request lines up to
+# 8190 bytes (lottery_site/gunicorn_conf.py) and nginx up to 8 KiB (large_client_header_buffers'
+# default), so every URL above this limit and below theirs is refused by us, in the envelope.
+API_MAX_URL_BYTES = env_int("API_MAX_URL_BYTES", 4096)
+if not 1024 <= API_MAX_URL_BYTES <= 8000:
+    raise ImproperlyConfigured("API_MAX_URL_BYTES must be between 1024 and 8000")
 # A picture: at most this many bytes and pixels (width x height, checked from the header before
 # any pixel is decoded: a small file can claim to be a huge image).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
@@ -411,10 +424,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Metrics (lottery_site/metrics.py) ------------------------------------------------------
 # /metrics answers only a request bearing this token; unset, it answers 404 (metrics off).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
-if METRICS_TOKEN.startswith("<"):
+if is_placeholder(METRICS_TOKEN):
     # deploy/systemd/lottery.env.example's "<...>" copied as it was: a token anyone can read.
     raise ImproperlyConfigured(
-        "METRICS_TOKEN is still the placeholder of lottery.env.example: set a random value "
+        "METRICS_TOKEN is still a placeholder (<...>, change-me): set your own random value "
         "(and the same in Prometheus's credentials_file), or remove it to turn /metrics off."
     )
 
@@ -542,6 +555,15 @@ if WECHAT_CONTENT_CHECK_ON_ERROR not in {"refuse", "accept"}:
 # the EncodingAESKey (43 characters) is set when the push uses the safe (encrypted) mode.
 WECHAT_CALLBACK_TOKEN = os.environ.get("WECHAT_CALLBACK_TOKEN", "")
 WECHAT_CALLBACK_AES_KEY = os.environ.get("WECHAT_CALLBACK_AES_KEY", "")
+if WECHAT_CALLBACK_AES_KEY and not re.fullmatch(r"[A-Za-z0-9+/]{43}", WECHAT_CALLBACK_AES_KEY):
+    # 43 base64 characters (the console's are letters and digits): the AES key and IV. A typo
+    # would otherwise refuse every push as if WeChat had encrypted it wrongly.
+    raise ImproperlyConfigured("WECHAT_CALLBACK_AES_KEY must be the 43-character EncodingAESKey")
+# A push's timestamp may be this far from our clock (either way); its nonce is remembered as
+# long, and the same timestamp and nonce again is a replay (docs/api.md, "The WeChat callback").
+WECHAT_CALLBACK_MAX_SKEW_SECONDS = env_int("WECHAT_CALLBACK_MAX_SKEW_SECONDS", 300)
+if WECHAT_CALLBACK_MAX_SKEW_SECONDS < 1:
+    raise ImproperlyConfigured("WECHAT_CALLBACK_MAX_SKEW_SECONDS must be at least 1")
 # Shown instead of a picture WeChat judged risky (absolute, or a path on this host).
 MODERATION_PLACEHOLDER_URL = os.environ.get(
     "MODERATION_PLACEHOLDER_URL", "/static/moderation/removed.png"

@@ -27,6 +27,25 @@ def jpeg_with_gps(size=(400, 300), orientation: int | None = None) -> bytes:
     return out.getvalue()
 
 
+def phone_photo(orientation: int = 6) -> bytes:
+    """What a phone sends: a 4032 x 3024 JPEG of about 2.4 MB, shot sideways (EXIF orientation
+    6: turn it a quarter to stand it upright), with the maker, model and GPS position in EXIF.
+
+    The pixels are blurred noise, which compresses about as badly as a photo does.
+    """
+    width, height = 4032, 3024
+    channels = [Image.effect_noise((width // 4, height // 4), 30).convert("L") for _ in range(3)]
+    image = Image.merge("RGB", channels).resize((width, height), Image.Resampling.BILINEAR)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0110] = "Phone 15"  # Model
+    exif[0x0112] = orientation
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 2.0), 3: "E", 4: (121.0, 28.0, 9.0)}  # GPSInfo
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80, exif=exif.tobytes())
+    return out.getvalue()
+
+
 def png_header_claiming(width: int, height: int) -> bytes:
     """A small, valid-looking PNG whose header claims ``width`` x ``height`` pixels.
 

@@ -155,7 +155,7 @@ def test_the_env_examples_metrics_token_is_a_placeholder_the_service_refuses():
         [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True
     )
     assert result.returncode != 0
-    assert "METRICS_TOKEN is still the placeholder" in result.stderr
+    assert "METRICS_TOKEN is still a placeholder" in result.stderr
 
 
 def start_serve_web(port: int, log: Path) -> subprocess.Popen:
