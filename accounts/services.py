@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -20,7 +21,7 @@ from accounts.models import Upload, User, UserActionLog, WeChatPush
 from accounts.wechat import WeChatSession
 from lottery_site import media
 from lottery_site.errors import ApplicationError
-from lottery_site.ids import upload_public_id
+from lottery_site.ids import is_public_id, upload_public_id
 from lottery_site.images import process_image
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,12 @@ def user_update_profile(
     return User.objects.select_related("avatar").get(pk=user.pk)
 
 
+# Sent once a ban or an unban is committed (``user_id``, ``is_active``). Accounts knows nothing
+# of what the apps above it show of a user; those that must act on a ban at once listen (the
+# square drops a banned creator's events: events.apps).
+ban_changed = Signal()
+
+
 def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
     """Ban a user: their tokens stop working on the next request. False if already inactive."""
     with transaction.atomic():
@@ -125,6 +132,7 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="deactivate", reason=reason[:200]
             )
+            _announce_ban_changed(user.pk, is_active=False)
     user_access_changed(user.pk)
     return bool(changed)
 
@@ -138,8 +146,15 @@ def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="reactivate", reason=reason[:200]
             )
+            _announce_ban_changed(user.pk, is_active=True)
     user_access_changed(user.pk)
     return bool(changed)
+
+
+def _announce_ban_changed(user_id: int, *, is_active: bool) -> None:
+    transaction.on_commit(
+        lambda: ban_changed.send(sender=User, user_id=user_id, is_active=is_active)
+    )
 
 
 def tokens_for(user: User) -> dict[str, str]:
@@ -384,6 +399,8 @@ def upload_attach(
     ``field``. The sweeper and this race on conditional UPDATEs of the same row, so an upload
     is either attached or discarded, never both.
     """
+    if not is_public_id(upload_id, "img_"):  # exactly, not as MySQL's collation would match it
+        raise ApplicationError("upload_unusable", data={field: [upload_id]})
     mine = Upload.objects.filter(
         public_id=upload_id, owner_id=owner.pk, purpose=purpose, discarded_at__isnull=True
     )

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
-from events import square, transitions
+from events import read_model, transitions
 from events.models import Entry, Event, EventLog, Prize
 from lottery_site import drand, metrics
 from lottery_site import request_id as log_context
@@ -60,7 +60,7 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
             reason=reason or LOCK_REASONS[trigger],
             now=now,
         )
-        square.changed()
+        read_model.event_changed(event_id=event_id, what="live")
     logger.info("event %s locked (%s)", event.public_id, LOCK_REASONS[trigger])
     metrics.EVENTS_LOCKED.labels(trigger).inc()
     if not early:  # how long after entries closed the sweeper locked the event
@@ -158,6 +158,7 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
             reason=f"{len(allocation.awards)} winners of {event.entrant_count} entrants",
             now=now,
         )
+        read_model.event_changed(event_id=event_id, what="live")
     logger.info("event %s drawn: %d winners", event.public_id, len(allocation.awards))
     _count_draw(event, now=now, seconds=time.perf_counter() - started)
     return True

@@ -24,6 +24,7 @@ from accounts.models import User
 from events import claim_crypto, transitions
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
 from lottery_site.errors import ApplicationError
+from lottery_site.ids import is_public_id
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,9 @@ def claim_ship(
     """
     if event.creator_id != actor.pk:
         raise ApplicationError("not_owner")
-    claim = Claim.objects.filter(public_id=claim_id, event_id=event.pk).first()
+    claim = None
+    if is_public_id(claim_id, "c_"):  # exactly, not as MySQL's collation would match it
+        claim = Claim.objects.filter(public_id=claim_id, event_id=event.pk).first()
     if claim is None:
         raise ApplicationError("claim_not_found")
     updated = Claim.objects.filter(pk=claim.pk, status=Claim.Status.CLAIMED).update(

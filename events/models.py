@@ -5,7 +5,7 @@ tables. The database keeps the invariants: one entry per (event, user), one priz
 (so nobody wins twice), one position per prize tier.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +14,23 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from lottery_site.ids import claim_public_id, event_public_id, prize_public_id
+
+# What one event may hold: ``events.services`` refuses more; the input serializers and
+# ``GET /config`` (``events.limits``) state the same numbers.
+MAX_PRIZES = 20
+MAX_PRIZE_NAME_LENGTH = 50
+MAX_PRIZE_QUANTITY = 10_000
+MAX_TOTAL_QUANTITY = 100_000
+MAX_CLAIM_DAYS = 30
+MAX_CODE_LENGTH = 64
+
+
+def aware_utc(value: datetime | str) -> datetime:
+    """A datetime column read with plain SQL: the database stores UTC, naive on the wire (a
+    string from SQLite without its converters)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Event(models.Model):

@@ -150,10 +150,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES', time_zone='+00:00'",
             "isolation_level": "read committed",
             # FOUND_ROWS is Django's own (an UPDATE's row count is the rows it matched, which
-            # conditional transitions rely on). MULTI_STATEMENTS lets the join send its whole
-            # transaction in one round trip (events.services._run_batch). Every query here is
-            # parameterized (the ORM, and our few plain-SQL statements), so it adds no way in.
-            "client_flag": CLIENT.FOUND_ROWS | CLIENT.MULTI_STATEMENTS,
+            # conditional transitions rely on).
+            "client_flag": CLIENT.FOUND_ROWS,
+            # mysqlclient lets every connection send several statements at once unless told
+            # not to: only the join's own connection may (events/join_sql.py says why).
+            "multi_statements": False,
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
@@ -461,8 +462,12 @@ SQUARE_REFRESH_SECONDS = env_float("SQUARE_REFRESH_SECONDS", 5)
 # (events.mirror); off, or without Redis, every detail is one query.
 EVENT_MIRROR = env_bool("EVENT_MIRROR", True)
 # How often each process compares an open event's Redis mirror with its row (events.mirror):
-# a change the mirror missed shows within about twice this.
+# a change the mirror missed shows within this, and the mirror is whole again within twice.
 EVENT_MIRROR_CHECK_SECONDS = env_float("EVENT_MIRROR_CHECK_SECONDS", 1)
+# An event's public part (the detail's and the square card's) is rendered once per process and
+# revision (events.read_model); a change of the creator's nickname or avatar, which moves no
+# revision, shows within this.
+EVENT_PUBLIC_TTL_SECONDS = env_float("EVENT_PUBLIC_TTL_SECONDS", 60)
 # ``hot`` counts the joins of this many hours (whole hours: the current one and those before).
 SQUARE_HOT_WINDOW_HOURS = env_int("SQUARE_HOT_WINDOW_HOURS", 24)
 # The hourly join counts in Redis are recounted from the entries table at least this often.

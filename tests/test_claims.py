@@ -321,6 +321,21 @@ def test_creator_ships_a_claim_and_the_winner_sees_it(drawn, creator, outsider):
     assert refused(client_for(creator).post(ship_url, body, format="json"), 409, 40910)
 
 
+@pytest.mark.parametrize("alias", [str.upper, lambda claim_id: claim_id + " "])
+def test_a_claim_id_in_another_case_or_with_a_trailing_space_is_a_404(drawn, creator, alias):
+    event, winner, _loser = drawn
+    claim(winner, event, {"address": ADDRESS})
+    claim_id = Claim.objects.get(event=event).public_id
+    body = {"carrier": "顺丰", "tracking_number": "SF123"}
+
+    response = client_for(creator).post(
+        url(event, f"/claims/{alias(claim_id)}/ship"), body, format="json"
+    )
+
+    assert refused(response, 404, 40402)
+    assert Claim.objects.get(event=event).status == Claim.Status.CLAIMED
+
+
 def test_an_unclaimed_prize_cannot_be_shipped(drawn, creator, clock):
     event, _winner, _loser = drawn
     clock.move_to(deadline_of(event) - timedelta(hours=12))

@@ -21,7 +21,7 @@ from events import services as event_services
 from events.models import Event, EventLog
 from lottery_site import redis_breaker
 from lottery_site.celery import app
-from lottery_site.throttling import COUNTS, UserRateThrottle, WindowCounts
+from lottery_site.throttling import COUNTS, UploadRateThrottle, UserRateThrottle, WindowCounts
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
 from tests.private_redis import PrivateRedis, redis_cache
@@ -131,6 +131,23 @@ def test_with_redis_down_each_process_still_limits_each_user(private_redis, monk
     caller, other = client_for(UserFactory()), client_for(UserFactory())
     assert [caller.get("/api/v1/me").status_code for _ in range(4)] == [200, 200, 200, 429]
     assert other.get("/api/v1/me").status_code == 200
+
+
+def test_with_redis_down_each_process_still_limits_uploads(private_redis, monkeypatch):
+    import io
+
+    from tests.pictures import picture
+
+    monkeypatch.setattr(UploadRateThrottle, "THROTTLE_RATES", {"upload": "2/hour"})
+    private_redis.stop()
+    client = client_for(UserFactory())
+
+    def upload() -> int:
+        file = io.BytesIO(picture())
+        file.name = "a.jpg"
+        return client.post("/api/v1/uploads", {"file": file, "purpose": "cover"}).status_code
+
+    assert [upload() for _ in range(3)] == [201, 201, 429]
 
 
 def test_counts_of_all_processes_add_up_in_redis(private_redis):
