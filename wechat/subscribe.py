@@ -23,8 +23,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.wechat import call_wechat
 from lottery_site.errors import ApplicationError
+from wechat.client import call_wechat
 
 logger = logging.getLogger(__name__)
 

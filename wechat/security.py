@@ -26,11 +26,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from accounts import wechat_messages
-from accounts.wechat import call_wechat
-from accounts.wechat_messages import TOKEN_REJECTED, get_access_token, invalidate_access_token
 from lottery_site.api import strict_json_loads
 from lottery_site.errors import ApplicationError
+from wechat import subscribe
+from wechat.client import call_wechat
+from wechat.subscribe import TOKEN_REJECTED, get_access_token, invalidate_access_token
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def _access_token() -> str:
         raise
     except Exception as exc:  # noqa: BLE001 - the cache backend's own connection errors
         logger.warning("access token cache unavailable (%s): asking WeChat", type(exc).__name__)
-        return wechat_messages._fetch_stable_token(force_refresh=False)[0]
+        return subscribe._fetch_stable_token(force_refresh=False)[0]
 
 
 def _post(path: str, body: dict) -> dict:

@@ -11,9 +11,9 @@ import logging
 
 from django.conf import settings
 
-from accounts.wechat import request_wechat
-from accounts.wechat_messages import TOKEN_REJECTED, get_access_token, invalidate_access_token
 from lottery_site.errors import ApplicationError
+from wechat.client import request_wechat
+from wechat.subscribe import TOKEN_REJECTED, get_access_token, invalidate_access_token
 
 logger = logging.getLogger(__name__)
 
