@@ -21,7 +21,7 @@ from lottery_site.errors import ApplicationError
 from lottery_site.ids import upload_public_id
 from lottery_site.images import process_image
 from wechat import security
-from wechat.client import WeChatSession
+from wechat.session import WeChatSession
 
 logger = logging.getLogger(__name__)
 

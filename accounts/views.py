@@ -17,7 +17,7 @@ from lottery_site.api import UploadMultiPartParser, validated
 from lottery_site.errors import ApplicationError
 from lottery_site.openapi import refusals
 from lottery_site.throttling import LoginRateThrottle, UploadRateThrottle, UserRateThrottle
-from wechat import client
+from wechat.session import code_to_session
 
 
 class LoginView(APIView):
@@ -44,7 +44,7 @@ class LoginView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.LoginInput, request.data)
-        session = client.code_to_session(data["code"])
+        session = code_to_session(data["code"])
         user, created = services.user_login(
             session=session, nickname=data.get("nickname"), avatar_url=data.get("avatar_url")
         )

@@ -4,7 +4,7 @@ and the signed (optionally encrypted) callback that brings a picture's verdict.
 Text is checked synchronously, before the write that publishes it; a picture is submitted
 after it is stored and judged later, by a callback to ``/api/v1/wechat/callback``. Both are
 switched on by WECHAT_CONTENT_CHECK. The access token is the shared stable token of
-``wechat_messages``. Nothing here runs inside a database transaction: callers check first,
+``wechat.access_token``. Nothing here runs inside a database transaction: callers check first,
 then write.
 
 Scenes (WeChat's v2 API): 1 profile (nicknames), 2 comment (a cancel reason: a short note to
@@ -28,9 +28,9 @@ from django.utils.translation import gettext as _
 
 from lottery_site.api import strict_json_loads
 from lottery_site.errors import ApplicationError
-from wechat import subscribe
+from wechat import access_token
+from wechat.access_token import TOKEN_REJECTED, get_access_token, invalidate_access_token
 from wechat.client import call_wechat
-from wechat.subscribe import TOKEN_REJECTED, get_access_token, invalidate_access_token
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def _access_token() -> str:
         raise
     except Exception as exc:  # noqa: BLE001 - the cache backend's own connection errors
         logger.warning("access token cache unavailable (%s): asking WeChat", type(exc).__name__)
-        return subscribe._fetch_stable_token(force_refresh=False)[0]
+        return access_token._fetch_stable_token(force_refresh=False)[0]
 
 
 def _post(path: str, body: dict) -> dict:
