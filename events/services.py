@@ -26,7 +26,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Upload, User
-from accounts.services import upload_attach, upload_create
+from accounts.services import upload_attach, upload_create, user_texts_check
 from events import mirror, square, transitions
 from events.models import Entry, Event, EventLog, Prize, RedeemCode, Report, ShareCode
 from events.selectors import EventRef
@@ -257,7 +257,7 @@ def event_cancel(
         _refuse_unless_creator(event, actor)
         # Entrants read the reason; a staff reason is ours and not checked. A reason accepted
         # unchecked (WeChat silent) is not re-checked: the event is over anyway.
-        security.texts_check(texts={"reason": reason}, author=actor, scene=security.SCENE_COMMENT)
+        user_texts_check(texts={"reason": reason}, author=actor, scene=security.SCENE_COMMENT)
     with transaction.atomic():
         current = Event.objects.select_for_update().filter(pk=event.pk).first()
         if current is None:
@@ -301,7 +301,7 @@ def check_event_texts(
     others all the same (and the likeliest place for a scam's contact), so it is checked too.
 
     Raises ``content_risky`` naming the fields; False when accepted unchecked (see
-    ``wechat.security.texts_check``). Call it before opening a transaction.
+    ``accounts.services.user_texts_check``). Call it before opening a transaction.
     """
     texts = {
         "title": title,
@@ -309,7 +309,7 @@ def check_event_texts(
         "prizes": "\n".join(prizes),
         "contact_note": contact_note,
     }
-    return security.texts_check(texts=texts, author=author, scene=security.SCENE_FORUM)
+    return user_texts_check(texts=texts, author=author, scene=security.SCENE_FORUM)
 
 
 def event_report(*, event: Event, user: User, reason: str, now: datetime) -> tuple[Report, bool]:

@@ -52,20 +52,17 @@ def enabled() -> bool:
 # --- text -----------------------------------------------------------------------------------
 
 
-def texts_check(*, texts: dict[str, str], author, scene: int) -> bool:
-    """Check each non-empty text (field name -> text) written by ``author`` (a User).
+def texts_check(*, texts: dict[str, str], openid: str | None, scene: int) -> bool:
+    """Check each non-empty text (field name -> text) written by the user ``openid``.
 
     Raises ``content_risky`` (400, naming the fields) when WeChat says "risky"; "review" is
     let through (WeChat's own advice: publish, a human may look later). When WeChat does not
     answer: with WECHAT_CONTENT_CHECK_ON_ERROR=refuse, ``wechat_unavailable`` (503); with
     ``accept``, returns False: the caller writes and marks the object for the re-check.
     Returns True when everything was checked (or checking is off, or the author is staff
-    without an openid).
+    without an openid). ``accounts.services.user_texts_check`` finds a User's openid first.
     """
-    if not enabled():
-        return True
-    openid = openid_of(author)
-    if not openid:
+    if not enabled() or not openid:
         return True
     risky, unchecked = [], False
     for field, text in texts.items():
@@ -86,13 +83,6 @@ def texts_check(*, texts: dict[str, str], author, scene: int) -> bool:
         message = _("WeChat's content check judged this risky.")
         raise ApplicationError("content_risky", data={field: [message] for field in risky})
     return not unchecked
-
-
-def openid_of(user) -> str | None:
-    # A request's user is a cached snapshot without the openid (accounts.authentication).
-    if user.openid:
-        return user.openid
-    return type(user).objects.filter(pk=user.pk).values_list("openid", flat=True).first()
 
 
 def msg_sec_check(content: str, *, openid: str, scene: int) -> Verdict:
