@@ -10,13 +10,14 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import serializers as s
-from accounts import services, wechat
+from accounts import services
 from accounts.models import User
 from lottery_site import request_id as log_context
 from lottery_site.api import UploadMultiPartParser, validated
 from lottery_site.errors import ApplicationError
 from lottery_site.openapi import refusals
 from lottery_site.throttling import LoginRateThrottle, UploadRateThrottle, UserRateThrottle
+from wechat.session import code_to_session
 
 
 class LoginView(APIView):
@@ -43,7 +44,7 @@ class LoginView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.LoginInput, request.data)
-        session = wechat.code_to_session(data["code"])
+        session = code_to_session(data["code"])
         user, created = services.user_login(
             session=session, nickname=data.get("nickname"), avatar_url=data.get("avatar_url")
         )

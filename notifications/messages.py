@@ -2,7 +2,7 @@
 
 Templates come from the environment (``NOTIFY_TEMPLATES`` in settings): an id, and a mapping
 from our field names to the template's data keys, e.g. ``title=thing1,result=thing2``. Values are
-fitted to WeChat's limits by ``accounts.wechat_messages.build_template_data`` (a ``thing`` at
+fitted to WeChat's limits by ``wechat.subscribe.build_template_data`` (a ``thing`` at
 most 20 characters, times in Asia/Shanghai).
 """
 
@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from accounts.wechat_messages import build_template_data
+from wechat.subscribe import build_template_data
 
 logger = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Sum, When
 
-from accounts import wechat_messages
 from accounts.models import User
 from events.models import Claim, Entry, EventLog, Prize, Substitution
 from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 from notifications import messages
 from notifications.models import Delivery, InboxState, SubscriptionQuota
+from wechat import subscribe
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
     except Exception:
         _release(claim)  # nothing was sent: hand them back untouched
         raise
-    outcomes: dict[int, wechat_messages.SendResult] = {}
+    outcomes: dict[int, subscribe.SendResult] = {}
     try:
         for delivery, fields in _with_context(granted):
             outcomes[delivery.pk] = _send_one(delivery, fields)
@@ -398,10 +398,10 @@ def _canceled_at(event_id: int) -> datetime:
     return log.created_at
 
 
-def _send_one(delivery: Delivery, fields: dict) -> wechat_messages.SendResult:
+def _send_one(delivery: Delivery, fields: dict) -> subscribe.SendResult:
     if not delivery.user.openid:
-        return wechat_messages.SendResult("failed", None, "user has no openid")
-    return wechat_messages.send_subscribe_message(
+        return subscribe.SendResult("failed", None, "user has no openid")
+    return subscribe.send_subscribe_message(
         openid=delivery.user.openid,
         template_id=delivery.template_id,
         data=messages.template_data(delivery.kind, fields),
@@ -414,7 +414,7 @@ def _record_outcomes(
     claim: str,
     granted: list[Delivery],
     skipped: list[Delivery],
-    outcomes: dict[int, wechat_messages.SendResult],
+    outcomes: dict[int, subscribe.SendResult],
     *,
     now: datetime,
 ) -> Counter:

@@ -24,7 +24,6 @@ from celery import shared_task
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from accounts.wechat_messages import send_subscribe_message
 from draws import tasks as draw_tasks
 from events import services as event_services
 from events.models import Event
@@ -33,6 +32,7 @@ from notifications import services as notify_services
 from notifications import tasks as notify_tasks
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
+from wechat.subscribe import send_subscribe_message
 
 pytestmark = pytest.mark.django_db
 
