@@ -904,9 +904,10 @@ export interface components {
          *     * `shipped` - shipped
          *     * `claim_reminder` - claim_reminder
          *     * `offered` - offered
+         *     * `disqualified` - disqualified
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered" | "disqualified";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -1003,7 +1004,7 @@ export interface components {
         Notification: {
             id: string;
             /**
-             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then)
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then); disqualified: the creator disqualified you as a winner, your prize passed to the next alternate (prize, reason)
              *
              *     * `result` - result
              *     * `cancel` - cancel
@@ -1013,12 +1014,13 @@ export interface components {
              *     * `shipped` - shipped
              *     * `claim_reminder` - claim_reminder
              *     * `offered` - offered
+             *     * `disqualified` - disqualified
              */
             kind: components["schemas"]["KindEnum"];
             readonly event: components["schemas"]["NotificationEvent"] | (never | null);
             readonly won: boolean | null;
             readonly prize: components["schemas"]["PrizeRef"] | (never | null);
-            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account). */
+            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account); why you were disqualified (kind=disqualified: fake_account, duplicate_account, ineligible or rule_violation). */
             reason: string;
             /** @description kind=summary */
             entrants: number | null;
@@ -1227,7 +1229,10 @@ export interface components {
             carrier: string;
             tracking_number: string;
         };
-        /** @description An event's card on the square: what every viewer sees alike, memoized per revision. */
+        /**
+         * @description An event's card on the square: fields of the public part, and ``draw_at``, ``lock_at``
+         *     as the square's check of the page read them (``events.read_model.cards`` assembles it).
+         */
         SquareEvent: {
             id: string;
             title: string;
@@ -4746,6 +4751,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -5107,6 +5129,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
