@@ -4,6 +4,9 @@ lottery_site <- accounts <- events...). Sent after the transaction that made the
 
 from django.dispatch import Signal
 
-# A user was banned through ``accounts.services.user_deactivate``: ``user_id``, ``actor`` (a
-# User or None), ``now``. events takes their entries out of events not yet locked.
-user_deactivated = Signal()
+# A ban or an unban was committed through ``accounts.services.user_deactivate`` /
+# ``user_reactivate``: ``user_id``, ``is_active`` (False: banned), ``actor`` (a User or None),
+# ``now``. Accounts knows nothing of what the apps above it show of a user; those that must act
+# on a ban at once listen (events: the square drops a banned creator's events, and a banned
+# user's entries leave the events not yet locked; see events.receivers).
+ban_changed = Signal()

@@ -9,13 +9,13 @@ first join (``conditions_frozen`` from then on, ``events.services.event_update``
 - ``group`` (群抽奖): one WeChat group chat. The creator binds it with their own
   ``wx.getGroupEnterInfo`` (or ``wx.getChatToolInfo``) data from inside the group; each entrant
   proves membership with theirs. Both are decrypted with the sender's session_key on the
-  server (``accounts.wechat_open_data``); the group's ``opengid`` must be the same. Kept as a
+  server (``wechat.open_data``); the group's ``opengid`` must be the same. Kept as a
   salted hash, like the password: the published record names no group.
 - ``new_users``: accounts created after the event was (``after_event``), or at most ``days``
   days before they join (``within_days``).
 - ``question``: a multiple-choice question; the right choice is required (and never shown).
 - ``risk``: WeChat's risk rank of the entrant for "marketing cheating" (``getUserRiskRank``,
-  ``accounts.wechat_risk``), asked at the join: a rank at or above ``threshold`` is refused
+  ``wechat.risk``), asked at the join: a rank at or above ``threshold`` is refused
   with its reason; when WeChat does not answer, ``when_unavailable`` (``admit`` or ``refuse``)
   decides, as the event states in public.
 
@@ -49,11 +49,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from accounts import wechat_open_data, wechat_risk
 from accounts.models import User
 from events.models import aware_utc
 from lottery_site.errors import ApplicationError
 from lottery_site.throttling import COUNTS
+from wechat import open_data as wechat_open_data
+from wechat import risk as wechat_risk
 
 KINDS = ("password", "group", "new_users", "question", "risk")
 NEW_USER_RULES = ("after_event", "within_days")

@@ -5,7 +5,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import ImageOutput, UserOutput
-from accounts.wechat_open_data import MAX_ENCRYPTED_CHARS
 from events import conditions, fraud, selectors, square
 from events.models import (
     MAX_CLAIM_DAYS,
@@ -19,11 +18,13 @@ from events.models import (
 )
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
+from wechat.open_data import MAX_ENCRYPTED_CHARS
 
 # --- input ----------------------------------------------------------------------------------
 
 
-UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True}
+# An id is exact (lottery_site.ids): "img_… " is not "img_…", so no trimming.
+UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True, "trim_whitespace": False}
 
 
 class PrizeInput(InputSerializer):
@@ -205,7 +206,10 @@ class CancelInput(InputSerializer):
 
 class SquareQuery(serializers.Serializer):
     sort = serializers.ChoiceField(choices=square.SORTS, required=False, default="hot")
-    cursor = serializers.CharField(required=False, max_length=500)
+    # allow_blank: DRF reads a blank query parameter as an absent one unless blanks are allowed,
+    # so "?cursor=" served the first page; now it reaches the view, which refuses it as it
+    # refuses every cursor we did not issue.
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=500)
     page_size = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
 
 

@@ -23,9 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
-from accounts import wechat_codes, wechat_security
 from accounts.models import Upload, User
-from accounts.services import upload_attach, upload_create
+from accounts.services import upload_attach, upload_create, user_texts_check
 from events import conditions as entry_conditions
 from events import fraud, join_sql, read_model, transitions
 from events.models import (
@@ -48,6 +47,8 @@ from events.read_model import EntryChange, EventRef
 from lottery_site import drand, metrics
 from lottery_site.durations import humanize_duration
 from lottery_site.errors import ApplicationError
+from wechat import security
+from wechat.codes import get_unlimited_code
 
 logger = logging.getLogger(__name__)
 
@@ -283,9 +284,7 @@ def event_cancel(
         _refuse_unless_creator(event, actor)
         # Entrants read the reason; a staff reason is ours and not checked. A reason accepted
         # unchecked (WeChat silent) is not re-checked: the event is over anyway.
-        wechat_security.texts_check(
-            texts={"reason": reason}, author=actor, scene=wechat_security.SCENE_COMMENT
-        )
+        user_texts_check(texts={"reason": reason}, author=actor, scene=security.SCENE_COMMENT)
     with transaction.atomic():
         current = Event.objects.select_for_update().filter(pk=event.pk).first()
         if current is None:
@@ -331,7 +330,7 @@ def check_event_texts(
     others all the same (and the likeliest place for a scam's contact), so it is checked too.
 
     Raises ``content_risky`` naming the fields; False when accepted unchecked (see
-    ``accounts.wechat_security.texts_check``). Call it before opening a transaction.
+    ``accounts.services.user_texts_check``). Call it before opening a transaction.
     """
     texts = {
         "title": title,
@@ -340,9 +339,7 @@ def check_event_texts(
         "contact_note": contact_note,
         "conditions": question,
     }
-    return wechat_security.texts_check(
-        texts=texts, author=author, scene=wechat_security.SCENE_FORUM
-    )
+    return user_texts_check(texts=texts, author=author, scene=security.SCENE_FORUM)
 
 
 def _question_text(conditions: dict | None) -> str:
@@ -435,8 +432,8 @@ def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
             for text in texts.values():
                 if (
                     text.strip()
-                    and wechat_security.msg_sec_check(
-                        text, openid=event.creator.openid or "", scene=wechat_security.SCENE_FORUM
+                    and security.msg_sec_check(
+                        text, openid=event.creator.openid or "", scene=security.SCENE_FORUM
                     )
                     == "risky"
                 ):
@@ -491,9 +488,7 @@ def event_share_image(*, event: Event, now: datetime) -> Upload:
     if claim is None:
         return _wait_for_share_image(event)
     try:
-        png = wechat_codes.get_unlimited_code(
-            scene=event.public_id, page=share_path(event).split("?", 1)[0]
-        )
+        png = get_unlimited_code(scene=event.public_id, page=share_path(event).split("?", 1)[0])
         image = _store_share_image(event, png, now=now)
     except BaseException:
         ShareCode.objects.filter(event_id=event.pk, claim=claim, image__isnull=True).delete()

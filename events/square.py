@@ -16,8 +16,8 @@ It is the most read page of the app, so a request does as little as possible:
   the entries table once Redis answers again, and so does the first process to find them gone
   (a restarted Redis) or older than SQUARE_REBUILD_SECONDS.
 - **Whether an event is listed** is decided by the database: a page's candidate ids are checked
-  in one primary-key query (public, ``ok``, text checked, INIT, lock time still ahead), which
-  also reads the card's live fields and revision. The checked page is then served
+  in one primary-key query (public, ``ok``, text checked, INIT, lock time still ahead, creator
+  not banned), which also reads the card's live fields and revision. The checked page is then served
   again, without a query, while the square's generation in Redis has not moved (one GET per
   request), this process has not re-sorted, and none of its events reached its lock time. Every
   change of what the square lists (``listing_changed``: cancel, hide, review, visibility, lock)
@@ -50,6 +50,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from events.models import Entry, Event, aware_utc
 from lottery_site import caches, redis_breaker
 from lottery_site.write_behind import WriteBehindCounter
@@ -70,12 +71,17 @@ _MAX_CHECKS = 4  # queries per request at most; a page then ends early, with a c
 
 
 def listed() -> QuerySet[Event]:
-    """Events the square may list, but for the lock time (compare ``lock_at`` with now)."""
+    """Events the square may list, but for the lock time (compare ``lock_at`` with now).
+
+    Not a banned creator's: they leave with the ban and come back with an unban (the ban moves
+    the generation through ``accounts.signals.ban_changed``, see events.receivers).
+    """
     return Event.objects.filter(
         status=Event.Status.INIT,
         visibility=Event.Visibility.PUBLIC,
         moderation=Event.Moderation.OK,
         text_unchecked=False,
+        creator__is_active=True,
     )
 
 
@@ -319,7 +325,8 @@ def _still_listed_sql(count: int) -> str:
         f"FROM {Event._meta.db_table} "
         f"WHERE id IN ({marks}) AND status = {Event.Status.INIT} "
         f"AND visibility = '{Event.Visibility.PUBLIC}' AND moderation = '{Event.Moderation.OK}' "
-        "AND text_unchecked = 0 AND lock_at > %s"
+        "AND text_unchecked = 0 AND lock_at > %s "
+        f"AND creator_id IN (SELECT id FROM {User._meta.db_table} WHERE is_active = 1)"
     )
 
 

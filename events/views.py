@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services as accounts_services
-from accounts import wechat_security
 from events import examples, fraud, read_model, selectors, services, square
 from events import serializers as s
 from lottery_site import caches
@@ -35,6 +34,7 @@ from lottery_site.pagination import (
     unsign_cursor,
 )
 from lottery_site.throttling import PublicRateThrottle
+from wechat import security
 
 
 class NewestEntriesFirst(CursorPagination):
@@ -248,7 +248,7 @@ class WeChatCallbackView(APIView):
         auth=[],
     )
     def get(self, request: Request) -> HttpResponse:
-        wechat_security.verify_url(query=request.query_params)
+        security.verify_url(query=request.query_params)
         return HttpResponse(request.query_params.get("echostr", ""), content_type="text/plain")
 
     @extend_schema(
@@ -267,8 +267,8 @@ class WeChatCallbackView(APIView):
     )
     def post(self, request: Request) -> HttpResponse:
         now = timezone.now()
-        push = wechat_security.open_push(body=request.body, query=request.query_params, now=now)
-        verdict = wechat_security.media_verdict(push.message)
+        push = security.open_push(body=request.body, query=request.query_params, now=now)
+        verdict = security.media_verdict(push.message)
         with accounts_services.wechat_push_once(
             timestamp=push.timestamp, nonce=push.nonce, now=now
         ):

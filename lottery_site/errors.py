@@ -331,7 +331,7 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ),
     ("internal_error", 50000, 500, "服务器内部错误", "Internal server error."),
     # WeChat answered with something we cannot use: an HTTP 5xx page other than 503/504, a
-    # body that is not a JSON object, an errcode we do not know (accounts/wechat.py).
+    # body that is not a JSON object, an errcode we do not know (wechat/client.py).
     (
         "wechat_bad_gateway",
         50200,

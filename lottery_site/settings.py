@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from lottery_site.logs import logging_config
-from lottery_site.secret_keys import DEV_SECRET_KEY, is_public
+from lottery_site.secret_keys import DEV_SECRET_KEY, is_placeholder, is_public
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LOTTERY_VAR_DIR", BASE_DIR / "var"))
@@ -83,6 +83,8 @@ MIDDLEWARE = [
     # Outermost, so a request's time covers every other middleware (lottery_site/metrics.py).
     "lottery_site.metrics.HttpMetricsMiddleware",
     "lottery_site.middleware.RequestIdMiddleware",
+    # Before anything that validates the Host header: Prometheus scrapes the private address.
+    "lottery_site.middleware.MetricsBeforeHostCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lottery_site.middleware.ApiGuardMiddleware",
@@ -340,7 +342,10 @@ SPECTACULAR_SETTINGS = {
         "Every response is a JSON envelope `{code, msg, data}`; `code` is 0 on success. "
         "See docs/api.md for the error catalogue."
     ),
-    "VERSION": "1.0.0",
+    # The API's version, semver: also in GET /config (api_version). A breaking change of the
+    # document needs a new major, an addition a new minor (clients/miniprogram/ci.sh compares
+    # the document with the last release's); CHANGELOG.md says what changed.
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -425,6 +430,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Metrics (lottery_site/metrics.py) ------------------------------------------------------
 # /metrics answers only a request bearing this token; unset, it answers 404 (metrics off).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if is_placeholder(METRICS_TOKEN):
+    # deploy/systemd/lottery.env.example's "<...>" copied as it was: a token anyone can read.
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is still a placeholder (<...>, change-me): set your own random value "
+        "(and the same in Prometheus's credentials_file), or remove it to turn /metrics off."
+    )
 
 # --- Logging --------------------------------------------------------------------------------
 # lottery_site/logs.py: UTC timestamps, the request's context on every line, secrets redacted.

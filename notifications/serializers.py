@@ -45,6 +45,7 @@ class NotificationOutput(serializers.Serializer):
             "shipped",
             "claim_reminder",
             "offered",
+            "disqualified",
             "excluded",
         ],
         help_text=(
@@ -53,9 +54,11 @@ class NotificationOutput(serializers.Serializer):
             "(nickname_removed) was removed by WeChat's content check; shipped: your prize was "
             "shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize "
             "(deadline); offered: a winner lost their prize and it passed to you, the draw's "
-            "next alternate (prize, deadline: claim by then); excluded: you were taken out of "
-            "an event before its lock (reason: fake_account, duplicate_account or "
-            "rule_violation, by its creator; account_banned, when staff banned your account)"
+            "next alternate (prize, deadline: claim by then); disqualified: the creator "
+            "disqualified you as a winner, your prize passed to the next alternate (prize, "
+            "reason); excluded: you were taken out of an event before its lock (reason: "
+            "fake_account, duplicate_account or rule_violation, by its creator; "
+            "account_banned, when staff banned your account)"
         ),
     )
     event = serializers.SerializerMethodField()
@@ -63,7 +66,8 @@ class NotificationOutput(serializers.Serializer):
     prize = serializers.SerializerMethodField()
     reason = serializers.CharField(
         help_text="Why the event was canceled (kind=cancel); what was removed (kind=account); "
-        "why you were excluded (kind=excluded)."
+        "why you were disqualified (kind=disqualified: fake_account, duplicate_account, "
+        "ineligible or rule_violation); why you were excluded (kind=excluded)."
     )
     entrants = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     winners = serializers.IntegerField(allow_null=True, help_text="kind=summary")

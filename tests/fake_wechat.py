@@ -188,7 +188,7 @@ def media_check_callback(
     """(query, body) of WeChat's push of ``message``: signed with ``token``; in safe mode
     (``encrypt``: a function str -> base64 ciphertext) the body carries only ``Encrypt``.
     Like WeChat's, each push is stamped now (``timestamp``, seconds) with a fresh ``nonce``."""
-    from accounts.wechat_security import signature
+    from wechat.security import signature
 
     timestamp = str(int(time.time())) if timestamp is None else timestamp
     nonce = str(secrets.randbelow(10**10)) if nonce is None else nonce

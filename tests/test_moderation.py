@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from accounts.models import Upload, User, UserActionLog
 from accounts.services import upload_create
-from accounts.wechat_security import encrypt
 from events import services
 from events.models import Event, EventLog, Report
 from events.tasks import recheck_content
@@ -34,6 +33,7 @@ from tests.fake_wechat import (
     media_check_message,
 )
 from tests.pictures import picture
+from wechat.security import encrypt
 
 pytestmark = pytest.mark.django_db
 
@@ -503,7 +503,7 @@ def test_encrypted_callback_for_another_app_is_refused(fake, api, settings):
 
 
 def test_wechat_verifies_the_callback_url_by_echo(checks_on, api):
-    from accounts.wechat_security import signature
+    from wechat.security import signature
 
     good = signature(CALLBACK_TOKEN, "123", "abc")
     ok = api.get(CALLBACK, {"signature": good, "timestamp": "123", "nonce": "abc", "echostr": "e1"})

@@ -24,10 +24,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Upload, WeChatPush
 from accounts.services import upload_create
-from accounts.wechat_security import encrypt, signature
 from tests.factories import UserFactory
 from tests.fake_wechat import media_check_callback, media_check_message
 from tests.pictures import picture
+from wechat.security import encrypt, signature
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ import pytest
 import responses
 
 from accounts.models import User
-from accounts.wechat import call_wechat
 from lottery_site.errors import ApplicationError
 from tests.fake_wechat import FakeWeChat
+from wechat.client import call_wechat
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ import base64
 
 import pytest
 
-from accounts import wechat_open_data
 from lottery_site.errors import ApplicationError
 from tests.fake_wechat import encrypt_open_data, group_data, new_session_key
+from wechat import open_data as wechat_open_data
 
 # WeChat's own sample (the demo of its 加密数据解密算法 documentation): this key, IV and
 # ciphertext decrypt to the user "Band" with the watermark of the app wx4f4bc4dec97d474b.

@@ -169,6 +169,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/claim-rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Winners and their claims, a page at a time (creator, permitted staff)
+         * @description In draw order; `state` keeps one state (`claimed`: the ones to ship). Personal data included, each read audited.
+         */
+        get: operations["eventClaimRowList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/claims": {
         parameters: {
             query?: never;
@@ -176,7 +196,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Winners and their claims, personal data included (creator, permitted staff) */
+        /**
+         * Winners and their claims, all in one list (deprecated: use claim-rows)
+         * @deprecated
+         * @description Deprecated since API 1.1.0: `GET /events/{event_id}/claim-rows` pages and filters the same rows. This one keeps working, in this shape, until API 2.0.0, and says so in `Deprecation`, `Sunset` and `Link` headers on every answer.
+         */
         get: operations["eventClaimsList"];
         put?: never;
         post?: never;
@@ -195,6 +219,26 @@ export interface paths {
         };
         /** Winners and their claims as CSV (creator, permitted staff) */
         get: operations["eventClaimsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Winners and their claims as an Excel workbook (creator, permitted staff)
+         * @description The CSV's columns in an .xlsx, which `wx.openDocument` opens (`fileType: 'xlsx'`) after `wx.downloadFile` with the Authorization header.
+         */
+        get: operations["eventClaimsXlsx"];
         put?: never;
         post?: never;
         delete?: never;
@@ -552,7 +596,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a picture (multipart, as wx.uploadFile sends it)
-         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PATCH /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
+         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PUT /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
          */
         post: operations["uploadCreate"];
         delete?: never;
@@ -675,6 +719,11 @@ export interface components {
             /** @description personal data erased after the claim closed */
             erased: boolean;
         };
+        ClaimRowPage: {
+            results: components["schemas"]["ClaimRow"][];
+            /** @description Pass as ?cursor= for the next page; null on the last. */
+            next: string | null;
+        };
         /**
          * @description * `unclaimed` - unclaimed
          *     * `claimed` - claimed
@@ -689,6 +738,7 @@ export interface components {
              * @description Now, on the server: base countdowns on it, not on the phone's clock.
              */
             server_time: string;
+            /** @description The API's version (semver), the same as the OpenAPI document's info.version. */
             api_version: string;
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
@@ -854,9 +904,10 @@ export interface components {
          *     * `shipped` - shipped
          *     * `claim_reminder` - claim_reminder
          *     * `offered` - offered
+         *     * `disqualified` - disqualified
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered" | "disqualified";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -953,7 +1004,7 @@ export interface components {
         Notification: {
             id: string;
             /**
-             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then)
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then); disqualified: the creator disqualified you as a winner, your prize passed to the next alternate (prize, reason)
              *
              *     * `result` - result
              *     * `cancel` - cancel
@@ -963,12 +1014,13 @@ export interface components {
              *     * `shipped` - shipped
              *     * `claim_reminder` - claim_reminder
              *     * `offered` - offered
+             *     * `disqualified` - disqualified
              */
             kind: components["schemas"]["KindEnum"];
             readonly event: components["schemas"]["NotificationEvent"] | (never | null);
             readonly won: boolean | null;
             readonly prize: components["schemas"]["PrizeRef"] | (never | null);
-            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account). */
+            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account); why you were disqualified (kind=disqualified: fake_account, duplicate_account, ineligible or rule_violation). */
             reason: string;
             /** @description kind=summary */
             entrants: number | null;
@@ -1177,7 +1229,10 @@ export interface components {
             carrier: string;
             tracking_number: string;
         };
-        /** @description An event's card on the square: what every viewer sees alike, memoized per revision. */
+        /**
+         * @description An event's card on the square: fields of the public part, and ``draw_at``, ``lock_at``
+         *     as the square's check of the page read them (``events.read_model.cards`` assembles it).
+         */
         SquareEvent: {
             id: string;
             title: string;
@@ -1595,8 +1650,15 @@ export interface operations {
                         code: 50200;
                         /** @description For people: Chinese, or English. */
                         msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
+                        /**
+                         * @example {
+                         *       "errcode": 41030
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
                     };
                 };
             };
@@ -1609,7 +1671,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2436,7 +2512,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2895,7 +2985,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3159,7 +3263,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3496,7 +3614,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3741,7 +3873,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4454,9 +4600,16 @@ export interface operations {
             };
         };
     };
-    eventClaimsList: {
+    eventClaimRowList: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The `next` of the previous page; omit for the first page. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20). */
+                page_size?: number;
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
             header?: {
                 /**
                  * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
@@ -4482,9 +4635,237 @@ export interface operations {
                      * @example {
                      *       "code": 0,
                      *       "msg": "ok",
+                     *       "data": {
+                     *         "results": [
+                     *           {
+                     *             "id": "c_0123456789abcdef",
+                     *             "user": {
+                     *               "id": "u_3mT9cQ2w",
+                     *               "nickname": "小王",
+                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *               "avatar": {
+                     *                 "url": "string",
+                     *                 "width": 1,
+                     *                 "height": 1
+                     *               }
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             },
+                     *             "state": "claimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00",
+                     *             "address": {
+                     *               "name": "张三",
+                     *               "phone": "13800000000",
+                     *               "province": "广东省",
+                     *               "city": "广州市",
+                     *               "county": "天河区",
+                     *               "detail": "<street and number>",
+                     *               "postal_code": "000000"
+                     *             },
+                     *             "code": "",
+                     *             "carrier": "",
+                     *             "tracking_number": "string",
+                     *             "claimed_at": "2026-12-24T20:00:00+08:00",
+                     *             "shipped_at": "2026-12-24T20:00:00+08:00",
+                     *             "erased": true
+                     *           }
+                     *         ],
+                     *         "next": "cD0yMDI2LTEyLTAyKzA5JTNBMzAlM0EwMA=="
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["ClaimRowPage"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description `@<unix seconds>`: deprecated since then (RFC 9745). */
+                    Deprecation?: string;
+                    /** @description The HTTP date after which it may stop working (RFC 8594). */
+                    Sunset?: string;
+                    /** @description The successor (`rel="successor-version"`) and the policy (`rel="deprecation"`). */
+                    Link?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
                      *       "data": [
                      *         {
-                     *           "id": "e_7Kq2xPzM",
+                     *           "id": "c_0123456789abcdef",
                      *           "user": {
                      *             "id": "u_3mT9cQ2w",
                      *             "nickname": "小王",
@@ -4499,19 +4880,19 @@ export interface operations {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
                      *           },
-                     *           "state": "unclaimed",
+                     *           "state": "claimed",
                      *           "deadline": "2026-12-24T20:00:00+08:00",
                      *           "address": {
-                     *             "name": "iPad Air",
-                     *             "phone": "string",
-                     *             "province": "string",
-                     *             "city": "string",
-                     *             "county": "string",
-                     *             "detail": "string",
-                     *             "postal_code": "string"
+                     *             "name": "张三",
+                     *             "phone": "13800000000",
+                     *             "province": "广东省",
+                     *             "city": "广州市",
+                     *             "county": "天河区",
+                     *             "detail": "<street and number>",
+                     *             "postal_code": "000000"
                      *           },
-                     *           "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
-                     *           "carrier": "string",
+                     *           "code": "",
+                     *           "carrier": "",
                      *           "tracking_number": "string",
                      *           "claimed_at": "2026-12-24T20:00:00+08:00",
                      *           "shipped_at": "2026-12-24T20:00:00+08:00",
@@ -4659,7 +5040,10 @@ export interface operations {
     };
     eventClaimsCsv: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
             header?: {
                 /**
                  * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
@@ -4681,11 +5065,199 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example u_3mT9cQ2w
-                     *     u_8Jd0aPq1
-                     */
+                    /** @example user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at */
                     "text/csv": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsXlsx: {
+        parameters: {
+            query?: {
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one winner a row */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
                 };
             };
             /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
@@ -6819,8 +7391,15 @@ export interface operations {
                         code: 50200;
                         /** @description For people: Chinese, or English. */
                         msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
+                        /**
+                         * @example {
+                         *       "errcode": 41030
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
                     };
                 };
             };
@@ -6833,7 +7412,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7616,7 +8209,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7838,7 +8445,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -9062,7 +9683,7 @@ export interface operations {
                         data: components["schemas"]["FieldErrors"];
                     } | {
                         /** @enum {integer} */
-                        code: 40001 | 40030 | 40032;
+                        code: 40001 | 40030;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -9080,6 +9701,20 @@ export interface operations {
                         data: {
                             /** @description UPLOAD_MAX_BYTES */
                             max_bytes: number;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40032;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "max_pixels": 40000000
+                         *     }
+                         */
+                        data: {
+                            /** @description UPLOAD_MAX_PIXELS */
+                            max_pixels: number;
                         };
                     };
                 };

@@ -4,7 +4,7 @@ and the signed (optionally encrypted) callback that brings a picture's verdict.
 Text is checked synchronously, before the write that publishes it; a picture is submitted
 after it is stored and judged later, by a callback to ``/api/v1/wechat/callback``. Both are
 switched on by WECHAT_CONTENT_CHECK. The access token is the shared stable token of
-``wechat_messages``. Nothing here runs inside a database transaction: callers check first,
+``wechat.access_token``. Nothing here runs inside a database transaction: callers check first,
 then write.
 
 Scenes (WeChat's v2 API): 1 profile (nicknames), 2 comment (a cancel reason: a short note to
@@ -26,11 +26,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from accounts import wechat_messages
-from accounts.wechat import call_wechat
-from accounts.wechat_messages import TOKEN_REJECTED, get_access_token, invalidate_access_token
 from lottery_site.api import strict_json_loads
 from lottery_site.errors import ApplicationError
+from wechat import access_token
+from wechat.access_token import TOKEN_REJECTED, get_access_token, invalidate_access_token
+from wechat.client import call_wechat
 
 logger = logging.getLogger(__name__)
 
@@ -52,20 +52,17 @@ def enabled() -> bool:
 # --- text -----------------------------------------------------------------------------------
 
 
-def texts_check(*, texts: dict[str, str], author, scene: int) -> bool:
-    """Check each non-empty text (field name -> text) written by ``author`` (a User).
+def texts_check(*, texts: dict[str, str], openid: str | None, scene: int) -> bool:
+    """Check each non-empty text (field name -> text) written by the user ``openid``.
 
     Raises ``content_risky`` (400, naming the fields) when WeChat says "risky"; "review" is
     let through (WeChat's own advice: publish, a human may look later). When WeChat does not
     answer: with WECHAT_CONTENT_CHECK_ON_ERROR=refuse, ``wechat_unavailable`` (503); with
     ``accept``, returns False: the caller writes and marks the object for the re-check.
     Returns True when everything was checked (or checking is off, or the author is staff
-    without an openid).
+    without an openid). ``accounts.services.user_texts_check`` finds a User's openid first.
     """
-    if not enabled():
-        return True
-    openid = openid_of(author)
-    if not openid:
+    if not enabled() or not openid:
         return True
     risky, unchecked = [], False
     for field, text in texts.items():
@@ -86,13 +83,6 @@ def texts_check(*, texts: dict[str, str], author, scene: int) -> bool:
         message = _("WeChat's content check judged this risky.")
         raise ApplicationError("content_risky", data={field: [message] for field in risky})
     return not unchecked
-
-
-def openid_of(user) -> str | None:
-    # A request's user is a cached snapshot without the openid (accounts.authentication).
-    if user.openid:
-        return user.openid
-    return type(user).objects.filter(pk=user.pk).values_list("openid", flat=True).first()
 
 
 def msg_sec_check(content: str, *, openid: str, scene: int) -> Verdict:
@@ -140,7 +130,7 @@ def _access_token() -> str:
         raise
     except Exception as exc:  # noqa: BLE001 - the cache backend's own connection errors
         logger.warning("access token cache unavailable (%s): asking WeChat", type(exc).__name__)
-        return wechat_messages._fetch_stable_token(force_refresh=False)[0]
+        return access_token._fetch_stable_token(force_refresh=False)[0]
 
 
 def _post(path: str, body: dict) -> dict:

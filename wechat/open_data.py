@@ -8,10 +8,10 @@ The plaintext is a JSON object; WeChat adds a ``watermark`` ``{appid, timestamp}
 mini-program the data was made for, which must be ours. (The chat-tool mode's data has been seen
 without a watermark: then nothing names another app, and it is taken.)
 
-The session_key is WeChat's, kept server-side only (``accounts.models.User.session_key``): never
-sent to a client, logged or shown in the admin. A key that does not open the data is one WeChat
-has replaced since our last login (each ``wx.login`` may renew it) or one we never had: the
-client must log in again (``wechat_session_expired``). Data that opens but is not a WeChat
+The session_key is WeChat's, kept server-side only (``accounts.models.User.session_key``, which
+the caller passes in): never sent to a client, logged or shown in the admin. A key that does not
+open the data is one WeChat has replaced since our last login (each ``wx.login`` may renew it)
+or one we never had: the client must log in again (``wechat_session_expired``). Data that opens but is not a WeChat
 object for this app is refused with ``OpenDataRefused``, which the caller names.
 """
 

@@ -6,18 +6,18 @@ riskier, judged for the scene. Scene 1 is "营销作弊" (marketing cheating: fa
 promotions), the one a lottery asks about; 0 is registration. No user consent is needed, no
 phone number or e-mail is sent (WeChat takes them as optional hints; we do not hold them).
 
-The access token is the shared stable token of ``wechat_messages``. Nothing here runs inside a
-database transaction.
+The access token is the shared stable token of ``wechat.access_token``. Nothing here runs inside
+a database transaction.
 """
 
 import logging
 
 from django.conf import settings
 
-from accounts import wechat_messages
-from accounts.wechat import call_wechat
-from accounts.wechat_messages import TOKEN_REJECTED, get_access_token, invalidate_access_token
 from lottery_site.errors import ApplicationError
+from wechat import access_token
+from wechat.access_token import TOKEN_REJECTED, get_access_token, invalidate_access_token
+from wechat.client import call_wechat
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +49,14 @@ def user_risk_rank(*, openid: str, client_ip: str, scene: int = SCENE_MARKETING)
 
 def _access_token() -> str:
     """The shared token; with its cache (Redis) down, one straight from WeChat (as
-    ``wechat_security`` does: stable_token hands every caller the same token)."""
+    ``wechat.security`` does: stable_token hands every caller the same token)."""
     try:
         return get_access_token()
     except ApplicationError:
         raise
     except Exception as exc:  # noqa: BLE001 - the cache backend's own connection errors
         logger.warning("access token cache unavailable (%s): asking WeChat", type(exc).__name__)
-        return wechat_messages._fetch_stable_token(force_refresh=False)[0]  # noqa: SLF001
+        return access_token._fetch_stable_token(force_refresh=False)[0]  # noqa: SLF001
 
 
 def _post(body: dict) -> dict:
