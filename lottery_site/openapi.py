@@ -251,6 +251,9 @@ COMPONENT_EXAMPLE_VALUES: dict[str, dict[str, Any]] = {
         "postal_code": "000000",
     },
     "ClaimRow": {"id": "c_0123456789abcdef", "state": "claimed", "carrier": "", "code": ""},
+    # Two choices at least, the answer one of them.
+    "QuestionInput": {"text": "本店的招牌菜是？", "choices": ["宫保鸡丁", "麻婆豆腐"], "answer": 1},
+    "ConditionsInput": {"password": "芝麻开门"},
 }
 
 

@@ -364,6 +364,9 @@ SPECTACULAR_SETTINGS = {
         "ClaimStateEnum": "events.claim_serializers.CLAIM_STATES",
         "ExclusionReasonEnum": "events.serializers.EXCLUSION_REASONS",
         "CreatorExclusionReasonEnum": "events.serializers.CREATOR_EXCLUSION_REASONS",
+        # Two fields are called ``kind``: the inbox's keeps the name the API has had since 1.0.0.
+        "KindEnum": "notifications.serializers.KINDS",
+        "ConditionKindEnum": "events.conditions.KINDS",
     },
 }
 

@@ -33,21 +33,26 @@ class NotificationEventOutput(serializers.Serializer):
     title = serializers.CharField(source="event_title")
 
 
+# The kinds of inbox items; the schema's ``KindEnum`` (named in SPECTACULAR_SETTINGS, so another
+# ``kind`` field elsewhere does not rename it).
+KINDS = (
+    "result",
+    "cancel",
+    "summary",
+    "moderation",
+    "account",
+    "shipped",
+    "claim_reminder",
+    "offered",
+    "disqualified",
+    "excluded",
+)
+
+
 class NotificationOutput(serializers.Serializer):
     id = serializers.CharField()
     kind = serializers.ChoiceField(
-        choices=[
-            "result",
-            "cancel",
-            "summary",
-            "moderation",
-            "account",
-            "shipped",
-            "claim_reminder",
-            "offered",
-            "disqualified",
-            "excluded",
-        ],
+        choices=KINDS,
         help_text=(
             "moderation: WeChat judged a picture or text of your event risky, it left the "
             "square pending review; account: your avatar (reason avatar_removed) or nickname "
