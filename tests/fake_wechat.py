@@ -16,7 +16,9 @@ for tests that fake WeChat in-process.
 
 Open data: ``encrypt_open_data(...)`` encrypts a payload as WeChat does for the client
 (AES-128-CBC, PKCS#7, the user's session_key), ``group_data(...)`` the one of
-``wx.getGroupEnterInfo``. Risk: ``getuserriskrank`` answers ``fake.state.risk_ranks[openid]``
+``wx.getGroupEnterInfo``. The fake's login hands out ``session_key_for(code)``: WeChat's shape,
+the same for the same code, so a client in another process that knows its code (the SDK's
+flow test) can make the group data WeChat would give it. Risk: ``getuserriskrank`` answers ``fake.state.risk_ranks[openid]``
 (0 for anyone else), ``fake.state.risk_errcodes`` first, one per call; every request it got is
 in ``fake.state.risk_requests``.
 
@@ -27,6 +29,7 @@ Content security: ``msg_sec_check`` judges a text by the words in ``RISKY_WORDS`
 ``add_content_checks(responses_mock)`` registers both with ``responses``.
 """
 
+import base64
 import hashlib
 import io
 import json
@@ -95,7 +98,6 @@ def add_unlimited_code(mock, *, base="https://wechat.test", errcode: int | None 
 def encrypt_open_data(payload: dict, *, session_key: str, iv: bytes | None = None) -> dict:
     """``{encrypted_data, iv}`` as a WeChat client gets them: AES-128-CBC of the payload's JSON
     with PKCS#7 padding, the key the base64-decoded session_key, a random IV."""
-    import base64
     import os
 
     from cryptography.hazmat.primitives import padding
@@ -123,9 +125,13 @@ def group_data(
     return encrypt_open_data(payload, session_key=session_key)
 
 
+def session_key_for(code: str) -> str:
+    """The session_key the fake's jscode2session answers for ``code``: 16 bytes, base64."""
+    return base64.b64encode(hashlib.sha256(f"session:{code}".encode()).digest()[:16]).decode()
+
+
 def new_session_key() -> str:
     """A session_key of WeChat's shape: 16 random bytes, base64."""
-    import base64
     import os
 
     return base64.b64encode(os.urandom(16)).decode()
@@ -353,7 +359,7 @@ class FakeWeChatHandler(BaseHTTPRequestHandler):
             if not code:
                 return self._reply({"errcode": 40029, "errmsg": "invalid code"})
             openid = "fake-" + hashlib.sha256(code.encode()).hexdigest()[:24]
-            return self._reply({"openid": openid, "session_key": "fake-session-key"})
+            return self._reply({"openid": openid, "session_key": session_key_for(code)})
         return self._reply({"errcode": 40001, "errmsg": "unknown path"})
 
     def do_POST(self):
