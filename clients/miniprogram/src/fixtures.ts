@@ -107,6 +107,104 @@ export const fixtures: Fixtures = {
               "min": 1,
               "max": 64
             }
+          },
+          "conditions": {
+            "kinds": [
+              "password",
+              "group",
+              "new_users",
+              "question",
+              "risk"
+            ],
+            "password_max_length": 32,
+            "new_users": {
+              "rules": [
+                "after_event",
+                "within_days"
+              ],
+              "days": {
+                "min": 1,
+                "max": 365
+              }
+            },
+            "question": {
+              "text_length": {
+                "min": 1,
+                "max": 200
+              },
+              "choices": {
+                "min": 2,
+                "max": 6
+              },
+              "choice_length": {
+                "min": 1,
+                "max": 50
+              }
+            },
+            "risk": {
+              "threshold": {
+                "min": 1,
+                "max": 4
+              },
+              "when_unavailable": [
+                "admit",
+                "refuse"
+              ],
+              "scene": "marketing"
+            },
+            "attempts": {
+              "limit": 5,
+              "window_seconds": 600
+            },
+            "forbidden": [
+              {
+                "code": 40050,
+                "name": "rule_follow_forbidden",
+                "fields": [
+                  "require_follow",
+                  "follow",
+                  "follow_account",
+                  "follow_official_account",
+                  "official_account"
+                ]
+              },
+              {
+                "code": 40051,
+                "name": "rule_share_forbidden",
+                "fields": [
+                  "extra_chances_for_share",
+                  "extra_chances_for_invite",
+                  "share_for_chances",
+                  "invite_for_chances",
+                  "require_share",
+                  "require_invite",
+                  "share",
+                  "invite"
+                ]
+              },
+              {
+                "code": 40052,
+                "name": "rule_paid_entry_forbidden",
+                "fields": [
+                  "entry_fee",
+                  "fee",
+                  "price",
+                  "paid_entry",
+                  "pay_to_enter"
+                ]
+              },
+              {
+                "code": 40053,
+                "name": "rule_fake_count_forbidden",
+                "fields": [
+                  "display_count",
+                  "base_count",
+                  "fake_count",
+                  "virtual_participants",
+                  "initial_participants"
+                ]
+              }
+            ]
           }
         }
       },
@@ -148,8 +246,9 @@ export const fixtures: Fixtures = {
               "image": null
             }
           ],
+          "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000001",
-          "created_at": "2026-12-01T10:00:07+08:00",
+          "created_at": "2026-12-01T10:00:09+08:00",
           "status": "canceled",
           "phase": "canceled",
           "joinable": false,
@@ -204,7 +303,7 @@ export const fixtures: Fixtures = {
           "code": "",
           "carrier": "顺丰",
           "tracking_number": "SF0000000000",
-          "shipped_at": "2026-12-01T10:00:11+08:00"
+          "shipped_at": "2026-12-01T10:00:13+08:00"
         }
       },
       "header": {
@@ -239,7 +338,7 @@ export const fixtures: Fixtures = {
           "code": "",
           "carrier": "顺丰",
           "tracking_number": "SF0000000000",
-          "shipped_at": "2026-12-01T10:00:11+08:00"
+          "shipped_at": "2026-12-01T10:00:13+08:00"
         }
       },
       "header": {
@@ -269,7 +368,7 @@ export const fixtures: Fixtures = {
     },
     "eventClaimsCsv": {
       "status": 200,
-      "body": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at\r\nentrant,iPad Air,claimed,2026-12-08T10:00:00+08:00,张三,13800000000,广东省,广州市,天河区,体育西路 2 号,510000,,,,2026-12-01T10:00:10+08:00,\r\n",
+      "body": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at\r\nentrant,iPad Air,claimed,2026-12-08T10:00:00+08:00,张三,13800000000,广东省,广州市,天河区,体育西路 2 号,510000,,,,2026-12-01T10:00:12+08:00,\r\n",
       "header": {
         "Content-Type": "text/csv; charset=utf-8"
       }
@@ -306,7 +405,7 @@ export const fixtures: Fixtures = {
             "code": "",
             "carrier": "",
             "tracking_number": "",
-            "claimed_at": "2026-12-01T10:00:10+08:00",
+            "claimed_at": "2026-12-01T10:00:12+08:00",
             "shipped_at": null,
             "erased": false
           }
@@ -359,8 +458,9 @@ export const fixtures: Fixtures = {
               "image": null
             }
           ],
+          "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
-          "created_at": "2026-12-01T10:00:12+08:00",
+          "created_at": "2026-12-01T10:00:14+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -406,13 +506,17 @@ export const fixtures: Fixtures = {
           "beacon_chain": null,
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
-          "committed_at": "2026-12-01T10:00:12+08:00",
-          "lock_at": "2026-12-01T10:00:14+08:00",
-          "locked_at": "2026-12-01T10:00:14+08:00",
+          "committed_at": "2026-12-01T10:00:14+08:00",
+          "lock_at": "2026-12-01T10:00:16+08:00",
+          "locked_at": "2026-12-01T10:00:16+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:15+08:00",
+          "drawn_at": "2026-12-01T10:00:17+08:00",
           "max_substitutions": 3,
           "substitutions": [],
+          "conditions": [],
+          "conditions_digest": null,
+          "conditions_record": null,
+          "exclusions": [],
           "entrants_url": "/api/v1/events/e_0000000000000003/entrants",
           "winners_url": "/api/v1/events/e_0000000000000003/winners"
         }
@@ -439,7 +543,7 @@ export const fixtures: Fixtures = {
           "position": 0,
           "entrant_count": 1,
           "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000006",
-          "locked_at": "2026-12-01T10:00:08+08:00"
+          "locked_at": "2026-12-01T10:00:10+08:00"
         }
       },
       "header": {
@@ -464,6 +568,43 @@ export const fixtures: Fixtures = {
             }
           ],
           "next": null
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "eventExclude": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "entrant": "u_0000000000000001",
+          "reason": "fake_account",
+          "flags": [
+            "new_account"
+          ],
+          "excluded_at": "2026-12-01T10:00:08+08:00"
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "eventFlags": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "flagged": [],
+          "excluded": [
+            {
+              "reason": "fake_account",
+              "count": 1
+            }
+          ]
         }
       },
       "header": {
@@ -511,13 +652,14 @@ export const fixtures: Fixtures = {
               }
             }
           ],
+          "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
           "created_at": "2026-12-01T10:00:04+08:00",
           "status": "opened",
           "phase": "opened",
           "joinable": false,
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "lock_at": "2026-12-01T10:00:08+08:00",
+          "lock_at": "2026-12-01T10:00:10+08:00",
           "participant_count": 1,
           "cancel_reason": "",
           "my_entry": {
@@ -546,7 +688,7 @@ export const fixtures: Fixtures = {
         "data": {
           "event_id": "e_0000000000000003",
           "joined": true,
-          "joined_at": "2026-12-01T10:00:13+08:00"
+          "joined_at": "2026-12-01T10:00:15+08:00"
         }
       },
       "header": {
@@ -584,12 +726,16 @@ export const fixtures: Fixtures = {
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
           "committed_at": "2026-12-01T10:00:04+08:00",
-          "lock_at": "2026-12-01T10:00:08+08:00",
-          "locked_at": "2026-12-01T10:00:08+08:00",
+          "lock_at": "2026-12-01T10:00:10+08:00",
+          "locked_at": "2026-12-01T10:00:10+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:09+08:00",
+          "drawn_at": "2026-12-01T10:00:11+08:00",
           "max_substitutions": 3,
           "substitutions": [],
+          "conditions": [],
+          "conditions_digest": null,
+          "conditions_record": null,
+          "exclusions": [],
           "entrants_url": "/api/v1/events/e_0000000000000002/entrants",
           "winners_url": "/api/v1/events/e_0000000000000002/winners"
         }
@@ -638,12 +784,12 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "id": "e_0000000000000002",
-          "title": "SDK 抽奖（改）",
+          "id": "e_0000000000000004",
+          "title": "群抽奖",
           "description": "",
-          "draw_mode": "manual",
+          "draw_mode": "time",
           "target_participants": null,
-          "delivery": "shipping",
+          "delivery": "none",
           "claim_days": 7,
           "creator": {
             "id": "u_0000000000000002",
@@ -655,26 +801,45 @@ export const fixtures: Fixtures = {
               "height": 256
             }
           },
-          "cover": {
-            "url": "https://api.example.com/media/cover/2026/12/picture-2.jpg",
-            "width": 320,
-            "height": 240
-          },
-          "visibility": "public",
+          "cover": null,
+          "visibility": "unlisted",
           "prizes": [
             {
-              "id": "p_0000000000000002",
-              "name": "iPad Air",
+              "id": "p_0000000000000004",
+              "name": "红包",
               "quantity": 1,
-              "image": {
-                "url": "https://api.example.com/media/prize/2026/12/picture-3.jpg",
-                "width": 320,
-                "height": 240
-              }
+              "image": null
             }
           ],
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
-          "created_at": "2026-12-01T10:00:04+08:00",
+          "conditions": [
+            {
+              "kind": "password"
+            },
+            {
+              "kind": "group"
+            },
+            {
+              "kind": "new_users",
+              "rule": "within_days",
+              "days": 7
+            },
+            {
+              "kind": "question",
+              "text": "本店的招牌菜是？",
+              "choices": [
+                "宫保鸡丁",
+                "麻婆豆腐"
+              ]
+            },
+            {
+              "kind": "risk",
+              "threshold": 3,
+              "when_unavailable": "admit",
+              "scene": "marketing"
+            }
+          ],
+          "commitment": "000000000000000000000000000000000000000000000000000000000000000a",
+          "created_at": "2026-12-01T10:00:07+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -707,7 +872,7 @@ export const fixtures: Fixtures = {
           },
           "replaced": "u_0000000000000001",
           "reason": "fake_account",
-          "at": "2026-12-01T10:00:16+08:00",
+          "at": "2026-12-01T10:00:18+08:00",
           "step": null,
           "replacement": null
         }
@@ -801,13 +966,14 @@ export const fixtures: Fixtures = {
                   }
                 }
               ],
+              "conditions": [],
               "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
               "created_at": "2026-12-01T10:00:04+08:00",
               "status": "opened",
               "phase": "opened",
               "joinable": false,
               "draw_at": "2026-12-01T11:00:01+08:00",
-              "lock_at": "2026-12-01T10:00:08+08:00",
+              "lock_at": "2026-12-01T10:00:10+08:00",
               "participant_count": 1,
               "cancel_reason": "",
               "my_entry": {
@@ -895,7 +1061,7 @@ export const fixtures: Fixtures = {
               "carrier": "顺丰",
               "tracking_number": "SF0000000000",
               "deadline": "2026-12-08T10:00:00+08:00",
-              "created_at": "2026-12-01T10:00:11+08:00",
+              "created_at": "2026-12-01T10:00:13+08:00",
               "read": true
             },
             {
@@ -917,7 +1083,7 @@ export const fixtures: Fixtures = {
               "carrier": "",
               "tracking_number": "",
               "deadline": null,
-              "created_at": "2026-12-01T10:00:09+08:00",
+              "created_at": "2026-12-01T10:00:11+08:00",
               "read": true
             }
           ],
