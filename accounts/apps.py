@@ -8,6 +8,21 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        from accounts import personal_data, serializers, services
         from accounts.authentication import register_jwt_algorithms
 
         register_jwt_algorithms()
+        personal_data.register(
+            personal_data.Holder(
+                app="accounts",
+                export=serializers.account_data,
+                erase=services.account_data_erase,
+                models=(
+                    "accounts.User",
+                    "accounts.PrivacyConsent",
+                    "accounts.Upload",
+                    "accounts.UserActionLog",
+                    "token_blacklist.OutstandingToken",
+                ),
+            )
+        )

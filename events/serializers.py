@@ -4,7 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import ImageOutput, UserOutput
+from accounts.serializers import ImageOutput, PublicUserOutput, UserOutput
 from events import selectors, square
 from events.models import Event, Report
 from events.services import (
@@ -211,9 +211,9 @@ class EventOutput(EventPublicOutput, EventLiveOutput):
 
 
 class EntryOutput(serializers.Serializer):
-    """One entrant as the public sees them: never an openid or session data."""
+    """One entrant as the public sees them: masked unless they chose to be shown."""
 
-    user = UserOutput()
+    user = PublicUserOutput()
     joined_at = AwareDateTimeField(source="created_at")
 
 

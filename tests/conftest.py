@@ -70,6 +70,7 @@ def _clean_cache():
     # ... nor this process's own counts, its list of banned users, the tokens it has verified,
     # its square or its view of Redis.
     from accounts.authentication import INACTIVE_USERS, VERIFIED_TOKENS
+    from accounts.permissions import CONSENTED
     from events import mirror, square
     from lottery_site import redis_breaker
     from lottery_site.throttling import COUNTS
@@ -79,6 +80,7 @@ def _clean_cache():
     mirror.reset()
     INACTIVE_USERS.expire()
     VERIFIED_TOKENS.clear()
+    CONSENTED.clear()
     redis_breaker.reset()
     yield
 
