@@ -192,8 +192,9 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
 
 
 def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool:
+    """Lift a ban. A deleted account stays deleted (False): its person is gone."""
     with transaction.atomic():
-        changed = User.objects.filter(pk=user.pk, is_active=False).update(
+        changed = User.objects.filter(pk=user.pk, is_active=False, deleted_at__isnull=True).update(
             is_active=True, deactivated_reason=""
         )
         if changed:

@@ -624,6 +624,14 @@ def test_accounts_deleted_long_ago_leave_the_banned_set_but_stay_refused(entrant
     assert refused(APIClient().post("/api/v1/auth/refresh", refresh, format="json"), 401, 40102)
 
 
+def test_staff_cannot_bring_a_deleted_account_back(entrant, staff):
+    tokens = services.tokens_for(entrant)
+    services.user_delete(user=entrant, now=NOW)
+    assert services.user_reactivate(user=entrant, actor=staff) is False
+    refresh = {"refresh": tokens["refresh"]}
+    assert refused(APIClient().post("/api/v1/auth/refresh", refresh, format="json"), 401, 40102)
+
+
 def test_deletion_needs_no_consent_and_a_deleted_user_owes_none(entrant, policy):
     assert delete_me(entrant).status_code == 200
 
