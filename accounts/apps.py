@@ -9,9 +9,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import personal_data, serializers, services
-        from accounts.authentication import register_jwt_algorithms
 
-        register_jwt_algorithms()
         personal_data.register(
             personal_data.Holder(
                 app="accounts",

@@ -11,12 +11,11 @@ process (``CONSENTED``): acceptances are never withdrawn (deleting the account s
 another way), so a positive answer stays true until the version changes.
 """
 
-import threading
-
 from django.conf import settings
 from rest_framework.permissions import BasePermission
 
 from accounts.models import User
+from lottery_site import caches
 from lottery_site.api import consent_exempt
 from lottery_site.errors import ApplicationError
 
@@ -24,36 +23,23 @@ from lottery_site.errors import ApplicationError
 PRIVACY_VERSION_CLAIM = "pv"
 
 
-class ConsentMemo:
-    """User ids this process has seen accept a version their token did not carry: bounded."""
-
-    SIZE = 10_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._versions: dict[int, str] = {}
-
-    def has(self, user_id: int, version: str) -> bool:
-        return self._versions.get(user_id) == version
-
-    def put(self, user_id: int, version: str) -> None:
-        with self._lock:
-            if len(self._versions) >= self.SIZE:
-                self._versions.clear()
-            self._versions[user_id] = version
-
-    def clear(self) -> None:
-        with self._lock:
-            self._versions.clear()
-
-
-CONSENTED = ConsentMemo()
+# User id -> the policy version this process has seen them accept when their token did not carry
+# it. Never wrong while the version stays: acceptances are never withdrawn.
+CONSENTED = caches.Memo(
+    "auth.consented",
+    size=10_000,
+    holds="user id -> the privacy policy version they accepted, when their token predates it",
+    freshness="never stale: an acceptance is never withdrawn (a deleted account is stopped by "
+    "auth.inactive_users); a new PRIVACY_POLICY_VERSION simply no longer matches",
+    invalidated_by="nothing (a user who has not accepted is never kept)",
+    benchmark="unmeasured (saves one query per request of a token older than its acceptance)",
+)
 
 
 def consent_missing(user_id: int, token_version: str | None) -> bool:
     """Whether the caller must accept the current policy before anything else."""
     current = settings.PRIVACY_POLICY_VERSION
-    if not current or token_version == current or CONSENTED.has(user_id, current):
+    if not current or token_version == current or CONSENTED.get(user_id) == current:
         return False
     if User.objects.filter(pk=user_id, privacy_version=current).exists():
         CONSENTED.put(user_id, current)

@@ -144,6 +144,7 @@ class ProfileInput(InputSerializer):
         max_length=24,
         required=False,
         allow_blank=True,
+        trim_whitespace=False,  # an id is exact (lottery_site.ids)
         help_text='id of the caller\'s upload with purpose "avatar"; "" removes the avatar',
     )
     show_on_public_lists = serializers.BooleanField(
@@ -159,11 +160,17 @@ class PrivacyConsentInput(InputSerializer):
     )
 
 
+# The purposes a client uploads for (the document's PurposeEnum), and every purpose an upload
+# may have, ours too (UploadPurposeEnum): two enums, each named in SPECTACULAR_SETTINGS.
+CLIENT_UPLOAD_PURPOSES = [p.value for p in Upload.CLIENT_PURPOSES]
+UPLOAD_PURPOSES = Upload.Purpose.values
+
+
 class UploadInput(InputSerializer):
     """What ``wx.uploadFile`` sends: the file in ``file``, ``formData`` as form fields."""
 
     file = serializers.FileField(allow_empty_file=False)
-    purpose = serializers.ChoiceField(choices=[p.value for p in Upload.CLIENT_PURPOSES])
+    purpose = serializers.ChoiceField(choices=CLIENT_UPLOAD_PURPOSES)
 
 
 class UploadOutput(serializers.Serializer):
@@ -192,14 +199,17 @@ class ProfileDataOutput(serializers.Serializer):
     wechat_unionid = serializers.CharField(source="unionid", allow_null=True)
 
 
+CONSENT_SOURCES = PrivacyConsent.Source.values  # ConsentSourceEnum (SPECTACULAR_SETTINGS)
+
+
 class ConsentOutput(serializers.Serializer):
     version = serializers.CharField()
-    source = serializers.ChoiceField(choices=PrivacyConsent.Source.values)
+    source = serializers.ChoiceField(choices=CONSENT_SOURCES)
     accepted_at = AwareDateTimeField()
 
 
 class UploadDataOutput(UploadOutput):
-    purpose = serializers.ChoiceField(choices=Upload.Purpose.values)
+    purpose = serializers.ChoiceField(choices=UPLOAD_PURPOSES)
     size = serializers.IntegerField(help_text="bytes")
     moderation = serializers.ChoiceField(choices=Upload.Moderation.values)
     uploaded_at = AwareDateTimeField(source="created_at")

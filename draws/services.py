@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
-from events import square, transitions
+from events import read_model, transitions
 from events.models import Entry, Event, EventLog, Prize
 from lottery_site import drand, metrics
 from lottery_site import request_id as log_context
@@ -47,7 +47,7 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
         changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
         if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(**changes):
             return False
-        event = Event.objects.only("draw_at", "lock_at", "draw_mode").get(pk=event_id)
+        event = Event.objects.only("public_id", "draw_at", "lock_at", "draw_mode").get(pk=event_id)
         trigger = "creator" if early else _lock_trigger(event)
         Event.objects.filter(pk=event_id).update(
             **_lock_publication(event_id, now=now, early=trigger != "schedule")
@@ -60,7 +60,8 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
             reason=reason or LOCK_REASONS[trigger],
             now=now,
         )
-        square.changed()
+        read_model.event_changed(event_id=event_id, what="live")
+    logger.info("event %s locked (%s)", event.public_id, LOCK_REASONS[trigger])
     metrics.EVENTS_LOCKED.labels(trigger).inc()
     if not early:  # how long after entries closed the sweeper locked the event
         metrics.LOCK_LAG.observe((now - lock_at).total_seconds())
@@ -118,8 +119,12 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
     if event is None or not selectors.is_due_for_draw(event, now=now):
         return False
     log_context.event_id.set(event.public_id)  # the draw task's log lines name the event
-    if now < selectors.reveal_time(event):
-        return False  # the sweeper comes back; a worker never sleeps through the gap
+    reveal_at = selectors.reveal_time(event)
+    if now < reveal_at:
+        # The sweeper comes back; a worker never sleeps through the gap. Said, so that a draw
+        # asked for by a request and done by a later sweep reads as one story in the log.
+        logger.info("event %s: drawn by the first sweep after %s", event.public_id, reveal_at)
+        return False
     beacon, missing_reason = event.beacon, event.beacon_missing_reason
     if event.fairness_algorithm == fairness.ALGORITHM_V2 and not (beacon or missing_reason):
         beacon, missing_reason = _beacon_for(event, now=now)  # network: outside any transaction
@@ -153,6 +158,7 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
             reason=f"{len(allocation.awards)} winners of {event.entrant_count} entrants",
             now=now,
         )
+        read_model.event_changed(event_id=event_id, what="live")
     logger.info("event %s drawn: %d winners", event.public_id, len(allocation.awards))
     _count_draw(event, now=now, seconds=time.perf_counter() - started)
     return True

@@ -25,10 +25,11 @@ from django.db.models import F
 
 from accounts.models import User
 from draws import fairness
-from events import transitions
+from events import read_model, transitions
 from events.claims import claim_deadline, claims_open
 from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
 from lottery_site.errors import ApplicationError
+from lottery_site.ids import is_public_id
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,11 @@ def winner_disqualify(
         raise ApplicationError("event_not_drawn")
     if reason not in fairness.DISQUALIFY_REASONS:
         raise ApplicationError("invalid_input", data={"reason": ["unknown reason"]})
-    entry = Entry.objects.filter(event_id=event.pk, user_key=user_key, prize__isnull=False).first()
+    entry = None
+    if is_public_id(user_key, "u_"):  # exactly, not as MySQL's collation would match it
+        entry = Entry.objects.filter(
+            event_id=event.pk, user_key=user_key, prize__isnull=False
+        ).first()
     if entry is None:
         raise ApplicationError("winner_not_found")
     substitution = _substitute(
@@ -192,6 +197,7 @@ def _substitute(
                 f"{alternate['user_key'] if alternate else 'unawarded'}"
             ),
         )
+        read_model.event_changed(event_id=event_id, what="winners")
     logger.info(
         "event %s unit %s: %s replaced (%s) by %s",
         event.public_id,

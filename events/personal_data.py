@@ -5,7 +5,7 @@ created and reports of a person. Erasure, when their account is deleted:
 
 - entries in events still open are withdrawn through ``services.entry_leave`` (the one write
   path of a withdrawal); entries of events canceled before their lock, which no proof names,
-  are deleted; entries of locked events stay: the published entrant list and its digest name
+  are deleted (``services.entries_forget_canceled``); entries of locked events stay: the published entrant list and its digest name
   them by public id, which stays (the account keeps it, and nothing else);
 - claims are blanked (``claims.claims_erase_of_winner``);
 - each prize still held becomes a ``PromotionRecord``: pseudonymised, two years;
@@ -16,8 +16,7 @@ import contextlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from rest_framework import serializers
 
 from accounts.models import User
@@ -159,7 +158,7 @@ def _may_still_claim(user: User, now: datetime) -> bool:
 
 def erase(*, user: User, now: datetime) -> None:
     _withdraw_from_open_events(user, now)
-    _forget_canceled_entries(user)
+    services.entries_forget_canceled(user=user)
     _record_promotions(user, now)
     claims.claims_erase_of_winner(user_id=user.pk, now=now)
     Report.objects.filter(user_id=user.pk).delete()
@@ -176,19 +175,6 @@ def _withdraw_from_open_events(user: User, now: datetime) -> None:
         # Locked since: the entry belongs to the published list now.
         with contextlib.suppress(ApplicationError):
             services.entry_leave(event=entry.event, user=user, now=now)
-
-
-def _forget_canceled_entries(user: User) -> None:
-    """Entries of events canceled before their lock: no entrant list was published."""
-    canceled = Entry.objects.filter(
-        user_id=user.pk, event__status=Event.Status.CANCELED, event__entrants_digest=""
-    )
-    for entry in canceled:
-        with transaction.atomic():
-            if Entry.objects.filter(pk=entry.pk).delete()[0]:
-                Event.objects.filter(pk=entry.event_id, participant_count__gt=0).update(
-                    participant_count=F("participant_count") - 1
-                )
 
 
 def _record_promotions(user: User, now: datetime) -> None:

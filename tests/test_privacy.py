@@ -6,10 +6,12 @@ frozen at NOW and moved explicitly.
 """
 
 import hashlib
+import io
 import json
 import logging
 from datetime import timedelta
 
+import openpyxl
 import pytest
 import responses
 from cryptography.fernet import Fernet
@@ -342,8 +344,16 @@ def test_the_creator_sees_the_address_a_claim_needs_but_only_a_masked_profile(
     (row,) = data(client_for(creator).get(f"/api/v1/events/{drawn.public_id}/claims"))
     assert row["address"] == ADDRESS
     assert row["user"]["nickname"] == "张*三" and row["user"]["avatar_url"] == ""
+    (row,) = data(client_for(creator).get(f"/api/v1/events/{drawn.public_id}/claim-rows"))[
+        "results"
+    ]
+    assert row["address"] == ADDRESS and row["user"]["nickname"] == "张*三"
     csv = client_for(creator).get(f"/api/v1/events/{drawn.public_id}/claims.csv").content
     assert "张*三" in csv.decode() and "张小三" not in csv.decode()
+    xlsx = client_for(creator).get(f"/api/v1/events/{drawn.public_id}/claims.xlsx").content
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert names == ["张*三"]
 
 
 def test_the_creator_of_an_event_is_shown_as_they_published_it(outsider, event, creator):

@@ -71,7 +71,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the client must know: server time, templates, limits, API version */
+        /** What the client must know: server time, templates, limits, API version, policy */
         get: operations["configGet"];
         put?: never;
         post?: never;
@@ -169,6 +169,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/claim-rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Winners and their claims, a page at a time (creator, permitted staff)
+         * @description In draw order; `state` keeps one state (`claimed`: the ones to ship). Personal data included, each read audited.
+         */
+        get: operations["eventClaimRowList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/claims": {
         parameters: {
             query?: never;
@@ -176,7 +196,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Winners and their claims, personal data included (creator, permitted staff) */
+        /**
+         * Winners and their claims, all in one list (deprecated: use claim-rows)
+         * @deprecated
+         * @description Deprecated since API 1.1.0: `GET /events/{event_id}/claim-rows` pages and filters the same rows. This one keeps working, in this shape, until API 2.0.0, and says so in `Deprecation`, `Sunset` and `Link` headers on every answer.
+         */
         get: operations["eventClaimsList"];
         put?: never;
         post?: never;
@@ -195,6 +219,26 @@ export interface paths {
         };
         /** Winners and their claims as CSV (creator, permitted staff) */
         get: operations["eventClaimsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Winners and their claims as an Excel workbook (creator, permitted staff)
+         * @description The CSV's columns in an .xlsx, which `wx.openDocument` opens (`fileType: 'xlsx'`) after `wx.downloadFile` with the Authorization header.
+         */
+        get: operations["eventClaimsXlsx"];
         put?: never;
         post?: never;
         delete?: never;
@@ -439,11 +483,35 @@ export interface paths {
         /** Update my profile (partial, like PATCH) */
         put: operations["meUpdate"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete my account and erase my data
+         * @description Stops the account at once (its tokens answer 40102 from then on) and erases what we hold about the caller, keeping only what docs/privacy.md lists (the public id in published draw proofs; a pseudonymous promotion record per prize won, two years). Withdraws the caller from events still open. Refused (40921) while events the caller created are open or have prizes to ship. No body.
+         */
+        delete: operations["meDelete"];
         options?: never;
         head?: never;
         /** Change the caller's nickname or avatar (PATCH form) */
         patch: operations["mePatch"];
+        trace?: never;
+    };
+    "/api/v1/me/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything we hold about me (JSON)
+         * @description Profile, privacy consents, entries, wins, claims with the addresses given, events created, reports, inbox, uploads, subscribe-message quota and messages. Reading a claim's address is recorded like any other read of it.
+         */
+        get: operations["meDataGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/me/events": {
@@ -491,6 +559,26 @@ export interface paths {
         put?: never;
         /** Mark the inbox read up to a time */
         post: operations["notificationMarkRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/privacy-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept the current privacy policy
+         * @description `version` must be the current one (`privacy_policy.version` of GET /config), else 40920: show the current policy and ask again. Recorded with its time; accepting it again changes nothing. The tokens the caller holds keep working.
+         */
+        post: operations["mePrivacyConsent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -552,7 +640,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a picture (multipart, as wx.uploadFile sends it)
-         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PATCH /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
+         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PUT /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
          */
         post: operations["uploadCreate"];
         delete?: never;
@@ -573,8 +661,10 @@ export interface paths {
          * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
          *
          *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
-         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
-         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         *     carries an event, JSON, plain or encrypted (safe mode, the only one taken once an AES key
+         *     is set); a malformed push is a 400, a wrong signature, a stale timestamp or a replayed
+         *     nonce a 403, all in our envelope. Anything but ``wxa_media_check`` is acknowledged and
+         *     ignored.
          */
         get: operations["wechatCallbackVerify"];
         put?: never;
@@ -583,8 +673,10 @@ export interface paths {
          * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
          *
          *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
-         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
-         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         *     carries an event, JSON, plain or encrypted (safe mode, the only one taken once an AES key
+         *     is set); a malformed push is a 400, a wrong signature, a stale timestamp or a replayed
+         *     nonce a 403, all in our envelope. Anything but ``wxa_media_check`` is acknowledged and
+         *     ignored.
          */
         post: operations["wechatCallback"];
         delete?: never;
@@ -597,6 +689,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccountLog: {
+            action: string;
+            reason: string;
+            /** Format: date-time */
+            at: string;
+        };
         Address: {
             name: string;
             phone: string;
@@ -655,7 +753,7 @@ export interface components {
         ClaimRow: {
             /** @description null until the winner claims */
             id: string | null;
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
             prize: components["schemas"]["PrizeRef"];
             state: components["schemas"]["ClaimStateEnum"];
             /** Format: date-time */
@@ -671,6 +769,11 @@ export interface components {
             /** @description personal data erased after the claim closed */
             erased: boolean;
         };
+        ClaimRowPage: {
+            results: components["schemas"]["ClaimRow"][];
+            /** @description Pass as ?cursor= for the next page; null on the last. */
+            next: string | null;
+        };
         /**
          * @description * `unclaimed` - unclaimed
          *     * `claimed` - claimed
@@ -685,9 +788,70 @@ export interface components {
              * @description Now, on the server: base countdowns on it, not on the phone's clock.
              */
             server_time: string;
+            /** @description The API's version (semver), the same as the OpenAPI document's info.version. */
             api_version: string;
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
+            privacy_policy: components["schemas"]["PrivacyPolicy"];
+        };
+        Consent: {
+            version: string;
+            source: components["schemas"]["ConsentSourceEnum"];
+            /** Format: date-time */
+            accepted_at: string;
+        };
+        /**
+         * @description * `login` - login
+         *     * `prompt` - prompt
+         * @enum {string}
+         */
+        ConsentSourceEnum: "login" | "prompt";
+        /**
+         * @description Everything we hold about the caller (docs/privacy.md). The sections of the other apps
+         *     are described here for the document; each app renders its own.
+         */
+        DataExport: {
+            profile: components["schemas"]["ProfileData"];
+            consents: components["schemas"]["Consent"][];
+            uploads: components["schemas"]["UploadData"][];
+            /** @description bans, and content WeChat removed */
+            account_log: components["schemas"]["AccountLog"][];
+            /** @description every event you joined: {event: {id, title}, joined_at, prize} */
+            entries: {
+                [key: string]: unknown;
+            }[];
+            /** @description prizes you won, also those passed to an alternate: {event, prize, drawn_at, state} */
+            wins: {
+                [key: string]: unknown;
+            }[];
+            /** @description your prize claims, with the address you gave (null once erased): {id, event, prize, state, deadline, address, carrier, tracking_number, claimed_at, shipped_at, erased} */
+            claims: {
+                [key: string]: unknown;
+            }[];
+            /** @description {id, title, status, created_at, draw_at} */
+            events_created: {
+                [key: string]: unknown;
+            }[];
+            /** @description events you reported: {event, reason, at} */
+            reports: {
+                [key: string]: unknown;
+            }[];
+            /** @description every item of your inbox, newest first */
+            inbox: {
+                [key: string]: unknown;
+            }[];
+            /** @description subscribe messages left, per template */
+            subscriptions: {
+                [key: string]: number;
+            };
+            /** @description WeChat messages sent or to send to you: {event, kind, state, at} */
+            messages: {
+                [key: string]: unknown;
+            }[];
+        };
+        Deleted: {
+            /** Format: date-time */
+            deleted_at: string;
         };
         /**
          * @description * `none` - none
@@ -738,9 +902,9 @@ export interface components {
             /** Format: date-time */
             locked_at: string | null;
         };
-        /** @description One entrant as the public sees them: never an openid or session data. */
+        /** @description One entrant as the public sees them: masked unless they chose to be shown. */
         Entry: {
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
             /** Format: date-time */
             joined_at: string;
         };
@@ -850,9 +1014,10 @@ export interface components {
          *     * `shipped` - shipped
          *     * `claim_reminder` - claim_reminder
          *     * `offered` - offered
+         *     * `disqualified` - disqualified
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered" | "disqualified";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -889,6 +1054,8 @@ export interface components {
             code: string;
             nickname?: string;
             avatar_url?: string;
+            /** @description the privacy policy version (GET /config) the user accepted on the login page; recorded when it is the current one */
+            privacy_version?: string;
         };
         /** @description A user as anyone may see them: never the openid, unionid or session data. */
         Me: {
@@ -899,7 +1066,21 @@ export interface components {
             avatar: components["schemas"]["Image"] | (never | null);
             /** Format: date-time */
             created_at: string;
+            /** @description shown unmasked on winner and entrant lists (the user's choice; default false) */
+            show_on_public_lists: boolean;
+            /** @description the privacy policy version the user last accepted; "" none */
+            privacy_version: string;
+            /** @description the server requires a policy version the user has not accepted: show the policy (`GET /config` privacy_policy) and POST /me/privacy-consent */
+            readonly privacy_consent_required: boolean;
         };
+        /**
+         * @description * `unchecked` - unchecked
+         *     * `pending` - pending
+         *     * `passed` - passed
+         *     * `rejected` - rejected
+         * @enum {string}
+         */
+        ModerationEnum: "unchecked" | "pending" | "passed" | "rejected";
         MyClaim: {
             id: string | null;
             delivery: components["schemas"]["DeliveryEnum"];
@@ -949,7 +1130,7 @@ export interface components {
         Notification: {
             id: string;
             /**
-             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then)
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then); disqualified: the creator disqualified you as a winner, your prize passed to the next alternate (prize, reason)
              *
              *     * `result` - result
              *     * `cancel` - cancel
@@ -959,12 +1140,13 @@ export interface components {
              *     * `shipped` - shipped
              *     * `claim_reminder` - claim_reminder
              *     * `offered` - offered
+             *     * `disqualified` - disqualified
              */
             kind: components["schemas"]["KindEnum"];
             readonly event: components["schemas"]["NotificationEvent"] | (never | null);
             readonly won: boolean | null;
             readonly prize: components["schemas"]["PrizeRef"] | (never | null);
-            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account). */
+            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account); why you were disqualified (kind=disqualified: fake_account, duplicate_account, ineligible or rule_violation). */
             reason: string;
             /** @description kind=summary */
             entrants: number | null;
@@ -1014,6 +1196,24 @@ export interface components {
             avatar_url?: string;
             /** @description id of the caller's upload with purpose "avatar"; "" removes the avatar */
             avatar?: string;
+            /** @description true: your nickname and avatar in full on winner and entrant lists; false (default): masked (张*三, no avatar) */
+            show_on_public_lists?: boolean;
+        };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        PrivacyConsentInput: {
+            /** @description the version accepted: `privacy_policy.version` of GET /config */
+            version: string;
+        };
+        PrivacyPolicy: {
+            /** @description the version in force; "" none (consent not required). Send it as `privacy_version` at login once the user accepted the policy */
+            version: string;
+            /** @description where the policy's text is (a page to show) */
+            url: string;
         };
         /** @description A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape. */
         Prize: {
@@ -1041,6 +1241,19 @@ export interface components {
             id: string;
             name: string;
         };
+        ProfileData: {
+            id: string;
+            nickname: string;
+            avatar_url: string;
+            avatar: components["schemas"]["Image"] | (never | null);
+            /** Format: date-time */
+            created_at: string;
+            privacy_version: string;
+            show_on_public_lists: boolean;
+            /** @description WeChat's id of you in this mini-program */
+            wechat_openid: string | null;
+            wechat_unionid: string | null;
+        };
         /**
          * @description An input serializer that refuses fields it does not know.
          *
@@ -1052,6 +1265,8 @@ export interface components {
             avatar_url?: string;
             /** @description id of the caller's upload with purpose "avatar"; "" removes the avatar */
             avatar?: string;
+            /** @description true: your nickname and avatar in full on winner and entrant lists; false (default): masked (张*三, no avatar) */
+            show_on_public_lists?: boolean;
         };
         Proof: {
             algorithm: string;
@@ -1090,6 +1305,20 @@ export interface components {
             readonly substitutions: components["schemas"]["Substitution"][];
             readonly entrants_url: string;
             readonly winners_url: string;
+        };
+        /**
+         * @description A person on a public list (winners, entrants) or on a creator's claim list.
+         *
+         *     Masked unless the person chose to be shown (`show_on_public_lists` in `PUT /me`): the
+         *     nickname as 张*三 (first and last character), no avatar (`avatar_url` "", `avatar` null).
+         *     The id stays: the draw's proof and entrant list name people by it.
+         */
+        PublicUser: {
+            id: string;
+            nickname: string;
+            avatar_url: string;
+            /** @description the uploaded avatar; null: none */
+            avatar: components["schemas"]["Image"] | (never | null);
         };
         /**
          * @description * `avatar` - avatar
@@ -1173,7 +1402,10 @@ export interface components {
             carrier: string;
             tracking_number: string;
         };
-        /** @description An event's card on the square: what every viewer sees alike, memoized per revision. */
+        /**
+         * @description An event's card on the square: fields of the public part, and ``draw_at``, ``lock_at``
+         *     as the square's check of the page read them (``events.read_model.cards`` assembles it).
+         */
         SquareEvent: {
             id: string;
             title: string;
@@ -1266,12 +1498,32 @@ export interface components {
             width: number;
             height: number;
         };
+        UploadData: {
+            id: string;
+            readonly url: string;
+            width: number;
+            height: number;
+            purpose: components["schemas"]["UploadPurposeEnum"];
+            /** @description bytes */
+            size: number;
+            moderation: components["schemas"]["ModerationEnum"];
+            /** Format: date-time */
+            uploaded_at: string;
+        };
         /** @description What ``wx.uploadFile`` sends: the file in ``file``, ``formData`` as form fields. */
         UploadInput: {
             /** Format: binary */
             file: string;
             purpose: components["schemas"]["PurposeEnum"];
         };
+        /**
+         * @description * `avatar` - avatar
+         *     * `cover` - cover
+         *     * `prize` - prize
+         *     * `share_code` - share_code
+         * @enum {string}
+         */
+        UploadPurposeEnum: "avatar" | "cover" | "prize" | "share_code";
         /** @description A user as anyone may see them: never the openid, unionid or session data. */
         User: {
             id: string;
@@ -1287,7 +1539,7 @@ export interface components {
          */
         VisibilityEnum: "unlisted" | "public";
         Winner: {
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
             prize: components["schemas"]["PrizeRef"];
         };
         Winners: {
@@ -1358,7 +1610,8 @@ export interface operations {
                  * @example {
                  *       "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
                  *       "nickname": "小王",
-                 *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                 *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                 *       "privacy_version": "string"
                  *     }
                  */
                 "application/json": components["schemas"]["LoginInput"];
@@ -1388,7 +1641,10 @@ export interface operations {
                      *             "width": 1,
                      *             "height": 1
                      *           },
-                     *           "created_at": "2026-12-01T10:00:00+08:00"
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "show_on_public_lists": true,
+                     *           "privacy_version": "string",
+                     *           "privacy_consent_required": true
                      *         },
                      *         "created": false
                      *       }
@@ -1425,7 +1681,10 @@ export interface operations {
                      *             "width": 1,
                      *             "height": 1
                      *           },
-                     *           "created_at": "2026-12-01T10:00:00+08:00"
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "show_on_public_lists": true,
+                     *           "privacy_version": "string",
+                     *           "privacy_consent_required": true
                      *         },
                      *         "created": false
                      *       }
@@ -1489,6 +1748,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -1574,8 +1850,15 @@ export interface operations {
                         code: 50200;
                         /** @description For people: Chinese, or English. */
                         msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
+                        /**
+                         * @example {
+                         *       "errcode": 41030
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
                     };
                 };
             };
@@ -1588,7 +1871,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -1695,6 +1992,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -1886,6 +2200,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -2009,6 +2340,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
             };
             /** @description `42900` Too many requests; try again later. */
             429: {
@@ -2245,7 +2593,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40302` This account has been deactivated. */
+            /** @description `40302` This account has been deactivated., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2259,6 +2607,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -2272,6 +2637,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2347,7 +2729,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2480,6 +2876,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2636,7 +3049,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2650,6 +3063,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -2697,6 +3127,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2772,7 +3219,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2917,7 +3378,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2931,6 +3392,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -2961,6 +3439,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40901 | 40902 | 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3019,7 +3514,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3203,7 +3712,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3217,6 +3726,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3264,6 +3790,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3339,7 +3882,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3431,7 +3988,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3445,6 +4002,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3492,6 +4066,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3567,7 +4158,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3643,7 +4248,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3657,6 +4262,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3687,6 +4309,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40903 | 40905 | 40908;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3861,7 +4500,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3875,6 +4514,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3922,6 +4578,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4083,7 +4756,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4097,6 +4770,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4151,6 +4841,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -4161,6 +4868,252 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimRowList: {
+        parameters: {
+            query?: {
+                /** @description The `next` of the previous page; omit for the first page. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20). */
+                page_size?: number;
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "results": [
+                     *           {
+                     *             "id": "c_0123456789abcdef",
+                     *             "user": {
+                     *               "id": "e_7Kq2xPzM",
+                     *               "nickname": "小王",
+                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *               "avatar": {
+                     *                 "url": "string",
+                     *                 "width": 1,
+                     *                 "height": 1
+                     *               }
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             },
+                     *             "state": "claimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00",
+                     *             "address": {
+                     *               "name": "张三",
+                     *               "phone": "13800000000",
+                     *               "province": "广东省",
+                     *               "city": "广州市",
+                     *               "county": "天河区",
+                     *               "detail": "<street and number>",
+                     *               "postal_code": "000000"
+                     *             },
+                     *             "code": "",
+                     *             "carrier": "",
+                     *             "tracking_number": "string",
+                     *             "claimed_at": "2026-12-24T20:00:00+08:00",
+                     *             "shipped_at": "2026-12-24T20:00:00+08:00",
+                     *             "erased": true
+                     *           }
+                     *         ],
+                     *         "next": "cD0yMDI2LTEyLTAyKzA5JTNBMzAlM0EwMA=="
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["ClaimRowPage"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4249,6 +5202,12 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description `@<unix seconds>`: deprecated since then (RFC 9745). */
+                    Deprecation?: string;
+                    /** @description The HTTP date after which it may stop working (RFC 8594). */
+                    Sunset?: string;
+                    /** @description The successor (`rel="successor-version"`) and the policy (`rel="deprecation"`). */
+                    Link?: string;
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
@@ -4259,9 +5218,9 @@ export interface operations {
                      *       "msg": "ok",
                      *       "data": [
                      *         {
-                     *           "id": "e_7Kq2xPzM",
+                     *           "id": "c_0123456789abcdef",
                      *           "user": {
-                     *             "id": "u_3mT9cQ2w",
+                     *             "id": "e_7Kq2xPzM",
                      *             "nickname": "小王",
                      *             "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *             "avatar": {
@@ -4274,19 +5233,19 @@ export interface operations {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
                      *           },
-                     *           "state": "unclaimed",
+                     *           "state": "claimed",
                      *           "deadline": "2026-12-24T20:00:00+08:00",
                      *           "address": {
-                     *             "name": "iPad Air",
-                     *             "phone": "string",
-                     *             "province": "string",
-                     *             "city": "string",
-                     *             "county": "string",
-                     *             "detail": "string",
-                     *             "postal_code": "string"
+                     *             "name": "张三",
+                     *             "phone": "13800000000",
+                     *             "province": "广东省",
+                     *             "city": "广州市",
+                     *             "county": "天河区",
+                     *             "detail": "<street and number>",
+                     *             "postal_code": "000000"
                      *           },
-                     *           "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
-                     *           "carrier": "string",
+                     *           "code": "",
+                     *           "carrier": "",
                      *           "tracking_number": "string",
                      *           "claimed_at": "2026-12-24T20:00:00+08:00",
                      *           "shipped_at": "2026-12-24T20:00:00+08:00",
@@ -4320,7 +5279,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4334,6 +5293,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4347,6 +5323,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4417,7 +5410,10 @@ export interface operations {
     };
     eventClaimsCsv: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
             header?: {
                 /**
                  * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
@@ -4439,11 +5435,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example u_3mT9cQ2w
-                     *     u_8Jd0aPq1
-                     */
+                    /** @example user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at */
                     "text/csv": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
                 };
             };
             /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
@@ -4463,7 +5472,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4477,6 +5486,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4490,6 +5516,215 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsXlsx: {
+        parameters: {
+            query?: {
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one winner a row */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4652,7 +5887,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4666,6 +5901,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4713,6 +5965,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4931,7 +6200,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4945,6 +6214,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4975,6 +6261,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40901 | 40902 | 40903 | 40907;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5101,6 +6404,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40906;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5266,6 +6586,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -5364,7 +6701,7 @@ export interface operations {
                      *         "results": [
                      *           {
                      *             "user": {
-                     *               "id": "u_3mT9cQ2w",
+                     *               "id": "e_7Kq2xPzM",
                      *               "nickname": "小王",
                      *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *               "avatar": {
@@ -5431,6 +6768,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5585,7 +6939,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40302` This account has been deactivated. */
+            /** @description `40302` This account has been deactivated., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5599,6 +6953,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5629,6 +7000,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40901 | 40902 | 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5784,6 +7172,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40901 | 40902 | 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5969,6 +7374,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -6143,6 +7565,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `40401` The lottery event does not exist. */
             404: {
                 headers: {
@@ -6170,6 +7619,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6319,6 +7785,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `40401` The lottery event does not exist. */
             404: {
                 headers: {
@@ -6329,6 +7822,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6390,8 +7900,15 @@ export interface operations {
                         code: 50200;
                         /** @description For people: Chinese, or English. */
                         msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
+                        /**
+                         * @example {
+                         *       "errcode": 41030
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
                     };
                 };
             };
@@ -6404,7 +7921,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6446,7 +7977,7 @@ export interface operations {
                      *         "winners": [
                      *           {
                      *             "user": {
-                     *               "id": "u_3mT9cQ2w",
+                     *               "id": "e_7Kq2xPzM",
                      *               "nickname": "小王",
                      *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *               "avatar": {
@@ -6509,6 +8040,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40905;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6677,7 +8225,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -6691,6 +8239,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -6738,6 +8303,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6858,7 +8440,10 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
-                     *         "created_at": "2026-12-01T10:00:00+08:00"
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
                      *       }
                      *     }
                      */
@@ -6880,6 +8465,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7034,6 +8636,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41300` The request body is too large. */
             413: {
                 headers: {
@@ -7044,6 +8673,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7119,7 +8765,172 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    meDelete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "deleted_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Deleted"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40921` Events you created are still open or have prizes to ship: settle them first. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40921;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7148,7 +8959,8 @@ export interface operations {
                  * @example {
                  *       "nickname": "小王",
                  *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
-                 *       "avatar": "string"
+                 *       "avatar": "string",
+                 *       "show_on_public_lists": true
                  *     }
                  */
                 "application/json": components["schemas"]["PatchedProfileInput"];
@@ -7175,7 +8987,10 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
-                     *         "created_at": "2026-12-01T10:00:00+08:00"
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
                      *       }
                      *     }
                      */
@@ -7239,6 +9054,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41300` The request body is too large. */
             413: {
                 headers: {
@@ -7249,6 +9091,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7324,7 +9183,233 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    meDataGet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "profile": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "nickname": "小王",
+                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           },
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "privacy_version": "string",
+                     *           "show_on_public_lists": true,
+                     *           "wechat_openid": "string",
+                     *           "wechat_unionid": "string"
+                     *         },
+                     *         "consents": [
+                     *           {
+                     *             "version": "string",
+                     *             "source": "login",
+                     *             "accepted_at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "uploads": [
+                     *           {
+                     *             "id": "e_7Kq2xPzM",
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1,
+                     *             "purpose": "avatar",
+                     *             "size": 1,
+                     *             "moderation": "unchecked",
+                     *             "uploaded_at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "account_log": [
+                     *           {
+                     *             "action": "string",
+                     *             "reason": "",
+                     *             "at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "entries": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "wins": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "claims": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "events_created": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "reports": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "inbox": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "subscriptions": {
+                     *           "key": 1
+                     *         },
+                     *         "messages": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["DataExport"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7465,6 +9550,50 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7635,6 +9764,50 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -7784,6 +9957,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41300` The request body is too large. */
             413: {
                 headers: {
@@ -7794,6 +9994,258 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    mePrivacyConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "version": "string"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PrivacyConsentInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "u_3mT9cQ2w",
+                     *         "nickname": "小王",
+                     *         "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *         "avatar": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
+                     *         },
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Me"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40920` That is not the current privacy policy version: read the current one and accept it. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40920;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01"
+                         *     }
+                         */
+                        data: {
+                            /** @description The version in force ("": none, nothing to accept). */
+                            version: string;
+                        };
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7930,6 +10382,50 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8106,6 +10602,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41300` The request body is too large. */
             413: {
                 headers: {
@@ -8116,6 +10639,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8318,6 +10858,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -8446,7 +11003,7 @@ export interface operations {
                         data: components["schemas"]["FieldErrors"];
                     } | {
                         /** @enum {integer} */
-                        code: 40001 | 40030 | 40032;
+                        code: 40001 | 40030;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8464,6 +11021,20 @@ export interface operations {
                         data: {
                             /** @description UPLOAD_MAX_BYTES */
                             max_bytes: number;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40032;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "max_pixels": 40000000
+                         *     }
+                         */
+                        data: {
+                            /** @description UPLOAD_MAX_PIXELS */
+                            max_pixels: number;
                         };
                     };
                 };
@@ -8485,6 +11056,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41300` The request body is too large. */
             413: {
                 headers: {
@@ -8495,6 +11093,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8647,6 +11262,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -8771,7 +11403,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40311` The WeChat callback signature is invalid. */
+            /** @description `40311` The WeChat callback signature is invalid., `40312` The WeChat callback's timestamp is outside the accepted window., `40313` This WeChat callback was already received., `40314` WeChat callbacks must use the safe (encrypted) mode. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -8780,7 +11412,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40311;
+                        code: 40311 | 40312 | 40313 | 40314;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8798,6 +11430,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */

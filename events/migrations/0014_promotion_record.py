@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0012_entry_seq'),
+        ('events', '0013_db_defaults'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_merge_content_check'),
+        ('accounts', '0006_wechat_push'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
