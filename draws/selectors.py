@@ -163,9 +163,7 @@ def claims_due_for_expiry(*, now: datetime) -> list[int]:
     alternate there has a claim row only for their inbox).
     """
     return list(
-        Claim.objects.filter(
-            status=Claim.Status.UNCLAIMED, deadline__lte=now, entry__prize__isnull=False
-        )
+        Claim.objects.filter(Claim.expired_q(now=now), entry__prize__isnull=False)
         .exclude(event__delivery=Event.Delivery.NONE)
         .order_by("deadline", "pk")
         .values_list("pk", flat=True)

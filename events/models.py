@@ -522,14 +522,43 @@ class RedeemCode(models.Model):
 
 
 class Claim(models.Model):
-    """A winner's claim of their prize (events.claims is its only writer).
+    """A winner's claim of their prize. ``events.claims`` is its only writer: the other apps
+    (``draws.substitutions`` for an alternate's offer and a forfeit) call its functions.
 
-    States: ``unclaimed`` (a row exists only once the reminder went out), ``claimed`` (details
-    given, still correctable), ``shipped`` (final), ``forfeited`` (final: the prize passed to
-    an alternate, ``draws.substitutions`` writes it; the entry no longer holds it). ``expired`` is not stored: it is
-    ``unclaimed`` (or no row) at or after ``deadline``. Personal data lives only in the
-    encrypted ``details`` (events.claim_crypto) and is blanked ``CLAIM_ERASE_AFTER_DAYS``
-    after the claim closes (shipped, or its deadline for a claim never shipped).
+    The state machine (``status``). Each transition has one owner, a function of
+    ``events.claims``; each is a conditional UPDATE on ``status`` (an INSERT for a new row)
+    whose row count decides a race, logged as ``claim <id>: <from> -> <to>`` by the module's
+    one transition helper, which refuses a transition not in ``events.claims.TRANSITIONS``:
+
+    =========  =========  ===================================  ===================================
+    from       to         when, by whom                        owner
+    =========  =========  ===================================  ===================================
+    (none)     UNCLAIMED  a winner's row: the reminder sweep,  ``events.claims.claims_open``
+                          the expiry sweep (window passed
+                          with no row), the first claim, a
+                          disqualification
+    (none)     UNCLAIMED  an alternate is offered the unit     ``events.claims.claim_offer``
+                          (``offered_at``; window from then)
+    UNCLAIMED  CLAIMED    the winner, before it expired        ``events.claims.claim_submit``
+    CLAIMED    CLAIMED    the winner corrects, until shipped   ``events.claims.claim_submit``
+    CLAIMED    SHIPPED    the creator                          ``events.claims.claim_ship``
+    UNCLAIMED  FORFEITED  the sweeper once it expired; the     ``events.claims.claim_forfeit``
+                          creator's disqualification
+    CLAIMED    FORFEITED  the creator's disqualification       ``events.claims.claim_forfeit``
+    =========  =========  ===================================  ===================================
+
+    SHIPPED and FORFEITED are final; a forfeited claim's entry no longer holds the prize (the
+    unit passed to an alternate, ``draws.substitutions``, which calls ``claim_forfeit`` and
+    ``claim_offer``). A winner may have no row yet: that reads as UNCLAIMED with the event's
+    deadline (``drawn_at`` + ``claim_days``).
+
+    ``expired`` is not stored, and has one definition (``is_expired``, ``expired_q``): UNCLAIMED
+    (or no row) at or after ``deadline``. The winner's view, the creator's list, the claim
+    refusal, the reminder and the expiry sweeper all read it from there. Personal data lives
+    only in the encrypted ``details`` (events.claim_crypto) and is blanked
+    ``CLAIM_ERASE_AFTER_DAYS`` after the claim closes (shipped, or its deadline for a claim never
+    shipped). ``reminded_at``, ``erased_at`` and ``details`` change no state (``events.claims``
+    writes them too); ``notified_at`` is the notifications' outbox mark, which they set.
     """
 
     class Status(models.TextChoices):
@@ -581,6 +610,34 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} ({self.status})"
+
+    # "expired": the one rule, in Python and in SQL. The two must agree to the microsecond:
+    # expired at ``deadline`` itself.
+    EXPIRED = "expired"
+
+    @staticmethod
+    def is_expired(status: str | None, *, deadline: datetime, now: datetime) -> bool:
+        """Unclaimed (``None``: no row yet) at or after ``deadline``."""
+        return (status or Claim.Status.UNCLAIMED) == Claim.Status.UNCLAIMED and now >= deadline
+
+    @staticmethod
+    def expired_q(*, now: datetime, prefix: str = "") -> models.Q:
+        """``is_expired`` for claim rows in a query (``prefix``: the path to them, ``claim__``)."""
+        return models.Q(
+            **{f"{prefix}status": Claim.Status.UNCLAIMED, f"{prefix}deadline__lte": now}
+        )
+
+    @staticmethod
+    def unexpired_q(*, now: datetime, prefix: str = "") -> models.Q:
+        """Unclaimed and not expired: the other side of ``expired_q``."""
+        return models.Q(**{f"{prefix}status": Claim.Status.UNCLAIMED, f"{prefix}deadline__gt": now})
+
+    @staticmethod
+    def state_at(status: str | None, *, deadline: datetime, now: datetime) -> str:
+        """unclaimed | claimed | shipped | forfeited | expired, as of ``now`` (None: no row)."""
+        if Claim.is_expired(status, deadline=deadline, now=now):
+            return Claim.EXPIRED
+        return status or Claim.Status.UNCLAIMED
 
 
 class ClaimAccess(models.Model):
