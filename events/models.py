@@ -56,8 +56,8 @@ class Event(models.Model):
                         has passed; the creator's
                         manual draw, at once
     OPENING   OPENED    the sweeper, from ``draw_at``   ``draws.services.event_draw`` (draw)
-                        (at once after an early lock)
-                        and the reveal gap
+                        (``early_lock_at`` after an
+                        early lock) and the reveal gap
     INIT      CANCELED  the creator before ``lock_at``; ``events.services.event_cancel`` (cancel)
                         staff any time
     OPENING   CANCELED  staff, before the draw          ``events.services.event_cancel`` (cancel)
@@ -70,8 +70,9 @@ class Event(models.Model):
     drew a manual event. From ``lock_at`` on no join, withdrawal, edit or creator cancel is
     accepted, whatever the status says; the sweeper locks every event whose ``lock_at`` has
     passed (time and count mode alike) within one sweep interval, and that lock publishes the
-    frozen entrant list's digest. A request refused because of the status gets the error
-    ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
+    frozen entrant list's digest. A lock that came early stores when (``early_lock_at``): the
+    draw is due from then, not from ``draw_at``. A request refused because of the status gets
+    the error ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
     """
 
     class Visibility(models.TextChoices):
@@ -123,6 +124,12 @@ class Event(models.Model):
     # draw_at - LOTTERY_LOCK_LEAD_SECONDS when scheduled; the moment of locking when the event
     # locked early (count target reached, manual draw).
     lock_at = models.DateTimeField(_("lock time"))
+    # An early lock's due time, stored by the lock (``draws.services.event_lock``): when a
+    # count-mode event's target was reached (the join moved ``lock_at`` there), or when its
+    # creator drew a manual event. Null for a lock on schedule. Its draw is due from then
+    # (``draw_due_at``), after the reveal gap; the fact is stored, not read off
+    # ``lock_at < draw_at - LOTTERY_LOCK_LEAD_SECONDS``, which a change of that setting breaks.
+    early_lock_at = models.DateTimeField(_("locked early at"), null=True, blank=True)
     status = models.PositiveSmallIntegerField(
         _("status"), choices=Status.choices, default=Status.INIT
     )
@@ -264,6 +271,17 @@ class Event(models.Model):
     @staticmethod
     def scheduled_lock_at(draw_at):
         return draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
+
+    @property
+    def draw_due_at(self) -> datetime:
+        """When the draw is due: ``draw_at``, or an early lock's due time (``early_lock_at``).
+        The draw itself also waits for the reveal gap (``draws.selectors.reveal_time``)."""
+        return self.early_lock_at or self.draw_at
+
+    @staticmethod
+    def draw_due_q(*, now: datetime) -> models.Q:
+        """``draw_due_at <= now`` in a query (``early_lock_at`` is always before ``draw_at``)."""
+        return models.Q(draw_at__lte=now) | models.Q(early_lock_at__lte=now)
 
     @staticmethod
     def phase_at(*, status_name: str, lock_at: datetime, now: datetime) -> str:
