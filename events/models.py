@@ -73,6 +73,23 @@ class Event(models.Model):
     frozen entrant list's digest. A lock that came early stores when (``early_lock_at``): the
     draw is due from then, not from ``draw_at``. A request refused because of the status gets
     the error ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
+
+    The moderation state (``moderation``): its one writer is ``events.moderation.event_moderate``
+    (``events.moderation.TRANSITIONS`` is this table as data), each move a conditional UPDATE
+    on ``moderation`` logged in ``EventLog`` with the action named here:
+
+    ========  ========  =========================================  ==========
+    from      to        when, by whom                              log action
+    ========  ========  =========================================  ==========
+    OK        REVIEW    WeChat's checks: a picture rejected, a     flag
+                        text judged risky on the re-check
+    OK        HIDDEN    staff hide it from the square              hide
+    REVIEW    HIDDEN    staff hide it                              hide
+    REVIEW    OK        staff put it back                          restore
+    HIDDEN    OK        staff put it back                          restore
+    ========  ========  =========================================  ==========
+
+    A staff decision stands: WeChat's flag of a hidden event leaves it hidden.
     """
 
     class Visibility(models.TextChoices):
