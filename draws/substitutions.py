@@ -8,8 +8,8 @@ only input, and the database hands each step out once.
 
 Exactly once, like the draw: everything happens in one transaction that first locks the
 event's row (substitutions of one event queue behind each other, so steps are taken in
-order), then moves the replaced winner's claim to ``forfeited`` (``events.claims``, the claims'
-one writer, by a conditional UPDATE whose row count decides). A second sweeper, a task delivered twice or a creator racing the expiry
+order), then moves the replaced winner's claim to ``forfeited`` by a conditional UPDATE whose
+row count decides. A second sweeper, a task delivered twice or a creator racing the expiry
 finds the claim forfeited (or the entry without its prize) and does nothing. A worker killed
 half-way commits nothing; the next sweep does it all again and reaches the same alternate.
 ``Substitution``'s unique constraints (one per replaced entry, per alternate, per step) back
