@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Prefetch, Q
+from django.db.models import Prefetch
 
 from events.models import Claim, Entry, Event, Prize, Substitution
 from lottery_site.errors import ApplicationError
@@ -29,15 +29,14 @@ def events_due_for_lock(*, now: datetime) -> list[int]:
 
 
 def events_due_for_draw(*, now: datetime) -> list[int]:
-    """Every OPENING event whose draw time has passed, or that was locked early on purpose.
+    """Every OPENING event whose draw is due: its draw time passed, or it was locked early.
 
-    An early lock (count target reached, creator's manual draw) sets ``lock_at`` to the moment
-    of locking, before the scheduled ``draw_at - LOCK_LEAD``; such events are drawn at once.
+    An early lock (count target reached, creator's manual draw) stores its due time
+    (``early_lock_at``); such an event is drawn once its reveal gap has passed
+    (``event_draw`` checks the gap: a sweep before it changes nothing).
     """
-    scheduled_lock = F("draw_at") - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
     return list(
-        Event.objects.filter(status=Event.Status.OPENING)
-        .filter(Q(draw_at__lte=now) | Q(lock_at__lt=scheduled_lock))
+        Event.objects.filter(Event.draw_due_q(now=now), status=Event.Status.OPENING)
         .order_by("draw_at")
         .values_list("pk", flat=True)
     )
@@ -51,8 +50,7 @@ def overdue_counts(*, now: datetime, grace: timedelta) -> dict[str, int]:
     (status, lock_at) and (status, draw_at) indexes, every sweep.
     """
     before = now - grace
-    scheduled_lock = F("draw_at") - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
-    draw_due = Q(draw_at__lte=before) | (Q(lock_at__lt=scheduled_lock) & Q(lock_at__lte=before))
+    draw_due = Event.draw_due_q(now=before)
     return {
         "lock": Event.objects.filter(status=Event.Status.INIT, lock_at__lte=before).count(),
         "draw": Event.objects.filter(draw_due, status=Event.Status.OPENING).count(),
@@ -60,8 +58,7 @@ def overdue_counts(*, now: datetime, grace: timedelta) -> dict[str, int]:
 
 
 def is_due_for_draw(event: Event, *, now: datetime) -> bool:
-    scheduled_lock = event.draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
-    return event.draw_at <= now or event.lock_at < scheduled_lock
+    return event.draw_due_at <= now
 
 
 def reveal_time(event: Event) -> datetime:
@@ -163,9 +160,7 @@ def claims_due_for_expiry(*, now: datetime) -> list[int]:
     alternate there has a claim row only for their inbox).
     """
     return list(
-        Claim.objects.filter(
-            status=Claim.Status.UNCLAIMED, deadline__lte=now, entry__prize__isnull=False
-        )
+        Claim.objects.filter(Claim.expired_q(now=now), entry__prize__isnull=False)
         .exclude(event__delivery=Event.Delivery.NONE)
         .order_by("deadline", "pk")
         .values_list("pk", flat=True)

@@ -36,7 +36,8 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
 
     The one lock, whatever closed the entries: the scheduled lock time passing, a count-mode
     target reached (the join that reached it set ``lock_at``), or ``early``, the creator's
-    manual draw, which locks before the scheduled lock time and sets ``lock_at`` to now.
+    manual draw, which locks before the scheduled lock time and sets ``lock_at`` to now. An
+    early lock (target, creator) stores its due time, ``early_lock_at``: the draw is due then.
     The transaction takes the event's row lock first. A join commits its entry and its
     ``participant_count`` increment under that same row lock, so once this transaction holds
     it, no further entry can be committed: the list read below is final.
@@ -44,14 +45,17 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
     with transaction.atomic():
         lock_at = _hold_row(event_id)
         due = {"lock_at__gt": now} if early else {"lock_at__lte": now}
-        changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
+        changes = {"status": Event.Status.OPENING}
+        if early:
+            changes.update(lock_at=now, early_lock_at=now)
         if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(**changes):
             return False
-        event = Event.objects.only("public_id", "draw_at", "lock_at", "draw_mode").get(pk=event_id)
+        event = Event.objects.only(*_LOCK_FIELDS).get(pk=event_id)
         trigger = "creator" if early else _lock_trigger(event)
-        Event.objects.filter(pk=event_id).update(
-            **_lock_publication(event_id, now=now, early=trigger != "schedule")
-        )
+        published = _lock_publication(event_id, now=now, early=trigger != "schedule")
+        if trigger == "target":  # entries closed when the join reached it (its ``lock_at``)
+            published["early_lock_at"] = event.lock_at
+        Event.objects.filter(pk=event_id).update(**published)
         transitions.log(
             event_id,
             action=EventLog.Action.LOCK,
@@ -71,11 +75,17 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
 LOCK_REASONS = {"schedule": "lock time", "target": "target reached", "creator": "drawn early"}
 
 
+_LOCK_FIELDS = ("public_id", "lock_at", "draw_mode", "participant_count", "target_participants")
+
+
 def _lock_trigger(event: Event) -> str:
-    """What closed the entries of an event the sweeper locks: its schedule, or its target."""
-    if event.draw_mode == Event.DrawMode.COUNT and event.lock_at < Event.scheduled_lock_at(
-        event.draw_at
-    ):
+    """What closed the entries of an event the sweeper locks: its schedule, or its count target.
+
+    Read from the count, not from the times: a count-mode event whose target is reached had its
+    entries closed by the join that reached it (no withdrawal is accepted after that).
+    """
+    target = event.target_participants
+    if event.draw_mode == Event.DrawMode.COUNT and target and event.participant_count >= target:
         return "target"
     return "schedule"
 
@@ -165,14 +175,14 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
 
 
 def _count_draw(event: Event, *, now: datetime, seconds: float) -> None:
-    """The draw's metrics. Its lag counts from when it became due: the draw time, or the
-    moment of an early lock (creator's manual draw, count target), after which it is drawn at
-    once; the number an operator alerts on (deploy/prometheus/alerts.yml)."""
+    """The draw's metrics. Its lag counts from when it became due (``draw_due_at``): the draw
+    time, or the moment of an early lock (creator's manual draw, count target), after which it
+    is drawn once the reveal gap has passed; the number an operator alerts on
+    (deploy/prometheus/alerts.yml)."""
     metrics.EVENTS_DRAWN.inc()
     metrics.DRAW_DURATION.observe(seconds)
     metrics.DRAW_ENTRANTS.observe(event.entrant_count)
-    due_at = event.draw_at if event.draw_at <= now else event.lock_at
-    metrics.DRAW_LAG.observe(max(0.0, (now - due_at).total_seconds()))
+    metrics.DRAW_LAG.observe(max(0.0, (now - event.draw_due_at).total_seconds()))
 
 
 def _allocate(event: Event, prizes: list[Prize], beacon: dict | None) -> fairness.Allocation:

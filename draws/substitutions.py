@@ -25,8 +25,8 @@ from django.db.models import F
 
 from accounts.models import User
 from draws import fairness
-from events import read_model, transitions
-from events.claims import claim_deadline, claims_open
+from events import claims, read_model, transitions
+from events.claims import claims_open
 from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
@@ -62,7 +62,7 @@ def claims_open_expired(*, now: datetime) -> int:
     deadlines = {
         pk: drawn_at + timedelta(days=days)
         for pk, drawn_at, days in events
-        if drawn_at + timedelta(days=days) <= now
+        if Claim.is_expired(None, deadline=drawn_at + timedelta(days=days), now=now)
     }
     if not deadlines:
         return 0
@@ -79,12 +79,7 @@ def claims_open_expired(*, now: datetime) -> int:
 def claim_expire(*, claim_id: int, now: datetime) -> Substitution | None:
     """An unclaimed claim past its deadline: its unit passes on. None if nothing was due."""
     claim = (
-        Claim.objects.filter(
-            pk=claim_id,
-            status=Claim.Status.UNCLAIMED,
-            deadline__lte=now,
-            entry__prize__isnull=False,
-        )
+        Claim.objects.filter(Claim.expired_q(now=now), pk=claim_id, entry__prize__isnull=False)
         .values("event_id", "entry_id")
         .first()
     )
@@ -151,18 +146,9 @@ def _substitute(
         entry = Entry.objects.filter(pk=entry_id, prize__isnull=False).first()
         if entry is None:
             return None
-        claim, _created = Claim.objects.get_or_create(
-            entry_id=entry_id,
-            defaults={"event_id": event_id, "deadline": claim_deadline(event), "created_at": now},
-        )
-        forfeitable = Claim.objects.filter(pk=claim.pk)
-        if reason == fairness.EXPIRED:
-            forfeitable = forfeitable.filter(status=Claim.Status.UNCLAIMED, deadline__lte=now)
-        else:
-            forfeitable = forfeitable.filter(
-                status__in=[Claim.Status.UNCLAIMED, Claim.Status.CLAIMED]
-            )
-        if not forfeitable.update(status=Claim.Status.FORFEITED):
+        if not claims.claim_forfeit(
+            event=event, entry_id=entry_id, now=now, expired=reason == fairness.EXPIRED
+        ):
             return None
         unit, prize_id = entry.prize_rank, entry.prize_id
         if not Entry.objects.filter(pk=entry_id, prize_id=prize_id, prize_rank=unit).update(
@@ -254,13 +240,7 @@ def _award(event: Event, alternate: dict, *, prize_id: int, unit: int, now: date
         prize_id=prize_id, prize_rank=unit
     ):
         raise SubstitutionIntegrityError(f"alternate {alternate['user_key']} already holds a prize")
-    Claim.objects.create(
-        entry_id=alternate["pk"],
-        event_id=event.pk,
-        deadline=now + timedelta(days=event.claim_days),
-        created_at=now,
-        offered_at=now,
-    )
+    claims.claim_offer(event=event, entry_id=alternate["pk"], now=now)
 
 
 def winners_drawn(event: Event) -> int:

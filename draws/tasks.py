@@ -24,7 +24,10 @@ def sweep(self) -> None:
 
     Due for a lock: every INIT event whose entries have closed (its lock time passed, or its
     count target reached); due for a draw: every OPENING event past its draw time or locked
-    early. The sweeper owns both transitions; nothing else locks an event on a schedule.
+    early (``Event.draw_due_at``). A due draw still waits for the reveal gap after the lock
+    (``draws.selectors.reveal_time``): the draw task of a sweep inside the gap changes nothing,
+    and the first sweep after it draws the event. The sweeper owns both transitions; nothing
+    else locks an event on a schedule.
 
     Looks at every due event however old, so locks and draws missed during an outage happen on
     the first sweep after it. One task per event: a huge event does not delay the others, and
@@ -64,7 +67,11 @@ def lock_event(event_id: int) -> None:
     _name_event(event_id)
     now = timezone.now()
     services.event_lock(event_id=event_id, now=now)
-    services.event_draw(event_id=event_id, now=now)  # an overdue event is drawn straight away
+    # Not drawn here as a rule: the lock has just published the entrant list, and the draw
+    # waits the reveal gap after it (LOTTERY_REVEAL_GAP_SECONDS; event_draw returns False until
+    # then, and the first sweep after the gap draws it), however overdue the event is. Only
+    # with no gap is the event drawn at once, by this call.
+    services.event_draw(event_id=event_id, now=now)
 
 
 @shared_task(ignore_result=True)

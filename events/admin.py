@@ -30,7 +30,7 @@ from accounts import services as accounts_services
 from accounts.admin import ReasonForm
 from accounts.models import Upload
 from accounts.serializers import picture_url
-from events import claim_crypto, claims, services
+from events import claim_crypto, claims, moderation, services
 from events.models import (
     Claim,
     ClaimAccess,
@@ -579,7 +579,9 @@ class ModerationCaseAdmin(EventAdmin):
     def _moderate(self, request, queryset, *, to: str, done_message: str):
         changed = 0
         for event in queryset:
-            if services.event_moderate(event=event, actor=request.user, to=to, now=timezone.now()):
+            if moderation.event_moderate(
+                event=event, actor=request.user, to=to, now=timezone.now()
+            ):
                 changed += 1
                 self.log_change(request, event, f"moderation: {to}")
         self.message_user(request, done_message % {"count": changed}, messages.SUCCESS)

@@ -56,8 +56,8 @@ class Event(models.Model):
                         has passed; the creator's
                         manual draw, at once
     OPENING   OPENED    the sweeper, from ``draw_at``   ``draws.services.event_draw`` (draw)
-                        (at once after an early lock)
-                        and the reveal gap
+                        (``early_lock_at`` after an
+                        early lock) and the reveal gap
     INIT      CANCELED  the creator before ``lock_at``; ``events.services.event_cancel`` (cancel)
                         staff any time
     OPENING   CANCELED  staff, before the draw          ``events.services.event_cancel`` (cancel)
@@ -70,8 +70,26 @@ class Event(models.Model):
     drew a manual event. From ``lock_at`` on no join, withdrawal, edit or creator cancel is
     accepted, whatever the status says; the sweeper locks every event whose ``lock_at`` has
     passed (time and count mode alike) within one sweep interval, and that lock publishes the
-    frozen entrant list's digest. A request refused because of the status gets the error
-    ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
+    frozen entrant list's digest. A lock that came early stores when (``early_lock_at``): the
+    draw is due from then, not from ``draw_at``. A request refused because of the status gets
+    the error ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
+
+    The moderation state (``moderation``): its one writer is ``events.moderation.event_moderate``
+    (``events.moderation.TRANSITIONS`` is this table as data), each move a conditional UPDATE
+    on ``moderation`` logged in ``EventLog`` with the action named here:
+
+    ========  ========  =========================================  ==========
+    from      to        when, by whom                              log action
+    ========  ========  =========================================  ==========
+    OK        REVIEW    WeChat's checks: a picture rejected, a     flag
+                        text judged risky on the re-check
+    OK        HIDDEN    staff hide it from the square              hide
+    REVIEW    HIDDEN    staff hide it                              hide
+    REVIEW    OK        staff put it back                          restore
+    HIDDEN    OK        staff put it back                          restore
+    ========  ========  =========================================  ==========
+
+    A staff decision stands: WeChat's flag of a hidden event leaves it hidden.
     """
 
     class Visibility(models.TextChoices):
@@ -123,6 +141,12 @@ class Event(models.Model):
     # draw_at - LOTTERY_LOCK_LEAD_SECONDS when scheduled; the moment of locking when the event
     # locked early (count target reached, manual draw).
     lock_at = models.DateTimeField(_("lock time"))
+    # An early lock's due time, stored by the lock (``draws.services.event_lock``): when a
+    # count-mode event's target was reached (the join moved ``lock_at`` there), or when its
+    # creator drew a manual event. Null for a lock on schedule. Its draw is due from then
+    # (``draw_due_at``), after the reveal gap; the fact is stored, not read off
+    # ``lock_at < draw_at - LOTTERY_LOCK_LEAD_SECONDS``, which a change of that setting breaks.
+    early_lock_at = models.DateTimeField(_("locked early at"), null=True, blank=True)
     status = models.PositiveSmallIntegerField(
         _("status"), choices=Status.choices, default=Status.INIT
     )
@@ -264,6 +288,17 @@ class Event(models.Model):
     @staticmethod
     def scheduled_lock_at(draw_at):
         return draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
+
+    @property
+    def draw_due_at(self) -> datetime:
+        """When the draw is due: ``draw_at``, or an early lock's due time (``early_lock_at``).
+        The draw itself also waits for the reveal gap (``draws.selectors.reveal_time``)."""
+        return self.early_lock_at or self.draw_at
+
+    @staticmethod
+    def draw_due_q(*, now: datetime) -> models.Q:
+        """``draw_due_at <= now`` in a query (``early_lock_at`` is always before ``draw_at``)."""
+        return models.Q(draw_at__lte=now) | models.Q(early_lock_at__lte=now)
 
     @staticmethod
     def phase_at(*, status_name: str, lock_at: datetime, now: datetime) -> str:
@@ -522,14 +557,43 @@ class RedeemCode(models.Model):
 
 
 class Claim(models.Model):
-    """A winner's claim of their prize (events.claims is its only writer).
+    """A winner's claim of their prize. ``events.claims`` is its only writer: the other apps
+    (``draws.substitutions`` for an alternate's offer and a forfeit) call its functions.
 
-    States: ``unclaimed`` (a row exists only once the reminder went out), ``claimed`` (details
-    given, still correctable), ``shipped`` (final), ``forfeited`` (final: the prize passed to
-    an alternate, ``draws.substitutions`` writes it; the entry no longer holds it). ``expired`` is not stored: it is
-    ``unclaimed`` (or no row) at or after ``deadline``. Personal data lives only in the
-    encrypted ``details`` (events.claim_crypto) and is blanked ``CLAIM_ERASE_AFTER_DAYS``
-    after the claim closes (shipped, or its deadline for a claim never shipped).
+    The state machine (``status``). Each transition has one owner, a function of
+    ``events.claims``; each is a conditional UPDATE on ``status`` (an INSERT for a new row)
+    whose row count decides a race, logged as ``claim <id>: <from> -> <to>`` by the module's
+    one transition helper, which refuses a transition not in ``events.claims.TRANSITIONS``:
+
+    =========  =========  ===================================  ===================================
+    from       to         when, by whom                        owner
+    =========  =========  ===================================  ===================================
+    (none)     UNCLAIMED  a winner's row: the reminder sweep,  ``events.claims.claims_open``
+                          the expiry sweep (window passed
+                          with no row), the first claim, a
+                          disqualification
+    (none)     UNCLAIMED  an alternate is offered the unit     ``events.claims.claim_offer``
+                          (``offered_at``; window from then)
+    UNCLAIMED  CLAIMED    the winner, before it expired        ``events.claims.claim_submit``
+    CLAIMED    CLAIMED    the winner corrects, until shipped   ``events.claims.claim_submit``
+    CLAIMED    SHIPPED    the creator                          ``events.claims.claim_ship``
+    UNCLAIMED  FORFEITED  the sweeper once it expired; the     ``events.claims.claim_forfeit``
+                          creator's disqualification
+    CLAIMED    FORFEITED  the creator's disqualification       ``events.claims.claim_forfeit``
+    =========  =========  ===================================  ===================================
+
+    SHIPPED and FORFEITED are final; a forfeited claim's entry no longer holds the prize (the
+    unit passed to an alternate, ``draws.substitutions``, which calls ``claim_forfeit`` and
+    ``claim_offer``). A winner may have no row yet: that reads as UNCLAIMED with the event's
+    deadline (``drawn_at`` + ``claim_days``).
+
+    ``expired`` is not stored, and has one definition (``is_expired``, ``expired_q``): UNCLAIMED
+    (or no row) at or after ``deadline``. The winner's view, the creator's list, the claim
+    refusal, the reminder and the expiry sweeper all read it from there. Personal data lives
+    only in the encrypted ``details`` (events.claim_crypto) and is blanked
+    ``CLAIM_ERASE_AFTER_DAYS`` after the claim closes (shipped, or its deadline for a claim never
+    shipped). ``reminded_at``, ``erased_at`` and ``details`` change no state (``events.claims``
+    writes them too); ``notified_at`` is the notifications' outbox mark, which they set.
     """
 
     class Status(models.TextChoices):
@@ -581,6 +645,34 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} ({self.status})"
+
+    # "expired": the one rule, in Python and in SQL. The two must agree to the microsecond:
+    # expired at ``deadline`` itself.
+    EXPIRED = "expired"
+
+    @staticmethod
+    def is_expired(status: str | None, *, deadline: datetime, now: datetime) -> bool:
+        """Unclaimed (``None``: no row yet) at or after ``deadline``."""
+        return (status or Claim.Status.UNCLAIMED) == Claim.Status.UNCLAIMED and now >= deadline
+
+    @staticmethod
+    def expired_q(*, now: datetime, prefix: str = "") -> models.Q:
+        """``is_expired`` for claim rows in a query (``prefix``: the path to them, ``claim__``)."""
+        return models.Q(
+            **{f"{prefix}status": Claim.Status.UNCLAIMED, f"{prefix}deadline__lte": now}
+        )
+
+    @staticmethod
+    def unexpired_q(*, now: datetime, prefix: str = "") -> models.Q:
+        """Unclaimed and not expired: the other side of ``expired_q``."""
+        return models.Q(**{f"{prefix}status": Claim.Status.UNCLAIMED, f"{prefix}deadline__gt": now})
+
+    @staticmethod
+    def state_at(status: str | None, *, deadline: datetime, now: datetime) -> str:
+        """unclaimed | claimed | shipped | forfeited | expired, as of ``now`` (None: no row)."""
+        if Claim.is_expired(status, deadline=deadline, now=now):
+            return Claim.EXPIRED
+        return status or Claim.Status.UNCLAIMED
 
 
 class ClaimAccess(models.Model):

@@ -98,10 +98,7 @@ def claim_of_entry(entry, *, now: datetime) -> dict | None:
     if drawn_at is None or delivery == Event.Delivery.NONE:
         return None
     deadline = own_deadline or drawn_at + timedelta(days=days)
-    status = status or "unclaimed"
-    if status == "unclaimed" and now >= deadline:
-        status = "expired"
-    return {"state": status, "deadline": deadline}
+    return {"state": Claim.state_at(status, deadline=deadline, now=now), "deadline": deadline}
 
 
 def _with_related(events: QuerySet[Event], *, viewer: User) -> QuerySet[Event]:

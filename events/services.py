@@ -41,6 +41,7 @@ from events.models import (
     Report,
     ShareCode,
 )
+from events.moderation import event_moderate
 from events.read_model import EntryChange, EventRef
 from lottery_site import drand, metrics
 from lottery_site.durations import humanize_duration
@@ -328,38 +329,6 @@ def event_report(*, event: Event, user: User, reason: str, now: datetime) -> tup
             ), True
     except IntegrityError:
         return Report.objects.get(event_id=event.pk, user_id=user.pk), False
-
-
-def event_moderate(
-    *, event: Event, actor: User | None, to: str, now: datetime, reason: str = ""
-) -> bool:
-    """Move an event's moderation state (``Event.Moderation``), logged; False if it already was.
-
-    Staff hide an event from the square (``hidden``) or put it back (``ok``); WeChat's checks
-    send it to ``review``, with a "flag" log row that tells the creator in their inbox. Only
-    the square reads this state: joins, the draw and the link keep working.
-    """
-    with transaction.atomic():
-        changed = Event.objects.filter(pk=event.pk).exclude(moderation=to).update(moderation=to)
-        if changed:
-            transitions.log(
-                event.pk,
-                actor=actor,
-                actor_kind=EventLog.ActorKind.STAFF if actor else EventLog.ActorKind.SYSTEM,
-                action=MODERATION_ACTIONS[to],
-                reason=reason,
-                now=now,
-            )
-            read_model.event_changed(event_id=event.pk, what="listing")
-    return bool(changed)
-
-
-# moderation state -> the log's action (the inbox shows "flag" rows to the creator).
-MODERATION_ACTIONS = {
-    Event.Moderation.OK: EventLog.Action.RESTORE,
-    Event.Moderation.HIDDEN: EventLog.Action.HIDE,
-    Event.Moderation.REVIEW: EventLog.Action.FLAG,
-}
 
 
 def events_flag_for_picture(*, upload: Upload, now: datetime) -> int:
