@@ -4,12 +4,14 @@ import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from events import mirror
 from events.models import Claim, Entry, Event, Prize
+from lottery_site import drand
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
 
@@ -111,6 +113,7 @@ class EventState:
     cancel_reason: str
     revision: int  # one more with every edit of the public part (event_update)
     viewer_entries: list[_ViewerEntry] = field(default_factory=list)
+    pk: int = 0  # the event's, for what only a locked event adds (``beacon_wait``)
 
 
 def event_state(*, ref: EventRef, viewer: User) -> EventState:
@@ -125,7 +128,7 @@ def event_state(*, ref: EventRef, viewer: User) -> EventState:
         (status, draw_at, lock_at, reason, revision), count, joined_at = mirrored
         entries = [] if joined_at is None else [_ViewerEntry(joined_at, None, ref.pk, viewer.pk)]
         return EventState(
-            Event.STATUS_NAMES[status], draw_at, lock_at, count, reason, revision, entries
+            Event.STATUS_NAMES[status], draw_at, lock_at, count, reason, revision, entries, ref.pk
         )
     state = _event_state_from_database(ref=ref, viewer=viewer)
     if state.status_name == Event.STATUS_NAMES[Event.Status.INIT]:
@@ -156,6 +159,7 @@ def _event_state_from_database(*, ref: EventRef, viewer: User) -> EventState:
         cancel_reason=reason,
         revision=revision,
         viewer_entries=entries,
+        pk=ref.pk,
     )
 
 
@@ -256,3 +260,34 @@ def _with_related(events: QuerySet[Event], *, viewer: User) -> QuerySet[Event]:
             to_attr="viewer_entries",
         ),
     )
+
+
+def beacon_wait(event: Event | EventState, *, now: datetime) -> dict | None:
+    """What a locked event waits for before it is settled: its round and whether it is late.
+
+    None unless the event is locked (OPENING) and names a round not yet fetched. ``waiting``:
+    the round's time has passed and no relay has served it yet (the draw waits as long as it
+    takes); ``overdue``: for longer than DRAND_MAX_WAIT_SECONDS. ``settles``: ``draw``, or
+    ``cancel`` for a cancel asked after the lock. Free for an Event row; one query for the
+    detail's live state, and only while the event is locked.
+    """
+    if event.status_name != Event.STATUS_NAMES[Event.Status.OPENING]:
+        return None
+    if isinstance(event, Event):
+        row = None if event.beacon else vars(event)
+    else:
+        row = (
+            Event.objects.filter(pk=event.pk, status=Event.Status.OPENING, beacon__isnull=True)
+            .values("beacon_round", "beacon_chain", "cancel_requested_at")
+            .first()
+        )
+    if row is None or row["beacon_round"] is None or not row["beacon_chain"]:
+        return None
+    at = drand.Chain.from_json(row["beacon_chain"]).round_time(row["beacon_round"])
+    return {
+        "round": row["beacon_round"],
+        "round_at": datetime.fromtimestamp(at, tz=UTC),
+        "waiting": now.timestamp() >= at,
+        "overdue": now.timestamp() >= at + settings.DRAND_MAX_WAIT_SECONDS,
+        "settles": "cancel" if row["cancel_requested_at"] else "draw",
+    }

@@ -122,9 +122,13 @@ def substitutions_fan_out(*, now: datetime) -> list[list[int]]:
     The substitution's ``notified_at`` is the outbox mark, set only after the delivery is
     recorded; a rerun inserts nothing twice (one delivery per event, user and kind).
     """
-    # A unit recorded unawarded has no replacement: nobody to tell.
+    # A unit recorded unawarded has no replacement: nobody to tell. A pending one (v3, waiting
+    # for its beacon round) has none yet: it is told once it is drawn.
     return _outbox_fan_out(
-        Substitution.objects.all(), "replacement__user_id", Delivery.Kind.OFFERED, now=now
+        Substitution.objects.filter(pending=False),
+        "replacement__user_id",
+        Delivery.Kind.OFFERED,
+        now=now,
     )
 
 

@@ -14,6 +14,7 @@ EXPECTED = [
     "LotteryWeChatErrorRate",
     "LotteryHTTP5xxRate",
     "LotteryNotReady",
+    "LotteryBeaconOverdue",
 ]
 
 
