@@ -1043,7 +1043,7 @@ def _check_canceled(proof: Proof, keys: list[str], allocation: Allocation, repor
     if proof.would_be_winners is None:
         if proof.algorithm == ALGORITHM_V3:
             report.problems.append(
-                "canceled after the lock without publishing the winners the draw would have had"
+                "canceled after the lock without publishing its would-be winners"
             )
         else:
             report.notes.append(
