@@ -657,3 +657,183 @@ def test_manage_verify_draw_fails_for_a_draw_missing_its_beacon(relays):
     Event.objects.filter(pk=event.pk).update(beacon=None, beacon_missing_reason="forced")
     with pytest.raises(CommandError):
         call_command("verify_draw", event.public_id)
+
+
+# --- worked examples 4 and 5 of docs/fairness.md ------------------------------------------
+
+EXAMPLE_KEYS = [
+    "u_0000000000000001",
+    "u_3k9x2m7q5w8e1r4t",
+    "u_a1b2c3d4e5f6g7h8",
+    "u_m0n1o2p3q4r5s6t7",
+    "u_zzzzzzzzzzzzzzzz",
+]
+EXAMPLE_GENESIS = 1767225600  # 2026-01-01T00:00:00Z
+
+
+def example_proof(**changes) -> dict:
+    """The v3 proof of docs/fairness.md's worked example 4 (and, changed, example 5)."""
+    from tests import fake_drand
+
+    seed = bytes(range(32))
+    count, digest = fairness.entrants_digest(EXAMPLE_KEYS)
+    gold, silver = {"id": "p_gold", "name": "Gold"}, {"id": "p_silver", "name": "Silver"}
+    proof = {
+        "algorithm": "sha256-fisher-yates-v3",
+        "event_id": "e_0000000000000001",
+        "status": "opened",
+        "commitment": fairness.commitment(seed),
+        "committed_at": "2026-01-01T00:00:00+00:00",
+        "entrant_count": count,
+        "entrants_digest": digest,
+        "seed": seed.hex(),
+        "prizes": [{**gold, "quantity": 1}, {**silver, "quantity": 2}],
+        "prizes_digest": "e31fb5f38884cb61e99c7db0e54f178576b07d5f9742e96aafc2db8a90d5f2a8",
+        "without_beacon": False,
+        "reveal_gap_seconds": 10,
+        "beacon_chain": fake_drand.chain(period=3, genesis_time=EXAMPLE_GENESIS).as_json(),
+        "beacon_round": 1000,
+        "beacon": signed_round(1000),
+        "beacon_missing_reason": None,
+        "lock_at": "2026-01-01T00:49:00+00:00",
+        "locked_at": "2026-01-01T00:49:47+00:00",
+        "draw_at": "2026-01-01T00:50:00+00:00",
+        "drawn_at": "2026-01-01T00:50:00+00:00",
+        "max_substitutions": 3,
+        "claim_days": 1,
+        "substitutions": [
+            {
+                "unit": 1,
+                "prize": silver,
+                "replaced": "u_3k9x2m7q5w8e1r4t",
+                "reason": "fake_account",
+                "at": "2026-01-01T01:00:00+00:00",
+                "pending": False,
+                "beacon_round": 1205,
+                "beacon": signed_round(1205),
+                "drawn_at": "2026-01-01T01:00:12+00:00",
+                "position": 3,
+                "replacement": "u_m0n1o2p3q4r5s6t7",
+                "step": None,
+                "replaced_deadline": "2026-01-02T00:50:00+00:00",
+                "deadline": "2026-01-02T01:00:12+00:00",
+            },
+            {
+                "unit": 0,
+                "prize": gold,
+                "replaced": "u_0000000000000001",
+                "reason": "expired",
+                "at": "2026-01-02T00:50:00+00:00",
+                "pending": False,
+                "beacon_round": 29805,
+                "beacon": signed_round(29805),
+                "drawn_at": "2026-01-02T00:50:12+00:00",
+                "position": 2,
+                "replacement": "u_a1b2c3d4e5f6g7h8",
+                "step": None,
+                "replaced_deadline": "2026-01-02T00:50:00+00:00",
+                "deadline": "2026-01-03T00:50:12+00:00",
+            },
+        ],  # fmt: skip
+        "cancel_reason": None,
+        "cancel_requested_at": None,
+        "canceled_at": None,
+        "would_be_winners": None,
+    }
+    proof.update(changes)
+    return proof
+
+
+EXAMPLE_WINNERS = [
+    {"user": {"id": "u_a1b2c3d4e5f6g7h8"}, "prize": {"id": "p_gold"}},
+    {"user": {"id": "u_m0n1o2p3q4r5s6t7"}, "prize": {"id": "p_silver"}},
+    {"user": {"id": "u_zzzzzzzzzzzzzzzz"}, "prize": {"id": "p_silver"}},
+]
+
+
+def both_verifiers(proof, winners=None) -> tuple[list[str], list[str], list[str]]:
+    report = fairness.verify_report(proof=proof, entrant_keys=EXAMPLE_KEYS, winners=winners)
+    standalone_problems, notes = load_verifier().check_draw(
+        proof=proof,
+        keys=EXAMPLE_KEYS,
+        winners=winners,
+        unawarded=None,
+        expect_public_key=public_key(),
+    )
+    return report.problems, standalone_problems, notes
+
+
+def test_worked_example_4_v3_draw_and_fresh_round_substitutions():
+    proof = example_proof()
+    # The draw with round 1000: positions [0, 1, 4].
+    stream = fairness.RandomStream(
+        seed=bytes(range(32)),
+        entrants_digest=proof["entrants_digest"],
+        algorithm=fairness.ALGORITHM_V3,
+        prizes_digest=proof["prizes_digest"],
+        beacon_randomness=bytes.fromhex(proof["beacon"]["randomness"]),
+    )
+    assert stream.block(0).hex() == (
+        "c17091d92cdb4f0161c103ba259ecdfc9a4ed450384b96fdd4b73cb791feefd2"
+    )
+    assert (
+        fairness.first_round_at_or_after(
+            proof["beacon_chain"], timezone.datetime.fromisoformat("2026-01-01T00:49:57+00:00")
+        )
+        == 1000
+    )
+    # Substitution 1: round 1205 (the first at or after 01:00:00 + 10 s), eligible [2, 3].
+    first = signed_round(1205)
+    assert first["randomness"] == (
+        "9fbe0ff07620239bf90c27bb9d232bddb40846e3b4f2d05012fc3f5e96520499"
+    )
+    prefix = (
+        fairness.ALTERNATE_LABEL.encode()
+        + bytes(range(32))
+        + bytes.fromhex(proof["entrants_digest"])
+        + bytes.fromhex(proof["prizes_digest"])
+        + bytes.fromhex(first["randomness"])
+        + (1).to_bytes(8, "big")
+    )
+    assert len(prefix) == 168
+    block = hashlib.sha256(prefix + bytes(8)).hexdigest()
+    assert block == "0d9a5b5e96008f37a5785f09f1be95ceed18304050ae75d60bdbb2536a0732d1"
+    assert int(block[:16], 16) == 980196330708176695  # odd: index 1 of [2, 3] -> position 3
+    assert signed_round(29805)["randomness"] == (
+        "cc22a9788d71f02c0e2681bd9daa05999f01be600c771ba7dded74217e5bb436"
+    )
+    server, standalone_problems, _ = both_verifiers(proof, EXAMPLE_WINNERS)
+    assert server == [] and standalone_problems == []
+
+    chosen = example_proof()
+    chosen["substitutions"][0].update(replacement="u_a1b2c3d4e5f6g7h8", position=2)
+    server, standalone_problems, _ = both_verifiers(chosen, EXAMPLE_WINNERS)
+    assert server[0].startswith("substitution #1") and standalone_problems[0].startswith(
+        "substitution #1"
+    )
+
+
+@pytest.mark.parametrize(("asked", "late"), [("00:49:52", False), ("00:50:30", True)])
+def test_worked_example_5_a_canceled_event_publishes_its_would_be_winners(asked, late):
+    proof = example_proof(
+        status="canceled",
+        drawn_at=None,
+        substitutions=[],
+        cancel_reason="prizes out of stock",
+        cancel_requested_at=f"2026-01-01T{asked}+00:00",
+        canceled_at="2026-01-01T00:50:30+00:00",
+        would_be_winners=[
+            {"user": {"id": "u_0000000000000001"}, "prize": {"id": "p_gold"}},
+            {"user": {"id": "u_3k9x2m7q5w8e1r4t"}, "prize": {"id": "p_silver"}},
+            {"user": {"id": "u_zzzzzzzzzzzzzzzz"}, "prize": {"id": "p_silver"}},
+        ],
+    )
+    report = fairness.verify_report(proof=proof, entrant_keys=EXAMPLE_KEYS)
+    assert report.problems == [] and report.late_cancel is late
+    standalone_problems, notes = load_verifier().check_draw(
+        proof=proof, keys=EXAMPLE_KEYS, winners=None, unawarded=None, expect_public_key=public_key()
+    )
+    assert standalone_problems == []
+    assert any(note.startswith("canceled at") for note in notes) is late
+    swapped = dict(proof, would_be_winners=list(reversed(proof["would_be_winners"])))
+    assert fairness.verify(proof=swapped, entrant_keys=EXAMPLE_KEYS)
