@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 for problem in problems:
                     self.stdout.write(f"  - {problem}")
             else:
-                self.stdout.write(self.style.SUCCESS(f"{event_id}: OK, confirmed"))
+                self.stdout.write(self.style.SUCCESS(f"{event_id}: OK, winners confirmed"))
         if failed:
             raise CommandError(f"{failed} of {len(event_ids)} draws not confirmed")
 
