@@ -50,7 +50,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     # The nickname was accepted while WeChat's content check did not answer
     # (WECHAT_CONTENT_CHECK_ON_ERROR=accept): the periodic re-check looks at it again.
-    nickname_unchecked = models.BooleanField(_("nickname not checked"), default=False)
+    nickname_unchecked = models.BooleanField(
+        _("nickname not checked"), default=False, db_default=False
+    )
     deactivated_reason = models.CharField(
         _("deactivation reason"), max_length=200, blank=True, default=""
     )
@@ -163,3 +165,29 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.public_id}"
+
+
+class WeChatPush(models.Model):
+    """A message WeChat pushed to our callback, by its ``timestamp`` and ``nonce``: the same pair
+    again is a replay (``accounts.services.wechat_push_once``).
+
+    Kept until ``expires_at``, when the timestamp leaves the window a push is accepted in
+    (WECHAT_CALLBACK_MAX_SKEW_SECONDS): after that the timestamp alone refuses it. In the
+    database rather than Redis: the refusal must hold across processes and machines, through a
+    Redis outage or restart (our Redis keeps nothing on disk), and pushes are few (one per
+    picture checked).
+    """
+
+    timestamp = models.BigIntegerField(_("timestamp"))
+    nonce = models.CharField(_("nonce"), max_length=64)
+    expires_at = models.DateTimeField(_("remembered until"), db_index=True)
+
+    class Meta:
+        verbose_name = _("WeChat push")
+        verbose_name_plural = _("WeChat pushes")
+        constraints = [
+            models.UniqueConstraint(fields=["timestamp", "nonce"], name="wechat_push_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp}:{self.nonce}"

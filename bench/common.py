@@ -68,6 +68,8 @@ class Server:
         workers: int | None = None,
         threads: int = 1,
         settings: str = "lottery_site.settings",
+        env: dict[str, str] | None = None,
+        log: str = "server.log",
     ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -80,14 +82,16 @@ class Server:
             "DJANGO_SETTINGS_MODULE": settings,
             # bin/serve-web runs gunicorn from the virtualenv this script was started with.
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            **(env or {}),
         }
+        self.log = log
         if workers:
             self.env["WEB_WORKERS"] = str(workers)
 
     def __enter__(self) -> "Server":
         # The server's own log (warnings: Redis unreachable, a mirror dropped) for the reader.
         RESULTS.mkdir(parents=True, exist_ok=True)
-        log = (RESULTS / "server.log").open("w")
+        log = (RESULTS / self.log).open("w")
         self.process = subprocess.Popen(
             [str(REPO / "bin" / "serve-web")],
             cwd=REPO,

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
-from events import square, transitions
+from events import read_model, transitions
 from events.models import Entry, Event, EventLog, Prize
 from lottery_site import drand, metrics
 from lottery_site import request_id as log_context
@@ -47,7 +47,7 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
         changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
         if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(**changes):
             return False
-        event = Event.objects.only("draw_at", "lock_at", "draw_mode").get(pk=event_id)
+        event = Event.objects.only("public_id", "draw_at", "lock_at", "draw_mode").get(pk=event_id)
         trigger = "creator" if early else _lock_trigger(event)
         Event.objects.filter(pk=event_id).update(**_lock_publication(event_id, now=now))
         transitions.log(
@@ -58,7 +58,8 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
             reason=reason or LOCK_REASONS[trigger],
             now=now,
         )
-        square.changed()
+        read_model.event_changed(event_id=event_id, what="live")
+    logger.info("event %s locked (%s)", event.public_id, LOCK_REASONS[trigger])
     metrics.EVENTS_LOCKED.labels(trigger).inc()
     if not early:  # how long after entries closed the sweeper locked the event
         metrics.LOCK_LAG.observe((now - lock_at).total_seconds())
@@ -131,8 +132,12 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
     if event is None or not selectors.is_due_for_draw(event, now=now):
         return False
     log_context.event_id.set(event.public_id)  # the draw task's log lines name the event
-    if now < selectors.reveal_time(event):
-        return False  # the sweeper comes back; a worker never sleeps through the gap
+    reveal_at = selectors.reveal_time(event)
+    if now < reveal_at:
+        # The sweeper comes back; a worker never sleeps through the gap. Said, so that a draw
+        # asked for by a request and done by a later sweep reads as one story in the log.
+        logger.info("event %s: drawn by the first sweep after %s", event.public_id, reveal_at)
+        return False
     beacon, missing_reason = _round_for(event, now=now)  # network: outside any transaction
     if beacon is None and missing_reason is None:
         return False  # the round is not out, or no relay served it yet: the next sweep asks
@@ -149,6 +154,7 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
             return False
         settle = _settle_cancel if current["cancel_requested_at"] else _settle_draw
         settle(event, prizes, allocation, beacon=beacon, missing_reason=missing_reason, now=now)
+        read_model.event_changed(event_id=event_id, what="live")
     if current["cancel_requested_at"] is None:
         _count_draw(event, now=now, seconds=time.perf_counter() - started)
     return True
@@ -202,7 +208,6 @@ def _settle_cancel(event, prizes, allocation, *, beacon, missing_reason, now) ->
         reason=Event.objects.values_list("cancel_reason", flat=True).get(pk=event.pk),
         now=now,
     )
-    square.changed()
     logger.info("event %s canceled at its round (asked after the lock)", event.public_id)
 
 

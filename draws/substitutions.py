@@ -31,11 +31,12 @@ from django.db.models import F
 
 from accounts.models import User
 from draws import fairness, selectors, services
-from events import transitions
+from events import read_model, transitions
 from events.claims import claim_deadline, claims_open
 from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
 from lottery_site import drand
 from lottery_site.errors import ApplicationError
+from lottery_site.ids import is_public_id
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,11 @@ def winner_disqualify(
         raise ApplicationError("event_not_drawn")
     if reason not in fairness.DISQUALIFY_REASONS:
         raise ApplicationError("invalid_input", data={"reason": ["unknown reason"]})
-    entry = Entry.objects.filter(event_id=event.pk, user_key=user_key, prize__isnull=False).first()
+    entry = None
+    if is_public_id(user_key, "u_"):  # exactly, not as MySQL's collation would match it
+        entry = Entry.objects.filter(
+            event_id=event.pk, user_key=user_key, prize__isnull=False
+        ).first()
     if entry is None:
         raise ApplicationError("winner_not_found")
     substitution = _substitute(
@@ -174,6 +179,7 @@ def _substitute(
         if event.fairness_algorithm == fairness.ALGORITHM_V3:
             substitution = _record(event, entry, reason=reason, now=now, actor=actor)
             _log(event, substitution, now=now, actor=actor)
+            read_model.event_changed(event_id=event_id, what="winners")
             return substitution
         alternate = _next_alternate(event, unit=unit)
         if alternate is None:
@@ -203,6 +209,7 @@ def _substitute(
                 f"{alternate['user_key'] if alternate else 'unawarded'}"
             ),
         )
+        read_model.event_changed(event_id=event_id, what="winners")
     logger.info(
         "event %s unit %s: %s replaced (%s) by %s",
         event.public_id,
@@ -278,6 +285,7 @@ def substitution_resolve(*, substitution_id: int, now: datetime) -> bool:
         if not Substitution.objects.filter(pk=sub.pk, pending=True).exists():
             return False
         _draw_alternate(event, sub, beacon=beacon, now=now)
+        read_model.event_changed(event_id=event.pk, what="winners")
     return True
 
 

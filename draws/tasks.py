@@ -7,7 +7,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from draws import selectors, services, substitutions
+from events.models import Event
 from lottery_site import metrics
+from lottery_site import request_id as log_context
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ def _own_queue(request) -> str | None:
 
 @shared_task(ignore_result=True)
 def lock_event(event_id: int) -> None:
+    _name_event(event_id)
     now = timezone.now()
     services.event_lock(event_id=event_id, now=now)
     services.event_draw(event_id=event_id, now=now)  # an overdue event is drawn straight away
@@ -70,7 +73,15 @@ def lock_event(event_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def draw_event(event_id: int) -> None:
+    _name_event(event_id)
     services.event_draw(event_id=event_id, now=timezone.now())
+
+
+def _name_event(event_id: int) -> None:
+    """Every line this task logs names its event, Celery's "succeeded" line too, even when
+    the event turns out to be drawn already (the task then logs nothing else)."""
+    public_id = Event.objects.filter(pk=event_id).values_list("public_id", flat=True).first()
+    log_context.event_id.set(public_id)
 
 
 @shared_task(ignore_result=True)

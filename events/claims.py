@@ -19,11 +19,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
+from openpyxl import Workbook
 
 from accounts.models import User
 from events import claim_crypto, transitions
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
 from lottery_site.errors import ApplicationError
+from lottery_site.ids import is_public_id
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +123,9 @@ def claim_ship(
     """
     if event.creator_id != actor.pk:
         raise ApplicationError("not_owner")
-    claim = Claim.objects.filter(public_id=claim_id, event_id=event.pk).first()
+    claim = None
+    if is_public_id(claim_id, "c_"):  # exactly, not as MySQL's collation would match it
+        claim = Claim.objects.filter(public_id=claim_id, event_id=event.pk).first()
     if claim is None:
         raise ApplicationError("claim_not_found")
     updated = Claim.objects.filter(pk=claim.pk, status=Claim.Status.CLAIMED).update(
@@ -160,27 +164,85 @@ def may_read_personal_data(*, event: Event, reader: User) -> bool:
     return reader.is_staff and reader.has_perm(PERSONAL_DATA_PERMISSION)
 
 
-def claims_read(*, event: Event, reader: User, now: datetime, reason: str) -> list[dict]:
-    """Every winner of the event with their claim, personal data decrypted, each read audited.
+def claims_read(
+    *, event: Event, reader: User, now: datetime, reason: str, state: str | None = None
+) -> list[dict]:
+    """Every winner of the event with their claim (those in ``state`` if given), personal data
+    decrypted, each read audited.
 
     Only the creator and staff holding ``view_claim_personal_data``; anyone else ``not_owner``.
     """
+    _check_reader(event, reader)
+    entries = winning_entries(event, state=state, now=now)
+    return winner_rows(
+        event=event, reader=reader, now=now, reason=reason, decrypt=True, entries=entries
+    )
+
+
+def claims_page(
+    *,
+    event: Event,
+    reader: User,
+    now: datetime,
+    state: str | None,
+    after: int | None,
+    size: int,
+) -> tuple[list[dict], int | None]:
+    """One page of ``claims_read`` in draw order: the rows after draw rank ``after`` (None:
+    from the first), and the rank the next page starts after (None on the last page).
+
+    The draw rank is fixed by the draw and unique per event, so paging never repeats or skips
+    a winner while claims change meanwhile (a row may only leave or join a ``state`` filter).
+    """
+    _check_reader(event, reader)
+    entries = winning_entries(event, state=state, now=now)
+    if after is not None:
+        entries = entries.filter(prize_rank__gt=after)
+    page = list(entries[: size + 1])
+    rows = winner_rows(
+        event=event, reader=reader, now=now, reason="api", decrypt=True, entries=page[:size]
+    )
+    return rows, (page[size - 1].prize_rank if len(page) > size else None)
+
+
+def _check_reader(event: Event, reader: User) -> None:
     if not may_read_personal_data(event=event, reader=reader):
         raise ApplicationError("not_owner")
     claim_crypto.require_keys()
-    return winner_rows(event=event, reader=reader, now=now, reason=reason, decrypt=True)
 
 
-def winner_rows(
-    *, event: Event, reader: User, now: datetime, reason: str, decrypt: bool
-) -> list[dict]:
-    """The rows of ``claims_read``; ``decrypt=False`` masks instead (staff without the permission)."""
-    event_deadline = claim_deadline(event)
+def winning_entries(event: Event, *, state: str | None = None, now: datetime | None = None):
+    """The event's winning entries in draw order; only those whose claim is in ``state``
+    (unclaimed, claimed, shipped, expired: ``claim_state``'s names) when given."""
     entries = (
         Entry.objects.filter(event_id=event.pk, prize__isnull=False)
         .select_related("user", "prize", "claim")
         .order_by("prize_rank")
     )
+    event_deadline = claim_deadline(event)
+    if state is None:
+        return entries
+    if event_deadline is None or now is None:
+        return entries.none()
+    if state in (Claim.Status.CLAIMED, Claim.Status.SHIPPED):
+        return entries.filter(claim__status=state)
+    # Unclaimed or expired, by the claim's own deadline, or the event's while it has no row.
+    expired = state == EXPIRED
+    row_due = Q(claim__deadline__lte=now) if expired else Q(claim__deadline__gt=now)
+    with_row = Q(claim__status=Claim.Status.UNCLAIMED) & row_due
+    if (event_deadline <= now) == expired:
+        return entries.filter(with_row | Q(claim__isnull=True))
+    return entries.filter(with_row)
+
+
+def winner_rows(
+    *, event: Event, reader: User, now: datetime, reason: str, decrypt: bool, entries=None
+) -> list[dict]:
+    """The rows of ``claims_read`` (of ``entries``, every winner by default); ``decrypt=False``
+    masks instead (staff without the permission)."""
+    event_deadline = claim_deadline(event)
+    if entries is None:
+        entries = winning_entries(event)
     codes = _codes_by_entry(event) if event.delivery == Event.Delivery.CODE else {}
     rows, read = [], []
     for entry in entries:
@@ -226,21 +288,38 @@ def claims_csv(rows: list[dict]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
-        address = row["address"] or {}
-        values = [
-            row["user"].nickname or row["user"].public_id,
-            row["prize"].name,
-            row["state"],
-            row["deadline"].isoformat() if row["deadline"] else "",
-            *(address.get(name, "") for name in ADDRESS_FIELDS),
-            row["code"],
-            row["carrier"],
-            row["tracking_number"],
-            row["claimed_at"].isoformat() if row["claimed_at"] else "",
-            row["shipped_at"].isoformat() if row["shipped_at"] else "",
-        ]
-        writer.writerow([csv_safe(str(value)) for value in values])
+        writer.writerow([csv_safe(str(value)) for value in _export_values(row)])
     return out.getvalue()
+
+
+def claims_xlsx(rows: list[dict]) -> bytes:
+    """The winners as an .xlsx workbook (what wx.openDocument opens): the CSV's columns and
+    cells, text kept as text. openpyxl stores a string starting with "=" as a formula, so
+    every cell is disarmed like the CSV's first; times are text in the API's ISO form."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title="claims")
+    sheet.append(list(CSV_COLUMNS))
+    for row in rows:
+        sheet.append([csv_safe(str(value)) for value in _export_values(row)])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _export_values(row: dict) -> list:
+    address = row["address"] or {}
+    return [
+        row["user"].nickname or row["user"].public_id,
+        row["prize"].name,
+        row["state"],
+        row["deadline"].isoformat() if row["deadline"] else "",
+        *(address.get(name, "") for name in ADDRESS_FIELDS),
+        row["code"],
+        row["carrier"],
+        row["tracking_number"],
+        row["claimed_at"].isoformat() if row["claimed_at"] else "",
+        row["shipped_at"].isoformat() if row["shipped_at"] else "",
+    ]
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

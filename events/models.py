@@ -5,7 +5,7 @@ tables. The database keeps the invariants: one entry per (event, user), one priz
 (so nobody wins twice), one position per prize tier.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +14,23 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from lottery_site.ids import claim_public_id, event_public_id, prize_public_id
+
+# What one event may hold: ``events.services`` refuses more; the input serializers and
+# ``GET /config`` (``events.limits``) state the same numbers.
+MAX_PRIZES = 20
+MAX_PRIZE_NAME_LENGTH = 50
+MAX_PRIZE_QUANTITY = 10_000
+MAX_TOTAL_QUANTITY = 100_000
+MAX_CLAIM_DAYS = 30
+MAX_CODE_LENGTH = 64
+
+
+def aware_utc(value: datetime | str) -> datetime:
+    """A datetime column read with plain SQL: the database stores UTC, naive on the wire (a
+    string from SQLite without its converters)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Event(models.Model):
@@ -119,9 +136,14 @@ class Event(models.Model):
     )
     target_participants = models.PositiveIntegerField(_("target entrants"), null=True, blank=True)
     participant_count = models.PositiveIntegerField(_("entrants"), default=0)
+    # Columns added after the table was created carry db_default= beside default=: the previous
+    # release, which does not name them in its INSERTs, runs on this schema during a rolling
+    # deploy and after a rollback (docs/operations.md; .ci/check_migrations.py checks it).
     # One more with every join and withdrawal, under the row lock: their order, without gaps,
     # by which the Redis mirror of the entrants finds a change it missed (events.mirror).
-    entry_seq = models.PositiveBigIntegerField(_("entry changes"), default=0, editable=False)
+    entry_seq = models.PositiveBigIntegerField(
+        _("entry changes"), default=0, db_default=0, editable=False
+    )
 
     # Verifiable fairness (docs/fairness.md): the seed is secret until the draw; its SHA-256 is
     # public from creation. The entrant count and digest are frozen at the lock.
@@ -134,8 +156,14 @@ class Event(models.Model):
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
     # Which version of the scheme draws this event: events created before v3 keep theirs (v1:
     # no prizes digest, no beacon; v2: round named at creation) so their proofs still verify.
+    # The database default is v1: a row written by code that does not know this column (it
+    # predates v2) is drawn by that code under v1.
     fairness_algorithm = models.CharField(
-        _("draw algorithm"), max_length=32, default="sha256-fisher-yates-v3", editable=False
+        _("draw algorithm"),
+        max_length=32,
+        default="sha256-fisher-yates-v3",
+        db_default="sha256-fisher-yates-v1",
+        editable=False,
     )
     # v3, fixed at creation: True when no beacon was configured then, so the event is drawn
     # without one (its detail and proof say so from the start). An event created with a beacon
@@ -148,27 +176,35 @@ class Event(models.Model):
     # which a late sweeper makes later than ``lock_at``). The seed is revealed no sooner than
     # LOTTERY_REVEAL_GAP_SECONDS after it.
     locked_at = models.DateTimeField(_("locked at"), null=True, blank=True)
-    prizes_digest = models.CharField(_("prizes digest"), max_length=64, blank=True, default="")
+    prizes_digest = models.CharField(
+        _("prizes digest"), max_length=64, blank=True, default="", db_default=""
+    )
     # The drand round named in advance (its time falls after the lock) and its chain; the
     # verified round itself once fetched, or why the draw went ahead without it.
     beacon_round = models.PositiveBigIntegerField(_("beacon round"), null=True, blank=True)
     beacon_chain = models.JSONField(_("beacon chain"), null=True, blank=True)
     beacon = models.JSONField(_("beacon round data"), null=True, blank=True)
     beacon_missing_reason = models.CharField(
-        _("why no beacon"), max_length=200, blank=True, default=""
+        _("why no beacon"), max_length=200, blank=True, default="", db_default=""
     )
 
     # How winners get their prizes (events.claims): chosen at creation, editable with the prizes.
     delivery = models.CharField(
-        _("delivery"), max_length=8, choices=Delivery.choices, default=Delivery.NONE
+        _("delivery"),
+        max_length=8,
+        choices=Delivery.choices,
+        default=Delivery.NONE,
+        db_default=Delivery.NONE,
     )
-    claim_days = models.PositiveSmallIntegerField(_("claim window (days)"), default=7)
+    claim_days = models.PositiveSmallIntegerField(_("claim window (days)"), default=7, db_default=7)
     # LOTTERY_MAX_SUBSTITUTIONS, fixed at creation (v3) or at the event's first substitution
     # (older events): a later change of the setting does not rewrite the published rules.
     max_substitutions = models.PositiveSmallIntegerField(
         _("max substitutions"), null=True, blank=True, editable=False
     )
-    contact_note = models.CharField(_("contact note"), max_length=500, blank=True, default="")
+    contact_note = models.CharField(
+        _("contact note"), max_length=500, blank=True, default="", db_default=""
+    )
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
     # A cancel asked at or after the lock (staff only, public reason): recorded here, settled by
@@ -187,15 +223,23 @@ class Event(models.Model):
         related_name="+",
     )
     visibility = models.CharField(
-        _("visibility"), max_length=8, choices=Visibility.choices, default=Visibility.UNLISTED
+        _("visibility"),
+        max_length=8,
+        choices=Visibility.choices,
+        default=Visibility.UNLISTED,
+        db_default=Visibility.UNLISTED,
     )
     moderation = models.CharField(
-        _("moderation"), max_length=8, choices=Moderation.choices, default=Moderation.OK
+        _("moderation"),
+        max_length=8,
+        choices=Moderation.choices,
+        default=Moderation.OK,
+        db_default=Moderation.OK,
     )
-    text_unchecked = models.BooleanField(_("text not checked"), default=False)
+    text_unchecked = models.BooleanField(_("text not checked"), default=False, db_default=False)
     # One more on every edit of the public part (title, description, draw time, prizes): the
     # event detail keeps that part rendered per process and version (events.views).
-    revision = models.PositiveIntegerField(_("revision"), default=0, editable=False)
+    revision = models.PositiveIntegerField(_("revision"), default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -7,13 +7,14 @@ from rest_framework import serializers
 
 from accounts.serializers import ImageOutput, UserOutput
 from events import selectors, square
-from events.models import Event, Report
-from events.services import (
+from events.models import (
     MAX_CLAIM_DAYS,
     MAX_CODE_LENGTH,
     MAX_PRIZE_NAME_LENGTH,
     MAX_PRIZE_QUANTITY,
     MAX_PRIZES,
+    Event,
+    Report,
 )
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
@@ -21,7 +22,8 @@ from lottery_site.serializers import InputSerializer
 # --- input ----------------------------------------------------------------------------------
 
 
-UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True}
+# An id is exact (lottery_site.ids): "img_… " is not "img_…", so no trimming.
+UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True, "trim_whitespace": False}
 
 
 class PrizeInput(InputSerializer):
@@ -88,12 +90,16 @@ class CancelInput(InputSerializer):
 
 class SquareQuery(serializers.Serializer):
     sort = serializers.ChoiceField(choices=square.SORTS, required=False, default="hot")
-    cursor = serializers.CharField(required=False, max_length=500)
+    # allow_blank: DRF reads a blank query parameter as an absent one unless blanks are allowed,
+    # so "?cursor=" served the first page; now it reaches the view, which refuses it as it
+    # refuses every cursor we did not issue.
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=500)
     page_size = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
 
 
 # The most read page validates its query through one instance: ``run_validation`` keeps no
-# state, and a new serializer deep-copies its fields (a third of the view's own time).
+# state, and a new serializer deep-copies its fields (a third of the view's own time in a
+# profile; unmeasured by a benchmark on its own).
 SQUARE_QUERY = SquareQuery()
 
 
@@ -183,7 +189,8 @@ class FairnessOutput(serializers.Serializer):
 
 
 class EventPublicOutput(serializers.Serializer):
-    """What every viewer sees alike and what rarely changes: cached by ``selectors``."""
+    """What every viewer sees alike and what rarely changes: rendered once per revision by
+    ``events.read_model`` (the public part), for the detail and the square's cards."""
 
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()
@@ -259,7 +266,8 @@ class EventLiveOutput(serializers.Serializer):
 
 
 # Serializers deep-copy their fields whenever one is created; rendering through one long-lived
-# instance each (they keep no per-call state) spares that on the most read endpoint.
+# instance each (they keep no per-call state) spares that on the most read endpoint
+# (unmeasured by a benchmark on its own).
 _MY_ENTRY = MyEntryOutput()
 LIVE = EventLiveOutput()
 
@@ -293,7 +301,8 @@ JOIN = JoinOutput()  # the flash-crowd path renders through one instance too (se
 
 
 class SquareEventPublicOutput(serializers.Serializer):
-    """An event's card on the square: what every viewer sees alike, memoized per revision."""
+    """An event's card on the square: fields of the public part, and ``draw_at``, ``lock_at``
+    as the square's check of the page read them (``events.read_model.cards`` assembles it)."""
 
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()

@@ -155,6 +155,19 @@ CELERY_TASKS = Counter(
 )
 
 
+# --- Dependencies ---------------------------------------------------------------------------
+# Redis down keeps /readyz at 200 (the API serves degraded), so the readiness probe cannot page
+# for it: each scrape asks Redis itself (lottery_site/views.py) and says so here. Labelled by
+# role so that the embedded default, which has no Redis, exports no sample at all (an unlabelled
+# gauge would read 0, "down"). "mostrecent": the scrape's own check is the newest value.
+REDIS_UP = Gauge(
+    "lottery_redis_up",
+    "1 if Redis answered the check made at this scrape, else 0, by role: cache | broker.",
+    ["role"],
+    multiprocess_mode="mostrecent",
+)
+
+
 # --- Recording helpers ----------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ variable with its default. With nothing configured the service runs on an embedd
 
 import json
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,11 +15,10 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from lottery_site.logs import logging_config
+from lottery_site.secret_keys import DEV_SECRET_KEY, is_placeholder, is_public
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LOTTERY_VAR_DIR", BASE_DIR / "var"))
-
-DEV_SECRET_KEY = "dev-insecure-lottery-secret-key-change-me-in-production-0123456789"  # noqa: S105
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -44,10 +44,17 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    # Tokens signed with a published key can be forged by anyone: refuse to start.
+if not DEBUG and is_public(SECRET_KEY):
+    # Tokens signed with a published key can be forged by anyone: refuse to start. With debug on,
+    # a placeholder is a system check error instead (lottery_site/checks.py).
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (the development key is public)."
+        "DJANGO_SECRET_KEY must be your own random value when DJANGO_DEBUG is off: the development"
+        " key and the examples' placeholders (<...>, change-me) are public."
+        ' Make one with: python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
+if not DEBUG and is_public(os.environ.get("JWT_SIGNING_KEY", SECRET_KEY)):
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY is a placeholder (<...>, change-me): set your own random value or unset it."
     )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
@@ -77,6 +84,8 @@ MIDDLEWARE = [
     # Outermost, so a request's time covers every other middleware (lottery_site/metrics.py).
     "lottery_site.metrics.HttpMetricsMiddleware",
     "lottery_site.middleware.RequestIdMiddleware",
+    # Before anything that validates the Host header: Prometheus scrapes the private address.
+    "lottery_site.middleware.MetricsBeforeHostCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lottery_site.middleware.ApiGuardMiddleware",
@@ -142,10 +151,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES', time_zone='+00:00'",
             "isolation_level": "read committed",
             # FOUND_ROWS is Django's own (an UPDATE's row count is the rows it matched, which
-            # conditional transitions rely on). MULTI_STATEMENTS lets the join send its whole
-            # transaction in one round trip (events.services._run_batch). Every query here is
-            # parameterized (the ORM, and our few plain-SQL statements), so it adds no way in.
-            "client_flag": CLIENT.FOUND_ROWS | CLIENT.MULTI_STATEMENTS,
+            # conditional transitions rely on).
+            "client_flag": CLIENT.FOUND_ROWS,
+            # mysqlclient lets every connection send several statements at once unless told
+            # not to: only the join's own connection may (events/join_sql.py says why).
+            "multi_statements": False,
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
@@ -273,6 +283,12 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Request bodies: the API takes small JSON documents only, except POST /api/v1/uploads.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# URLs (path and query): longer is a 414 in the envelope. gunicorn reads request lines up to
+# 8190 bytes (lottery_site/gunicorn_conf.py) and nginx up to 8 KiB (large_client_header_buffers'
+# default), so every URL above this limit and below theirs is refused by us, in the envelope.
+API_MAX_URL_BYTES = env_int("API_MAX_URL_BYTES", 4096)
+if not 1024 <= API_MAX_URL_BYTES <= 8000:
+    raise ImproperlyConfigured("API_MAX_URL_BYTES must be between 1024 and 8000")
 # A picture: at most this many bytes and pixels (width x height, checked from the header before
 # any pixel is decoded: a small file can claim to be a huge image).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
@@ -327,7 +343,10 @@ SPECTACULAR_SETTINGS = {
         "Every response is a JSON envelope `{code, msg, data}`; `code` is 0 on success. "
         "See docs/api.md for the error catalogue."
     ),
-    "VERSION": "1.0.0",
+    # The API's version, semver: also in GET /config (api_version). A breaking change of the
+    # document needs a new major, an addition a new minor (clients/miniprogram/ci.sh compares
+    # the document with the last release's); CHANGELOG.md says what changed.
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -410,6 +429,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Metrics (lottery_site/metrics.py) ------------------------------------------------------
 # /metrics answers only a request bearing this token; unset, it answers 404 (metrics off).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if is_placeholder(METRICS_TOKEN):
+    # deploy/systemd/lottery.env.example's "<...>" copied as it was: a token anyone can read.
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is still a placeholder (<...>, change-me): set your own random value "
+        "(and the same in Prometheus's credentials_file), or remove it to turn /metrics off."
+    )
 
 # --- Logging --------------------------------------------------------------------------------
 # lottery_site/logs.py: UTC timestamps, the request's context on every line, secrets redacted.
@@ -441,8 +466,12 @@ SQUARE_REFRESH_SECONDS = env_float("SQUARE_REFRESH_SECONDS", 5)
 # (events.mirror); off, or without Redis, every detail is one query.
 EVENT_MIRROR = env_bool("EVENT_MIRROR", True)
 # How often each process compares an open event's Redis mirror with its row (events.mirror):
-# a change the mirror missed shows within about twice this.
+# a change the mirror missed shows within this, and the mirror is whole again within twice.
 EVENT_MIRROR_CHECK_SECONDS = env_float("EVENT_MIRROR_CHECK_SECONDS", 1)
+# An event's public part (the detail's and the square card's) is rendered once per process and
+# revision (events.read_model); a change of the creator's nickname or avatar, which moves no
+# revision, shows within this.
+EVENT_PUBLIC_TTL_SECONDS = env_float("EVENT_PUBLIC_TTL_SECONDS", 60)
 # ``hot`` counts the joins of this many hours (whole hours: the current one and those before).
 SQUARE_HOT_WINDOW_HOURS = env_int("SQUARE_HOT_WINDOW_HOURS", 24)
 # The hourly join counts in Redis are recounted from the entries table at least this often.
@@ -542,6 +571,15 @@ if WECHAT_CONTENT_CHECK_ON_ERROR not in {"refuse", "accept"}:
 # the EncodingAESKey (43 characters) is set when the push uses the safe (encrypted) mode.
 WECHAT_CALLBACK_TOKEN = os.environ.get("WECHAT_CALLBACK_TOKEN", "")
 WECHAT_CALLBACK_AES_KEY = os.environ.get("WECHAT_CALLBACK_AES_KEY", "")
+if WECHAT_CALLBACK_AES_KEY and not re.fullmatch(r"[A-Za-z0-9+/]{43}", WECHAT_CALLBACK_AES_KEY):
+    # 43 base64 characters (the console's are letters and digits): the AES key and IV. A typo
+    # would otherwise refuse every push as if WeChat had encrypted it wrongly.
+    raise ImproperlyConfigured("WECHAT_CALLBACK_AES_KEY must be the 43-character EncodingAESKey")
+# A push's timestamp may be this far from our clock (either way); its nonce is remembered as
+# long, and the same timestamp and nonce again is a replay (docs/api.md, "The WeChat callback").
+WECHAT_CALLBACK_MAX_SKEW_SECONDS = env_int("WECHAT_CALLBACK_MAX_SKEW_SECONDS", 300)
+if WECHAT_CALLBACK_MAX_SKEW_SECONDS < 1:
+    raise ImproperlyConfigured("WECHAT_CALLBACK_MAX_SKEW_SECONDS must be at least 1")
 # Shown instead of a picture WeChat judged risky (absolute, or a path on this host).
 MODERATION_PLACEHOLDER_URL = os.environ.get(
     "MODERATION_PLACEHOLDER_URL", "/static/moderation/removed.png"

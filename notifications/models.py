@@ -60,6 +60,8 @@ class Delivery(models.Model):
         SHIPPED = "shipped", _("prize shipped")
         # A prize passed to this user as the draw's next alternate (draws.substitutions).
         OFFERED = "offered", _("prize passed to an alternate")
+        # The creator disqualified this winner; their prize passed on (draws.substitutions).
+        DISQUALIFIED = "disqualified", _("winner disqualified")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -81,7 +83,7 @@ class Delivery(models.Model):
         on_delete=models.CASCADE,
         related_name="deliveries",
     )
-    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     template_id = models.CharField(_("template id"), max_length=64)
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

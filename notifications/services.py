@@ -20,15 +20,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import Case, F, Q, QuerySet, Sum, When
 
-from accounts import wechat_messages
 from accounts.models import User
 from events.models import Claim, Entry, EventLog, Prize, Substitution
 from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 from notifications import messages
 from notifications.models import Delivery, InboxState, SubscriptionQuota
+from wechat import subscribe
 
 logger = logging.getLogger(__name__)
 
@@ -113,43 +113,54 @@ def claims_fan_out(*, now: datetime) -> list[list[int]]:
     rerun inserts nothing twice (one delivery per event, user and kind).
     """
     shipped = Claim.objects.filter(status=Claim.Status.SHIPPED)
-    return _outbox_fan_out(shipped, "entry__user_id", Delivery.Kind.SHIPPED, now=now)
+    return _outbox_fan_out(shipped, {"entry__user_id": Delivery.Kind.SHIPPED}, now=now)
 
 
 def substitutions_fan_out(*, now: datetime) -> list[list[int]]:
-    """Record the "you won" WeChat message of each alternate a prize newly passed to.
+    """Record the WeChat messages of each new substitution: "you won" to the alternate the
+    prize passed to, and "your win was revoked" to a winner the creator disqualified (one whose
+    claim window passed unclaimed was reminded before it did).
 
-    The substitution's ``notified_at`` is the outbox mark, set only after the delivery is
-    recorded; a rerun inserts nothing twice (one delivery per event, user and kind).
+    The substitution's ``notified_at`` is the outbox mark of both, set only after the
+    deliveries are recorded; a rerun inserts nothing twice (one delivery per event, user and
+    kind).
     """
-    # A unit recorded unawarded has no replacement: nobody to tell. A pending one (v3, waiting
-    # for its beacon round) has none yet: it is told once it is drawn.
-    return _outbox_fan_out(
-        Substitution.objects.filter(pending=False),
-        "replacement__user_id",
-        Delivery.Kind.OFFERED,
-        now=now,
+    # A unit recorded unawarded has no replacement: nobody to tell of it. A pending one (v3,
+    # waiting for its beacon round) is told of once its alternate is drawn, both messages then.
+    rows = Substitution.objects.filter(pending=False).annotate(
+        disqualified_user_id=Case(
+            When(~Q(reason=Substitution.Reason.EXPIRED), then=F("replaced__user_id")),
+            default=None,
+        )
     )
+    recipients = {
+        "replacement__user_id": Delivery.Kind.OFFERED,
+        "disqualified_user_id": Delivery.Kind.DISQUALIFIED,
+    }
+    return _outbox_fan_out(rows, recipients, now=now)
 
 
 def _outbox_fan_out(
-    rows: QuerySet, user_field: str, kind: str, *, now: datetime
+    rows: QuerySet, recipients: dict[str, str], *, now: datetime
 ) -> list[list[int]]:
-    """One delivery of ``kind`` per row not yet notified (to the user at ``user_field``), then
-    the row's ``notified_at`` mark; the batches of what this run recorded.
+    """For each row not yet notified, one delivery of each kind in ``recipients`` (user field
+    -> kind) to the user that field names, then the row's ``notified_at`` mark; the batches of
+    what this run recorded.
 
     Only what this run recorded: older pending ones are the due-sweep's (deliveries_take_due).
     """
+    fields = list(recipients)
     fresh = list(
-        rows.filter(notified_at__isnull=True).values_list("pk", "event_id", user_field)[
-            :INSERT_CHUNK
-        ]
+        rows.filter(notified_at__isnull=True).values_list("pk", "event_id", *fields)[:INSERT_CHUNK]
     )
-    for _pk, event_id, user_id in fresh:
-        if user_id is not None:
-            _record(event_id, kind, [user_id], now=now)
+    for _pk, event_id, *user_ids in fresh:
+        for field, user_id in zip(fields, user_ids, strict=True):
+            if user_id is not None:
+                _record(event_id, recipients[field], [user_id], now=now)
     rows.filter(pk__in=[row[0] for row in fresh], notified_at__isnull=True).update(notified_at=now)
-    pending = Delivery.objects.filter(kind=kind, state=State.PENDING, created_at=now)
+    pending = Delivery.objects.filter(
+        kind__in=set(recipients.values()), state=State.PENDING, created_at=now
+    )
     return _batches(list(pending.order_by("pk").values_list("pk", flat=True)))
 
 
@@ -225,7 +236,7 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
     except Exception:
         _release(claim)  # nothing was sent: hand them back untouched
         raise
-    outcomes: dict[int, wechat_messages.SendResult] = {}
+    outcomes: dict[int, subscribe.SendResult] = {}
     try:
         for delivery, fields in _with_context(granted):
             outcomes[delivery.pk] = _send_one(delivery, fields)
@@ -297,8 +308,15 @@ def _with_context(deliveries: list[Delivery]):
         summary = _summary(event) if any(d.kind == "summary" for d in group) else None
         canceled_at = _canceled_at(event_id) if any(d.kind == "cancel" for d in group) else None
         shipments = _shipments(event_id, [d.user_id for d in group if d.kind == "shipped"])
+        revoked = _disqualifications(
+            event_id, [d.user_id for d in group if d.kind == "disqualified"]
+        )
         for delivery in group:
-            if delivery.kind == Delivery.Kind.SHIPPED:
+            if delivery.kind == Delivery.Kind.DISQUALIFIED:
+                fields = messages.disqualified_fields(
+                    title=event.title, **revoked[delivery.user_id]
+                )
+            elif delivery.kind == Delivery.Kind.SHIPPED:
                 fields = messages.shipped_fields(title=event.title, **shipments[delivery.user_id])
             elif delivery.kind == Delivery.Kind.OFFERED:
                 fields = messages.result_fields(
@@ -335,6 +353,24 @@ def _shipments(event_id: int, user_ids: list[int]) -> dict[int, dict]:
     }
 
 
+def _disqualifications(event_id: int, user_ids: list[int]) -> dict[int, dict]:
+    """What the disqualified winners among ``user_ids`` lost, and why (their entry no longer
+    holds the prize: the substitution row says which it was)."""
+    if not user_ids:
+        return {}
+    rows = Substitution.objects.filter(event_id=event_id, replaced__user_id__in=user_ids).values(
+        "replaced__user_id", "prize__name", "reason", "created_at"
+    )
+    return {
+        row["replaced__user_id"]: {
+            "prize_name": row["prize__name"],
+            "reason": row["reason"],
+            "disqualified_at": row["created_at"],
+        }
+        for row in rows
+    }
+
+
 def _prize_names(event_id: int, user_ids: list[int]) -> dict[int, str]:
     if not user_ids:
         return {}
@@ -363,10 +399,10 @@ def _canceled_at(event_id: int) -> datetime:
     return log.created_at
 
 
-def _send_one(delivery: Delivery, fields: dict) -> wechat_messages.SendResult:
+def _send_one(delivery: Delivery, fields: dict) -> subscribe.SendResult:
     if not delivery.user.openid:
-        return wechat_messages.SendResult("failed", None, "user has no openid")
-    return wechat_messages.send_subscribe_message(
+        return subscribe.SendResult("failed", None, "user has no openid")
+    return subscribe.send_subscribe_message(
         openid=delivery.user.openid,
         template_id=delivery.template_id,
         data=messages.template_data(delivery.kind, fields),
@@ -379,7 +415,7 @@ def _record_outcomes(
     claim: str,
     granted: list[Delivery],
     skipped: list[Delivery],
-    outcomes: dict[int, wechat_messages.SendResult],
+    outcomes: dict[int, subscribe.SendResult],
     *,
     now: datetime,
 ) -> Counter:

@@ -1,9 +1,10 @@
 """The front door: Debian's nginx with deploy/nginx/lottery.conf in front of a real gunicorn.
 
 deploy/nginx/check-config builds a throwaway nginx prefix around the shipped file (a
-self-signed certificate, free ports, this gunicorn as upstream); gunicorn runs bin/serve-web
-with production settings (debug off, HTTPS redirect on, one trusted proxy) on the test
-database and Redis, WeChat faked on loopback.
+self-signed certificate, free ports, this gunicorn as upstream, the HTTPS access log in
+PREFIX/lottery-access.log); gunicorn runs bin/serve-web with production settings (debug off,
+HTTPS redirect on, one trusted proxy, JSON log lines into a file) on the test database and
+Redis, pictures stored under the directory nginx serves, WeChat faked on loopback.
 """
 
 import contextlib
@@ -19,14 +20,18 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from urllib3 import encode_multipart_formdata
 
 from tests.conftest import nginx_binary
 from tests.fake_wechat import FakeWeChat
 from tests.live import free_port
+from tests.pictures import decoded, phone_photo
 
 pytestmark = [
     pytest.mark.nginx,
@@ -88,7 +93,9 @@ def gunicorn_env(*, port: int, wechat: FakeWeChat, var_dir: Path) -> dict:
         "WEB_BIND": f"127.0.0.1:{port}",
         "WEB_WORKERS": "2",
         "WEB_ACCESS_LOG": "0",
-        "LOG_LEVEL": "WARNING",
+        # The app's own access lines (logger lottery.access), to find a request id in them.
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     }
 
@@ -99,6 +106,16 @@ class Front:
         self.http_port = http_port
         self.https_port = https_port
         self.static_parent = static_parent
+        self.web_log: Path | None = None  # gunicorn's stderr, when this front has one
+
+    def nginx_log(self) -> list[dict]:
+        """The HTTPS server's access log so far (log_format lottery: one JSON object a line)."""
+        lines = (self.prefix / "lottery-access.log").read_text().splitlines()
+        return [json.loads(line) for line in lines]
+
+    def app_log(self) -> list[dict]:
+        lines = self.web_log.read_text(errors="replace").splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
 
     def tls_context(self, alpn=("http/1.1",)) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.prefix / "cert.pem"))
@@ -149,16 +166,19 @@ def front(django_db_setup, django_db_blocker, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("front")
     web_port = free_port()
     static_parent = tmp / "var"
-    with django_db_blocker.unblock(), FakeWeChat() as wechat:
+    web_log = tmp / "web.log"
+    with django_db_blocker.unblock(), FakeWeChat() as wechat, web_log.open("wb") as log:
         web = subprocess.Popen(
             [str(REPO / "bin" / "serve-web")],
             cwd=REPO,
             env=gunicorn_env(port=web_port, wechat=wechat, var_dir=static_parent),
             start_new_session=True,
+            stderr=log,
         )
         try:
             wait_until_listening(web_port, web, "gunicorn")
             with running_nginx(tmp / "nginx", f"127.0.0.1:{web_port}", static_parent) as front:
+                front.web_log = web_log
                 yield front
         finally:
             stop(web)
@@ -273,6 +293,126 @@ def test_a_body_over_the_api_limit_is_refused_by_nginx_in_the_envelope(front):
     assert reply.json()["code"] == 41300
 
 
+def test_a_request_line_over_nginx_buffer_is_refused_in_the_envelope(front):
+    reply = front.request("GET", "/api/v1/square?q=" + "x" * 9000)
+    assert reply.status == 414
+    assert reply.headers["Content-Type"].startswith("application/json")
+    assert reply.json()["code"] == 41400
+
+
+def test_a_long_url_nginx_passes_on_is_answered_by_the_app_in_the_envelope(front):
+    reply = front.request("GET", "/api/v1/square?q=" + "x" * 5000)
+    assert reply.status == 414
+    assert reply.json()["code"] == 41400
+
+
+def wx_upload_file(front: Front, data: bytes, *, token: str, purpose: str = "cover") -> Reply:
+    """The multipart body wx.uploadFile sends: ``file`` under a temporary name, and formData."""
+    body, content_type = encode_multipart_formdata(
+        {"purpose": purpose, "file": ("tmp_0a1b2c3d.jpg", data, "image/jpeg")}
+    )
+    return front.request(
+        "POST", "/api/v1/uploads", body, token=token, headers={"Content-Type": content_type}
+    )
+
+
+def test_a_phone_photo_uploads_through_nginx_and_comes_back_from_nginx(front):
+    photo = phone_photo(orientation=6)  # 4032 x 3024, shot sideways
+    assert 2_000_000 <= len(photo) <= settings.UPLOAD_MAX_BYTES
+    token = login(front, "nginx-photographer").json()["data"]["access"]
+
+    uploaded = wx_upload_file(front, photo, token=token)
+    assert uploaded.status == 201, uploaded.raw
+    data = uploaded.json()["data"]
+    url = urlsplit(data["url"])
+    assert (url.scheme, url.hostname) == ("https", "localhost")
+    assert url.path.startswith("/media/cover/") and url.path.endswith(".jpg")
+
+    fetched = front.request("GET", url.path)
+    assert fetched.status == 200
+    assert fetched.headers["Content-Type"] == "image/jpeg"
+    assert fetched.headers["X-Content-Type-Options"] == "nosniff"
+    assert fetched.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # nginx read what the app stored: the upright re-encode, not the phone's file.
+    stored = front.static_parent / url.path.lstrip("/")
+    assert fetched.raw == stored.read_bytes()
+    picture = decoded(fetched.raw)
+    assert picture.format == "JPEG" and picture.size == (data["width"], data["height"])
+    assert picture.height > picture.width  # turned upright
+    assert not picture.getexif()  # no GPS, no maker left
+
+
+def test_a_body_over_the_upload_limit_is_refused_by_nginx_in_the_envelope(front):
+    token = login(front, "nginx-too-big").json()["data"]["access"]
+    reply = wx_upload_file(front, b"\xff" * (7 * 1024 * 1024), token=token)
+    assert reply.status == 413
+    assert reply.json()["code"] == 41300
+    assert reply.headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/uploads/", "/api/v1/uploadsx", "/api/v1/events"])
+def test_only_the_upload_route_takes_a_body_over_64k(front, path):
+    body = b'{"title": "' + b"x" * (100 * 1024) + b'"}'
+    reply = front.request("POST", path, body)
+    assert reply.status == 413 and reply.json()["code"] == 41300
+
+
+def test_media_serves_only_pictures_by_name_as_images_that_cannot_run(front):
+    media = front.static_parent / "media"
+    month = media / "cover" / "2026" / "01"
+    month.mkdir(parents=True, exist_ok=True)
+    (month / "img_disguised.jpg").write_bytes(b"<html><script>alert(1)</script></html>")
+    (month / "img_page.html").write_text("<script>alert(1)</script>")
+    (month / "img_vector.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    (month / ".img_hidden.jpg").write_bytes(b"\xff\xd8")
+    (media / "notes.txt").write_text("not a picture")
+
+    disguised = front.request("GET", "/media/cover/2026/01/img_disguised.jpg")
+    assert disguised.status == 200
+    assert disguised.headers["Content-Type"] == "image/jpeg"  # whatever is inside
+    assert disguised.headers["X-Content-Type-Options"] == "nosniff"
+    assert disguised.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    for path in [
+        "/media/cover/2026/01/img_page.html",
+        "/media/cover/2026/01/img_vector.svg",
+        "/media/cover/2026/01/.img_hidden.jpg",
+        "/media/notes.txt",
+        "/media/",  # no listing
+        "/media/cover/2026/01/",
+        "/media/cover/2026/01/img_missing.jpg",
+        "/media/cover/2026/01/../01/img_page.html",
+    ]:
+        reply = front.request("GET", path)
+        assert reply.status == 404, path
+        assert "immutable" not in reply.headers.get("Cache-Control", ""), path
+
+
+def test_the_request_id_is_the_same_in_nginx_log_the_app_log_and_the_response(front):
+    ids = []
+    for sent in ["mp-3f2a9c.retry-1", None, "not well formed!", "x" * 65]:
+        headers = {"X-Request-ID": sent} if sent else {}
+        reply = front.request("GET", "/api/v1/config", headers=headers)
+        assert reply.status == 200
+        ids.append(reply.headers["X-Request-ID"])
+    kept, made, *replaced = ids
+    assert kept == "mp-3f2a9c.retry-1"  # the mini-program's own id, kept across its retries
+    for request_id in [made, *replaced]:
+        assert len(request_id) == 32 and int(request_id, 16) >= 0  # nginx's $request_id
+    assert len(set(ids)) == 4
+
+    expected = {(request_id, "/api/v1/config", 200) for request_id in ids}
+    # gunicorn and nginx each write their line as the response leaves, maybe after we read it.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        app = {line["request_id"] for line in front.app_log() if line["logger"] == "lottery.access"}
+        nginx = {(line["request_id"], line["uri"], line["status"]) for line in front.nginx_log()}
+        if set(ids) <= app and expected <= nginx:
+            break
+        time.sleep(0.1)
+    assert set(ids) <= app
+    assert expected <= nginx
+
+
 def test_hashed_static_files_are_cached_for_a_year_and_others_briefly(front):
     static = front.static_parent / "static" / "t"
     static.mkdir(parents=True, exist_ok=True)
@@ -299,3 +439,6 @@ def test_api_answers_503_in_the_envelope_when_gunicorn_is_down(tmp_path):
         reply = front.request("GET", "/api/v1/me")
     assert reply.status == 503 and reply.headers["Retry-After"] == "5"
     assert reply.json() == {"code": 50301, "msg": "服务暂时不可用", "data": None}
+    # The id a support request quotes is in nginx's log even when the app never saw it.
+    request_id = reply.headers["X-Request-ID"]
+    assert request_id in {line["request_id"] for line in front.nginx_log()}

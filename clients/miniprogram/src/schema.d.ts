@@ -169,6 +169,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/claim-rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Winners and their claims, a page at a time (creator, permitted staff)
+         * @description In draw order; `state` keeps one state (`claimed`: the ones to ship). Personal data included, each read audited.
+         */
+        get: operations["eventClaimRowList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/claims": {
         parameters: {
             query?: never;
@@ -176,7 +196,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Winners and their claims, personal data included (creator, permitted staff) */
+        /**
+         * Winners and their claims, all in one list (deprecated: use claim-rows)
+         * @deprecated
+         * @description Deprecated since API 1.1.0: `GET /events/{event_id}/claim-rows` pages and filters the same rows. This one keeps working, in this shape, until API 2.0.0, and says so in `Deprecation`, `Sunset` and `Link` headers on every answer.
+         */
         get: operations["eventClaimsList"];
         put?: never;
         post?: never;
@@ -195,6 +219,26 @@ export interface paths {
         };
         /** Winners and their claims as CSV (creator, permitted staff) */
         get: operations["eventClaimsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Winners and their claims as an Excel workbook (creator, permitted staff)
+         * @description The CSV's columns in an .xlsx, which `wx.openDocument` opens (`fileType: 'xlsx'`) after `wx.downloadFile` with the Authorization header.
+         */
+        get: operations["eventClaimsXlsx"];
         put?: never;
         post?: never;
         delete?: never;
@@ -552,7 +596,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a picture (multipart, as wx.uploadFile sends it)
-         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PATCH /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
+         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PUT /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
          */
         post: operations["uploadCreate"];
         delete?: never;
@@ -573,8 +617,10 @@ export interface paths {
          * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
          *
          *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
-         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
-         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         *     carries an event, JSON, plain or encrypted (safe mode, the only one taken once an AES key
+         *     is set); a malformed push is a 400, a wrong signature, a stale timestamp or a replayed
+         *     nonce a 403, all in our envelope. Anything but ``wxa_media_check`` is acknowledged and
+         *     ignored.
          */
         get: operations["wechatCallbackVerify"];
         put?: never;
@@ -583,8 +629,10 @@ export interface paths {
          * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
          *
          *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
-         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
-         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         *     carries an event, JSON, plain or encrypted (safe mode, the only one taken once an AES key
+         *     is set); a malformed push is a 400, a wrong signature, a stale timestamp or a replayed
+         *     nonce a 403, all in our envelope. Anything but ``wxa_media_check`` is acknowledged and
+         *     ignored.
          */
         post: operations["wechatCallback"];
         delete?: never;
@@ -690,6 +738,11 @@ export interface components {
             /** @description personal data erased after the claim closed */
             erased: boolean;
         };
+        ClaimRowPage: {
+            results: components["schemas"]["ClaimRow"][];
+            /** @description Pass as ?cursor= for the next page; null on the last. */
+            next: string | null;
+        };
         /**
          * @description * `unclaimed` - unclaimed
          *     * `claimed` - claimed
@@ -704,6 +757,7 @@ export interface components {
              * @description Now, on the server: base countdowns on it, not on the phone's clock.
              */
             server_time: string;
+            /** @description The API's version (semver), the same as the OpenAPI document's info.version. */
             api_version: string;
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
@@ -881,9 +935,10 @@ export interface components {
          *     * `shipped` - shipped
          *     * `claim_reminder` - claim_reminder
          *     * `offered` - offered
+         *     * `disqualified` - disqualified
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered" | "disqualified";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -980,7 +1035,7 @@ export interface components {
         Notification: {
             id: string;
             /**
-             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then)
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then); disqualified: the creator disqualified you as a winner, your prize passed to the next alternate (prize, reason)
              *
              *     * `result` - result
              *     * `cancel` - cancel
@@ -990,12 +1045,13 @@ export interface components {
              *     * `shipped` - shipped
              *     * `claim_reminder` - claim_reminder
              *     * `offered` - offered
+             *     * `disqualified` - disqualified
              */
             kind: components["schemas"]["KindEnum"];
             readonly event: components["schemas"]["NotificationEvent"] | (never | null);
             readonly won: boolean | null;
             readonly prize: components["schemas"]["PrizeRef"] | (never | null);
-            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account). */
+            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account); why you were disqualified (kind=disqualified: fake_account, duplicate_account, ineligible or rule_violation). */
             reason: string;
             /** @description kind=summary */
             entrants: number | null;
@@ -1220,7 +1276,10 @@ export interface components {
             carrier: string;
             tracking_number: string;
         };
-        /** @description An event's card on the square: what every viewer sees alike, memoized per revision. */
+        /**
+         * @description An event's card on the square: fields of the public part, and ``draw_at``, ``lock_at``
+         *     as the square's check of the page read them (``events.read_model.cards`` assembles it).
+         */
         SquareEvent: {
             id: string;
             title: string;
@@ -1572,6 +1631,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -1650,8 +1726,15 @@ export interface operations {
                         code: 50200;
                         /** @description For people: Chinese, or English. */
                         msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
+                        /**
+                         * @example {
+                         *       "errcode": 41030
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
                     };
                 };
             };
@@ -1664,7 +1747,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -1771,6 +1868,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -1962,6 +2076,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -2085,6 +2216,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
             };
             /** @description `42900` Too many requests; try again later. */
             429: {
@@ -2371,6 +2519,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -2439,7 +2604,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2588,6 +2767,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2812,6 +3008,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -2880,7 +3093,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3092,6 +3319,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -3143,7 +3387,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3411,6 +3669,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -3479,7 +3754,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3639,6 +3928,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -3707,7 +4013,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3827,6 +4147,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40903 | 40905 | 40908;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4069,6 +4406,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -4291,6 +4645,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -4301,6 +4672,235 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimRowList: {
+        parameters: {
+            query?: {
+                /** @description The `next` of the previous page; omit for the first page. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20). */
+                page_size?: number;
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "results": [
+                     *           {
+                     *             "id": "c_0123456789abcdef",
+                     *             "user": {
+                     *               "id": "u_3mT9cQ2w",
+                     *               "nickname": "小王",
+                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *               "avatar": {
+                     *                 "url": "string",
+                     *                 "width": 1,
+                     *                 "height": 1
+                     *               }
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             },
+                     *             "state": "claimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00",
+                     *             "address": {
+                     *               "name": "张三",
+                     *               "phone": "13800000000",
+                     *               "province": "广东省",
+                     *               "city": "广州市",
+                     *               "county": "天河区",
+                     *               "detail": "<street and number>",
+                     *               "postal_code": "000000"
+                     *             },
+                     *             "code": "",
+                     *             "carrier": "",
+                     *             "tracking_number": "string",
+                     *             "claimed_at": "2026-12-24T20:00:00+08:00",
+                     *             "shipped_at": "2026-12-24T20:00:00+08:00",
+                     *             "erased": true
+                     *           }
+                     *         ],
+                     *         "next": "cD0yMDI2LTEyLTAyKzA5JTNBMzAlM0EwMA=="
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["ClaimRowPage"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4389,6 +4989,12 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description `@<unix seconds>`: deprecated since then (RFC 9745). */
+                    Deprecation?: string;
+                    /** @description The HTTP date after which it may stop working (RFC 8594). */
+                    Sunset?: string;
+                    /** @description The successor (`rel="successor-version"`) and the policy (`rel="deprecation"`). */
+                    Link?: string;
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
@@ -4399,7 +5005,7 @@ export interface operations {
                      *       "msg": "ok",
                      *       "data": [
                      *         {
-                     *           "id": "e_7Kq2xPzM",
+                     *           "id": "c_0123456789abcdef",
                      *           "user": {
                      *             "id": "u_3mT9cQ2w",
                      *             "nickname": "小王",
@@ -4414,19 +5020,19 @@ export interface operations {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
                      *           },
-                     *           "state": "unclaimed",
+                     *           "state": "claimed",
                      *           "deadline": "2026-12-24T20:00:00+08:00",
                      *           "address": {
-                     *             "name": "iPad Air",
-                     *             "phone": "string",
-                     *             "province": "string",
-                     *             "city": "string",
-                     *             "county": "string",
-                     *             "detail": "string",
-                     *             "postal_code": "string"
+                     *             "name": "张三",
+                     *             "phone": "13800000000",
+                     *             "province": "广东省",
+                     *             "city": "广州市",
+                     *             "county": "天河区",
+                     *             "detail": "<street and number>",
+                     *             "postal_code": "000000"
                      *           },
-                     *           "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
-                     *           "carrier": "string",
+                     *           "code": "",
+                     *           "carrier": "",
                      *           "tracking_number": "string",
                      *           "claimed_at": "2026-12-24T20:00:00+08:00",
                      *           "shipped_at": "2026-12-24T20:00:00+08:00",
@@ -4487,6 +5093,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4557,7 +5180,10 @@ export interface operations {
     };
     eventClaimsCsv: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
             header?: {
                 /**
                  * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
@@ -4579,11 +5205,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example u_3mT9cQ2w
-                     *     u_8Jd0aPq1
-                     */
+                    /** @example user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at */
                     "text/csv": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
                 };
             };
             /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
@@ -4630,6 +5269,198 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsXlsx: {
+        parameters: {
+            query?: {
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one winner a row */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4853,6 +5684,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5157,6 +6005,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -5276,6 +6141,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40906;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5434,6 +6316,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40906;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5606,6 +6505,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5811,6 +6727,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -5959,6 +6892,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40901 | 40902 | 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6179,6 +7129,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -6387,6 +7354,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -6546,6 +7530,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -6600,8 +7601,15 @@ export interface operations {
                         code: 50200;
                         /** @description For people: Chinese, or English. */
                         msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
+                        /**
+                         * @example {
+                         *       "errcode": 41030
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
                     };
                 };
             };
@@ -6614,7 +7622,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6719,6 +7741,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40905;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6970,6 +8009,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -7105,6 +8161,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7276,6 +8349,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -7344,7 +8434,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7481,6 +8585,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -7549,7 +8670,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7713,6 +8848,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -7869,6 +9021,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8042,6 +9211,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -8171,6 +9357,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8357,6 +9560,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8559,6 +9779,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -8687,7 +9924,7 @@ export interface operations {
                         data: components["schemas"]["FieldErrors"];
                     } | {
                         /** @enum {integer} */
-                        code: 40001 | 40030 | 40032;
+                        code: 40001 | 40030;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8705,6 +9942,20 @@ export interface operations {
                         data: {
                             /** @description UPLOAD_MAX_BYTES */
                             max_bytes: number;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40032;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "max_pixels": 40000000
+                         *     }
+                         */
+                        data: {
+                            /** @description UPLOAD_MAX_PIXELS */
+                            max_pixels: number;
                         };
                     };
                 };
@@ -8736,6 +9987,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8888,6 +10156,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -9012,7 +10297,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40311` The WeChat callback signature is invalid. */
+            /** @description `40311` The WeChat callback signature is invalid., `40312` The WeChat callback's timestamp is outside the accepted window., `40313` This WeChat callback was already received., `40314` WeChat callbacks must use the safe (encrypted) mode. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -9021,7 +10306,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40311;
+                        code: 40311 | 40312 | 40313 | 40314;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -9039,6 +10324,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
