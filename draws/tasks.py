@@ -42,12 +42,16 @@ def sweep(self) -> None:
     substitutions.claims_open_expired(now=now)
     for claim_id in selectors.claims_due_for_expiry(now=now):
         expire_claim.apply_async(args=[claim_id], queue=queue)
+    for substitution_id in selectors.substitutions_due(now=now):
+        resolve_substitution.apply_async(args=[substitution_id], queue=queue)
     _record_overdue(now)
 
 
 def _record_overdue(now: datetime) -> None:
     for transition, count in selectors.overdue_counts(now=now, grace=OVERDUE_AFTER).items():
         metrics.OVERDUE_EVENTS.labels(transition).set(count)
+    for waiting, count in selectors.beacon_overdue_counts(now=now).items():
+        metrics.BEACON_OVERDUE.labels(waiting).set(count)
     metrics.SWEEP_LAST_RUN.set(now.timestamp())
 
 
@@ -91,3 +95,9 @@ def _name_event(event_id: int) -> None:
 def expire_claim(claim_id: int) -> None:
     """A claim window passed unclaimed: the prize passes to the next alternate (once)."""
     substitutions.claim_expire(claim_id=claim_id, now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def resolve_substitution(substitution_id: int) -> None:
+    """v3: the round a substitution named is due: draw its alternate (once)."""
+    substitutions.substitution_resolve(substitution_id=substitution_id, now=timezone.now())

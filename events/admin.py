@@ -437,7 +437,8 @@ class EventAdmin(admin.ModelAdmin):
         for event in queryset:
             try:
                 # The service decides under the row lock: a cancel racing the draw loses cleanly.
-                services.event_cancel(
+                # After the lock it is only asked: settled, publicly, once the round is out.
+                result = services.event_cancel(
                     event=event,
                     actor=request.user,
                     now=timezone.now(),
@@ -454,6 +455,16 @@ class EventAdmin(admin.ModelAdmin):
             else:
                 canceled += 1
                 self.log_change(request, event, f"canceled: {reason}")
+                if result.status != Event.Status.CANCELED:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "“%(event)s” is locked: it will be canceled once its beacon round "
+                            "is out, and its proof will show who would have won."
+                        )
+                        % {"event": event},
+                        messages.INFO,
+                    )
         refused = len(queryset) - canceled
         self.message_user(
             request,

@@ -59,8 +59,13 @@ class Event(models.Model):
                         (``early_lock_at`` after an
                         early lock) and the reveal gap
     INIT      CANCELED  the creator before ``lock_at``; ``events.services.event_cancel`` (cancel)
-                        staff any time
-    OPENING   CANCELED  staff, before the draw          ``events.services.event_cancel`` (cancel)
+                        staff before ``lock_at``
+    OPENING   CANCELED  staff asked, with a public      ``draws.services.event_draw`` (cancel)
+                        reason, at or after ``lock_at``
+                        (``events.services.event_cancel``
+                        records ``cancel_requested_at``);
+                        settled like a draw, once its
+                        beacon round is out
     ========  ========  ==============================  ========================================
 
     OPENED and CANCELED are final. ``events.transitions.TRANSITIONS`` is this table as data,
@@ -173,17 +178,24 @@ class Event(models.Model):
         _("frozen entrants digest"), max_length=64, blank=True, default=""
     )
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
-    # Which version of the scheme draws this event: events created before v2 keep v1 (no
-    # prizes digest, no beacon) so their published proofs still verify.
+    # Which version of the scheme draws this event: events created before v3 keep theirs (v1:
+    # no prizes digest, no beacon; v2: round named at creation) so their proofs still verify.
     # The database default is v1: a row written by code that does not know this column (it
     # predates v2) is drawn by that code under v1.
     fairness_algorithm = models.CharField(
         _("draw algorithm"),
         max_length=32,
-        default="sha256-fisher-yates-v2",
+        default="sha256-fisher-yates-v3",
         db_default="sha256-fisher-yates-v1",
         editable=False,
     )
+    # v3, fixed at creation: True when no beacon was configured then, so the event is drawn
+    # without one (its detail and proof say so from the start). An event created with a beacon
+    # always waits for its round: there is no fallback once a round can be named.
+    without_beacon = models.BooleanField(_("drawn without beacon"), db_default=False)
+    # v3, fixed at creation: LOTTERY_REVEAL_GAP_SECONDS then. The round is the first at or
+    # after locked_at + this gap (and a substitution's, its time + this gap).
+    reveal_gap_seconds = models.PositiveIntegerField(_("reveal gap (s)"), null=True, blank=True)
     # When the entrant and prizes digests were actually published (the lock as it happened,
     # which a late sweeper makes later than ``lock_at``). The seed is revealed no sooner than
     # LOTTERY_REVEAL_GAP_SECONDS after it.
@@ -209,8 +221,8 @@ class Event(models.Model):
         db_default=Delivery.NONE,
     )
     claim_days = models.PositiveSmallIntegerField(_("claim window (days)"), default=7, db_default=7)
-    # LOTTERY_MAX_SUBSTITUTIONS as of the event's first substitution (draws.substitutions),
-    # fixed from then on: a later change of the setting does not rewrite the published rules.
+    # LOTTERY_MAX_SUBSTITUTIONS, fixed at creation (v3) or at the event's first substitution
+    # (older events): a later change of the setting does not rewrite the published rules.
     max_substitutions = models.PositiveSmallIntegerField(
         _("max substitutions"), null=True, blank=True, editable=False
     )
@@ -219,6 +231,12 @@ class Event(models.Model):
     )
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
+    # A cancel asked at or after the lock (staff only, public reason): recorded here, settled by
+    # the draw's own step once the named round is out, which publishes the seed, the round and
+    # the winners the draw would have had (``would_be_winners``: user keys in unit order).
+    cancel_requested_at = models.DateTimeField(_("cancel asked at"), null=True, blank=True)
+    canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
+    would_be_winners = models.JSONField(_("would-be winners"), null=True, blank=True)
     # The creator's upload with purpose "cover" (accounts.services.upload_attach).
     cover = models.ForeignKey(
         "accounts.Upload",
@@ -701,13 +719,15 @@ class ClaimAccess(models.Model):
 
 
 class Substitution(models.Model):
-    """A prize unit passing from a winner to the next alternate of the draw's order.
+    """A prize unit passing from a winner to an alternate.
 
     Written only by ``draws.substitutions``; the proof lists every row (docs/fairness.md).
-    ``unit`` is the unit's rank in the draw (``Entry.prize_rank``); ``step`` the order's step
-    that named the alternate. ``replacement`` is empty when the unit was recorded unawarded
-    (it had passed ``LOTTERY_MAX_SUBSTITUTIONS`` times, or the order ran out). The database
-    makes each winner replaced once, each entrant an alternate once, each step used once.
+    ``unit`` is the unit's rank in the draw (``Entry.prize_rank``). v1/v2: ``step`` is the
+    draw's order step that named the alternate. v3: the alternate is drawn with a fresh beacon
+    round (``beacon_round``, ``pending`` until it is out). ``replacement`` is empty when the
+    unit was recorded unawarded (it had passed ``max_substitutions`` times, or nobody is left)
+    or while it is pending. The database makes each winner replaced once, each entrant an
+    alternate once, each step used once.
     """
 
     class Reason(models.TextChoices):
@@ -742,6 +762,18 @@ class Substitution(models.Model):
     replacement_key = models.CharField(_("alternate's key"), max_length=24, blank=True, default="")
     step = models.PositiveIntegerField(_("order step"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    # v3: the alternate is drawn among the entrants who never held a unit, with a beacon round
+    # named when the substitution is recorded (the first at or after ``created_at`` + the
+    # event's gap). Until that round is out the substitution is ``pending``: the unit has no
+    # holder. ``resolved_at``: when the alternate was drawn (their claim window starts then);
+    # ``replacement_position``: their place in the sorted entrant list.
+    pending = models.BooleanField(_("waiting for its round"), db_default=False)
+    beacon_round = models.PositiveBigIntegerField(_("beacon round"), null=True, blank=True)
+    beacon = models.JSONField(_("beacon round data"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("alternate drawn at"), null=True, blank=True)
+    replacement_position = models.PositiveIntegerField(
+        _("alternate's position"), null=True, blank=True
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),

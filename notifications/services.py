@@ -158,8 +158,9 @@ def substitutions_fan_out(*, now: datetime) -> list[list[int]]:
     deliveries are recorded; a rerun inserts nothing twice (one delivery per event, user and
     kind).
     """
-    # A unit recorded unawarded has no replacement: nobody to tell of it.
-    rows = Substitution.objects.annotate(
+    # A unit recorded unawarded has no replacement: nobody to tell of it. A pending one (v3,
+    # waiting for its beacon round) is told of once its alternate is drawn, both messages then.
+    rows = Substitution.objects.filter(pending=False).annotate(
         disqualified_user_id=Case(
             When(~Q(reason=Substitution.Reason.EXPIRED), then=F("replaced__user_id")),
             default=None,

@@ -149,6 +149,12 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000001",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
           "created_at": "2026-12-01T10:00:07+08:00",
           "status": "canceled",
           "phase": "canceled",
@@ -157,6 +163,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "奖品缺货",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -360,6 +367,12 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
           "created_at": "2026-12-01T10:00:12+08:00",
           "status": "init",
           "phase": "init",
@@ -368,6 +381,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -386,7 +400,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "algorithm": "sha256-fisher-yates-v2",
+          "algorithm": "sha256-fisher-yates-v3",
           "event_id": "e_0000000000000003",
           "status": "opened",
           "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
@@ -413,6 +427,13 @@ export const fixtures: Fixtures = {
           "drawn_at": "2026-12-01T10:00:15+08:00",
           "max_substitutions": 3,
           "substitutions": [],
+          "without_beacon": true,
+          "reveal_gap_seconds": 0,
+          "claim_days": null,
+          "cancel_reason": null,
+          "cancel_requested_at": null,
+          "canceled_at": null,
+          "would_be_winners": null,
           "entrants_url": "/api/v1/events/e_0000000000000003/entrants",
           "winners_url": "/api/v1/events/e_0000000000000003/winners"
         }
@@ -512,6 +533,12 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
           "created_at": "2026-12-01T10:00:04+08:00",
           "status": "opened",
           "phase": "opened",
@@ -520,6 +547,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T10:00:08+08:00",
           "participant_count": 1,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": true,
             "joined_at": "2026-12-01T10:00:05+08:00",
@@ -559,7 +587,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "algorithm": "sha256-fisher-yates-v2",
+          "algorithm": "sha256-fisher-yates-v3",
           "event_id": "e_0000000000000002",
           "status": "opened",
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
@@ -590,6 +618,13 @@ export const fixtures: Fixtures = {
           "drawn_at": "2026-12-01T10:00:09+08:00",
           "max_substitutions": 3,
           "substitutions": [],
+          "without_beacon": true,
+          "reveal_gap_seconds": 0,
+          "claim_days": 7,
+          "cancel_reason": null,
+          "cancel_requested_at": null,
+          "canceled_at": null,
+          "would_be_winners": null,
           "entrants_url": "/api/v1/events/e_0000000000000002/entrants",
           "winners_url": "/api/v1/events/e_0000000000000002/winners"
         }
@@ -674,6 +709,12 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
           "created_at": "2026-12-01T10:00:04+08:00",
           "status": "init",
           "phase": "init",
@@ -682,6 +723,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -709,7 +751,14 @@ export const fixtures: Fixtures = {
           "reason": "fake_account",
           "at": "2026-12-01T10:00:16+08:00",
           "step": null,
-          "replacement": null
+          "replacement": null,
+          "pending": false,
+          "beacon_round": null,
+          "beacon": null,
+          "drawn_at": null,
+          "position": null,
+          "replaced_deadline": null,
+          "deadline": null
         }
       },
       "header": {
@@ -802,6 +851,12 @@ export const fixtures: Fixtures = {
                 }
               ],
               "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+              "fairness": {
+                "algorithm": "sha256-fisher-yates-v3",
+                "beacon": false,
+                "beacon_chain": null,
+                "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+              },
               "created_at": "2026-12-01T10:00:04+08:00",
               "status": "opened",
               "phase": "opened",
@@ -810,6 +865,7 @@ export const fixtures: Fixtures = {
               "lock_at": "2026-12-01T10:00:08+08:00",
               "participant_count": 1,
               "cancel_reason": "",
+              "beacon_wait": null,
               "my_entry": {
                 "joined": true,
                 "joined_at": "2026-12-01T10:00:05+08:00",
