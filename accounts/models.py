@@ -132,9 +132,23 @@ class Upload(models.Model):
     sweeper. ``discarded_at`` marks one being deleted: it can no longer be attached.
 
     ``moderation`` is WeChat's verdict on the picture (media_check_async, when
-    WECHAT_CONTENT_CHECK is on): ``unchecked`` -> ``pending`` (submitted, ``trace_id`` set) ->
-    ``passed`` or ``rejected`` (by the callback). A rejected picture's file is deleted and every
-    API response shows MODERATION_PLACEHOLDER_URL instead (``accounts.serializers``).
+    WECHAT_CONTENT_CHECK is on). A rejected picture's file is deleted and every API response
+    shows MODERATION_PLACEHOLDER_URL instead (``accounts.serializers``). Its only writer is
+    ``accounts.services``, each move a conditional UPDATE on ``moderation``:
+
+    =========  =========  ====================================  ==================================
+    from       to         when                                  owner
+    =========  =========  ====================================  ==================================
+    (none)     UNCHECKED  uploaded                              ``upload_create``
+    UNCHECKED  PENDING    submitted (``trace_id`` set)          ``upload_media_check_submit``
+    PENDING    PASSED     WeChat's callback: pass or review     ``upload_moderate``
+    UNCHECKED  REJECTED   WeChat's callback: risky (the         ``upload_moderate``
+    PENDING               callback names the ``trace_id`` set
+    PASSED                at submission, so in practice from
+                          PENDING, or PASSED on a later verdict)
+    =========  =========  ====================================  ==================================
+
+    REJECTED is final (a rejected picture is never passed again).
     """
 
     class Purpose(models.TextChoices):

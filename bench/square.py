@@ -122,7 +122,7 @@ class Checker(threading.Thread):
         from django.utils import timezone
 
         from accounts.models import User
-        from events import services
+        from events import moderation, services
         from events.models import Event
 
         staff = User.objects.get(username="bench-staff")
@@ -140,7 +140,7 @@ class Checker(threading.Thread):
                         event=event, actor=staff, now=now, reason="压测", by_staff=True
                     )
                 else:
-                    services.event_moderate(event=event, actor=staff, to="hidden", now=now)
+                    moderation.event_moderate(event=event, actor=staff, to="hidden", now=now)
                 self.removed.add(event.public_id)
             for public_id in rng.sample(top, min(3, len(top))):  # move the hot order
                 if public_id not in self.removed:

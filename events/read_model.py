@@ -116,6 +116,7 @@ class EventState:
     cancel_reason: str
     revision: int  # the public part's version (``event_changed``)
     viewer_entries: list[ViewerEntry] = field(default_factory=list)
+    pk: int = 0  # the event's, for what only a locked event adds (``selectors.beacon_wait``)
 
 
 def event_state(*, ref: EventRef, viewer: User) -> EventState:
@@ -130,7 +131,7 @@ def event_state(*, ref: EventRef, viewer: User) -> EventState:
         (status, draw_at, lock_at, reason, revision), count, joined_at = mirrored
         entries = [] if joined_at is None else [ViewerEntry(joined_at, None, ref.pk, viewer.pk)]
         return EventState(
-            Event.STATUS_NAMES[status], draw_at, lock_at, count, reason, revision, entries
+            Event.STATUS_NAMES[status], draw_at, lock_at, count, reason, revision, entries, ref.pk
         )
     state = _state_from_database(ref=ref, viewer=viewer)
     if state.status_name != Event.STATUS_NAMES[Event.Status.INIT]:
@@ -162,6 +163,7 @@ def _state_from_database(*, ref: EventRef, viewer: User) -> EventState:
         cancel_reason=reason,
         revision=revision,
         viewer_entries=entries,
+        pk=ref.pk,
     )
 
 

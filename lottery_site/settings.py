@@ -5,6 +5,7 @@ variable with its default. With nothing configured the service runs on an embedd
 (a SQLite file, an in-process cache, a Celery broker on the local filesystem).
 """
 
+import json
 import os
 import re
 from datetime import timedelta
@@ -484,14 +485,21 @@ SQUARE_HOT_WINDOW_HOURS = env_int("SQUARE_HOT_WINDOW_HOURS", 24)
 SQUARE_REBUILD_SECONDS = env_int("SQUARE_REBUILD_SECONDS", 3600)
 
 # --- Public randomness beacon (drand, docs/fairness.md) --------------------------------------
-# Unset DRAND_URLS or DRAND_CHAIN_HASH: no beacon (a closed network); draws say so in the proof.
+# Unset DRAND_URLS or DRAND_CHAIN_HASH: no beacon (a closed network). Only events created then
+# are drawn without one, and their detail and proof say so from creation.
 DRAND_URLS = env_list("DRAND_URLS")
+# The chain: its hash, or "quicknet" / "mainnet" (the League of Entropy's, built in with their
+# public keys, lottery_site/drand.py). Any other must be described in DRAND_CHAINS.
 DRAND_CHAIN_HASH = os.environ.get("DRAND_CHAIN_HASH", "")
+# Extra chains: a JSON list of drand /info documents; each hash is recomputed and checked.
+DRAND_CHAINS = json.loads(os.environ.get("DRAND_CHAINS") or "[]")
+# Optional: when set, each must agree with the pinned chain (a guard against a wrong config).
 DRAND_PUBLIC_KEY = os.environ.get("DRAND_PUBLIC_KEY", "")
-DRAND_PERIOD_SECONDS = env_int("DRAND_PERIOD_SECONDS", 30)
-DRAND_GENESIS_TIME = env_int("DRAND_GENESIS_TIME", 0)
-DRAND_SCHEME = os.environ.get("DRAND_SCHEME", "pedersen-bls-chained")
-# After the named round's time plus this, the draw goes ahead without the beacon.
+DRAND_SCHEME = os.environ.get("DRAND_SCHEME", "")
+DRAND_PERIOD_SECONDS = env_int("DRAND_PERIOD_SECONDS", 0) or None
+DRAND_GENESIS_TIME = env_int("DRAND_GENESIS_TIME", 0) or None
+# A draw never goes ahead without its named round: it waits. Past this after the round's time
+# the operator is alerted (lottery_beacon_overdue, LotteryBeaconOverdue).
 DRAND_MAX_WAIT_SECONDS = env_int("DRAND_MAX_WAIT_SECONDS", 600)
 DRAND_TIMEOUT_SECONDS = env_int("DRAND_TIMEOUT_SECONDS", 5)
 

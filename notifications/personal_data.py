@@ -12,7 +12,7 @@ from rest_framework import serializers
 from accounts.models import User
 from lottery_site.fields import AwareDateTimeField
 from notifications import selectors, services
-from notifications.models import Delivery, InboxState, SubscriptionQuota
+from notifications.models import Delivery
 from notifications.serializers import NotificationOutput
 
 _PAGE = 100
@@ -48,6 +48,4 @@ def _whole_inbox(user: User) -> list:
 
 
 def erase(*, user: User, now: datetime) -> None:  # noqa: ARG001
-    Delivery.objects.filter(user_id=user.pk).delete()
-    SubscriptionQuota.objects.filter(user_id=user.pk).delete()
-    InboxState.objects.filter(user_id=user.pk).delete()
+    services.user_data_erase(user_id=user.pk)

@@ -130,7 +130,8 @@ def test_redis_stopped_mid_traffic_loses_nothing_and_the_due_draw_happens_once_a
         stack = Stack(redis, wechat).start(tmp_path)
         try:
             now = timezone.now()
-            draw_at = now + timedelta(seconds=8)
+            # Room for a loaded machine: Redis must be stopped before the lock falls due.
+            draw_at = now + timedelta(seconds=14)
             event = event_services.event_create(
                 creator=UserFactory(),
                 title="停机演练",
@@ -141,6 +142,7 @@ def test_redis_stopped_mid_traffic_loses_nothing_and_the_due_draw_happens_once_a
             with Traffic(stack.url, event.public_id) as traffic:
                 time.sleep(2)
                 redis.stop()
+                assert timezone.now() < draw_at - timedelta(seconds=LOCK_LEAD), "set-up too slow"
                 traffic.phase = "down"
                 # The lock and the draw fall due while Redis is down; nothing can queue them.
                 wait_for(

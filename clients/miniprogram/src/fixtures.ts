@@ -156,6 +156,12 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000001",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
           "created_at": "2026-12-01T10:00:09+08:00",
           "status": "canceled",
           "phase": "canceled",
@@ -164,6 +170,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "奖品缺货",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -367,6 +374,12 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
           "created_at": "2026-12-01T10:00:14+08:00",
           "status": "init",
           "phase": "init",
@@ -375,6 +388,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -393,7 +407,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "algorithm": "sha256-fisher-yates-v2",
+          "algorithm": "sha256-fisher-yates-v3",
           "event_id": "e_0000000000000003",
           "status": "opened",
           "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
@@ -420,6 +434,13 @@ export const fixtures: Fixtures = {
           "drawn_at": "2026-12-01T10:00:17+08:00",
           "max_substitutions": 3,
           "substitutions": [],
+          "without_beacon": true,
+          "reveal_gap_seconds": 0,
+          "claim_days": null,
+          "cancel_reason": null,
+          "cancel_requested_at": null,
+          "canceled_at": null,
+          "would_be_winners": null,
           "entrants_url": "/api/v1/events/e_0000000000000003/entrants",
           "winners_url": "/api/v1/events/e_0000000000000003/winners"
         }
@@ -519,6 +540,12 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
           "created_at": "2026-12-01T10:00:06+08:00",
           "status": "opened",
           "phase": "opened",
@@ -527,6 +554,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T10:00:10+08:00",
           "participant_count": 1,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": true,
             "joined_at": "2026-12-01T10:00:07+08:00",
@@ -566,7 +594,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "algorithm": "sha256-fisher-yates-v2",
+          "algorithm": "sha256-fisher-yates-v3",
           "event_id": "e_0000000000000002",
           "status": "opened",
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
@@ -597,6 +625,13 @@ export const fixtures: Fixtures = {
           "drawn_at": "2026-12-01T10:00:11+08:00",
           "max_substitutions": 3,
           "substitutions": [],
+          "without_beacon": true,
+          "reveal_gap_seconds": 0,
+          "claim_days": 7,
+          "cancel_reason": null,
+          "cancel_requested_at": null,
+          "canceled_at": null,
+          "would_be_winners": null,
           "entrants_url": "/api/v1/events/e_0000000000000002/entrants",
           "winners_url": "/api/v1/events/e_0000000000000002/winners"
         }
@@ -681,6 +716,12 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
           "created_at": "2026-12-01T10:00:06+08:00",
           "status": "init",
           "phase": "init",
@@ -689,6 +730,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -716,7 +758,14 @@ export const fixtures: Fixtures = {
           "reason": "fake_account",
           "at": "2026-12-01T10:00:18+08:00",
           "step": null,
-          "replacement": null
+          "replacement": null,
+          "pending": false,
+          "beacon_round": null,
+          "beacon": null,
+          "drawn_at": null,
+          "position": null,
+          "replaced_deadline": null,
+          "deadline": null
         }
       },
       "header": {
@@ -866,6 +915,12 @@ export const fixtures: Fixtures = {
                 }
               ],
               "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+              "fairness": {
+                "algorithm": "sha256-fisher-yates-v3",
+                "beacon": false,
+                "beacon_chain": null,
+                "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+              },
               "created_at": "2026-12-01T10:00:06+08:00",
               "status": "opened",
               "phase": "opened",
@@ -874,6 +929,7 @@ export const fixtures: Fixtures = {
               "lock_at": "2026-12-01T10:00:10+08:00",
               "participant_count": 1,
               "cancel_reason": "",
+              "beacon_wait": null,
               "my_entry": {
                 "joined": true,
                 "joined_at": "2026-12-01T10:00:07+08:00",

@@ -461,8 +461,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Disqualify a winner (creator): the prize passes to the next alternate
-         * @description The unit goes to the next entrant of the draw's own order (docs/fairness.md): nobody chooses who. After `max_substitutions` passes, or when the order runs out, the unit is recorded unawarded (`replacement` null). The proof lists every substitution. A winner whose prize was shipped cannot be disqualified.
+         * Disqualify a winner (creator): the prize passes to an alternate
+         * @description Nobody chooses who (docs/fairness.md). v3: the substitution is recorded `pending` with a beacon round not out yet; once it is, the alternate is drawn from it among the entrants who never held a prize (read it in the proof). Before v3: the next entrant of the draw's own order, at once. After `max_substitutions` passes, or when nobody is left, the unit is recorded unawarded (`replacement` null, `pending` false). The proof lists every substitution. A winner whose prize was shipped cannot be disqualified.
          */
         post: operations["eventWinnerDisqualify"];
         delete?: never;
@@ -729,6 +729,25 @@ export interface components {
             public_key: string;
             period: number;
             genesis_time: number;
+            group_hash?: string | null;
+            beacon_id?: string | null;
+            name?: string | null;
+        };
+        BeaconChainRef: {
+            hash: string;
+            /** @description e.g. League of Entropy quicknet */
+            name: string;
+        };
+        BeaconWait: {
+            round: number;
+            /**
+             * Format: date-time
+             * @description when the round is published
+             */
+            round_at: string;
+            waiting: boolean;
+            overdue: boolean;
+            settles: components["schemas"]["SettlesEnum"];
         };
         /**
          * @description An input serializer that refuses fields it does not know.
@@ -927,6 +946,7 @@ export interface components {
             visibility: components["schemas"]["VisibilityEnum"];
             prizes: components["schemas"]["Prize"][];
             commitment: string;
+            fairness: components["schemas"]["Fairness"];
             /** Format: date-time */
             created_at: string;
             status: components["schemas"]["StatusEnum"];
@@ -940,6 +960,8 @@ export interface components {
             lock_at: string;
             participant_count: number;
             cancel_reason: string;
+            /** @description While the event is locked: the beacon round its draw (or a cancel asked after the lock) waits for. `waiting`: the round's time has passed and no relay has served it yet; the draw never goes ahead without it. null otherwise. */
+            readonly beacon_wait: components["schemas"]["BeaconWait"] | (never | null);
             readonly my_entry: components["schemas"]["MyEntry"];
         };
         /**
@@ -987,6 +1009,15 @@ export interface components {
             /** @description id of an upload with purpose "cover"; "" removes the cover */
             cover?: string;
             visibility?: components["schemas"]["VisibilityEnum"];
+        };
+        /** @description How the event is drawn, fixed at creation (docs/fairness.md): shown before anyone joins. */
+        Fairness: {
+            algorithm: string;
+            /** @description Whether the draw mixes in a public drand beacon round named at the lock. false: created while no beacon was configured; drawn without one (a weaker guarantee). */
+            readonly beacon: boolean;
+            readonly beacon_chain: components["schemas"]["BeaconChainRef"] | (never | null);
+            /** @description The same, in words for entrants. */
+            readonly note: string;
         };
         /** @description A stored picture: an absolute URL, and its size so the client lays out before loading. */
         Image: {
@@ -1303,6 +1334,16 @@ export interface components {
              */
             readonly max_substitutions: number;
             readonly substitutions: components["schemas"]["Substitution"][];
+            readonly without_beacon: boolean | null;
+            /** @description v3: the gap fixed at creation (the round is the first at or after locked_at + it). */
+            readonly reveal_gap_seconds: number | null;
+            readonly claim_days: number | null;
+            readonly cancel_reason: string | null;
+            /** Format: date-time */
+            cancel_requested_at: string | null;
+            /** Format: date-time */
+            canceled_at: string | null;
+            readonly would_be_winners: components["schemas"]["WinnerRef"][] | null;
             readonly entrants_url: string;
             readonly winners_url: string;
         };
@@ -1384,6 +1425,12 @@ export interface components {
          * @enum {string}
          */
         ReportInputReasonEnum: "fraud" | "porn" | "illegal" | "spam" | "other";
+        /**
+         * @description * `draw` - draw
+         *     * `cancel` - cancel
+         * @enum {string}
+         */
+        SettlesEnum: "draw" | "cancel";
         /** @description What ``onShareAppMessage`` returns, and the mini-program code to save or show. */
         Share: {
             title: string;
@@ -1459,8 +1506,29 @@ export interface components {
             at: string;
             /** @description the step of the order that named the alternate */
             step: number | null;
-            /** @description the alternate's user id; null: the unit is now unawarded */
+            /** @description the alternate's user id; null: the unit is now unawarded (or, while `pending`, not drawn yet) */
             replacement: string | null;
+            /** @description v3: waiting for its beacon round; the unit has no holder meanwhile */
+            pending: boolean;
+            beacon_round: number | null;
+            beacon: components["schemas"]["Beacon"] | (never | null);
+            /**
+             * Format: date-time
+             * @description v3: when the alternate was drawn (their claim window starts then)
+             */
+            drawn_at: string | null;
+            /** @description v3: the alternate's 0-based place in the sorted entrant list */
+            position: number | null;
+            /**
+             * Format: date-time
+             * @description the replaced holder's claim deadline (null: no claim step); `expired` is valid only at or after it
+             */
+            replaced_deadline?: string | null;
+            /**
+             * Format: date-time
+             * @description the alternate's claim deadline
+             */
+            deadline?: string | null;
         };
         /**
          * @description * `expired` - expired
@@ -1532,6 +1600,9 @@ export interface components {
             /** @description the uploaded avatar; null: none */
             avatar: components["schemas"]["Image"] | (never | null);
         };
+        UserRef: {
+            id: string;
+        };
         /**
          * @description * `unlisted` - unlisted
          *     * `public` - public
@@ -1540,6 +1611,11 @@ export interface components {
         VisibilityEnum: "unlisted" | "public";
         Winner: {
             user: components["schemas"]["PublicUser"];
+            prize: components["schemas"]["PrizeRef"];
+        };
+        /** @description A would-be winner of a canceled event: the user's public id and the prize, unit order. */
+        WinnerRef: {
+            user: components["schemas"]["UserRef"];
             prize: components["schemas"]["PrizeRef"];
         };
         Winners: {
@@ -2510,6 +2586,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -2518,6 +2603,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -2818,6 +2910,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -2826,6 +2927,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -3308,6 +3416,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -3316,6 +3433,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -3629,6 +3753,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -3637,6 +3770,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -6122,7 +6262,10 @@ export interface operations {
                      *           "scheme": "string",
                      *           "public_key": "string",
                      *           "period": 1,
-                     *           "genesis_time": 1
+                     *           "genesis_time": 1,
+                     *           "group_hash": "string",
+                     *           "beacon_id": "string",
+                     *           "name": "iPad Air"
                      *         },
                      *         "beacon": {
                      *           "round": 1,
@@ -6151,7 +6294,39 @@ export interface operations {
                      *             "reason": "expired",
                      *             "at": "2026-12-24T20:00:00+08:00",
                      *             "step": 1,
-                     *             "replacement": "string"
+                     *             "replacement": "string",
+                     *             "pending": true,
+                     *             "beacon_round": 1,
+                     *             "beacon": {
+                     *               "round": 1,
+                     *               "randomness": "string",
+                     *               "signature": "string",
+                     *               "previous_signature": "string",
+                     *               "relays": [
+                     *                 "string"
+                     *               ]
+                     *             },
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *             "position": 1,
+                     *             "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "without_beacon": true,
+                     *         "reveal_gap_seconds": 1,
+                     *         "claim_days": 1,
+                     *         "cancel_reason": "",
+                     *         "cancel_requested_at": "2026-12-24T20:00:00+08:00",
+                     *         "canceled_at": "2026-12-24T20:00:00+08:00",
+                     *         "would_be_winners": [
+                     *           {
+                     *             "user": {
+                     *               "id": "e_7Kq2xPzM"
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             }
                      *           }
                      *         ],
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
@@ -7312,7 +7487,10 @@ export interface operations {
                      *           "scheme": "string",
                      *           "public_key": "string",
                      *           "period": 1,
-                     *           "genesis_time": 1
+                     *           "genesis_time": 1,
+                     *           "group_hash": "string",
+                     *           "beacon_id": "string",
+                     *           "name": "iPad Air"
                      *         },
                      *         "beacon": {
                      *           "round": 1,
@@ -7341,7 +7519,39 @@ export interface operations {
                      *             "reason": "expired",
                      *             "at": "2026-12-24T20:00:00+08:00",
                      *             "step": 1,
-                     *             "replacement": "string"
+                     *             "replacement": "string",
+                     *             "pending": true,
+                     *             "beacon_round": 1,
+                     *             "beacon": {
+                     *               "round": 1,
+                     *               "randomness": "string",
+                     *               "signature": "string",
+                     *               "previous_signature": "string",
+                     *               "relays": [
+                     *                 "string"
+                     *               ]
+                     *             },
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *             "position": 1,
+                     *             "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "without_beacon": true,
+                     *         "reveal_gap_seconds": 1,
+                     *         "claim_days": 1,
+                     *         "cancel_reason": "",
+                     *         "cancel_requested_at": "2026-12-24T20:00:00+08:00",
+                     *         "canceled_at": "2026-12-24T20:00:00+08:00",
+                     *         "would_be_winners": [
+                     *           {
+                     *             "user": {
+                     *               "id": "e_7Kq2xPzM"
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             }
                      *           }
                      *         ],
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
@@ -8173,7 +8383,22 @@ export interface operations {
                      *         "reason": "expired",
                      *         "at": "2026-12-24T20:00:00+08:00",
                      *         "step": 1,
-                     *         "replacement": "string"
+                     *         "replacement": "string",
+                     *         "pending": true,
+                     *         "beacon_round": 1,
+                     *         "beacon": {
+                     *           "round": 1,
+                     *           "randomness": "string",
+                     *           "signature": "string",
+                     *           "previous_signature": "string",
+                     *           "relays": [
+                     *             "string"
+                     *           ]
+                     *         },
+                     *         "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *         "position": 1,
+                     *         "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *         "deadline": "2026-12-24T20:00:00+08:00"
                      *       }
                      *     }
                      */
@@ -9490,6 +9715,15 @@ export interface operations {
                      *               }
                      *             ],
                      *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "fairness": {
+                     *               "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *               "beacon": true,
+                     *               "beacon_chain": {
+                     *                 "hash": "string",
+                     *                 "name": "iPad Air"
+                     *               },
+                     *               "note": "string"
+                     *             },
                      *             "created_at": "2026-12-01T10:00:00+08:00",
                      *             "status": "init",
                      *             "phase": "init",
@@ -9498,6 +9732,13 @@ export interface operations {
                      *             "lock_at": "2026-12-24T19:59:00+08:00",
                      *             "participant_count": 128,
                      *             "cancel_reason": "",
+                     *             "beacon_wait": {
+                     *               "round": 1,
+                     *               "round_at": "2026-12-24T20:00:00+08:00",
+                     *               "waiting": true,
+                     *               "overdue": true,
+                     *               "settles": "draw"
+                     *             },
                      *             "my_entry": {
                      *               "joined": true,
                      *               "joined_at": "2026-12-02T09:30:00+08:00",
