@@ -17,7 +17,7 @@ wrk on loopback:
   parent of the merge of h-readmodel; ``--before 02ed12a`` is the one the issue names), from
   ``git archive`` into a temporary directory, run with this virtualenv, on its own database
   (BENCH_BEFORE_DATABASE_URL, default lottery_bench_before) and Redis (BENCH_BEFORE_REDIS_URL,
-  default db 15).
+  default db 13, as bench/inprocess: never run at once).
 - this checkout, on BENCH_DATABASE_URL / BENCH_REDIS_URL (bench/common.py), once per variant:
   ``after`` as shipped; ``mirror-off`` (EVENT_MIRROR=0); ``no-metrics``, ``no-request-id`` (the
   middleware taken out through bench/settings.py: BENCH_WITHOUT_MIDDLEWARE), ``log-info``
@@ -68,7 +68,7 @@ BEFORE_ENV = {
     "DATABASE_URL": os.environ.get(
         "BENCH_BEFORE_DATABASE_URL", "mysql://root@127.0.0.1:3306/lottery_bench_before"
     ),
-    "REDIS_URL": os.environ.get("BENCH_BEFORE_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    "REDIS_URL": os.environ.get("BENCH_BEFORE_REDIS_URL", "redis://127.0.0.1:6379/13"),
 }
 # Every server alike: the square's per-address limit would refuse one benchmarking address in
 # a second; it still counts every request, at a rate that never refuses.
