@@ -85,6 +85,8 @@ VARIANTS = {
 }
 DEFAULT_VARIANTS = "after,mirror-off,no-metrics,no-request-id,log-info"
 ENDPOINTS = ("join", "detail", "square", "healthz")
+# Below this many rounds a range is no spread: no verdict.
+MIN_ROUNDS = 3
 # What each variant's figure answers, for the report.
 QUESTIONS = {
     "mirror-off": "the Redis mirror (its gain is after / mirror-off)",
@@ -360,9 +362,12 @@ def over_floor(points: dict[int, dict]) -> list[float]:
 
 
 def verdict(new: list[float], old: list[float]) -> str:
-    """Beyond the round-to-round spread only when the two ranges do not overlap."""
+    """Beyond the round-to-round spread only when the two ranges do not overlap (and there
+    are rounds enough for a spread to mean something)."""
     if not new or not old:
         return "n/a"
+    if min(len(new), len(old)) < MIN_ROUNDS:
+        return f"n/a (fewer than {MIN_ROUNDS} rounds)"
     if min(new) > max(old):
         return "**faster**, beyond the spread"
     if max(new) < min(old):

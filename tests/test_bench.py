@@ -40,9 +40,10 @@ def rows(target: str, endpoint: str, rps: list[float], floor: float = 1000.0) ->
 
 
 def test_a_gain_counts_only_beyond_the_round_to_round_spread():
-    assert compare.verdict([0.5, 0.55], [0.4, 0.45]).startswith("**faster**")
-    assert compare.verdict([0.3, 0.35], [0.4, 0.45]).startswith("**slower**")
-    assert compare.verdict([0.44, 0.6], [0.4, 0.45]) == "within the spread"
+    assert compare.verdict([0.5, 0.55, 0.52], [0.4, 0.45, 0.42]).startswith("**faster**")
+    assert compare.verdict([0.3, 0.35, 0.32], [0.4, 0.45, 0.42]).startswith("**slower**")
+    assert compare.verdict([0.44, 0.6, 0.5], [0.4, 0.45, 0.42]) == "within the spread"
+    assert compare.verdict([0.5, 0.55], [0.4, 0.45]).startswith("n/a")
 
 
 def test_mirror_is_kept_only_when_its_detail_gain_beats_the_spread_and_the_join_cost():
