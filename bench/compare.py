@@ -247,8 +247,12 @@ def materialize(sha: str) -> Path:
             ["git", "archive", sha], cwd=REPO, capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-        (tree / ".venv").symlink_to(Path(sys.prefix))
         done.touch()
+    venv = tree / ".venv"  # this run's virtualenv, whichever checkout ran before
+    if venv.is_symlink() and venv.readlink() != Path(sys.prefix):
+        venv.unlink()
+    if not venv.is_symlink():
+        venv.symlink_to(Path(sys.prefix))
     return tree
 
 
