@@ -31,6 +31,14 @@ class LimitsOutput(serializers.Serializer):
     nickname_length = RangeOutput()
 
 
+class PrivacyPolicyOutput(serializers.Serializer):
+    version = serializers.CharField(
+        help_text='the version in force; "" none (consent not required). Send it as '
+        "`privacy_version` at login once the user accepted the policy"
+    )
+    url = serializers.CharField(help_text="where the policy's text is (a page to show)")
+
+
 class ConfigOutput(serializers.Serializer):
     server_time = AwareDateTimeField(
         help_text="Now, on the server: base countdowns on it, not on the phone's clock."
@@ -40,6 +48,7 @@ class ConfigOutput(serializers.Serializer):
     )
     subscribe_templates = TemplatesOutput()
     limits = LimitsOutput()
+    privacy_policy = PrivacyPolicyOutput()
 
 
 EXAMPLE = {
@@ -60,4 +69,5 @@ EXAMPLE = {
         "max_horizon_seconds": 2592000,
         "nickname_length": {"min": 1, "max": 64},
     },
+    "privacy_policy": {"version": "2026-12-01", "url": "https://lottery.example.com/privacy"},
 }

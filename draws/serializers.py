@@ -11,7 +11,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import UserOutput
+from accounts.serializers import PublicUserOutput
 from draws import fairness, selectors
 from events.models import Substitution
 from events.serializers import STATUS_CHOICES
@@ -232,7 +232,7 @@ class ProofOutput(serializers.Serializer):
 
 
 class WinnerOutput(serializers.Serializer):
-    user = UserOutput()
+    user = PublicUserOutput()
     prize = PrizeRef()
 
 

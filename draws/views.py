@@ -110,6 +110,8 @@ class MyEntryView(APIView):
     telling different entrants inconsistent stories is caught by a single download.
     """
 
+    privacy_consent_exempt = ("GET",)  # checking a public proof
+
     @extend_schema(
         operation_id="eventEntrantsMeGet",
         summary="Check that I am in the frozen entrant list, and where",

@@ -39,6 +39,7 @@ from events.models import (
     EventLog,
     ModerationCase,
     Prize,
+    PromotionRecord,
     Report,
     Substitution,
 )
@@ -715,6 +716,27 @@ class ClaimAdmin(admin.ModelAdmin):
         response = HttpResponse(claims.claims_csv(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="claims.csv"'
         return response
+
+
+@admin.register(PromotionRecord)
+class PromotionRecordAdmin(admin.ModelAdmin):
+    """Prizes won by people who deleted their accounts, kept pseudonymised for two years
+    (docs/privacy.md); the retention sweep deletes them. Nobody edits them."""
+
+    list_display = ("drawn_at", "event", "prize", "winner_key", "claim_state", "keep_until")
+    list_select_related = ("event", "prize")
+    search_fields = ("=winner_key", "=winner_ref", "=event__public_id")
+    search_help_text = _("Winner id, pseudonym or event id (exact).")
+    ordering = ("-drawn_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ClaimAccess)

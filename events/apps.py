@@ -8,8 +8,28 @@ class EventsConfig(AppConfig):
     verbose_name = _("Lotteries")
 
     def ready(self) -> None:
+        from accounts import personal_data as registry
         from accounts.services import ban_changed
+        from events import personal_data
 
+        registry.register(
+            registry.Holder(
+                app="events",
+                export=personal_data.data_export,
+                erase=personal_data.erase,
+                refuse_deletion=personal_data.refuse_deletion,
+                models=(
+                    "events.Event",
+                    "events.Entry",
+                    "events.Claim",
+                    "events.ClaimAccess",
+                    "events.Report",
+                    "events.EventLog",
+                    "events.Substitution",
+                    "events.PromotionRecord",
+                ),
+            )
+        )
         ban_changed.connect(_creator_ban_changed, dispatch_uid="events.creator_ban_changed")
 
 

@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from openpyxl import Workbook
 
 from accounts.models import User
+from accounts.serializers import masked_nickname
 from events import claim_crypto, transitions
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
 from lottery_site.errors import ApplicationError
@@ -350,7 +351,7 @@ def claims_xlsx(rows: list[dict]) -> bytes:
 def _export_values(row: dict) -> list:
     address = row["address"] or {}
     return [
-        row["user"].nickname or row["user"].public_id,
+        _listed_name(row["user"]),
         row["prize"].name,
         row["state"],
         row["deadline"].isoformat() if row["deadline"] else "",
@@ -361,6 +362,12 @@ def _export_values(row: dict) -> list:
         row["claimed_at"].isoformat() if row["claimed_at"] else "",
         row["shipped_at"].isoformat() if row["shipped_at"] else "",
     ]
+
+
+def _listed_name(user: User) -> str:
+    """The winner as the creator's list shows them: masked unless they chose to be shown."""
+    name = user.nickname if user.show_on_public_lists else masked_nickname(user.nickname)
+    return name or user.public_id
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -474,18 +481,65 @@ def _events_in_claim_window(*, now: datetime):
     )
 
 
+# What erasing a claim blanks: the address and phone, and the tracking number, with which a
+# carrier's site shows the recipient's name and city. The state, dates and carrier stay.
+ERASED = {"details": "", "tracking_number": ""}
+
+
 def claims_erase_due(*, now: datetime) -> int:
     """Blank the personal data of claims closed ``CLAIM_ERASE_AFTER_DAYS`` ago; keep the state.
 
-    Closed: shipped, or never shipped (or passed to an alternate) and past its deadline. Running it twice erases nothing
-    more the second time.
+    Closed: shipped, or never shipped (or passed to an alternate) and past its deadline.
+    Running it twice erases nothing more the second time.
     """
     cutoff = now - timedelta(days=settings.CLAIM_ERASE_AFTER_DAYS)
     closed = Q(status=Claim.Status.SHIPPED, shipped_at__lte=cutoff) | Q(
         status__in=[Claim.Status.UNCLAIMED, Claim.Status.CLAIMED, Claim.Status.FORFEITED],
         deadline__lte=cutoff,
     )
-    return Claim.objects.filter(closed, erased_at__isnull=True).update(details="", erased_at=now)
+    return Claim.objects.filter(closed, erased_at__isnull=True).update(**ERASED, erased_at=now)
+
+
+def claims_erase_of_winner(*, user_id: int, now: datetime) -> int:
+    """Blank the personal data of every claim of one person at once (their account is being
+    deleted). A claim not yet shipped stays ``claimed`` with nothing to ship to: the person gave
+    the prize up with their account. Idempotent."""
+    mine = Claim.objects.filter(entry__user_id=user_id, erased_at__isnull=True)
+    return mine.update(**ERASED, erased_at=now)
+
+
+def claims_of_winner(*, user: User, now: datetime) -> list[dict]:
+    """Every claim of ``user``'s prizes (also those passed on), their own address decrypted,
+    for their data export: each decryption recorded like the creator's (reason ``export``)."""
+    claims = list(
+        Claim.objects.filter(entry__user_id=user.pk)
+        .select_related("event", "entry__prize")
+        .order_by("created_at", "pk")
+    )
+    if any(claim.details for claim in claims):
+        claim_crypto.require_keys()
+    rows, read = [], []
+    for claim in claims:
+        address = claim_crypto.decrypt(claim.details) if claim.details else None
+        if address is not None:
+            read.append(ClaimAccess(claim=claim, actor=user, reason="export", created_at=now))
+        rows.append(
+            {
+                "id": claim.public_id,
+                "event": claim.event,
+                "prize": claim.entry.prize,
+                "state": claim_state(claim.status, deadline=claim.deadline, now=now),
+                "deadline": claim.deadline,
+                "address": address,
+                "carrier": claim.carrier,
+                "tracking_number": claim.tracking_number,
+                "claimed_at": claim.claimed_at,
+                "shipped_at": claim.shipped_at,
+                "erased": claim.erased_at is not None,
+            }
+        )
+    ClaimAccess.objects.bulk_create(read)
+    return rows
 
 
 def claims_reencrypt() -> int:

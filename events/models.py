@@ -800,3 +800,42 @@ class Substitution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} unit {self.unit}: {self.replaced_key} -> {self.replacement_key}"
+
+
+class PromotionRecord(models.Model):
+    """What we keep of a prize won by someone who deleted their account (docs/privacy.md).
+
+    规范促销行为暂行规定 (art. 19) asks a promoter to keep who won what, and when, for two
+    years. The winner is pseudonymised: their public id (as the draw's proof names them) and
+    ``winner_ref``, an HMAC of their WeChat openid (``accounts.services.user_pseudonym``), which
+    names nobody but matches the same person should they log in again. Written by
+    ``events.personal_data`` when the account is erased; deleted from ``keep_until`` on
+    (PRIVACY_PROMOTION_RECORD_DAYS after the draw) by the retention sweep.
+    """
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="+"
+    )
+    prize = models.ForeignKey(
+        Prize, verbose_name=_("prize"), on_delete=models.CASCADE, related_name="+"
+    )
+    winner_key = models.CharField(_("winner's public id"), max_length=24)
+    winner_ref = models.CharField(_("winner's pseudonym"), max_length=64)
+    # The claim's state when the account was erased: unclaimed, claimed, shipped, expired.
+    claim_state = models.CharField(_("claim state"), max_length=10, blank=True, default="")
+    drawn_at = models.DateTimeField(_("drawn at"))
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    keep_until = models.DateTimeField(_("kept until"))
+
+    class Meta:
+        verbose_name = _("promotion record")
+        verbose_name_plural = _("promotion records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "winner_key"], name="promotion_records_one_per_winner"
+            ),
+        ]
+        indexes = [models.Index(fields=["keep_until"], name="promotion_records_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.winner_key} won {self.prize_id} in {self.event_id}"

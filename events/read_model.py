@@ -315,6 +315,9 @@ EFFECTS: dict[str, frozenset[str]] = {
     # Winners of a drawn event (an alternate): the live read of a drawn event is the
     # database's, every time; nothing is cached.
     "winners": frozenset(),
+    # An entry of a canceled event deleted with its person's account (``events.personal_data``):
+    # the live part of a canceled event is the database's too; nothing cached.
+    "forgotten": frozenset(),
 }
 
 

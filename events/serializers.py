@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import ImageOutput, UserOutput
+from accounts.serializers import ImageOutput, PublicUserOutput, UserOutput
 from events import selectors, square
 from events.models import (
     MAX_CLAIM_DAYS,
@@ -277,9 +277,9 @@ class EventOutput(EventPublicOutput, EventLiveOutput):
 
 
 class EntryOutput(serializers.Serializer):
-    """One entrant as the public sees them: never an openid or session data."""
+    """One entrant as the public sees them: masked unless they chose to be shown."""
 
-    user = UserOutput()
+    user = PublicUserOutput()
     joined_at = AwareDateTimeField(source="created_at")
 
 

@@ -597,6 +597,25 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
     return bool(deleted)
 
 
+def entries_forget_canceled(*, user: User) -> int:
+    """Delete ``user``'s entries of events canceled before their lock (their account is being
+    deleted, ``events.personal_data``): no entrant list of those events was published, so
+    nothing needs them. Returns how many; harmless when run again."""
+    forgotten = 0
+    canceled = Entry.objects.filter(
+        user_id=user.pk, event__status=Event.Status.CANCELED, event__entrants_digest=""
+    ).values_list("pk", "event_id")
+    for entry_pk, event_pk in canceled:
+        with transaction.atomic():
+            if Entry.objects.filter(pk=entry_pk).delete()[0]:
+                Event.objects.filter(pk=event_pk, participant_count__gt=0).update(
+                    participant_count=F("participant_count") - 1
+                )
+                read_model.event_changed(event_id=event_pk, what="forgotten")
+                forgotten += 1
+    return forgotten
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 

@@ -88,6 +88,8 @@ class EventListView(APIView):
 
 
 class EventDetailView(APIView):
+    privacy_consent_exempt = ("GET",)  # a public page, shared by link
+
     @extend_schema(operation_id="eventGet", summary="An event", responses={200: s.EventOutput})
     def get(self, request: Request, event_id: str) -> Response:
         return _detail(event_id, request)
@@ -271,6 +273,8 @@ class WeChatCallbackView(APIView):
 class EntryView(APIView):
     """Join (POST) or withdraw from (DELETE) an event, as the caller."""
 
+    privacy_consent_exempt = ("DELETE",)  # leaving stops processing: no consent needed
+
     @extend_schema(
         operation_id="eventJoin",
         summary="Join an event",
@@ -300,6 +304,8 @@ class EntryView(APIView):
 
 
 class EntryListView(APIView):
+    privacy_consent_exempt = ("GET",)  # part of the event's public page
+
     @extend_schema(
         operation_id="eventEntryList",
         summary="Who joined an event, newest first",

@@ -140,6 +140,14 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "只有中奖者可以领取奖品",
         "Only a winner of this event can claim a prize.",
     ),
+    # PRIVACY_POLICY_VERSION is set and the caller has not accepted it (docs/privacy.md).
+    (
+        "privacy_consent_required",
+        40320,
+        403,
+        "请先同意最新的隐私政策",
+        "Accept the current privacy policy first.",
+    ),
     ("not_found", 40400, 404, "资源不存在", "Not found."),
     ("event_not_found", 40401, 404, "抽奖活动不存在", "The lottery event does not exist."),
     ("claim_not_found", 40402, 404, "领奖记录不存在", "The claim does not exist."),
@@ -188,6 +196,20 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("claim_expired", 40909, 409, "领奖期限已过", "The claim deadline has passed."),
     ("claim_shipped", 40910, 409, "奖品已发货，不能再修改", "The prize has already been shipped."),
     ("claim_not_claimed", 40911, 409, "中奖者尚未领奖", "The winner has not claimed yet."),
+    (
+        "privacy_version_outdated",
+        40920,
+        409,
+        "隐私政策已更新，请阅读最新版本后再同意",
+        "That is not the current privacy policy version: read the current one and accept it.",
+    ),
+    (
+        "account_has_open_events",
+        40921,
+        409,
+        "你发起的抽奖尚未结束或奖品尚未发出，请先处理后再注销账号",
+        "Events you created are still open or have prizes to ship: settle them first.",
+    ),
     ("payload_too_large", 41300, 413, "请求体过大", "The request body is too large."),
     # A URL longer than API_MAX_URL_BYTES (path and query); longer ones still are refused by
     # nginx or gunicorn before they reach us (docs/api.md, "Limits").

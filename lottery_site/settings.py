@@ -301,7 +301,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Django REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CachedUserJWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # After IsAuthenticated: a policy accepted, when PRIVACY_POLICY_VERSION is set.
+        "accounts.permissions.PrivacyConsented",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["lottery_site.api.EnvelopeJSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lottery_site.api.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["lottery_site.api.BoundedJSONParser"],
@@ -363,6 +367,9 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "events.serializers.STATUS_CHOICES",
         "MyClaimStateEnum": "events.serializers.MY_CLAIM_STATES",
         "ClaimStateEnum": "events.claim_serializers.CLAIM_STATES",
+        "PurposeEnum": "accounts.serializers.CLIENT_UPLOAD_PURPOSES",
+        "UploadPurposeEnum": "accounts.serializers.UPLOAD_PURPOSES",
+        "ConsentSourceEnum": "accounts.serializers.CONSENT_SOURCES",
     },
 }
 
@@ -611,3 +618,27 @@ CLAIM_MAX_DAYS_LOOKBACK = 31
 # A prize unit passes to the next alternate of the draw's order (claim window passed, winner
 # disqualified) at most this many times; after that it is recorded as unawarded.
 LOTTERY_MAX_SUBSTITUTIONS = env_int("LOTTERY_MAX_SUBSTITUTIONS", 3)
+
+# --- People's data (docs/privacy.md) ----------------------------------------------------------
+# The privacy policy in force: its version (any short label, e.g. "2026-12-01") and its URL,
+# both shown in GET /config. Empty version (the default): consent is recorded when a client
+# sends one but never required. Set it and every signed-in call but reading public pages, /me,
+# /me/data, account deletion and accepting the policy answers 403 40320 until the user accepted
+# this version (at login, or POST /me/privacy-consent). Changing it asks everyone again.
+PRIVACY_POLICY_VERSION = os.environ.get("PRIVACY_POLICY_VERSION", "").strip()
+PRIVACY_POLICY_URL = os.environ.get("PRIVACY_POLICY_URL", "").strip()
+if len(PRIVACY_POLICY_VERSION) > 32:
+    raise ImproperlyConfigured("PRIVACY_POLICY_VERSION is at most 32 characters")
+# A deleted winner's promotion record (event, prize, draw date, a pseudonym) is kept this many
+# days after the draw: 规范促销行为暂行规定 keeps prize records two years.
+PRIVACY_PROMOTION_RECORD_DAYS = env_int("PRIVACY_PROMOTION_RECORD_DAYS", 730)
+# The key of the pseudonym in promotion records (an HMAC of the WeChat openid); empty: one
+# derived from SECRET_KEY. Keep it stable: a new key cannot match old records to a person.
+PRIVACY_PSEUDONYM_KEY = os.environ.get("PRIVACY_PSEUDONYM_KEY", "")
+# How often the privacy sweep finishes account erasures a crash interrupted.
+PRIVACY_SWEEP_INTERVAL_SECONDS = env_int("PRIVACY_SWEEP_INTERVAL_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["accounts.privacy_sweep"] = {
+    "task": "accounts.tasks.privacy_sweep",
+    "schedule": float(PRIVACY_SWEEP_INTERVAL_SECONDS),
+    "options": {"expires": float(PRIVACY_SWEEP_INTERVAL_SECONDS)},
+}

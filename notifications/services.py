@@ -114,6 +114,15 @@ def quota_of(*, user_id: int) -> dict[str, int]:
     return {template_id: held.get(template_id, 0) for template_id in messages.known_template_ids()}
 
 
+def user_data_erase(*, user_id: int) -> None:
+    """Forget a deleted account's messages, quota and inbox state (``notifications.
+    personal_data``). A delivery being sent meanwhile finds its row gone and records nothing.
+    Harmless when run again."""
+    Delivery.objects.filter(user_id=user_id).delete()
+    SubscriptionQuota.objects.filter(user_id=user_id).delete()
+    InboxState.objects.filter(user_id=user_id).delete()
+
+
 # --- Fan-out from the outbox ----------------------------------------------------------------
 
 

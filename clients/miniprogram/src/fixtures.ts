@@ -29,7 +29,10 @@ export const fixtures: Fixtures = {
             "nickname": "outsider",
             "avatar_url": "",
             "avatar": null,
-            "created_at": "2026-12-01T10:00:03+08:00"
+            "created_at": "2026-12-01T10:00:05+08:00",
+            "show_on_public_lists": false,
+            "privacy_version": "sdk-ci-1",
+            "privacy_consent_required": false
           },
           "created": true
         }
@@ -107,6 +110,10 @@ export const fixtures: Fixtures = {
               "min": 1,
               "max": 64
             }
+          },
+          "privacy_policy": {
+            "version": "sdk-ci-1",
+            "url": "https://lottery.example.com/privacy"
           }
         }
       },
@@ -155,7 +162,7 @@ export const fixtures: Fixtures = {
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:07+08:00",
+          "created_at": "2026-12-01T10:00:09+08:00",
           "status": "canceled",
           "phase": "canceled",
           "joinable": false,
@@ -211,7 +218,7 @@ export const fixtures: Fixtures = {
           "code": "",
           "carrier": "顺丰",
           "tracking_number": "SF0000000000",
-          "shipped_at": "2026-12-01T10:00:11+08:00"
+          "shipped_at": "2026-12-01T10:00:13+08:00"
         }
       },
       "header": {
@@ -246,7 +253,7 @@ export const fixtures: Fixtures = {
           "code": "",
           "carrier": "顺丰",
           "tracking_number": "SF0000000000",
-          "shipped_at": "2026-12-01T10:00:11+08:00"
+          "shipped_at": "2026-12-01T10:00:13+08:00"
         }
       },
       "header": {
@@ -276,7 +283,7 @@ export const fixtures: Fixtures = {
     },
     "eventClaimsCsv": {
       "status": 200,
-      "body": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at\r\nentrant,iPad Air,claimed,2026-12-08T10:00:00+08:00,张三,13800000000,广东省,广州市,天河区,体育西路 2 号,510000,,,,2026-12-01T10:00:10+08:00,\r\n",
+      "body": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at\r\ne*t,iPad Air,claimed,2026-12-08T10:00:00+08:00,张三,13800000000,广东省,广州市,天河区,体育西路 2 号,510000,,,,2026-12-01T10:00:12+08:00,\r\n",
       "header": {
         "Content-Type": "text/csv; charset=utf-8"
       }
@@ -291,7 +298,7 @@ export const fixtures: Fixtures = {
             "id": "c_0000000000000001",
             "user": {
               "id": "u_0000000000000003",
-              "nickname": "entrant",
+              "nickname": "e*t",
               "avatar_url": "",
               "avatar": null
             },
@@ -313,7 +320,7 @@ export const fixtures: Fixtures = {
             "code": "",
             "carrier": "",
             "tracking_number": "",
-            "claimed_at": "2026-12-01T10:00:10+08:00",
+            "claimed_at": "2026-12-01T10:00:12+08:00",
             "shipped_at": null,
             "erased": false
           }
@@ -373,7 +380,7 @@ export const fixtures: Fixtures = {
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:12+08:00",
+          "created_at": "2026-12-01T10:00:14+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -420,11 +427,11 @@ export const fixtures: Fixtures = {
           "beacon_chain": null,
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
-          "committed_at": "2026-12-01T10:00:12+08:00",
-          "lock_at": "2026-12-01T10:00:14+08:00",
-          "locked_at": "2026-12-01T10:00:14+08:00",
+          "committed_at": "2026-12-01T10:00:14+08:00",
+          "lock_at": "2026-12-01T10:00:16+08:00",
+          "locked_at": "2026-12-01T10:00:16+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:15+08:00",
+          "drawn_at": "2026-12-01T10:00:17+08:00",
           "max_substitutions": 3,
           "substitutions": [],
           "without_beacon": true,
@@ -460,7 +467,7 @@ export const fixtures: Fixtures = {
           "position": 0,
           "entrant_count": 1,
           "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000006",
-          "locked_at": "2026-12-01T10:00:08+08:00"
+          "locked_at": "2026-12-01T10:00:10+08:00"
         }
       },
       "header": {
@@ -477,11 +484,11 @@ export const fixtures: Fixtures = {
             {
               "user": {
                 "id": "u_0000000000000003",
-                "nickname": "entrant",
+                "nickname": "e*t",
                 "avatar_url": "",
                 "avatar": null
               },
-              "joined_at": "2026-12-01T10:00:05+08:00"
+              "joined_at": "2026-12-01T10:00:07+08:00"
             }
           ],
           "next": null
@@ -539,18 +546,18 @@ export const fixtures: Fixtures = {
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:04+08:00",
+          "created_at": "2026-12-01T10:00:06+08:00",
           "status": "opened",
           "phase": "opened",
           "joinable": false,
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "lock_at": "2026-12-01T10:00:08+08:00",
+          "lock_at": "2026-12-01T10:00:10+08:00",
           "participant_count": 1,
           "cancel_reason": "",
           "beacon_wait": null,
           "my_entry": {
             "joined": true,
-            "joined_at": "2026-12-01T10:00:05+08:00",
+            "joined_at": "2026-12-01T10:00:07+08:00",
             "prize": {
               "id": "p_0000000000000002",
               "name": "iPad Air"
@@ -574,7 +581,7 @@ export const fixtures: Fixtures = {
         "data": {
           "event_id": "e_0000000000000003",
           "joined": true,
-          "joined_at": "2026-12-01T10:00:13+08:00"
+          "joined_at": "2026-12-01T10:00:15+08:00"
         }
       },
       "header": {
@@ -611,11 +618,11 @@ export const fixtures: Fixtures = {
           "beacon_chain": null,
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
-          "committed_at": "2026-12-01T10:00:04+08:00",
-          "lock_at": "2026-12-01T10:00:08+08:00",
-          "locked_at": "2026-12-01T10:00:08+08:00",
+          "committed_at": "2026-12-01T10:00:06+08:00",
+          "lock_at": "2026-12-01T10:00:10+08:00",
+          "locked_at": "2026-12-01T10:00:10+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:09+08:00",
+          "drawn_at": "2026-12-01T10:00:11+08:00",
           "max_substitutions": 3,
           "substitutions": [],
           "without_beacon": true,
@@ -641,7 +648,7 @@ export const fixtures: Fixtures = {
         "data": {
           "event_id": "e_0000000000000002",
           "reason": "spam",
-          "reported_at": "2026-12-01T10:00:06+08:00"
+          "reported_at": "2026-12-01T10:00:08+08:00"
         }
       },
       "header": {
@@ -715,7 +722,7 @@ export const fixtures: Fixtures = {
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:04+08:00",
+          "created_at": "2026-12-01T10:00:06+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -749,7 +756,7 @@ export const fixtures: Fixtures = {
           },
           "replaced": "u_0000000000000001",
           "reason": "fake_account",
-          "at": "2026-12-01T10:00:16+08:00",
+          "at": "2026-12-01T10:00:18+08:00",
           "step": null,
           "replacement": null,
           "pending": false,
@@ -775,7 +782,7 @@ export const fixtures: Fixtures = {
             {
               "user": {
                 "id": "u_0000000000000003",
-                "nickname": "entrant",
+                "nickname": "e*t",
                 "avatar_url": "",
                 "avatar": null
               },
@@ -801,6 +808,63 @@ export const fixtures: Fixtures = {
           "event_id": "e_0000000000000002",
           "joined": false,
           "joined_at": null
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "meDataGet": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "profile": {
+            "id": "u_0000000000000004",
+            "nickname": "leaving",
+            "avatar_url": "",
+            "avatar": null,
+            "created_at": "2026-12-01T10:00:01+08:00",
+            "privacy_version": "sdk-ci-1",
+            "show_on_public_lists": false,
+            "wechat_openid": "openid-1",
+            "wechat_unionid": null
+          },
+          "consents": [
+            {
+              "version": "sdk-ci-1",
+              "source": "prompt",
+              "accepted_at": "2026-12-01T10:00:02+08:00"
+            }
+          ],
+          "uploads": [],
+          "account_log": [],
+          "entries": [],
+          "wins": [],
+          "claims": [],
+          "events_created": [],
+          "reports": [],
+          "inbox": [],
+          "subscriptions": {
+            "tmpl-cancel": 0,
+            "tmpl-result": 0,
+            "tmpl-shipped": 0
+          },
+          "messages": []
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "meDelete": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "deleted_at": "2026-12-01T10:00:19+08:00"
         }
       },
       "header": {
@@ -857,18 +921,18 @@ export const fixtures: Fixtures = {
                 "beacon_chain": null,
                 "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
               },
-              "created_at": "2026-12-01T10:00:04+08:00",
+              "created_at": "2026-12-01T10:00:06+08:00",
               "status": "opened",
               "phase": "opened",
               "joinable": false,
               "draw_at": "2026-12-01T11:00:01+08:00",
-              "lock_at": "2026-12-01T10:00:08+08:00",
+              "lock_at": "2026-12-01T10:00:10+08:00",
               "participant_count": 1,
               "cancel_reason": "",
               "beacon_wait": null,
               "my_entry": {
                 "joined": true,
-                "joined_at": "2026-12-01T10:00:05+08:00",
+                "joined_at": "2026-12-01T10:00:07+08:00",
                 "prize": {
                   "id": "p_0000000000000002",
                   "name": "iPad Air"
@@ -897,7 +961,30 @@ export const fixtures: Fixtures = {
           "nickname": "entrant",
           "avatar_url": "",
           "avatar": null,
-          "created_at": "2026-12-01T10:00:02+08:00"
+          "created_at": "2026-12-01T10:00:04+08:00",
+          "show_on_public_lists": false,
+          "privacy_version": "sdk-ci-1",
+          "privacy_consent_required": false
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "mePrivacyConsent": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "id": "u_0000000000000004",
+          "nickname": "leaving",
+          "avatar_url": "",
+          "avatar": null,
+          "created_at": "2026-12-01T10:00:01+08:00",
+          "show_on_public_lists": false,
+          "privacy_version": "sdk-ci-1",
+          "privacy_consent_required": false
         }
       },
       "header": {
@@ -918,7 +1005,10 @@ export const fixtures: Fixtures = {
             "width": 256,
             "height": 256
           },
-          "created_at": "2026-12-01T10:00:01+08:00"
+          "created_at": "2026-12-01T10:00:03+08:00",
+          "show_on_public_lists": false,
+          "privacy_version": "sdk-ci-1",
+          "privacy_consent_required": false
         }
       },
       "header": {
@@ -951,7 +1041,7 @@ export const fixtures: Fixtures = {
               "carrier": "顺丰",
               "tracking_number": "SF0000000000",
               "deadline": "2026-12-08T10:00:00+08:00",
-              "created_at": "2026-12-01T10:00:11+08:00",
+              "created_at": "2026-12-01T10:00:13+08:00",
               "read": true
             },
             {
@@ -973,7 +1063,7 @@ export const fixtures: Fixtures = {
               "carrier": "",
               "tracking_number": "",
               "deadline": null,
-              "created_at": "2026-12-01T10:00:09+08:00",
+              "created_at": "2026-12-01T10:00:11+08:00",
               "read": true
             }
           ],
@@ -1039,7 +1129,7 @@ export const fixtures: Fixtures = {
               "target_participants": null,
               "draw_at": "2026-12-01T11:00:01+08:00",
               "lock_at": "2026-12-01T11:00:00+08:00",
-              "created_at": "2026-12-01T10:00:04+08:00",
+              "created_at": "2026-12-01T10:00:06+08:00",
               "participant_count": 0,
               "recent_joins": 0
             }

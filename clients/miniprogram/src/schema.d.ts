@@ -71,7 +71,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the client must know: server time, templates, limits, API version */
+        /** What the client must know: server time, templates, limits, API version, policy */
         get: operations["configGet"];
         put?: never;
         post?: never;
@@ -483,11 +483,35 @@ export interface paths {
         /** Update my profile (partial, like PATCH) */
         put: operations["meUpdate"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete my account and erase my data
+         * @description Stops the account at once (its tokens answer 40102 from then on) and erases what we hold about the caller, keeping only what docs/privacy.md lists (the public id in published draw proofs; a pseudonymous promotion record per prize won, two years). Withdraws the caller from events still open. Refused (40921) while events the caller created are open or have prizes to ship. No body.
+         */
+        delete: operations["meDelete"];
         options?: never;
         head?: never;
         /** Change the caller's nickname or avatar (PATCH form) */
         patch: operations["mePatch"];
+        trace?: never;
+    };
+    "/api/v1/me/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything we hold about me (JSON)
+         * @description Profile, privacy consents, entries, wins, claims with the addresses given, events created, reports, inbox, uploads, subscribe-message quota and messages. Reading a claim's address is recorded like any other read of it.
+         */
+        get: operations["meDataGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/me/events": {
@@ -535,6 +559,26 @@ export interface paths {
         put?: never;
         /** Mark the inbox read up to a time */
         post: operations["notificationMarkRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/privacy-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept the current privacy policy
+         * @description `version` must be the current one (`privacy_policy.version` of GET /config), else 40920: show the current policy and ask again. Recorded with its time; accepting it again changes nothing. The tokens the caller holds keep working.
+         */
+        post: operations["mePrivacyConsent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -645,6 +689,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccountLog: {
+            action: string;
+            reason: string;
+            /** Format: date-time */
+            at: string;
+        };
         Address: {
             name: string;
             phone: string;
@@ -722,7 +772,7 @@ export interface components {
         ClaimRow: {
             /** @description null until the winner claims */
             id: string | null;
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
             prize: components["schemas"]["PrizeRef"];
             state: components["schemas"]["ClaimStateEnum"];
             /** Format: date-time */
@@ -761,6 +811,66 @@ export interface components {
             api_version: string;
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
+            privacy_policy: components["schemas"]["PrivacyPolicy"];
+        };
+        Consent: {
+            version: string;
+            source: components["schemas"]["ConsentSourceEnum"];
+            /** Format: date-time */
+            accepted_at: string;
+        };
+        /**
+         * @description * `login` - login
+         *     * `prompt` - prompt
+         * @enum {string}
+         */
+        ConsentSourceEnum: "login" | "prompt";
+        /**
+         * @description Everything we hold about the caller (docs/privacy.md). The sections of the other apps
+         *     are described here for the document; each app renders its own.
+         */
+        DataExport: {
+            profile: components["schemas"]["ProfileData"];
+            consents: components["schemas"]["Consent"][];
+            uploads: components["schemas"]["UploadData"][];
+            /** @description bans, and content WeChat removed */
+            account_log: components["schemas"]["AccountLog"][];
+            /** @description every event you joined: {event: {id, title}, joined_at, prize} */
+            entries: {
+                [key: string]: unknown;
+            }[];
+            /** @description prizes you won, also those passed to an alternate: {event, prize, drawn_at, state} */
+            wins: {
+                [key: string]: unknown;
+            }[];
+            /** @description your prize claims, with the address you gave (null once erased): {id, event, prize, state, deadline, address, carrier, tracking_number, claimed_at, shipped_at, erased} */
+            claims: {
+                [key: string]: unknown;
+            }[];
+            /** @description {id, title, status, created_at, draw_at} */
+            events_created: {
+                [key: string]: unknown;
+            }[];
+            /** @description events you reported: {event, reason, at} */
+            reports: {
+                [key: string]: unknown;
+            }[];
+            /** @description every item of your inbox, newest first */
+            inbox: {
+                [key: string]: unknown;
+            }[];
+            /** @description subscribe messages left, per template */
+            subscriptions: {
+                [key: string]: number;
+            };
+            /** @description WeChat messages sent or to send to you: {event, kind, state, at} */
+            messages: {
+                [key: string]: unknown;
+            }[];
+        };
+        Deleted: {
+            /** Format: date-time */
+            deleted_at: string;
         };
         /**
          * @description * `none` - none
@@ -811,9 +921,9 @@ export interface components {
             /** Format: date-time */
             locked_at: string | null;
         };
-        /** @description One entrant as the public sees them: never an openid or session data. */
+        /** @description One entrant as the public sees them: masked unless they chose to be shown. */
         Entry: {
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
             /** Format: date-time */
             joined_at: string;
         };
@@ -975,6 +1085,8 @@ export interface components {
             code: string;
             nickname?: string;
             avatar_url?: string;
+            /** @description the privacy policy version (GET /config) the user accepted on the login page; recorded when it is the current one */
+            privacy_version?: string;
         };
         /** @description A user as anyone may see them: never the openid, unionid or session data. */
         Me: {
@@ -985,7 +1097,21 @@ export interface components {
             avatar: components["schemas"]["Image"] | (never | null);
             /** Format: date-time */
             created_at: string;
+            /** @description shown unmasked on winner and entrant lists (the user's choice; default false) */
+            show_on_public_lists: boolean;
+            /** @description the privacy policy version the user last accepted; "" none */
+            privacy_version: string;
+            /** @description the server requires a policy version the user has not accepted: show the policy (`GET /config` privacy_policy) and POST /me/privacy-consent */
+            readonly privacy_consent_required: boolean;
         };
+        /**
+         * @description * `unchecked` - unchecked
+         *     * `pending` - pending
+         *     * `passed` - passed
+         *     * `rejected` - rejected
+         * @enum {string}
+         */
+        ModerationEnum: "unchecked" | "pending" | "passed" | "rejected";
         MyClaim: {
             id: string | null;
             delivery: components["schemas"]["DeliveryEnum"];
@@ -1101,6 +1227,24 @@ export interface components {
             avatar_url?: string;
             /** @description id of the caller's upload with purpose "avatar"; "" removes the avatar */
             avatar?: string;
+            /** @description true: your nickname and avatar in full on winner and entrant lists; false (default): masked (张*三, no avatar) */
+            show_on_public_lists?: boolean;
+        };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        PrivacyConsentInput: {
+            /** @description the version accepted: `privacy_policy.version` of GET /config */
+            version: string;
+        };
+        PrivacyPolicy: {
+            /** @description the version in force; "" none (consent not required). Send it as `privacy_version` at login once the user accepted the policy */
+            version: string;
+            /** @description where the policy's text is (a page to show) */
+            url: string;
         };
         /** @description A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape. */
         Prize: {
@@ -1128,6 +1272,19 @@ export interface components {
             id: string;
             name: string;
         };
+        ProfileData: {
+            id: string;
+            nickname: string;
+            avatar_url: string;
+            avatar: components["schemas"]["Image"] | (never | null);
+            /** Format: date-time */
+            created_at: string;
+            privacy_version: string;
+            show_on_public_lists: boolean;
+            /** @description WeChat's id of you in this mini-program */
+            wechat_openid: string | null;
+            wechat_unionid: string | null;
+        };
         /**
          * @description An input serializer that refuses fields it does not know.
          *
@@ -1139,6 +1296,8 @@ export interface components {
             avatar_url?: string;
             /** @description id of the caller's upload with purpose "avatar"; "" removes the avatar */
             avatar?: string;
+            /** @description true: your nickname and avatar in full on winner and entrant lists; false (default): masked (张*三, no avatar) */
+            show_on_public_lists?: boolean;
         };
         Proof: {
             algorithm: string;
@@ -1187,6 +1346,20 @@ export interface components {
             readonly would_be_winners: components["schemas"]["WinnerRef"][] | null;
             readonly entrants_url: string;
             readonly winners_url: string;
+        };
+        /**
+         * @description A person on a public list (winners, entrants) or on a creator's claim list.
+         *
+         *     Masked unless the person chose to be shown (`show_on_public_lists` in `PUT /me`): the
+         *     nickname as 张*三 (first and last character), no avatar (`avatar_url` "", `avatar` null).
+         *     The id stays: the draw's proof and entrant list name people by it.
+         */
+        PublicUser: {
+            id: string;
+            nickname: string;
+            avatar_url: string;
+            /** @description the uploaded avatar; null: none */
+            avatar: components["schemas"]["Image"] | (never | null);
         };
         /**
          * @description * `avatar` - avatar
@@ -1393,12 +1566,32 @@ export interface components {
             width: number;
             height: number;
         };
+        UploadData: {
+            id: string;
+            readonly url: string;
+            width: number;
+            height: number;
+            purpose: components["schemas"]["UploadPurposeEnum"];
+            /** @description bytes */
+            size: number;
+            moderation: components["schemas"]["ModerationEnum"];
+            /** Format: date-time */
+            uploaded_at: string;
+        };
         /** @description What ``wx.uploadFile`` sends: the file in ``file``, ``formData`` as form fields. */
         UploadInput: {
             /** Format: binary */
             file: string;
             purpose: components["schemas"]["PurposeEnum"];
         };
+        /**
+         * @description * `avatar` - avatar
+         *     * `cover` - cover
+         *     * `prize` - prize
+         *     * `share_code` - share_code
+         * @enum {string}
+         */
+        UploadPurposeEnum: "avatar" | "cover" | "prize" | "share_code";
         /** @description A user as anyone may see them: never the openid, unionid or session data. */
         User: {
             id: string;
@@ -1417,7 +1610,7 @@ export interface components {
          */
         VisibilityEnum: "unlisted" | "public";
         Winner: {
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
             prize: components["schemas"]["PrizeRef"];
         };
         /** @description A would-be winner of a canceled event: the user's public id and the prize, unit order. */
@@ -1493,7 +1686,8 @@ export interface operations {
                  * @example {
                  *       "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
                  *       "nickname": "小王",
-                 *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                 *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                 *       "privacy_version": "string"
                  *     }
                  */
                 "application/json": components["schemas"]["LoginInput"];
@@ -1523,7 +1717,10 @@ export interface operations {
                      *             "width": 1,
                      *             "height": 1
                      *           },
-                     *           "created_at": "2026-12-01T10:00:00+08:00"
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "show_on_public_lists": true,
+                     *           "privacy_version": "string",
+                     *           "privacy_consent_required": true
                      *         },
                      *         "created": false
                      *       }
@@ -1560,7 +1757,10 @@ export interface operations {
                      *             "width": 1,
                      *             "height": 1
                      *           },
-                     *           "created_at": "2026-12-01T10:00:00+08:00"
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "show_on_public_lists": true,
+                     *           "privacy_version": "string",
+                     *           "privacy_consent_required": true
                      *         },
                      *         "created": false
                      *       }
@@ -2485,7 +2685,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40302` This account has been deactivated. */
+            /** @description `40302` This account has been deactivated., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2499,6 +2699,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -2940,7 +3157,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2954,6 +3171,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3268,7 +3502,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3282,6 +3516,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3601,7 +3852,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3615,6 +3866,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3860,7 +4128,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3874,6 +4142,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4103,7 +4388,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4117,6 +4402,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4338,7 +4640,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4352,6 +4654,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4577,7 +4896,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4591,6 +4910,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4780,7 +5116,7 @@ export interface operations {
                      *           {
                      *             "id": "c_0123456789abcdef",
                      *             "user": {
-                     *               "id": "u_3mT9cQ2w",
+                     *               "id": "e_7Kq2xPzM",
                      *               "nickname": "小王",
                      *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *               "avatar": {
@@ -4857,7 +5193,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4871,6 +5207,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5007,7 +5360,7 @@ export interface operations {
                      *         {
                      *           "id": "c_0123456789abcdef",
                      *           "user": {
-                     *             "id": "u_3mT9cQ2w",
+                     *             "id": "e_7Kq2xPzM",
                      *             "nickname": "小王",
                      *             "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *             "avatar": {
@@ -5066,7 +5419,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5080,6 +5433,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5242,7 +5612,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5256,6 +5626,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5417,7 +5804,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5431,6 +5818,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5623,7 +6027,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5637,6 +6041,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5954,7 +6375,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5968,6 +6389,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -6438,7 +6876,7 @@ export interface operations {
                      *         "results": [
                      *           {
                      *             "user": {
-                     *               "id": "u_3mT9cQ2w",
+                     *               "id": "e_7Kq2xPzM",
                      *               "nickname": "小王",
                      *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *               "avatar": {
@@ -6676,7 +7114,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40302` This account has been deactivated. */
+            /** @description `40302` This account has been deactivated., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -6690,6 +7128,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -7320,6 +7775,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `40401` The lottery event does not exist. */
             404: {
                 headers: {
@@ -7513,6 +7995,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `40401` The lottery event does not exist. */
             404: {
                 headers: {
@@ -7678,7 +8187,7 @@ export interface operations {
                      *         "winners": [
                      *           {
                      *             "user": {
-                     *               "id": "u_3mT9cQ2w",
+                     *               "id": "e_7Kq2xPzM",
                      *               "nickname": "小王",
                      *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *               "avatar": {
@@ -7941,7 +8450,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -7955,6 +8464,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -8139,7 +8665,10 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
-                     *         "created_at": "2026-12-01T10:00:00+08:00"
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
                      *       }
                      *     }
                      */
@@ -8332,6 +8861,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41300` The request body is too large. */
             413: {
                 headers: {
@@ -8458,6 +9014,157 @@ export interface operations {
             };
         };
     };
+    meDelete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "deleted_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Deleted"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40921` Events you created are still open or have prizes to ship: settle them first. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40921;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
     mePatch: {
         parameters: {
             query?: never;
@@ -8477,7 +9184,8 @@ export interface operations {
                  * @example {
                  *       "nickname": "小王",
                  *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
-                 *       "avatar": "string"
+                 *       "avatar": "string",
+                 *       "show_on_public_lists": true
                  *     }
                  */
                 "application/json": components["schemas"]["PatchedProfileInput"];
@@ -8504,7 +9212,10 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
-                     *         "created_at": "2026-12-01T10:00:00+08:00"
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
                      *       }
                      *     }
                      */
@@ -8565,6 +9276,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -8685,6 +9423,218 @@ export interface operations {
                     } | {
                         /** @enum {integer} */
                         code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    meDataGet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "profile": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "nickname": "小王",
+                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           },
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "privacy_version": "string",
+                     *           "show_on_public_lists": true,
+                     *           "wechat_openid": "string",
+                     *           "wechat_unionid": "string"
+                     *         },
+                     *         "consents": [
+                     *           {
+                     *             "version": "string",
+                     *             "source": "login",
+                     *             "accepted_at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "uploads": [
+                     *           {
+                     *             "id": "e_7Kq2xPzM",
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1,
+                     *             "purpose": "avatar",
+                     *             "size": 1,
+                     *             "moderation": "unchecked",
+                     *             "uploaded_at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "account_log": [
+                     *           {
+                     *             "action": "string",
+                     *             "reason": "",
+                     *             "at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "entries": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "wins": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "claims": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "events_created": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "reports": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "inbox": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "subscriptions": {
+                     *           "key": 1
+                     *         },
+                     *         "messages": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["DataExport"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8845,6 +9795,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -9028,6 +10005,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41400` The request URI is too long. */
             414: {
                 headers: {
@@ -9191,6 +10195,268 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    mePrivacyConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "version": "string"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PrivacyConsentInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "u_3mT9cQ2w",
+                     *         "nickname": "小王",
+                     *         "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *         "avatar": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
+                     *         },
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Me"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40920` That is not the current privacy policy version: read the current one and accept it. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40920;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01"
+                         *     }
+                         */
+                        data: {
+                            /** @description The version in force ("": none, nothing to accept). */
+                            version: string;
+                        };
                     };
                 };
             };
@@ -9361,6 +10627,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -9547,6 +10840,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -9974,6 +11294,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
