@@ -56,6 +56,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     deactivated_reason = models.CharField(
         _("deactivation reason"), max_length=200, blank=True, default=""
     )
+    # The privacy policy version the user last accepted (PrivacyConsent holds every acceptance);
+    # "" none. Copied into their tokens, so the consent gate (accounts.permissions) needs no query.
+    privacy_version = models.CharField(
+        _("privacy policy accepted"), max_length=32, blank=True, default="", db_default=""
+    )
+    # The user's choice: their nickname and avatar in full on public lists of people (winners,
+    # entrants). Off: those lists show a masked nickname (张*三) and no avatar.
+    show_on_public_lists = models.BooleanField(
+        _("shown on public lists"), default=False, db_default=False
+    )
+    # Account deletion (accounts.services.user_delete): asked at ``deleted_at`` (the account
+    # stopped at once), its personal data erased at ``erased_at`` (the same moment, unless the
+    # erasure was interrupted: the privacy sweep finishes it).
+    deleted_at = models.DateTimeField(_("deletion asked at"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -69,11 +84,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
         indexes = [
             models.Index(fields=["unionid"], name="accounts_user_unionid"),
-            # Every API process reads the inactive ids each second (accounts.authentication).
-            models.Index(fields=["is_active"], name="accounts_user_inactive"),
+            # Every API process reads the inactive ids each second (accounts.authentication);
+            # deleted_at lets it skip accounts deleted long ago without reading their rows.
+            models.Index(fields=["is_active", "deleted_at"], name="accounts_user_inactive_del"),
+            # The privacy sweep: deletions whose erasure was interrupted.
+            models.Index(fields=["deleted_at", "erased_at"], name="accounts_user_erase_due"),
         ]
 
     def __str__(self) -> str:
+        # Staff see the nickname in the back office. The admin's history stores the public id
+        # instead (accounts.admin: logs hold ids, not personal data, docs/privacy.md).
         return self.nickname or self.username or self.public_id
 
 
@@ -112,9 +132,23 @@ class Upload(models.Model):
     sweeper. ``discarded_at`` marks one being deleted: it can no longer be attached.
 
     ``moderation`` is WeChat's verdict on the picture (media_check_async, when
-    WECHAT_CONTENT_CHECK is on): ``unchecked`` -> ``pending`` (submitted, ``trace_id`` set) ->
-    ``passed`` or ``rejected`` (by the callback). A rejected picture's file is deleted and every
-    API response shows MODERATION_PLACEHOLDER_URL instead (``accounts.serializers``).
+    WECHAT_CONTENT_CHECK is on). A rejected picture's file is deleted and every API response
+    shows MODERATION_PLACEHOLDER_URL instead (``accounts.serializers``). Its only writer is
+    ``accounts.services``, each move a conditional UPDATE on ``moderation``:
+
+    =========  =========  ====================================  ==================================
+    from       to         when                                  owner
+    =========  =========  ====================================  ==================================
+    (none)     UNCHECKED  uploaded                              ``upload_create``
+    UNCHECKED  PENDING    submitted (``trace_id`` set)          ``upload_media_check_submit``
+    PENDING    PASSED     WeChat's callback: pass or review     ``upload_moderate``
+    UNCHECKED  REJECTED   WeChat's callback: risky (the         ``upload_moderate``
+    PENDING               callback names the ``trace_id`` set
+    PASSED                at submission, so in practice from
+                          PENDING, or PASSED on a later verdict)
+    =========  =========  ====================================  ==================================
+
+    REJECTED is final (a rejected picture is never passed again).
     """
 
     class Purpose(models.TextChoices):
@@ -165,6 +199,34 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.public_id}"
+
+
+class PrivacyConsent(models.Model):
+    """Append-only: each acceptance of a privacy policy version, with when and how.
+
+    Written only by ``accounts.services.privacy_consent_record``, at login or by the consent
+    endpoint; ``User.privacy_version`` is the latest. Deleted with the account's other data.
+    """
+
+    class Source(models.TextChoices):
+        LOGIN = "login", _("at login")
+        PROMPT = "prompt", _("asked again")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="privacy_consents"
+    )
+    version = models.CharField(_("policy version"), max_length=32)
+    source = models.CharField(_("how"), max_length=8, choices=Source.choices)
+    accepted_at = models.DateTimeField(_("accepted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("privacy policy acceptance")
+        verbose_name_plural = _("privacy policy acceptances")
+        ordering = ["-accepted_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-accepted_at"], name="consents_user_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} accepted {self.version}"
 
 
 class WeChatPush(models.Model):

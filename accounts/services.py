@@ -7,16 +7,21 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts import personal_data
 from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
-from accounts.models import Upload, User, UserActionLog, WeChatPush
+from accounts.models import PrivacyConsent, Upload, User, UserActionLog, WeChatPush
+from accounts.permissions import PRIVACY_VERSION_CLAIM
 from accounts.signals import ban_changed
 from lottery_site import media
 from lottery_site.errors import ApplicationError
@@ -29,12 +34,20 @@ logger = logging.getLogger(__name__)
 
 
 def user_login(
-    *, session: WeChatSession, nickname: str | None = None, avatar_url: str | None = None
+    *,
+    session: WeChatSession,
+    nickname: str | None = None,
+    avatar_url: str | None = None,
+    privacy_version: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[User, bool]:
     """Find or create the user behind a WeChat session; returns (user, created).
 
     Two logins racing for a new openid both end on the same row: the unique constraint on
     openid decides, and the loser reads the winner's row. A deactivated user is refused.
+    ``privacy_version``, the policy version the user accepted on the login page, is recorded
+    when it is the current one; another (a client showing an old policy) is ignored, and the
+    consent gate asks again. A deleted account's openid was erased: its person gets a new one.
     """
     user = User.objects.filter(openid=session.openid).first()
     if nickname and (user is None or nickname != user.nickname):
@@ -62,7 +75,54 @@ def user_login(
         User.objects.filter(pk=user.pk).update(**changes)
         for field, value in changes.items():
             setattr(user, field, value)
+    current = settings.PRIVACY_POLICY_VERSION
+    if privacy_version and privacy_version == current and user.privacy_version != current:
+        privacy_consent_record(
+            user=user,
+            version=current,
+            source=PrivacyConsent.Source.LOGIN,
+            now=now or timezone.now(),
+        )
+        user.privacy_version = current
     return user, created
+
+
+def privacy_consent_record(*, user: User, version: str, source: str, now: datetime) -> User:
+    """Record that ``user`` accepted ``version`` of the privacy policy (append-only).
+
+    Only the current version can be accepted (``privacy_version_outdated`` otherwise, also
+    while no version is set): a client that showed an older text must show the current one.
+    Accepting the version already accepted again changes nothing.
+    """
+    current = settings.PRIVACY_POLICY_VERSION
+    if not current or version != current:
+        raise ApplicationError("privacy_version_outdated", data={"version": current})
+    with transaction.atomic():
+        changed = (
+            User.objects.filter(pk=user.pk)
+            .exclude(privacy_version=version)
+            .update(privacy_version=version)
+        )
+        if changed:
+            PrivacyConsent.objects.create(
+                user_id=user.pk, version=version, source=source, accepted_at=now
+            )
+    return User.objects.select_related("avatar").get(pk=user.pk)
+
+
+def user_pseudonym(user: User) -> str:
+    """A stable pseudonym of the person behind ``user``: an HMAC of their WeChat openid.
+
+    Kept in records the law asks us to keep after an account is deleted (docs/privacy.md): it
+    names nobody by itself, yet the same person logging in again (same openid) can be matched to
+    them by whoever holds PRIVACY_PSEUDONYM_KEY. Staff accounts (no openid) use their public id.
+    """
+    return salted_hmac(
+        "accounts.pseudonym",
+        user.openid or user.public_id,
+        secret=settings.PRIVACY_PSEUDONYM_KEY or None,
+        algorithm="sha256",
+    ).hexdigest()
 
 
 def _login_nickname(nickname: str, *, openid: str) -> str | None:
@@ -100,18 +160,23 @@ def user_update_profile(
     nickname: str | None = None,
     avatar_url: str | None = None,
     avatar: str | None = None,
+    show_on_public_lists: bool | None = None,
 ) -> User:
     """Change what was given (None: unchanged). ``avatar`` is the id of the caller's own upload
     with purpose "avatar" (``upload_unusable`` otherwise); "" removes the uploaded avatar.
+    ``show_on_public_lists``: the user's choice to appear unmasked on winner and entrant lists.
 
     A new nickname goes through WeChat's content check first (outside the transaction):
     ``content_risky`` (400), or ``wechat_unavailable`` (503) when WeChat does not answer and
     WECHAT_CONTENT_CHECK_ON_ERROR is refuse; with accept it is kept and marked for re-check.
     """
     now = now or timezone.now()
-    changes: dict = {
-        k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
-    }
+    given = (
+        ("nickname", nickname),
+        ("avatar_url", avatar_url),
+        ("show_on_public_lists", show_on_public_lists),
+    )
+    changes: dict = {k: v for k, v in given if v is not None}
     if nickname is not None:
         checked = user_texts_check(
             texts={"nickname": nickname}, author=user, scene=security.SCENE_PROFILE
@@ -151,8 +216,9 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
 
 
 def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool:
+    """Lift a ban. A deleted account stays deleted (False): its person is gone."""
     with transaction.atomic():
-        changed = User.objects.filter(pk=user.pk, is_active=False).update(
+        changed = User.objects.filter(pk=user.pk, is_active=False, deleted_at__isnull=True).update(
             is_active=True, deactivated_reason=""
         )
         if changed:
@@ -177,10 +243,99 @@ def _announce_ban_changed(user_id: int, *, is_active: bool, actor: User | None) 
     )
 
 
+# --- Account deletion (docs/privacy.md) -----------------------------------------------------
+
+
+def user_delete(*, user: User, now: datetime) -> bool:
+    """Delete the account: stop it at once, then erase what we hold about the person.
+
+    Refused while another app says the person still owes something (``account_has_open_events``:
+    events they created still open, prizes to ship). Then one conditional UPDATE stops the
+    account (``deleted_at``, inactive: its tokens stop working within AUTH_BAN_CHECK_SECONDS)
+    and decides a race between two deletions; the erasure follows (``user_erase``). Returns
+    False when the account was already deleted: nothing more happens, so it is idempotent.
+    """
+    if User.objects.filter(pk=user.pk, deleted_at__isnull=False).exists():
+        return False
+    personal_data.check_deletion(user=User.objects.get(pk=user.pk), now=now)
+    stopped = User.objects.filter(pk=user.pk, deleted_at__isnull=True).update(
+        deleted_at=now, is_active=False
+    )
+    user_access_changed(user.pk)
+    if stopped:
+        logger.info("account %s deleted", user.public_id)
+        user_erase(user_id=user.pk, now=now)
+    return bool(stopped)
+
+
+def user_erase(*, user_id: int, now: datetime) -> bool:
+    """Erase a deleted account's personal data, keeping what docs/privacy.md lists; False when
+    there is nothing (more) to erase.
+
+    Each app erases its own (``accounts.personal_data``, the apps on top first: they may still
+    need the person's openid, for a promotion record's pseudonym); this app comes last and
+    leaves a stub of the row: the public id, which published draw proofs name, and the dates.
+    Every step is harmless when run again, so an erasure a crash interrupted is finished by the
+    privacy sweep (``users_erase_interrupted``).
+    """
+    user = User.objects.filter(pk=user_id, deleted_at__isnull=False, erased_at__isnull=True).first()
+    if user is None:
+        return False
+    personal_data.erase(user=user, now=now)
+    return bool(
+        User.objects.filter(pk=user.pk, erased_at__isnull=True).update(
+            openid=None,
+            unionid=None,
+            username=None,
+            password=make_password(None),  # unusable, as set_unusable_password() writes it
+            session_key="",
+            nickname="",
+            nickname_unchecked=False,
+            avatar_url="",
+            avatar=None,
+            privacy_version="",
+            show_on_public_lists=False,
+            is_staff=False,
+            is_superuser=False,
+            deactivated_reason="",
+            erased_at=now,
+        )
+    )
+
+
+def account_data_erase(*, user: User, now: datetime) -> None:  # noqa: ARG001 (a Holder's shape)
+    """This app's part of ``user_erase``: uploads only the person used (their avatar, pictures
+    never attached), consents, inbox notices, tokens. Pictures of the events they created stay
+    with those events (public content). Staff bans stay: ids and a reason, kept for the record.
+    """
+    personal = Upload.objects.filter(owner_id=user.pk).filter(
+        Q(purpose=Upload.Purpose.AVATAR) | Q(attached_at__isnull=True)
+    )
+    User.objects.filter(pk=user.pk).update(avatar=None)
+    for upload in personal:
+        media.delete(upload.file)  # a file already gone (a rerun) is fine
+        upload.delete()
+    PrivacyConsent.objects.filter(user_id=user.pk).delete()
+    UserActionLog.objects.filter(user_id=user.pk, action__in=UserActionLog.USER_NOTICES).delete()
+    # A refresh token left would still be refused (the account stays inactive); it goes anyway.
+    OutstandingToken.objects.filter(user_id=user.pk).delete()
+
+
+def users_erase_interrupted(*, now: datetime, limit: int = 100) -> int:
+    """Finish the erasures a crash interrupted (the privacy sweep); returns how many."""
+    pending = User.objects.filter(deleted_at__isnull=False, erased_at__isnull=True)
+    return sum(
+        user_erase(user_id=pk, now=now) for pk in pending.values_list("pk", flat=True)[:limit]
+    )
+
+
 def tokens_for(user: User) -> dict[str, str]:
     refresh = RefreshToken.for_user(user)
     # Copied into every access token made from it: a join records the public id without a query.
     refresh[PUBLIC_ID_CLAIM] = user.public_id
+    # And the privacy consent gate (accounts.permissions) finds the accepted version there.
+    if user.privacy_version:
+        refresh[PRIVACY_VERSION_CLAIM] = user.privacy_version
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 

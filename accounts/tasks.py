@@ -16,3 +16,9 @@ def sweep_uploads() -> int:
 def media_check(upload_id: int) -> bool:
     """Submit one new picture to WeChat's media_check_async (queued on commit by the upload)."""
     return services.upload_media_check_submit(upload_id=upload_id)
+
+
+@shared_task(name="accounts.tasks.privacy_sweep", ignore_result=True)
+def privacy_sweep() -> int:
+    """Finish account erasures a crash interrupted (beat: PRIVACY_SWEEP_INTERVAL_SECONDS)."""
+    return services.users_erase_interrupted(now=timezone.now())

@@ -9,9 +9,9 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import personal_data, services
 from accounts import serializers as s
-from accounts import services
-from accounts.models import User
+from accounts.models import PrivacyConsent, User
 from lottery_site import request_id as log_context
 from lottery_site.api import UploadMultiPartParser, validated
 from lottery_site.errors import ApplicationError
@@ -46,7 +46,11 @@ class LoginView(APIView):
         data = validated(s.LoginInput, request.data)
         session = code_to_session(data["code"])
         user, created = services.user_login(
-            session=session, nickname=data.get("nickname"), avatar_url=data.get("avatar_url")
+            session=session,
+            nickname=data.get("nickname"),
+            avatar_url=data.get("avatar_url"),
+            privacy_version=data.get("privacy_version"),
+            now=timezone.now(),
         )
         log_context.user_id.set(user.public_id)  # the login's access line names who logged in
         payload = {**services.tokens_for(user), "user": user, "created": created}
@@ -101,6 +105,9 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
+    # Reading one's profile and deleting one's account need no accepted policy.
+    privacy_consent_exempt = ("GET", "DELETE")
+
     @extend_schema(
         operation_id="meGet", summary="The caller's profile", responses={200: s.MeOutput}
     )
@@ -136,6 +143,9 @@ class MeView(APIView):
                     "avatar_url": "https://thirdwx.qlogo.cn/avatar.png",
                     "avatar": None,
                     "created_at": "2026-12-01T20:00:00+08:00",
+                    "show_on_public_lists": False,
+                    "privacy_version": "2026-12-01",
+                    "privacy_consent_required": False,
                 },
                 response_only=True,
                 status_codes=["200"],
@@ -146,9 +156,76 @@ class MeView(APIView):
     def put(self, request: Request) -> Response:
         return self._update(request)
 
+    @extend_schema(
+        operation_id="meDelete",
+        summary="Delete my account and erase my data",
+        description="Stops the account at once (its tokens answer 40102 from then on) and erases "
+        "what we hold about the caller, keeping only what docs/privacy.md lists (the public id "
+        "in published draw proofs; a pseudonymous promotion record per prize won, two years). "
+        "Withdraws the caller from events still open. Refused (40921) while events the caller "
+        "created are open or have prizes to ship. No body.",
+        request=None,
+        responses={200: s.DeletedOutput},
+        extensions=refusals("account_has_open_events"),
+    )
+    def delete(self, request: Request) -> Response:
+        now = timezone.now()
+        services.user_delete(user=request.user, now=now)
+        return Response(s.DeletedOutput({"deleted_at": now}).data)
+
     def _update(self, request: Request) -> Response:
         data = validated(s.ProfileInput, request.data)
         user = services.user_update_profile(user=request.user, now=timezone.now(), **data)
+        return Response(s.MeOutput(user, context={"request": request}).data)
+
+
+class MyDataView(APIView):
+    """Everything we hold about the caller, as JSON (PIPL art. 45: a copy of one's data)."""
+
+    privacy_consent_exempt = ("GET",)
+
+    @extend_schema(
+        operation_id="meDataGet",
+        summary="Everything we hold about me (JSON)",
+        description="Profile, privacy consents, entries, wins, claims with the addresses given, "
+        "events created, reports, inbox, uploads, subscribe-message quota and messages. Reading "
+        "a claim's address is recorded like any other read of it.",
+        responses={200: s.DataExportOutput},
+        extensions=refusals("claims_unavailable"),
+    )
+    def get(self, request: Request) -> Response:
+        data = personal_data.data_export(
+            user=request.user, now=timezone.now(), context={"request": request}
+        )
+        response = Response(data)
+        response["Content-Disposition"] = 'inline; filename="my-data.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class PrivacyConsentView(APIView):
+    """The user accepts the current privacy policy (after the gate's 40320, or a new version)."""
+
+    privacy_consent_exempt = ("POST",)
+
+    @extend_schema(
+        operation_id="mePrivacyConsent",
+        summary="Accept the current privacy policy",
+        description="`version` must be the current one (`privacy_policy.version` of GET "
+        "/config), else 40920: show the current policy and ask again. Recorded with its time; "
+        "accepting it again changes nothing. The tokens the caller holds keep working.",
+        request=s.PrivacyConsentInput,
+        responses={200: s.MeOutput},
+        extensions=refusals("privacy_version_outdated"),
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.PrivacyConsentInput, request.data)
+        user = services.privacy_consent_record(
+            user=request.user,
+            version=data["version"],
+            source=PrivacyConsent.Source.PROMPT,
+            now=timezone.now(),
+        )
         return Response(s.MeOutput(user, context={"request": request}).data)
 
 

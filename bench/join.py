@@ -1,19 +1,25 @@
 #!/usr/bin/env python
-"""bench/join: the join and the event detail against a bare Django JSON view, same server.
+"""bench/join: the join and the event detail against the floor and a bare Django view, same rounds.
 
     .venv/bin/python bench/join.py [--rounds 3] [--seconds 10] [--users 60000]
                                    [--mirror on|off|alternate] [--conditions password,group]
 
 gunicorn (bin/serve-web) on MySQL + Redis; wrk on loopback with a Lua script that gives every
-request a different user's token, so every join inserts. Each round measures, alternating:
-/healthz (the bare view), a join on a fresh hot event, that event's detail, and /me (the
-simplest authenticated read through the ORM), then the reference endpoints of bench/urls.py
-(DRF alone; DRF with our authentication and nothing else; the detail without its query). Then
-p99 at half of each saturation rate. Ratios are medians over the rounds.
+request a different user's token, so every join inserts. Each round measures, alternating: the
+floor (bench/plain_wsgi.py, a plain WSGI app under the same bin/serve-web, on ``--port`` + 10:
+the reference outside our code), /healthz (the bare view), a join on a fresh hot event, that
+event's detail, and /me (the simplest authenticated read through the ORM), then the reference
+endpoints of bench/urls.py (DRF alone; DRF with our authentication and nothing else; the
+detail without its query). Then p99 at half of each saturation rate. Ratios are medians over
+the rounds: ``*_over_floor`` to the floor, ``*_over_bare`` to /healthz (ours: it moves with our
+middleware, so only the first are evidence of a speed); ``per_round`` and ``spread`` give each
+round's req/s and the min-max.
 
 ``--mirror alternate`` starts two servers side by side, the event detail from the Redis mirror
 (EVENT_MIRROR=1) on one and from MariaDB (EVENT_MIRROR=0) on the other, and alternates every
-round between them; the summary has each one's figures and per-round ratios.
+round between them; the summary has each one's figures, the per-round ratios on / off, and
+issue 22's rule applied (bench/compare.py, ``mirror_decision``): keep the mirror only if its gain
+on the detail is beyond the round-to-round spread and larger than its cost to the join.
 
 ``--conditions password,group`` also joins, in each round, a fresh event with a password (口令)
 and one bound to a WeChat group, every request carrying the right answer (the group's data
@@ -31,7 +37,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, Server, median, setup_django, wrk  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    Server,
+    floor_server,
+    median,
+    setup_django,
+    spread,
+    wrk,
+)
+from bench.compare import mirror_decision  # noqa: E402
 
 # bench/urls.py: what the stack costs before the detail's own work, measured in the same rounds.
 REFERENCES = {
@@ -143,6 +158,9 @@ def main() -> None:
     rows: dict[str, list[dict]] = {mode: [] for mode in modes}
     half: dict[str, list[dict]] = {mode: [] for mode in modes}
     with contextlib.ExitStack() as stack:
+        floor = stack.enter_context(
+            floor_server(args.port + 10, workers=args.workers, threads=args.threads)
+        )
         servers = {
             mode: stack.enter_context(
                 Server(
@@ -156,11 +174,12 @@ def main() -> None:
             )
             for n, mode in enumerate(modes)
         }
+        wrk(f"{floor.url}/", seconds=3)
         for server in servers.values():
             wrk(f"{server.url}/healthz", seconds=3)  # warm up every worker
         for round_number in range(1, args.rounds + 1):
             for mode, server in servers.items():
-                rows[mode].append(saturation_round(server, tokens, args))
+                rows[mode].append(saturation_round(server, floor, tokens, args))
                 print(f"round {round_number}, mirror {mode}", flush=True)
                 for name, result in rows[mode][-1].items():
                     print(f"  {name:<24} {result}", flush=True)
@@ -178,23 +197,43 @@ def main() -> None:
     if len(modes) == 1:
         summary = summary[modes[0]]
     else:
-        summary["per_round"] = {
-            mode: {
-                "detail_over_bare": [round(r["detail"].rps / r["bare"].rps, 3) for r in rows[mode]],
-                "join_over_bare": [round(r["join"].rps / r["bare"].rps, 3) for r in rows[mode]],
-            }
-            for mode in modes
+        summary["on_over_off_per_round"] = {
+            name: [
+                round(on[name].rps / off[name].rps, 3)
+                for on, off in zip(rows["on"], rows["off"], strict=True)
+            ]
+            for name in ("detail", "join")
         }
-    print(json.dumps(summary, indent=2))
-    (RESULTS / "join.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    (RESULTS / "join.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    if len(modes) > 1:
+        print("\n".join(mirror_decision(as_compare_rows(rows))))
     verify_entries()
 
 
-def saturation_round(server: Server, tokens: Path, args) -> dict:
-    """/healthz, joins on a fresh event, its detail, /me, then the reference endpoints."""
+def as_compare_rows(rows: dict[str, list[dict]]) -> list[dict]:
+    """The detail and join rounds of each mode as bench/compare's rows (its mirror rule)."""
+    target = {"on": "after", "off": "mirror-off"}
+    return [
+        {
+            "round": n,
+            "endpoint": name,
+            "target": target[mode],
+            "rps": row[name].rps,
+            "floor_rps": row["floor"].rps,
+        }
+        for mode, mode_rows in rows.items()
+        for n, row in enumerate(mode_rows, start=1)
+        for name in ("detail", "join")
+    ]
+
+
+def saturation_round(server: Server, floor: Server, tokens: Path, args) -> dict:
+    """The floor, /healthz, joins on a fresh event, its detail, /me, the reference endpoints."""
     event_id = make_event()
     base = f"{server.url}/api/v1/events/{event_id}"
     common = {"seconds": args.seconds, "connections": args.connections}
+    floor_result = wrk(f"{floor.url}/", **common)
     bare = wrk(f"{server.url}/healthz", **common)
     # The event is read before the crowd joins, as it is in life: the joins then keep its Redis
     # mirror up to date (events.mirror), which a join costs.
@@ -210,7 +249,7 @@ def saturation_round(server: Server, tokens: Path, args) -> dict:
     # For comparison: /me, the simplest authenticated read through the ORM (one
     # User.objects.get), where the detail's one query is plain SQL.
     me = wrk(f"{server.url}/api/v1/me", path="/api/v1/me", tokens=tokens, **common)
-    row = {"bare": bare, "join": join, "detail": detail, "me": me}
+    row = {"floor": floor_result, "bare": bare, "join": join, "detail": detail, "me": me}
     for kind in args.conditions:
         conditioned, body = make_condition_event(kind)
         row[f"join_{kind}"] = wrk(
@@ -253,7 +292,14 @@ def half_rate_round(server: Server, tokens: Path, rows: list[dict], args) -> dic
 
 def summarize(rows: list[dict], half: list[dict]) -> dict:
     conditioned = sorted(name for name in rows[0] if name.startswith("join_"))
+    measured = [name for name in rows[0] if name != "floor"]
     return {
+        **{
+            f"{name}_over_floor_rps": median(r[name].rps / r["floor"].rps for r in rows)
+            for name in measured
+        },
+        "per_round": {name: [round(r[name].rps) for r in rows] for name in rows[0]},
+        "spread": {name: spread(r[name].rps for r in rows) for name in rows[0]},
         "join_over_bare_rps": median(r["join"].rps / r["bare"].rps for r in rows),
         # An event with entry conditions against the plain event's join of the same round.
         **{
@@ -266,6 +312,7 @@ def summarize(rows: list[dict], half: list[dict]) -> dict:
             f"{name}_over_bare_rps": median(r[name].rps / r["bare"].rps for r in rows)
             for name in REFERENCES
         },
+        "floor_rps": median(r["floor"].rps for r in rows),
         "bare_rps": median(r["bare"].rps for r in rows),
         "join_rps": median(r["join"].rps for r in rows),
         "detail_rps": median(r["detail"].rps for r in rows),

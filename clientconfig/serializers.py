@@ -71,6 +71,14 @@ class ConditionRulesOutput(serializers.Serializer):
     forbidden = ForbiddenRuleOutput(many=True)
 
 
+class PrivacyPolicyOutput(serializers.Serializer):
+    version = serializers.CharField(
+        help_text='the version in force; "" none (consent not required). Send it as '
+        "`privacy_version` at login once the user accepted the policy"
+    )
+    url = serializers.CharField(help_text="where the policy's text is (a page to show)")
+
+
 class ConfigOutput(serializers.Serializer):
     server_time = AwareDateTimeField(
         help_text="Now, on the server: base countdowns on it, not on the phone's clock."
@@ -81,6 +89,7 @@ class ConfigOutput(serializers.Serializer):
     subscribe_templates = TemplatesOutput()
     limits = LimitsOutput()
     conditions = ConditionRulesOutput()
+    privacy_policy = PrivacyPolicyOutput()
 
 
 EXAMPLE = {
@@ -123,4 +132,5 @@ EXAMPLE = {
             {"code": 40053, "name": "rule_fake_count_forbidden", "fields": ["display_count"]},
         ],
     },
+    "privacy_policy": {"version": "2026-12-01", "url": "https://lottery.example.com/privacy"},
 }

@@ -1,4 +1,5 @@
-"""The client's configuration: server time, subscribe-message templates, limits, API version.
+"""The client's configuration: server time, subscribe-message templates, limits, API version,
+the privacy policy in force.
 
 Cacheable with an ETag that covers everything but ``server_time``: the configuration changes
 only with a deploy, the time every second. A client revalidates with ``If-None-Match`` and gets a
@@ -43,6 +44,10 @@ def client_config() -> dict:
             "nickname_length": {"min": nickname.min_length, "max": nickname.max_length},
         },
         "conditions": condition_rules(),
+        "privacy_policy": {
+            "version": settings.PRIVACY_POLICY_VERSION,
+            "url": settings.PRIVACY_POLICY_URL,
+        },
     }
 
 
@@ -57,7 +62,7 @@ class ConfigView(APIView):
     throttle_classes = [PublicRateThrottle]
 
     @extend_schema(
-        summary="What the client must know: server time, templates, limits, API version",
+        summary="What the client must know: server time, templates, limits, API version, policy",
         operation_id="configGet",
         auth=[],
         parameters=[

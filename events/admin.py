@@ -30,7 +30,7 @@ from accounts import services as accounts_services
 from accounts.admin import ReasonForm
 from accounts.models import Upload
 from accounts.serializers import picture_url
-from events import claim_crypto, claims, fraud, services
+from events import claim_crypto, claims, fraud, moderation, services
 from events import conditions as entry_conditions
 from events.models import (
     Claim,
@@ -41,6 +41,7 @@ from events.models import (
     Exclusion,
     ModerationCase,
     Prize,
+    PromotionRecord,
     Report,
     Substitution,
 )
@@ -508,7 +509,8 @@ class EventAdmin(admin.ModelAdmin):
         for event in queryset:
             try:
                 # The service decides under the row lock: a cancel racing the draw loses cleanly.
-                services.event_cancel(
+                # After the lock it is only asked: settled, publicly, once the round is out.
+                result = services.event_cancel(
                     event=event,
                     actor=request.user,
                     now=timezone.now(),
@@ -525,6 +527,16 @@ class EventAdmin(admin.ModelAdmin):
             else:
                 canceled += 1
                 self.log_change(request, event, f"canceled: {reason}")
+                if result.status != Event.Status.CANCELED:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "“%(event)s” is locked: it will be canceled once its beacon round "
+                            "is out, and its proof will show who would have won."
+                        )
+                        % {"event": event},
+                        messages.INFO,
+                    )
         refused = len(queryset) - canceled
         self.message_user(
             request,
@@ -650,7 +662,9 @@ class ModerationCaseAdmin(EventAdmin):
     def _moderate(self, request, queryset, *, to: str, done_message: str):
         changed = 0
         for event in queryset:
-            if services.event_moderate(event=event, actor=request.user, to=to, now=timezone.now()):
+            if moderation.event_moderate(
+                event=event, actor=request.user, to=to, now=timezone.now()
+            ):
                 changed += 1
                 self.log_change(request, event, f"moderation: {to}")
         self.message_user(request, done_message % {"count": changed}, messages.SUCCESS)
@@ -773,6 +787,27 @@ class ClaimAdmin(admin.ModelAdmin):
         response = HttpResponse(claims.claims_csv(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="claims.csv"'
         return response
+
+
+@admin.register(PromotionRecord)
+class PromotionRecordAdmin(admin.ModelAdmin):
+    """Prizes won by people who deleted their accounts, kept pseudonymised for two years
+    (docs/privacy.md); the retention sweep deletes them. Nobody edits them."""
+
+    list_display = ("drawn_at", "event", "prize", "winner_key", "claim_state", "keep_until")
+    list_select_related = ("event", "prize")
+    search_fields = ("=winner_key", "=winner_ref", "=event__public_id")
+    search_help_text = _("Winner id, pseudonym or event id (exact).")
+    ordering = ("-drawn_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ClaimAccess)

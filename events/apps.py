@@ -8,4 +8,28 @@ class EventsConfig(AppConfig):
     verbose_name = _("Lotteries")
 
     def ready(self) -> None:
-        from events import receivers  # noqa: F401 - connects the receivers
+        from accounts import personal_data as registry
+        from events import (
+            personal_data,
+            receivers,  # noqa: F401 - connects the receivers (accounts.signals.ban_changed)
+        )
+
+        registry.register(
+            registry.Holder(
+                app="events",
+                export=personal_data.data_export,
+                erase=personal_data.erase,
+                refuse_deletion=personal_data.refuse_deletion,
+                models=(
+                    "events.Event",
+                    "events.Entry",
+                    "events.Claim",
+                    "events.ClaimAccess",
+                    "events.Report",
+                    "events.EventLog",
+                    "events.Substitution",
+                    "events.PromotionRecord",
+                    "events.Exclusion",
+                ),
+            )
+        )

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from accounts.serializers import UserOutput
+from accounts.serializers import PublicUserOutput
 from events.models import Event
 from events.serializers import PrizeRefOutput
 from lottery_site.fields import AwareDateTimeField
@@ -71,7 +71,9 @@ class ClaimRowOutput(serializers.Serializer):
     """One winner as their event's creator sees them, personal data decrypted (and audited)."""
 
     id = serializers.CharField(allow_null=True, help_text="null until the winner claims")
-    user = UserOutput()
+    # What the claim needs: the address (shipping), the id (to ship, to disqualify); the
+    # winner's profile only as the public sees it.
+    user = PublicUserOutput()
     prize = PrizeRefOutput()
     state = serializers.ChoiceField(choices=CLAIM_STATES)
     deadline = AwareDateTimeField()

@@ -1,9 +1,13 @@
 """The only write path for prize claims (``Claim``) and the only reader of their personal data.
 
 A winner is an ``Entry`` holding a prize (the draw writes it); the claim builds on that result
-and never changes it. Every transition is a conditional UPDATE on ``status``: a correction
-racing the creator's "shipped" either lands before it or gets ``claim_shipped``. Personal data
-is encrypted (``events.claim_crypto``) and every decryption writes a ``ClaimAccess`` row.
+and never changes it. The state machine is the table in ``Claim``'s docstring and
+``TRANSITIONS`` here; every transition goes through ``_move``, a conditional UPDATE on
+``status`` whose row count decides: a correction racing the creator's "shipped" either lands
+before it or gets ``claim_shipped``; an expiry racing a late claim either forfeits the unit or
+finds it claimed. Other apps change a claim only through these functions (``claim_offer``,
+``claim_forfeit`` for ``draws.substitutions``). Personal data is encrypted
+(``events.claim_crypto``) and every decryption writes a ``ClaimAccess`` row.
 
 Why in ``events`` and not ``draws``: a claim belongs to a winning ``Entry`` and the event
 detail's ``my_entry`` (an ``events`` read) shows its state; ``events`` may not import ``draws``.
@@ -13,6 +17,7 @@ Nothing here needs the draw's code, only its result, which lives in ``events`` a
 import csv
 import io
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,6 +27,7 @@ from django.db.models.functions import Coalesce
 from openpyxl import Workbook
 
 from accounts.models import User
+from accounts.serializers import masked_nickname
 from events import claim_crypto, transitions
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
 from lottery_site.errors import ApplicationError
@@ -31,7 +37,21 @@ logger = logging.getLogger(__name__)
 
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "county", "detail", "postal_code")
 PERSONAL_DATA_PERMISSION = "events.view_claim_personal_data"
-EXPIRED = "expired"  # shown, never stored: unclaimed at or after the deadline
+EXPIRED = Claim.EXPIRED  # shown, never stored: unclaimed at or after the deadline
+
+Status = Claim.Status
+
+# The state machine: (from, to) -> the one function that makes it (the table in Claim's
+# docstring says who and when). ``_move`` (every change of ``status``) and the two inserts
+# (``claims_open``, ``claim_offer``) refuse a transition not listed here.
+TRANSITIONS = {
+    (None, Status.UNCLAIMED): ("claims_open", "claim_offer"),
+    (Status.UNCLAIMED, Status.CLAIMED): ("claim_submit",),
+    (Status.CLAIMED, Status.CLAIMED): ("claim_submit",),
+    (Status.CLAIMED, Status.SHIPPED): ("claim_ship",),
+    (Status.UNCLAIMED, Status.FORFEITED): ("claim_forfeit",),
+    (Status.CLAIMED, Status.FORFEITED): ("claim_forfeit",),
+}
 
 
 def claim_deadline(event: Event) -> datetime | None:
@@ -41,11 +61,32 @@ def claim_deadline(event: Event) -> datetime | None:
 
 
 def claim_state(status: str | None, *, deadline: datetime, now: datetime) -> str:
-    """unclaimed | claimed | shipped | expired, for a claim row's status (None: no row yet)."""
-    status = status or Claim.Status.UNCLAIMED
-    if status == Claim.Status.UNCLAIMED and now >= deadline:
-        return EXPIRED
-    return status
+    """unclaimed | claimed | shipped | forfeited | expired, for a claim row's status (None: no
+    row yet): ``Claim.state_at``."""
+    return Claim.state_at(status, deadline=deadline, now=now)
+
+
+def _move(
+    pk: int, *, to: str, from_: Collection[str], by: str, when: Q | None = None, **changes
+) -> bool:
+    """The one writer of ``status``: claim ``pk``, if in one of ``from_`` (and ``when``), moves
+    to ``to``. A conditional UPDATE whose row count decides: False when someone got there first.
+
+    Refuses (ValueError) a transition ``TRANSITIONS`` does not give to ``by``.
+    """
+    for source in from_:
+        _refuse_unless_listed(source, to, by=by)
+    moved = Claim.objects.filter(when or Q(), pk=pk, status__in=list(from_)).update(
+        status=to, **changes
+    )
+    if moved:
+        logger.info("claim %s: %s -> %s (%s)", pk, "|".join(from_), to, by)
+    return bool(moved)
+
+
+def _refuse_unless_listed(source: str | None, to: str, *, by: str) -> None:
+    if by not in TRANSITIONS.get((source, to), ()):
+        raise ValueError(f"no claim transition {source or '(none)'} -> {to} by {by}")
 
 
 # --- the winner -----------------------------------------------------------------------------
@@ -63,20 +104,18 @@ def claim_submit(*, event: Event, user: User, now: datetime, address: dict | Non
     details = claim_crypto.encrypt(address) if address else ""
     existing = Claim.objects.filter(entry_id=entry.pk).first()
     deadline = existing.deadline if existing else claim_deadline(event)
-    if now >= deadline and (existing is None or existing.status == Claim.Status.UNCLAIMED):
+    if Claim.is_expired(existing.status if existing else None, deadline=deadline, now=now):
         raise ApplicationError("claim_expired")
     if existing is None:
         claims_open(event_id=event.pk, entry_ids=[entry.pk], deadline=deadline, now=now)
         existing = Claim.objects.get(entry_id=entry.pk)
-    allowed = (
-        [Claim.Status.CLAIMED]
-        if now >= deadline
-        else [Claim.Status.UNCLAIMED, Claim.Status.CLAIMED]
-    )
-    updated = Claim.objects.filter(
-        pk=existing.pk, status__in=allowed, erased_at__isnull=True
-    ).update(
-        status=Claim.Status.CLAIMED,
+    # Claimed (a correction), or unclaimed and not expired: the rule again, in the UPDATE.
+    updated = _move(
+        existing.pk,
+        to=Status.CLAIMED,
+        from_=(Status.UNCLAIMED, Status.CLAIMED),
+        by="claim_submit",
+        when=(Q(status=Status.CLAIMED) | Claim.unexpired_q(now=now)) & Q(erased_at__isnull=True),
         details=details,
         claimed_at=Coalesce("claimed_at", Value(now)),
     )
@@ -128,8 +167,11 @@ def claim_ship(
         claim = Claim.objects.filter(public_id=claim_id, event_id=event.pk).first()
     if claim is None:
         raise ApplicationError("claim_not_found")
-    updated = Claim.objects.filter(pk=claim.pk, status=Claim.Status.CLAIMED).update(
-        status=Claim.Status.SHIPPED,
+    updated = _move(
+        claim.pk,
+        to=Status.SHIPPED,
+        from_=(Status.CLAIMED,),
+        by="claim_ship",
         carrier=carrier,
         tracking_number=tracking_number,
         shipped_at=now,
@@ -228,9 +270,9 @@ def winning_entries(event: Event, *, state: str | None = None, now: datetime | N
         return entries.filter(claim__status=state)
     # Unclaimed or expired, by the claim's own deadline, or the event's while it has no row.
     expired = state == EXPIRED
-    row_due = Q(claim__deadline__lte=now) if expired else Q(claim__deadline__gt=now)
-    with_row = Q(claim__status=Claim.Status.UNCLAIMED) & row_due
-    if (event_deadline <= now) == expired:
+    rule = Claim.expired_q if expired else Claim.unexpired_q
+    with_row = rule(now=now, prefix="claim__")
+    if Claim.is_expired(None, deadline=event_deadline, now=now) == expired:
         return entries.filter(with_row | Q(claim__isnull=True))
     return entries.filter(with_row)
 
@@ -309,7 +351,7 @@ def claims_xlsx(rows: list[dict]) -> bytes:
 def _export_values(row: dict) -> list:
     address = row["address"] or {}
     return [
-        row["user"].nickname or row["user"].public_id,
+        _listed_name(row["user"]),
         row["prize"].name,
         row["state"],
         row["deadline"].isoformat() if row["deadline"] else "",
@@ -320,6 +362,12 @@ def _export_values(row: dict) -> list:
         row["claimed_at"].isoformat() if row["claimed_at"] else "",
         row["shipped_at"].isoformat() if row["shipped_at"] else "",
     ]
+
+
+def _listed_name(user: User) -> str:
+    """The winner as the creator's list shows them: masked unless they chose to be shown."""
+    name = user.nickname if user.show_on_public_lists else masked_nickname(user.nickname)
+    return name or user.public_id
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -353,9 +401,8 @@ def claims_remind_due(*, now: datetime) -> list[Claim]:
         )
     # By each claim's own deadline: an alternate's window ends later than the event's.
     due = Claim.objects.filter(
-        status=Claim.Status.UNCLAIMED,
+        Claim.unexpired_q(now=now),
         reminded_at__isnull=True,
-        deadline__gt=now,
         deadline__lte=now + timedelta(days=1),
     ).exclude(event__delivery=Event.Delivery.NONE)
     for claim in due:
@@ -377,9 +424,54 @@ def claims_open(*, event_id: int, entry_ids: list[int], deadline: datetime, now:
     rows = [
         Claim(entry_id=pk, event_id=event_id, deadline=deadline, created_at=now) for pk in entry_ids
     ]
+    _refuse_unless_listed(None, Status.UNCLAIMED, by="claims_open")
     with transaction.atomic():
         list(Event.objects.select_for_update().filter(pk=event_id).values_list("pk", flat=True))
         Claim.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def claim_offer(*, event: Event, entry_id: int, now: datetime) -> Claim:
+    """An alternate is offered a unit: their claim row, unclaimed, with a window of the event's
+    length from now (``offered_at``, which their inbox shows). (none) -> unclaimed.
+
+    Called by ``draws.substitutions`` under the event's row lock, in the transaction that gives
+    the entry the unit. An alternate never held a unit before, so never had a row: an existing
+    one is a broken invariant and raises IntegrityError (the substitution rolls back).
+    """
+    _refuse_unless_listed(None, Status.UNCLAIMED, by="claim_offer")
+    claim = Claim.objects.create(
+        entry_id=entry_id,
+        event_id=event.pk,
+        deadline=now + timedelta(days=event.claim_days),
+        created_at=now,
+        offered_at=now,
+    )
+    logger.info("claim %s: (none) -> unclaimed (claim_offer)", claim.pk)
+    return claim
+
+
+def claim_forfeit(*, event: Event, entry_id: int, now: datetime, expired: bool) -> bool:
+    """The winner's claim is forfeited: their unit passes to an alternate. False if it was not
+    forfeitable (someone got there first, or it is shipped, or, with ``expired``, not expired).
+
+    ``expired``: the sweeper's case, only an expired claim (``Claim.expired_q``); otherwise the
+    creator's disqualification, an unclaimed or claimed one. A winner without a row gets one
+    first (the event's deadline). Called by ``draws.substitutions`` under the event's row lock,
+    in the transaction that takes the unit from the entry.
+    """
+    claims_open(event_id=event.pk, entry_ids=[entry_id], deadline=claim_deadline(event), now=now)
+    pk = Claim.objects.filter(entry_id=entry_id).values_list("pk", flat=True).get()
+    if expired:
+        return _move(
+            pk,
+            to=Status.FORFEITED,
+            from_=(Status.UNCLAIMED,),
+            by="claim_forfeit",
+            when=Claim.expired_q(now=now),
+        )
+    return _move(
+        pk, to=Status.FORFEITED, from_=(Status.UNCLAIMED, Status.CLAIMED), by="claim_forfeit"
+    )
 
 
 def _events_in_claim_window(*, now: datetime):
@@ -389,18 +481,65 @@ def _events_in_claim_window(*, now: datetime):
     )
 
 
+# What erasing a claim blanks: the address and phone, and the tracking number, with which a
+# carrier's site shows the recipient's name and city. The state, dates and carrier stay.
+ERASED = {"details": "", "tracking_number": ""}
+
+
 def claims_erase_due(*, now: datetime) -> int:
     """Blank the personal data of claims closed ``CLAIM_ERASE_AFTER_DAYS`` ago; keep the state.
 
-    Closed: shipped, or never shipped (or passed to an alternate) and past its deadline. Running it twice erases nothing
-    more the second time.
+    Closed: shipped, or never shipped (or passed to an alternate) and past its deadline.
+    Running it twice erases nothing more the second time.
     """
     cutoff = now - timedelta(days=settings.CLAIM_ERASE_AFTER_DAYS)
     closed = Q(status=Claim.Status.SHIPPED, shipped_at__lte=cutoff) | Q(
         status__in=[Claim.Status.UNCLAIMED, Claim.Status.CLAIMED, Claim.Status.FORFEITED],
         deadline__lte=cutoff,
     )
-    return Claim.objects.filter(closed, erased_at__isnull=True).update(details="", erased_at=now)
+    return Claim.objects.filter(closed, erased_at__isnull=True).update(**ERASED, erased_at=now)
+
+
+def claims_erase_of_winner(*, user_id: int, now: datetime) -> int:
+    """Blank the personal data of every claim of one person at once (their account is being
+    deleted). A claim not yet shipped stays ``claimed`` with nothing to ship to: the person gave
+    the prize up with their account. Idempotent."""
+    mine = Claim.objects.filter(entry__user_id=user_id, erased_at__isnull=True)
+    return mine.update(**ERASED, erased_at=now)
+
+
+def claims_of_winner(*, user: User, now: datetime) -> list[dict]:
+    """Every claim of ``user``'s prizes (also those passed on), their own address decrypted,
+    for their data export: each decryption recorded like the creator's (reason ``export``)."""
+    claims = list(
+        Claim.objects.filter(entry__user_id=user.pk)
+        .select_related("event", "entry__prize")
+        .order_by("created_at", "pk")
+    )
+    if any(claim.details for claim in claims):
+        claim_crypto.require_keys()
+    rows, read = [], []
+    for claim in claims:
+        address = claim_crypto.decrypt(claim.details) if claim.details else None
+        if address is not None:
+            read.append(ClaimAccess(claim=claim, actor=user, reason="export", created_at=now))
+        rows.append(
+            {
+                "id": claim.public_id,
+                "event": claim.event,
+                "prize": claim.entry.prize,
+                "state": claim_state(claim.status, deadline=claim.deadline, now=now),
+                "deadline": claim.deadline,
+                "address": address,
+                "carrier": claim.carrier,
+                "tracking_number": claim.tracking_number,
+                "claimed_at": claim.claimed_at,
+                "shipped_at": claim.shipped_at,
+                "erased": claim.erased_at is not None,
+            }
+        )
+    ClaimAccess.objects.bulk_create(read)
+    return rows
 
 
 def claims_reencrypt() -> int:

@@ -147,6 +147,7 @@ class EventState:
     cancel_reason: str
     revision: int  # the public part's version (``event_changed``)
     viewer_entries: list[ViewerEntry] = field(default_factory=list)
+    pk: int = 0  # the event's, for what only a locked event adds (``selectors.beacon_wait``)
 
 
 def event_state(*, ref: EventRef, viewer: User) -> EventState:
@@ -161,7 +162,7 @@ def event_state(*, ref: EventRef, viewer: User) -> EventState:
         (status, draw_at, lock_at, reason, revision), count, joined_at = mirrored
         entries = [] if joined_at is None else [ViewerEntry(joined_at, None, ref.pk, viewer.pk)]
         return EventState(
-            Event.STATUS_NAMES[status], draw_at, lock_at, count, reason, revision, entries
+            Event.STATUS_NAMES[status], draw_at, lock_at, count, reason, revision, entries, ref.pk
         )
     state = _state_from_database(ref=ref, viewer=viewer)
     if state.status_name != Event.STATUS_NAMES[Event.Status.INIT]:
@@ -193,6 +194,7 @@ def _state_from_database(*, ref: EventRef, viewer: User) -> EventState:
         cancel_reason=reason,
         revision=revision,
         viewer_entries=entries,
+        pk=ref.pk,
     )
 
 
@@ -344,6 +346,9 @@ EFFECTS: dict[str, frozenset[str]] = {
     # Winners of a drawn event (an alternate): the live read of a drawn event is the
     # database's, every time; nothing is cached.
     "winners": frozenset(),
+    # An entry of a canceled event deleted with its person's account (``events.personal_data``):
+    # the live part of a canceled event is the database's too; nothing cached.
+    "forgotten": frozenset(),
 }
 
 

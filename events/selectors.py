@@ -1,13 +1,19 @@
 """Reads for the events API: each one a fixed, small number of queries, whatever the page size."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from events.models import Claim, Entry, Event, Prize
+from lottery_site import drand
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
+
+if TYPE_CHECKING:
+    from events.read_model import EventState
 
 ROLES = ("created", "joined", "won")
 
@@ -98,10 +104,7 @@ def claim_of_entry(entry, *, now: datetime) -> dict | None:
     if drawn_at is None or delivery == Event.Delivery.NONE:
         return None
     deadline = own_deadline or drawn_at + timedelta(days=days)
-    status = status or "unclaimed"
-    if status == "unclaimed" and now >= deadline:
-        status = "expired"
-    return {"state": status, "deadline": deadline}
+    return {"state": Claim.state_at(status, deadline=deadline, now=now), "deadline": deadline}
 
 
 def _with_related(events: QuerySet[Event], *, viewer: User) -> QuerySet[Event]:
@@ -113,3 +116,34 @@ def _with_related(events: QuerySet[Event], *, viewer: User) -> QuerySet[Event]:
             to_attr="viewer_entries",
         ),
     )
+
+
+def beacon_wait(event: "Event | EventState", *, now: datetime) -> dict | None:
+    """What a locked event waits for before it is settled: its round and whether it is late.
+
+    None unless the event is locked (OPENING) and names a round not yet fetched. ``waiting``:
+    the round's time has passed and no relay has served it yet (the draw waits as long as it
+    takes); ``overdue``: for longer than DRAND_MAX_WAIT_SECONDS. ``settles``: ``draw``, or
+    ``cancel`` for a cancel asked after the lock. Free for an Event row; one query for the
+    detail's live state, and only while the event is locked.
+    """
+    if event.status_name != Event.STATUS_NAMES[Event.Status.OPENING]:
+        return None
+    if isinstance(event, Event):
+        row = None if event.beacon else vars(event)
+    else:
+        row = (
+            Event.objects.filter(pk=event.pk, status=Event.Status.OPENING, beacon__isnull=True)
+            .values("beacon_round", "beacon_chain", "cancel_requested_at")
+            .first()
+        )
+    if row is None or row["beacon_round"] is None or not row["beacon_chain"]:
+        return None
+    at = drand.Chain.from_json(row["beacon_chain"]).round_time(row["beacon_round"])
+    return {
+        "round": row["beacon_round"],
+        "round_at": datetime.fromtimestamp(at, tz=UTC),
+        "waiting": now.timestamp() >= at,
+        "overdue": now.timestamp() >= at + settings.DRAND_MAX_WAIT_SECONDS,
+        "settles": "cancel" if row["cancel_requested_at"] else "draw",
+    }

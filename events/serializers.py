@@ -1,10 +1,11 @@
 """Input and output shapes of the events API. Validation of shapes only: rules live in services."""
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import ImageOutput, UserOutput
+from accounts.serializers import ImageOutput, PublicUserOutput, UserOutput
 from events import conditions, fraud, selectors, square
 from events.models import (
     MAX_CLAIM_DAYS,
@@ -292,6 +293,44 @@ class ConditionOutput(serializers.Serializer):
     )
 
 
+class BeaconChainRefOutput(serializers.Serializer):
+    hash = serializers.CharField()
+    name = serializers.CharField(help_text="e.g. League of Entropy quicknet")
+
+
+class FairnessOutput(serializers.Serializer):
+    """How the event is drawn, fixed at creation (docs/fairness.md): shown before anyone joins."""
+
+    algorithm = serializers.CharField(source="fairness_algorithm")
+    beacon = serializers.SerializerMethodField(
+        help_text="Whether the draw mixes in a public drand beacon round named at the lock. "
+        "false: created while no beacon was configured; drawn without one (a weaker guarantee)."
+    )
+    beacon_chain = serializers.SerializerMethodField()
+    note = serializers.SerializerMethodField(help_text="The same, in words for entrants.")
+
+    def get_beacon(self, event) -> bool:
+        return bool(event.beacon_chain)
+
+    @extend_schema_field(BeaconChainRefOutput(allow_null=True))
+    def get_beacon_chain(self, event) -> dict | None:
+        chain = event.beacon_chain
+        if not chain:
+            return None
+        return {"hash": chain["hash"], "name": chain.get("name") or chain["hash"][:12]}
+
+    def get_note(self, event) -> str:
+        if event.beacon_chain:
+            return _(
+                "The draw mixes in a public beacon round published after the lock: nobody, "
+                "us included, can know or steer the result."
+            )
+        return _(
+            "No public beacon was configured when this event was created: it is drawn "
+            "without one, from the seed committed at creation and the entrant list alone."
+        )
+
+
 class EventPublicOutput(serializers.Serializer):
     """What every viewer sees alike and what rarely changes: rendered once per revision by
     ``events.read_model`` (the public part), for the detail and the square's cards."""
@@ -311,11 +350,20 @@ class EventPublicOutput(serializers.Serializer):
         help_text="The entry conditions (docs/miniprogram.md says what to send for each)."
     )
     commitment = serializers.CharField(source="seed_commitment")
+    fairness = FairnessOutput(source="*")
     created_at = AwareDateTimeField()
 
     @extend_schema_field(ConditionOutput(many=True))
     def get_conditions(self, event) -> list:
         return conditions.public(event.entry_conditions)
+
+
+class BeaconWaitOutput(serializers.Serializer):
+    round = serializers.IntegerField()
+    round_at = AwareDateTimeField(help_text="when the round is published")
+    waiting = serializers.BooleanField()
+    overdue = serializers.BooleanField()
+    settles = serializers.ChoiceField(choices=["draw", "cancel"])
 
 
 class EventLiveOutput(serializers.Serializer):
@@ -333,6 +381,11 @@ class EventLiveOutput(serializers.Serializer):
     lock_at = AwareDateTimeField()
     participant_count = serializers.IntegerField()
     cancel_reason = serializers.CharField()
+    beacon_wait = serializers.SerializerMethodField(
+        help_text="While the event is locked: the beacon round its draw (or a cancel asked "
+        "after the lock) waits for. `waiting`: the round's time has passed and no relay has "
+        "served it yet; the draw never goes ahead without it. null otherwise."
+    )
     my_entry = serializers.SerializerMethodField()
 
     @extend_schema_field(serializers.ChoiceField(choices=list(Event.STATUS_NAMES.values())))
@@ -344,6 +397,11 @@ class EventLiveOutput(serializers.Serializer):
 
     def get_joinable(self, event) -> bool:
         return self.get_phase(event) == "init"
+
+    @extend_schema_field(BeaconWaitOutput(allow_null=True))
+    def get_beacon_wait(self, event) -> dict | None:
+        wait = selectors.beacon_wait(event, now=timezone.now())
+        return None if wait is None else BeaconWaitOutput(wait).data
 
     @extend_schema_field(MyEntryOutput)
     def get_my_entry(self, event) -> dict:
@@ -369,9 +427,9 @@ class EventOutput(EventPublicOutput, EventLiveOutput):
 
 
 class EntryOutput(serializers.Serializer):
-    """One entrant as the public sees them: never an openid or session data."""
+    """One entrant as the public sees them: masked unless they chose to be shown."""
 
-    user = UserOutput()
+    user = PublicUserOutput()
     joined_at = AwareDateTimeField(source="created_at")
 
 

@@ -43,6 +43,7 @@ from events.models import (
     Report,
     ShareCode,
 )
+from events.moderation import event_moderate
 from events.read_model import EntryChange, EventRef
 from lottery_site import drand, metrics
 from lottery_site.durations import humanize_duration
@@ -133,7 +134,7 @@ def event_create(
             visibility=visibility,
             text_unchecked=not checked,
             entry_conditions=record,
-            **_beacon_named(Event.scheduled_lock_at(draw_at)),
+            **_fairness_at_creation(),
         )
         _create_prizes(event, prizes, creator=creator, now=now)
         transitions.log(
@@ -148,19 +149,22 @@ def event_create(
     return event
 
 
-def _beacon_named(lock_at: datetime) -> dict:
-    """The drand round the draw will mix in (docs/fairness.md), named now, in public.
+def _fairness_at_creation() -> dict:
+    """What the draw's rules fix at creation, in public (docs/fairness.md, v3).
 
-    The first round at least LOTTERY_REVEAL_GAP_SECONDS after the lock: nobody can know it
-    while entries and prizes can still change. Nothing when no beacon is configured.
+    The beacon chain, or that the event is drawn without a beacon (none configured now: it
+    says so before anyone joins, and never waits for one); the reveal gap; how many times a
+    prize unit may pass to an alternate. The round itself is named at the lock (the first at
+    or after the actual lock plus the gap), when nobody can know it yet.
     """
     chain = drand.configured_chain()
-    if chain is None:
-        return {"beacon_round": None, "beacon_chain": None}
-    reveal = lock_at + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
     return {
-        "beacon_round": chain.first_round_at_or_after(reveal.timestamp()),
-        "beacon_chain": chain.as_json(),
+        "fairness_algorithm": "sha256-fisher-yates-v3",
+        "without_beacon": chain is None,
+        "beacon_round": None,
+        "beacon_chain": None if chain is None else chain.as_json(),
+        "reveal_gap_seconds": settings.LOTTERY_REVEAL_GAP_SECONDS,
+        "max_substitutions": settings.LOTTERY_MAX_SUBSTITUTIONS,
     }
 
 
@@ -242,7 +246,7 @@ def event_update(
             changes.update(claim_changes)
             if draw_at is not None:
                 lock_at = Event.scheduled_lock_at(draw_at)
-                changes.update(draw_at=draw_at, lock_at=lock_at, **_beacon_named(lock_at))
+                changes.update(draw_at=draw_at, lock_at=lock_at)
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
                 _create_prizes(current, prizes, creator=actor, now=now)
@@ -255,7 +259,7 @@ def event_update(
             changes["rules_version"] = F("rules_version") + 1
         edited = sorted(
             {*changes, *(["prizes"] if prizes is not None else [])}
-            - {"lock_at", "text_unchecked", "beacon_round", "beacon_chain", "rules_version"}
+            - {"lock_at", "text_unchecked", "rules_version"}
         )
         if edited:
             Event.objects.filter(pk=event.pk).update(**changes)
@@ -273,12 +277,17 @@ def event_update(
 def event_cancel(
     *, event: Event, actor: User, now: datetime, reason: str = "", by_staff: bool = False
 ) -> Event:
-    """INIT (or, for staff, OPENING) -> CANCELED, logged; the log row is the notification record.
+    """Cancel an event: at once before its lock time; after it, only once the draw's round is out.
 
-    The creator may cancel until the lock time; staff until the event is drawn, also inside the
-    lock window, so an abusive event can be stopped up to the draw. A cancel racing the draw is
-    decided by the conditional UPDATE on ``status``: the loser gets ``event_drawn`` (or
-    ``event_canceled``), never both outcomes.
+    Before ``lock_at``: INIT -> CANCELED at once, by the creator or staff; the seed is revealed.
+    From ``lock_at`` on, the entrant list is final and the draw's outcome is fixed by the seed
+    and the beacon round named at the lock, so a cancel must not be a way to choose between
+    outcomes: only staff may cancel, only with a public reason (``invalid_input`` without), and
+    the cancel is only recorded here (``cancel_requested_at``, the reason, a log row). The draw's
+    own step (``draws.services.event_draw``) settles it once the named round is out: OPENING ->
+    CANCELED, publishing the seed, the round and the winners the draw would have had. A second
+    request changes nothing. A cancel racing the draw is decided under the event's row lock:
+    the loser gets ``event_drawn`` (or ``event_canceled``), never both outcomes.
     """
     if not by_staff:
         _refuse_unless_creator(event, actor)
@@ -293,8 +302,11 @@ def event_cancel(
             transitions.refuse_unless_status(current, {Event.Status.INIT, Event.Status.OPENING})
         else:
             _refuse_unless_open(current, now=now)
+        if current.status == Event.Status.OPENING or now >= current.lock_at:
+            _cancel_after_lock(current, actor=actor, now=now, reason=reason)
+            return Event.objects.get(pk=event.pk)
         Event.objects.filter(pk=event.pk, status=current.status).update(
-            status=Event.Status.CANCELED, cancel_reason=reason[:200]
+            status=Event.Status.CANCELED, cancel_reason=reason[:200], canceled_at=now
         )
         transitions.log(
             event.pk,
@@ -309,6 +321,30 @@ def event_cancel(
         read_model.event_changed(event_id=event.pk, what="live")
     logger.info("event %s canceled by %s", event.public_id, "staff" if by_staff else "creator")
     return Event.objects.get(pk=event.pk)
+
+
+def _cancel_after_lock(event: Event, *, actor: User, now: datetime, reason: str) -> None:
+    """Record a staff cancel at or after the lock (under the row lock); the draw settles it."""
+    if not reason.strip():
+        raise ApplicationError(
+            "invalid_input",
+            data={"reason": [_("After the lock an event is canceled only with a public reason.")]},
+        )
+    if event.cancel_requested_at is not None:
+        return  # asked already: the first request stands
+    Event.objects.filter(pk=event.pk, status=event.status, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=now, cancel_reason=reason[:200]
+    )
+    transitions.log(
+        event.pk,
+        actor=actor,
+        actor_kind=EventLog.ActorKind.STAFF,
+        action=EventLog.Action.UPDATE,
+        reason=f"cancel asked after the lock: {reason}",
+        now=now,
+    )
+    read_model.event_changed(event_id=event.pk, what="live")
+    logger.info("event %s: cancel asked after the lock, settled at its round", event.public_id)
 
 
 # --- content security and moderation -------------------------------------------------------
@@ -362,38 +398,6 @@ def event_report(*, event: Event, user: User, reason: str, now: datetime) -> tup
             ), True
     except IntegrityError:
         return Report.objects.get(event_id=event.pk, user_id=user.pk), False
-
-
-def event_moderate(
-    *, event: Event, actor: User | None, to: str, now: datetime, reason: str = ""
-) -> bool:
-    """Move an event's moderation state (``Event.Moderation``), logged; False if it already was.
-
-    Staff hide an event from the square (``hidden``) or put it back (``ok``); WeChat's checks
-    send it to ``review``, with a "flag" log row that tells the creator in their inbox. Only
-    the square reads this state: joins, the draw and the link keep working.
-    """
-    with transaction.atomic():
-        changed = Event.objects.filter(pk=event.pk).exclude(moderation=to).update(moderation=to)
-        if changed:
-            transitions.log(
-                event.pk,
-                actor=actor,
-                actor_kind=EventLog.ActorKind.STAFF if actor else EventLog.ActorKind.SYSTEM,
-                action=MODERATION_ACTIONS[to],
-                reason=reason,
-                now=now,
-            )
-            read_model.event_changed(event_id=event.pk, what="listing")
-    return bool(changed)
-
-
-# moderation state -> the log's action (the inbox shows "flag" rows to the creator).
-MODERATION_ACTIONS = {
-    Event.Moderation.OK: EventLog.Action.RESTORE,
-    Event.Moderation.HIDDEN: EventLog.Action.HIDE,
-    Event.Moderation.REVIEW: EventLog.Action.FLAG,
-}
 
 
 def events_flag_for_picture(*, upload: Upload, now: datetime) -> int:
@@ -725,6 +729,25 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
             change = EntryChange(user.pk, current.entry_seq + 1, joined_at=joined_at, joined=False)
             read_model.event_changed(event_id=event.pk, what="entry", entry=change)
     return bool(deleted)
+
+
+def entries_forget_canceled(*, user: User) -> int:
+    """Delete ``user``'s entries of events canceled before their lock (their account is being
+    deleted, ``events.personal_data``): no entrant list of those events was published, so
+    nothing needs them. Returns how many; harmless when run again."""
+    forgotten = 0
+    canceled = Entry.objects.filter(
+        user_id=user.pk, event__status=Event.Status.CANCELED, event__entrants_digest=""
+    ).values_list("pk", "event_id")
+    for entry_pk, event_pk in canceled:
+        with transaction.atomic():
+            if Entry.objects.filter(pk=entry_pk).delete()[0]:
+                Event.objects.filter(pk=event_pk, participant_count__gt=0).update(
+                    participant_count=F("participant_count") - 1
+                )
+                read_model.event_changed(event_id=event_pk, what="forgotten")
+                forgotten += 1
+    return forgotten
 
 
 # --- exclusions -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts import services as accounts_services
-from events import claims, services
+from events import claims, personal_data, services
 from wechat import security
 
 logger = logging.getLogger(__name__)
@@ -29,12 +29,19 @@ def recheck_content() -> int:
 
 @shared_task(name="events.tasks.claims_sweep", ignore_result=True)
 def claims_sweep() -> None:
-    """Remind winners a day before their claim deadline; erase personal data of closed claims."""
+    """Remind winners a day before their claim deadline; erase personal data of closed claims
+    and delete the promotion records kept long enough (docs/privacy.md)."""
     now = timezone.now()
     reminded = claims.claims_remind_due(now=now)
     erased = claims.claims_erase_due(now=now)
-    if reminded or erased:
-        logger.info("claims sweep: %d reminded, %d erased", len(reminded), erased)
+    expired = personal_data.promotion_records_expire(now=now)
+    if reminded or erased or expired:
+        logger.info(
+            "claims sweep: %d reminded, %d erased, %d promotion records deleted",
+            len(reminded),
+            erased,
+            expired,
+        )
 
 
 @shared_task(name="events.tasks.banned_entries_sweep", ignore_result=True)

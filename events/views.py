@@ -101,6 +101,8 @@ class EventListView(APIView):
 
 
 class EventDetailView(APIView):
+    privacy_consent_exempt = ("GET",)  # a public page, shared by link
+
     @extend_schema(operation_id="eventGet", summary="An event", responses={200: s.EventOutput})
     def get(self, request: Request, event_id: str) -> Response:
         return _detail(event_id, request)
@@ -303,6 +305,8 @@ CONDITION_REFUSALS = (
 class EntryView(APIView):
     """Join (POST) or withdraw from (DELETE) an event, as the caller."""
 
+    privacy_consent_exempt = ("DELETE",)  # leaving stops processing: no consent needed
+
     @extend_schema(
         operation_id="eventJoin",
         summary="Join an event",
@@ -397,6 +401,8 @@ class EventExclusionsView(APIView):
 
 
 class EntryListView(APIView):
+    privacy_consent_exempt = ("GET",)  # part of the event's public page
+
     @extend_schema(
         operation_id="eventEntryList",
         summary="Who joined an event, newest first",

@@ -41,6 +41,19 @@ def error_json_response(name: str, data: Any = None) -> JsonResponse:
     )
 
 
+# A view's methods that need no accepted privacy policy (accounts.permissions): reading public
+# pages, and what a person may always do with their own data (read it, delete it, consent).
+# ``privacy_consent_exempt = ("GET",)`` on the view; HEAD follows GET, OPTIONS is always free.
+CONSENT_EXEMPT_ATTRIBUTE = "privacy_consent_exempt"
+
+
+def consent_exempt(view, method: str) -> bool:
+    exempt = getattr(view, CONSENT_EXEMPT_ATTRIBUTE, ())
+    if method == "HEAD":
+        method = "GET"
+    return method == "OPTIONS" or method in exempt
+
+
 def validated(serializer_class, data, **kwargs) -> dict:
     """Run an input serializer; a refusal becomes the 400 envelope with field errors."""
     serializer = serializer_class(data=data, **kwargs)

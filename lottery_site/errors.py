@@ -209,16 +209,24 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "只有中奖者可以领取奖品",
         "Only a winner of this event can claim a prize.",
     ),
+    # PRIVACY_POLICY_VERSION is set and the caller has not accepted it (docs/privacy.md).
+    (
+        "privacy_consent_required",
+        40320,
+        403,
+        "请先同意最新的隐私政策",
+        "Accept the current privacy policy first.",
+    ),
     (
         "entry_group_mismatch",
-        40320,
+        40330,
         403,
         "本活动仅限指定微信群的成员参与，你所在的群不是该群",
         "This event is for another WeChat group.",
     ),
     (
         "entry_new_users_only",
-        40321,
+        40331,
         403,
         "本活动仅限新用户参与",
         "This event is for new users only.",
@@ -227,14 +235,14 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     # decision, so it says what decided it (data: rank and threshold).
     (
         "entry_risk_refused",
-        40322,
+        40332,
         403,
         "微信安全评估认为当前账号存在营销作弊风险，本活动不允许参与",
         "WeChat's risk check rates this account at or above the event's limit.",
     ),
     (
         "entry_excluded",
-        40323,
+        40333,
         403,
         "你已被发起人移出本活动，不能再次参与",
         "The creator excluded you from this event.",
@@ -300,6 +308,20 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         409,
         "只能移出被标记为可疑的参与者",
         "Only an entrant who is flagged can be excluded.",
+    ),
+    (
+        "privacy_version_outdated",
+        40920,
+        409,
+        "隐私政策已更新，请阅读最新版本后再同意",
+        "That is not the current privacy policy version: read the current one and accept it.",
+    ),
+    (
+        "account_has_open_events",
+        40921,
+        409,
+        "你发起的抽奖尚未结束或奖品尚未发出，请先处理后再注销账号",
+        "Events you created are still open or have prizes to ship: settle them first.",
     ),
     ("payload_too_large", 41300, 413, "请求体过大", "The request body is too large."),
     # A URL longer than API_MAX_URL_BYTES (path and query); longer ones still are refused by

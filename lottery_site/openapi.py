@@ -20,6 +20,7 @@ Redocly's ``recommended`` ruleset holds the result to 0 errors (clients/miniprog
 import copy
 from typing import Any
 
+from lottery_site.api import consent_exempt
 from lottery_site.errors import CATALOGUE, ErrorKind
 
 REFUSALS_KEY = "x-refusals"
@@ -28,6 +29,8 @@ REFUSALS_KEY = "x-refusals"
 # database was momentarily unreachable.
 ALWAYS = ("uri_too_long", "throttled", "internal_error", "service_unavailable")
 AUTHENTICATED = ("not_authenticated", "token_invalid", "user_inactive")
+# Every authenticated operation but those its view exempts (accounts.permissions).
+CONSENT = ("privacy_consent_required",)
 JSON_BODY = ("invalid_input", "malformed_json", "payload_too_large", "unsupported_media_type")
 QUERY = ("invalid_input",)
 EVENT_PATH = ("event_not_found",)
@@ -125,6 +128,26 @@ ERROR_DATA: dict[int, dict] = {
         },
         "example": {"accepted": ["unknown-template-id"]},
     },
+    40320: {
+        "type": "object",
+        "required": ["version", "url"],
+        "properties": {
+            "version": {"type": "string", "description": "The policy version to accept."},
+            "url": {"type": "string", "description": "Where its text is."},
+        },
+        "example": {"version": "2026-12-01", "url": "https://lottery.example.com/privacy"},
+    },
+    40920: {
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {
+                "type": "string",
+                "description": 'The version in force ("": none, nothing to accept).',
+            }
+        },
+        "example": {"version": "2026-12-01"},
+    },
     # WeChat answered with an errcode (a refused or busy call): which one, for the logs.
     50200: {
         "type": "object",
@@ -144,7 +167,7 @@ ERROR_DATA: dict[int, dict] = {
     # WeChat's rule (运营规范 5.1) a field of the body asked to break: the field.
     **dict.fromkeys((40050, 40051, 40052, 40053), FORBIDDEN_FIELD),
     # The risk gate's automated decision, stated.
-    40322: {
+    40332: {
         "type": "object",
         "required": ["rank", "threshold"],
         "properties": {
@@ -403,10 +426,12 @@ def _error_response(status: str, kinds: list[ErrorKind], description: str, compo
     return response
 
 
-def _implied_refusals(path: str, operation: dict) -> list[str]:
+def _implied_refusals(path: str, operation: dict, *, consent: bool) -> list[str]:
     names = list(ALWAYS)
     if operation.get("security"):
         names += AUTHENTICATED
+        if consent:
+            names += CONSENT
     if "requestBody" in operation:
         names += JSON_BODY
     if any(param.get("in") == "query" for param in operation.get("parameters", [])):
@@ -425,10 +450,11 @@ def _normalise_security(operation: dict) -> None:
     operation["security"] = unique
 
 
-def _operation_errors(path: str, operation: dict, components: dict) -> None:
+def _operation_errors(path: str, operation: dict, components: dict, *, consent: bool) -> None:
     responses = operation["responses"]
     declared = {status: r for status, r in responses.items() if status[0] in "45"}
-    names = _implied_refusals(path, operation) + operation.pop(REFUSALS_KEY, [])
+    implied = _implied_refusals(path, operation, consent=consent)
+    names = implied + operation.pop(REFUSALS_KEY, [])
     by_status: dict[str, list[ErrorKind]] = {}
     for name in names:
         kind = CATALOGUE[name]
@@ -573,7 +599,18 @@ def _type_nullables(node: Any, schemas: dict) -> None:
             _type_nullables(value, schemas)
 
 
+def _consent_gated(generator) -> set[tuple[str, str]]:
+    """(path, method) of the operations the privacy consent gate applies to."""
+    gated = set()
+    for path, _regex, method, callback in getattr(generator, "endpoints", None) or []:
+        view = getattr(callback, "cls", None)
+        if view is not None and not consent_exempt(view, method.upper()):
+            gated.add((path, method.lower()))
+    return gated
+
+
 def envelope_postprocessing_hook(result, generator, request, public):
+    gated = _consent_gated(generator)
     _rename_components(result)
     _type_nullables(result, result.get("components", {}).get("schemas", {}))
     info = result.setdefault("info", {})
@@ -585,7 +622,7 @@ def envelope_postprocessing_hook(result, generator, request, public):
     components["headers"] = copy.deepcopy(HEADERS)
     components.setdefault("parameters", {})["X-Request-ID"] = REQUEST_ID_PARAMETER
     for path, path_item in result.get("paths", {}).items():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             _normalise_security(operation)
@@ -599,6 +636,6 @@ def envelope_postprocessing_hook(result, generator, request, public):
             operation["parameters"].append({"$ref": "#/components/parameters/X-Request-ID"})
             _request_body(operation, schemas)
             _success_responses(operation, schemas)
-            _operation_errors(path, operation, schemas)
+            _operation_errors(path, operation, schemas, consent=(path, method) in gated)
     _links(result.get("paths", {}))
     return result

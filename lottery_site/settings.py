@@ -5,6 +5,7 @@ variable with its default. With nothing configured the service runs on an embedd
 (a SQLite file, an in-process cache, a Celery broker on the local filesystem).
 """
 
+import json
 import os
 import re
 from datetime import timedelta
@@ -300,7 +301,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Django REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CachedUserJWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # After IsAuthenticated: a policy accepted, when PRIVACY_POLICY_VERSION is set.
+        "accounts.permissions.PrivacyConsented",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["lottery_site.api.EnvelopeJSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lottery_site.api.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["lottery_site.api.BoundedJSONParser"],
@@ -367,6 +372,9 @@ SPECTACULAR_SETTINGS = {
         # Two fields are called ``kind``: the inbox's keeps the name the API has had since 1.0.0.
         "KindEnum": "notifications.serializers.KINDS",
         "ConditionKindEnum": "events.conditions.KINDS",
+        "PurposeEnum": "accounts.serializers.CLIENT_UPLOAD_PURPOSES",
+        "UploadPurposeEnum": "accounts.serializers.UPLOAD_PURPOSES",
+        "ConsentSourceEnum": "accounts.serializers.CONSENT_SOURCES",
     },
 }
 
@@ -497,14 +505,21 @@ SQUARE_HOT_WINDOW_HOURS = env_int("SQUARE_HOT_WINDOW_HOURS", 24)
 SQUARE_REBUILD_SECONDS = env_int("SQUARE_REBUILD_SECONDS", 3600)
 
 # --- Public randomness beacon (drand, docs/fairness.md) --------------------------------------
-# Unset DRAND_URLS or DRAND_CHAIN_HASH: no beacon (a closed network); draws say so in the proof.
+# Unset DRAND_URLS or DRAND_CHAIN_HASH: no beacon (a closed network). Only events created then
+# are drawn without one, and their detail and proof say so from creation.
 DRAND_URLS = env_list("DRAND_URLS")
+# The chain: its hash, or "quicknet" / "mainnet" (the League of Entropy's, built in with their
+# public keys, lottery_site/drand.py). Any other must be described in DRAND_CHAINS.
 DRAND_CHAIN_HASH = os.environ.get("DRAND_CHAIN_HASH", "")
+# Extra chains: a JSON list of drand /info documents; each hash is recomputed and checked.
+DRAND_CHAINS = json.loads(os.environ.get("DRAND_CHAINS") or "[]")
+# Optional: when set, each must agree with the pinned chain (a guard against a wrong config).
 DRAND_PUBLIC_KEY = os.environ.get("DRAND_PUBLIC_KEY", "")
-DRAND_PERIOD_SECONDS = env_int("DRAND_PERIOD_SECONDS", 30)
-DRAND_GENESIS_TIME = env_int("DRAND_GENESIS_TIME", 0)
-DRAND_SCHEME = os.environ.get("DRAND_SCHEME", "pedersen-bls-chained")
-# After the named round's time plus this, the draw goes ahead without the beacon.
+DRAND_SCHEME = os.environ.get("DRAND_SCHEME", "")
+DRAND_PERIOD_SECONDS = env_int("DRAND_PERIOD_SECONDS", 0) or None
+DRAND_GENESIS_TIME = env_int("DRAND_GENESIS_TIME", 0) or None
+# A draw never goes ahead without its named round: it waits. Past this after the round's time
+# the operator is alerted (lottery_beacon_overdue, LotteryBeaconOverdue).
 DRAND_MAX_WAIT_SECONDS = env_int("DRAND_MAX_WAIT_SECONDS", 600)
 DRAND_TIMEOUT_SECONDS = env_int("DRAND_TIMEOUT_SECONDS", 5)
 
@@ -629,3 +644,27 @@ CLAIM_MAX_DAYS_LOOKBACK = 31
 # A prize unit passes to the next alternate of the draw's order (claim window passed, winner
 # disqualified) at most this many times; after that it is recorded as unawarded.
 LOTTERY_MAX_SUBSTITUTIONS = env_int("LOTTERY_MAX_SUBSTITUTIONS", 3)
+
+# --- People's data (docs/privacy.md) ----------------------------------------------------------
+# The privacy policy in force: its version (any short label, e.g. "2026-12-01") and its URL,
+# both shown in GET /config. Empty version (the default): consent is recorded when a client
+# sends one but never required. Set it and every signed-in call but reading public pages, /me,
+# /me/data, account deletion and accepting the policy answers 403 40320 until the user accepted
+# this version (at login, or POST /me/privacy-consent). Changing it asks everyone again.
+PRIVACY_POLICY_VERSION = os.environ.get("PRIVACY_POLICY_VERSION", "").strip()
+PRIVACY_POLICY_URL = os.environ.get("PRIVACY_POLICY_URL", "").strip()
+if len(PRIVACY_POLICY_VERSION) > 32:
+    raise ImproperlyConfigured("PRIVACY_POLICY_VERSION is at most 32 characters")
+# A deleted winner's promotion record (event, prize, draw date, a pseudonym) is kept this many
+# days after the draw: 规范促销行为暂行规定 keeps prize records two years.
+PRIVACY_PROMOTION_RECORD_DAYS = env_int("PRIVACY_PROMOTION_RECORD_DAYS", 730)
+# The key of the pseudonym in promotion records (an HMAC of the WeChat openid); empty: one
+# derived from SECRET_KEY. Keep it stable: a new key cannot match old records to a person.
+PRIVACY_PSEUDONYM_KEY = os.environ.get("PRIVACY_PSEUDONYM_KEY", "")
+# How often the privacy sweep finishes account erasures a crash interrupted.
+PRIVACY_SWEEP_INTERVAL_SECONDS = env_int("PRIVACY_SWEEP_INTERVAL_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["accounts.privacy_sweep"] = {
+    "task": "accounts.tasks.privacy_sweep",
+    "schedule": float(PRIVACY_SWEEP_INTERVAL_SECONDS),
+    "options": {"expires": float(PRIVACY_SWEEP_INTERVAL_SECONDS)},
+}

@@ -33,7 +33,7 @@ def test_unknown_api_path_is_a_json_404(user_client):
 
 
 def test_wrong_method_is_a_405(user_client):
-    assert_envelope(user_client.delete("/api/v1/me"), 405, 40500)
+    assert_envelope(user_client.delete("/api/v1/me/events"), 405, 40500)
 
 
 def test_malformed_json_is_a_400(api):

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as accounts_services
+from accounts.models import User
 from accounts.services import tokens_for
 from lottery_site import caches
 from tests.factories import UserFactory
@@ -29,6 +30,7 @@ BOUNDS = {
 }
 SLACK = 1.5
 USER_RATE = 60  # per minute: the throttle scenario's limit
+POLICY = "pair-1"  # the privacy policy version both servers require (PRIVACY_POLICY_VERSION)
 
 
 class Pair:
@@ -38,7 +40,11 @@ class Pair:
         self.a, self.b = a, b
 
     @staticmethod
-    def token(user) -> str:
+    def token(user, *, consented: bool = True) -> str:
+        """An access token; ``consented``: the user accepted POLICY first (it rides in it)."""
+        if consented:
+            User.objects.filter(pk=user.pk).update(privacy_version=POLICY)
+            user.privacy_version = POLICY
         return tokens_for(user)["access"]
 
     def event(self, server: str, token: str, **fields) -> dict:
@@ -211,6 +217,18 @@ def auth_tokens_and_bans(pair: Pair) -> None:
     )
 
 
+def auth_consented(pair: Pair) -> None:
+    """Never stale: a policy accepted through A lets B serve the user's older token at once."""
+    token = pair.token(UserFactory(), consented=False)  # a token that predates the acceptance
+    status, envelope, _ = call("GET", f"{pair.b}/api/v1/me/events", token=token)
+    assert (status, envelope["code"]) == (403, 40320)
+    body = {"version": POLICY}
+    status, _, _ = call("POST", f"{pair.a}/api/v1/me/privacy-consent", token=token, body=body)
+    assert status == 200
+    assert call("GET", f"{pair.b}/api/v1/me/events", token=token)[0] == 200
+    assert call("GET", f"{pair.b}/api/v1/me/events", token=token)[0] == 200  # B's memo
+
+
 def throttle_counts(pair: Pair) -> None:
     """Requests counted by A count on B from A's next push (THROTTLE_SYNC_SECONDS)."""
     token = pair.token(UserFactory())
@@ -235,6 +253,7 @@ SCENARIOS = {
     "square.queries": square_queries,
     "auth.verified_tokens": auth_tokens_and_bans,
     "auth.inactive_users": auth_tokens_and_bans,
+    "auth.consented": auth_consented,
     "throttle.counts": throttle_counts,
 }
 
@@ -253,6 +272,7 @@ def pair(tmp_path, settings):
         WEB_WORKERS="1",
         WEB_ACCESS_LOG="0",
         THROTTLE_USER_RATE=f"{USER_RATE}/min",
+        PRIVACY_POLICY_VERSION=POLICY,
         **{name: str(value) for name, value in BOUNDS.items()},
     )
     servers = []

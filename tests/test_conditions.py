@@ -200,13 +200,13 @@ def test_new_users_only_admits_accounts_created_after_the_event(creator):
     event_id = create(creator, new_users={"rule": "after_event"})
     newer = UserFactory(created_at=NOW + timedelta(seconds=1))
 
-    assert refused(join(older, event_id), 403, 40321)
+    assert refused(join(older, event_id), 403, 40331)
     assert join(newer, event_id).status_code == 201
 
 
 def test_new_users_within_days_counts_from_the_join(creator):
     event_id = create(creator, new_users={"rule": "within_days", "days": 7})
-    assert refused(join(UserFactory(created_at=NOW - timedelta(days=8)), event_id), 403, 40321)
+    assert refused(join(UserFactory(created_at=NOW - timedelta(days=8)), event_id), 403, 40331)
     assert join(UserFactory(created_at=NOW - timedelta(days=6)), event_id).status_code == 201
     detail = data(client_for(creator).get(url(event_id)))
     assert detail["conditions"] == [{"kind": "new_users", "rule": "within_days", "days": 7}]
@@ -224,7 +224,7 @@ def test_a_member_of_the_creators_group_joins_and_another_groups_member_does_not
     member = join(entrant, event_id, group=group_data(GROUP, session_key=entrant.session_key))
     assert member.status_code == 201, member.content
     stranger = group_data(OTHER_GROUP, session_key=outsider.session_key)
-    assert refused(join(outsider, event_id, group=stranger), 403, 40320)
+    assert refused(join(outsider, event_id, group=stranger), 403, 40330)
 
 
 def test_the_group_is_never_named_in_the_detail_nor_in_the_published_record(creator, entrant):
@@ -325,7 +325,7 @@ def test_a_rank_at_the_threshold_is_refused_saying_what_decided_it(creator, entr
     fake_wechat.state.risk_ranks[entrant.openid] = 3
     event_id = create(creator, risk={"threshold": 3, "when_unavailable": "admit"})
     response = join(entrant, event_id)
-    assert refused(response, 403, 40322)
+    assert refused(response, 403, 40332)
     assert data(response) == {"rank": 3, "threshold": 3}
     assert "营销作弊" in response.json()["msg"]
 

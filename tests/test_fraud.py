@@ -158,7 +158,7 @@ def test_an_excluded_entrant_cannot_join_again(event, farm):
     bot = farm[0][0]
     exclude(event, bot)
     response = client_for(bot).post(url(event, "/entry"))
-    assert refused(response, 403, 40323)
+    assert refused(response, 403, 40333)
     event.refresh_from_db()
     assert event.participant_count == 3
 
@@ -284,6 +284,52 @@ def test_staff_see_the_flags_and_exclusions_on_the_events_admin_page(client, eve
     page = client.get(f"/admin/events/event/{event.pk}/change/").content.decode()
     assert "shared_network" in page and farm[0][0].public_id in page
     assert "fake_account × 1" in page
+
+
+# --- people's data (docs/privacy.md) --------------------------------------------------------
+
+
+def test_my_data_shows_the_signals_of_my_entry_and_where_i_was_excluded(event, farm):
+    bots, _honest = farm
+    exclude(event, bots[0], "fake_account")
+    Entry.objects.filter(user=bots[1]).update(risk_rank=1)  # as a risk-gated join records it
+
+    kept = data(client_for(bots[1]).get("/api/v1/me/data"))
+    (entry,) = kept["entries"]
+    assert entry["network"] == Entry.objects.get(user=bots[1]).network != ""
+    assert (entry["risk_rank"], kept["exclusions"]) == (1, [])
+    out = data(client_for(bots[0]).get("/api/v1/me/data"))
+    assert out["entries"] == []
+    assert [(x["event"]["id"], x["reason"], x["flags"]) for x in out["exclusions"]] == [
+        (event.public_id, "fake_account", ["shared_network"])
+    ]
+
+
+def test_deleting_an_account_forgets_its_network_keys_and_risk_ranks_not_its_exclusions(
+    creator, event, farm, outsider
+):
+    bots, _honest = farm
+    locked = EventFactory(creator=creator)
+    join_from(locked, bots[1], "198.51.100.7")
+    Entry.objects.filter(user=bots[1]).update(risk_rank=2)
+    draw_services.event_lock(event_id=locked.pk, now=locked.lock_at)
+    exclude(event, bots[0], "fake_account")
+
+    for bot in bots[:2]:
+        assert client_for(bot).delete("/api/v1/me").status_code == 200
+
+    kept = Entry.objects.get(event=locked, user=bots[1])  # the frozen list keeps the entry
+    assert (kept.network, kept.risk_rank) == ("", None)
+    assert not Entry.objects.filter(event=event, user=bots[1]).exists()  # withdrawn
+    exclusion = Exclusion.objects.get(user=bots[0])
+    assert (exclusion.reason, exclusion.flags, exclusion.network) == (
+        "fake_account",
+        "shared_network",
+        "",
+    )
+    draw_services.event_lock(event_id=event.pk, now=event.lock_at)
+    proof = data(client_for(outsider).get(url(event, "/proof")))
+    assert proof["exclusions"] == [{"reason": "fake_account", "count": 1}]
 
 
 # The ban's signal is sent once the ban commits; a test in one transaction never commits.

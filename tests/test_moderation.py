@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Upload, User, UserActionLog
 from accounts.services import upload_create
-from events import services
+from events import moderation, services
 from events.models import Event, EventLog, Report
 from events.tasks import recheck_content
 from lottery_site.errors import ApplicationError
@@ -540,7 +540,7 @@ def queue_action(client, action, events, reason=None):
 def test_queue_lists_reported_and_flagged_events_not_clean_ones(staff_client, entrant):
     reported, flagged, clean = EventFactory(), EventFactory(), EventFactory()
     services.event_report(event=reported, user=entrant, reason="fraud", now=timezone.now())
-    services.event_moderate(
+    moderation.event_moderate(
         event=flagged, actor=None, to=Event.Moderation.REVIEW, now=timezone.now()
     )
 

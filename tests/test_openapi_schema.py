@@ -103,6 +103,47 @@ def test_an_operation_lists_only_the_refusals_it_can_give(schema):
     assert "404" not in me and "409" not in me and "400" not in me
 
 
+def _codes(response) -> set[int]:
+    body = response["content"]["application/json"]["schema"]
+    return {
+        code
+        for option in body.get("oneOf", [body])
+        for code in option["properties"]["code"]["enum"]
+    }
+
+
+def test_the_privacy_consent_refusal_is_declared_where_the_gate_applies_and_only_there(schema):
+    paths = schema["paths"]
+    for path, method in [
+        ("/api/v1/events/{event_id}/entry", "post"),
+        ("/api/v1/me/notifications", "get"),
+        ("/api/v1/me", "put"),
+        ("/api/v1/uploads", "post"),
+    ]:
+        assert 40320 in _codes(paths[path][method]["responses"]["403"]), (path, method)
+    for path, method in [
+        ("/api/v1/me", "get"),
+        ("/api/v1/me", "delete"),
+        ("/api/v1/me/data", "get"),
+        ("/api/v1/me/privacy-consent", "post"),
+        ("/api/v1/events/{event_id}", "get"),
+        ("/api/v1/events/{event_id}/entry", "delete"),
+        ("/api/v1/events/{event_id}/winners", "get"),
+        ("/api/v1/config", "get"),
+    ]:
+        forbidden = paths[path][method]["responses"].get("403")
+        assert forbidden is None or 40320 not in _codes(forbidden), (path, method)
+    refusal = paths["/api/v1/me/notifications"]["get"]["responses"]["403"]
+    body = refusal["content"]["application/json"]["schema"]
+    assert body["properties"]["data"]["required"] == ["version", "url"]
+
+
+def test_public_lists_keep_the_user_shape_under_their_own_name(schema):
+    schemas = schema["components"]["schemas"]
+    assert schemas["PublicUser"]["properties"].keys() == schemas["User"]["properties"].keys()
+    assert schemas["Winner"]["properties"]["user"]["$ref"].endswith("/PublicUser")
+
+
 def test_error_data_is_typed_by_code(schema):
     create = schema["paths"]["/api/v1/events"]["post"]["responses"]
     shapes = {

@@ -197,7 +197,9 @@ def test_outsider_cannot_put_their_cover_on_someone_elses_event(creator, outside
 
 def test_my_events_and_entries_lists_carry_the_pictures(creator, outsider):
     cover, avatar = upload(creator, "cover"), upload(outsider, "avatar")
-    client_for(outsider).patch("/api/v1/me", {"avatar": avatar.public_id}, format="json")
+    # An entrant's avatar shows on the entrant list only when they chose to be shown there.
+    shown = {"avatar": avatar.public_id, "show_on_public_lists": True}
+    client_for(outsider).patch("/api/v1/me", shown, format="json")
     event_id = create_event(creator, cover=cover.public_id).json()["data"]["id"]
     client_for(outsider).post(f"/api/v1/events/{event_id}/entry")
 

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from draws import services as draw_services
 from draws import substitutions
-from events import read_model, services
+from events import moderation, read_model, services
 from events import serializers as s
 from events.models import Entry, Event
 from lottery_site import caches
@@ -69,7 +69,13 @@ def test_the_detail_and_the_square_card_show_one_rendering_of_the_public_part(cr
 # --- the change hook -------------------------------------------------------------------------
 
 # The modules that write events and what they show; nothing else may (checked below).
-SERVICES = ("events/services.py", "events/claims.py", "draws/services.py", "draws/substitutions.py")
+SERVICES = (
+    "events/services.py",
+    "events/moderation.py",
+    "events/claims.py",
+    "draws/services.py",
+    "draws/substitutions.py",
+)
 SHOWN = {"Event", "Entry", "Prize"}
 WRITES = {"update", "create", "delete", "bulk_create", "bulk_update", "get_or_create"}
 RAW_WRITERS = {"admit_and_insert", "execute"}  # the join's SQL; a cursor's statement
@@ -216,7 +222,7 @@ def test_each_write_of_an_events_life_tells_the_hook(monkeypatch, creator, setti
     for user in entrants:
         step(lambda user=user: services.entry_join(event=event, user=user, now=now))
     step(lambda: services.entry_leave(event=event, user=entrants[0], now=now))
-    step(lambda: services.event_moderate(event=event, actor=None, to="hidden", now=now))
+    step(lambda: moderation.event_moderate(event=event, actor=None, to="hidden", now=now))
     event.refresh_from_db()
     step(lambda: draw_services.event_lock(event_id=event.pk, now=event.lock_at))
     step(lambda: draw_services.event_draw(event_id=event.pk, now=event.draw_at))

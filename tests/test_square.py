@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services import upload_create, user_deactivate, user_reactivate
 from draws import services as draw_services
-from events import services, square
+from events import moderation, services, square
 from events.models import Event
 from lottery_site import caches, redis_breaker
 from lottery_site.pagination import sign_cursor
@@ -184,11 +184,11 @@ def test_a_hidden_event_leaves_at_once_and_comes_back_when_staff_restore_it(
     assert listed() == [event.public_id]
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_moderate(event=event, actor=staff, to="hidden", now=timezone.now())
+        moderation.event_moderate(event=event, actor=staff, to="hidden", now=timezone.now())
     assert listed() == []
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_moderate(event=event, actor=staff, to="ok", now=timezone.now())
+        moderation.event_moderate(event=event, actor=staff, to="ok", now=timezone.now())
     assert listed() == [event.public_id]
 
 

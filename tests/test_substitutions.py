@@ -1,10 +1,12 @@
-"""Alternates no one can pick (issue #12, section 2).
+"""Alternates no one can pick (issue #12, section 2), as v2 events still in flight get them.
 
 A prize unit whose claim window passes unclaimed, or whose winner the creator disqualifies,
 passes to the next entrant of the draw's own order: its Fisher-Yates shuffle continued past the
-winners (docs/fairness.md). Personas: the creator (owner), the winner, another entrant, an
-outsider. Time is frozen at NOW; the event is drawn at its draw time and the clock is then
-moved to either side of the claim deadlines.
+winners (docs/fairness.md). The events here are v2 events (made v2 right after creation): the
+rule every substitution of an event created before v3 keeps. The v3 rule (an alternate drawn
+with a fresh beacon round) is tested in tests/test_draw_v3.py. Personas: the creator (owner),
+the winner, another entrant, an outsider. Time is frozen at NOW; the event is drawn at its draw
+time and the clock is then moved to either side of the claim deadlines.
 """
 
 import json
@@ -49,17 +51,31 @@ def keys(settings):
 
 def drawn_event(creator, clock, *, entrants=6, prizes=None, delivery="contact"):
     """An event drawn at its draw time (the clock is left there), with ``entrants`` entrants."""
-    event = EventFactory(
-        creator=creator,
-        prizes=prizes or [{"name": "大奖", "quantity": 1}],
-        delivery=delivery,
-        claim_days=DAYS,
+    event = v2_event(
+        EventFactory(
+            creator=creator,
+            prizes=prizes or [{"name": "大奖", "quantity": 1}],
+            delivery=delivery,
+            claim_days=DAYS,
+        )
     )
     for user in UserFactory.create_batch(entrants):
         services.entry_join(event=event, user=user, now=NOW)
     assert draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)
     clock.move_to(event.draw_at, tick=False)
+    event.refresh_from_db()
+    return event
+
+
+def v2_event(event):
+    """The event as an event created before v3 is: v2, its limit fixed at its first substitution."""
+    Event.objects.filter(pk=event.pk).update(
+        fairness_algorithm=fairness.ALGORITHM_V2,
+        without_beacon=False,
+        reveal_gap_seconds=None,
+        max_substitutions=None,
+    )
     event.refresh_from_db()
     return event
 

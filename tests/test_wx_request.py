@@ -107,7 +107,8 @@ def test_the_whole_flow_works_with_only_the_methods_wx_request_has(
     with django_capture_on_commit_callbacks(execute=True):
         ok(creator.post(f"/api/v1/events/{event['id']}/draw"), 202)
     winners = ok(entrant.get(f"/api/v1/events/{event['id']}/winners"))
-    assert [w["user"]["nickname"] for w in winners["winners"]] == ["小红"]
+    # Masked on the public list (docs/privacy.md): she did not choose to be shown.
+    assert [w["user"]["nickname"] for w in winners["winners"]] == ["小*"]
     proof = ok(entrant.get(f"/api/v1/events/{event['id']}/proof"))
     assert proof["seed"] and proof["entrant_count"] == 1
 
@@ -120,6 +121,10 @@ def test_the_whole_flow_works_with_only_the_methods_wx_request_has(
         creator.post("/api/v1/auth/refresh", {"refresh": creator_tokens["refresh"]}, format="json")
     )
     ok(creator.post("/api/v1/auth/logout", {"refresh": pair["refresh"]}, format="json"))
+
+    # Her data, then her account deleted: a DELETE without a body.
+    assert ok(entrant.get("/api/v1/me/data"))["profile"]["nickname"] == "小红"
+    assert ok(entrant.delete("/api/v1/me"))["deleted_at"]
 
 
 def test_creator_cancels_with_a_delete_without_a_body_and_no_reason():

@@ -8,6 +8,7 @@
  * `onResponse` to read the answer's status and headers.
  */
 
+import { ApiError, ErrorCode } from "./errors.js";
 import {
   API_PREFIX,
   type ClientOperationId,
@@ -190,6 +191,33 @@ export function createApi(options: ClientOptions) {
       update: (body: Body<"meUpdate">, opts?: RequestOptions) => call("meUpdate", { body }, opts),
       events: (query: Query<"meEventList"> = {}, opts?: RequestOptions) =>
         call("meEventList", { query }, opts),
+      /** Everything the server holds about the caller (profile, entries, wins, claims...). */
+      data: (opts?: RequestOptions) => call("meDataGet", {}, opts),
+      /**
+       * Records that the user accepted the privacy policy `version` (`privacy_policy.version`
+       * of `config.get()`); the tokens held work at once. Accepting again changes nothing;
+       * another version throws `ErrorCode.PrivacyVersionOutdated`.
+       */
+      acceptPrivacy: (body: Body<"mePrivacyConsent">, opts?: RequestOptions) =>
+        call("mePrivacyConsent", { body, idempotent: true }, opts),
+      /**
+       * Deletes the account and erases the user's data, then forgets the tokens: do not log
+       * in again on the user's behalf (that makes a new account). `AccountHasOpenEvents`
+       * while events they created are open or have prizes to ship. `UserInactive` means the
+       * account is already gone (a delete sent twice): the tokens are forgotten then too.
+       */
+      async delete(opts?: RequestOptions): Promise<Data<"meDelete">> {
+        try {
+          const result = await call("meDelete", {}, opts);
+          http.tokens.set(null);
+          return result;
+        } catch (error) {
+          if (error instanceof ApiError && error.code === ErrorCode.UserInactive) {
+            http.tokens.set(null);
+          }
+          throw error;
+        }
+      },
     },
 
     uploads: {

@@ -29,7 +29,10 @@ export const fixtures: Fixtures = {
             "nickname": "outsider",
             "avatar_url": "",
             "avatar": null,
-            "created_at": "2026-12-01T10:00:03+08:00"
+            "created_at": "2026-12-01T10:00:05+08:00",
+            "show_on_public_lists": false,
+            "privacy_version": "sdk-ci-1",
+            "privacy_consent_required": false
           },
           "created": true
         }
@@ -205,6 +208,10 @@ export const fixtures: Fixtures = {
                 ]
               }
             ]
+          },
+          "privacy_policy": {
+            "version": "sdk-ci-1",
+            "url": "https://lottery.example.com/privacy"
           }
         }
       },
@@ -248,7 +255,13 @@ export const fixtures: Fixtures = {
           ],
           "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000001",
-          "created_at": "2026-12-01T10:00:09+08:00",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
+          "created_at": "2026-12-01T10:00:11+08:00",
           "status": "canceled",
           "phase": "canceled",
           "joinable": false,
@@ -256,6 +269,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "奖品缺货",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -303,7 +317,7 @@ export const fixtures: Fixtures = {
           "code": "",
           "carrier": "顺丰",
           "tracking_number": "SF0000000000",
-          "shipped_at": "2026-12-01T10:00:13+08:00"
+          "shipped_at": "2026-12-01T10:00:15+08:00"
         }
       },
       "header": {
@@ -338,7 +352,7 @@ export const fixtures: Fixtures = {
           "code": "",
           "carrier": "顺丰",
           "tracking_number": "SF0000000000",
-          "shipped_at": "2026-12-01T10:00:13+08:00"
+          "shipped_at": "2026-12-01T10:00:15+08:00"
         }
       },
       "header": {
@@ -368,7 +382,7 @@ export const fixtures: Fixtures = {
     },
     "eventClaimsCsv": {
       "status": 200,
-      "body": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at\r\nentrant,iPad Air,claimed,2026-12-08T10:00:00+08:00,张三,13800000000,广东省,广州市,天河区,体育西路 2 号,510000,,,,2026-12-01T10:00:12+08:00,\r\n",
+      "body": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at\r\ne*t,iPad Air,claimed,2026-12-08T10:00:00+08:00,张三,13800000000,广东省,广州市,天河区,体育西路 2 号,510000,,,,2026-12-01T10:00:14+08:00,\r\n",
       "header": {
         "Content-Type": "text/csv; charset=utf-8"
       }
@@ -383,7 +397,7 @@ export const fixtures: Fixtures = {
             "id": "c_0000000000000001",
             "user": {
               "id": "u_0000000000000003",
-              "nickname": "entrant",
+              "nickname": "e*t",
               "avatar_url": "",
               "avatar": null
             },
@@ -405,7 +419,7 @@ export const fixtures: Fixtures = {
             "code": "",
             "carrier": "",
             "tracking_number": "",
-            "claimed_at": "2026-12-01T10:00:12+08:00",
+            "claimed_at": "2026-12-01T10:00:14+08:00",
             "shipped_at": null,
             "erased": false
           }
@@ -460,7 +474,13 @@ export const fixtures: Fixtures = {
           ],
           "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
-          "created_at": "2026-12-01T10:00:14+08:00",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
+          "created_at": "2026-12-01T10:00:16+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -468,6 +488,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -486,7 +507,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "algorithm": "sha256-fisher-yates-v2",
+          "algorithm": "sha256-fisher-yates-v3",
           "event_id": "e_0000000000000003",
           "status": "opened",
           "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
@@ -506,13 +527,20 @@ export const fixtures: Fixtures = {
           "beacon_chain": null,
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
-          "committed_at": "2026-12-01T10:00:14+08:00",
-          "lock_at": "2026-12-01T10:00:16+08:00",
-          "locked_at": "2026-12-01T10:00:16+08:00",
+          "committed_at": "2026-12-01T10:00:16+08:00",
+          "lock_at": "2026-12-01T10:00:18+08:00",
+          "locked_at": "2026-12-01T10:00:18+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:17+08:00",
+          "drawn_at": "2026-12-01T10:00:19+08:00",
           "max_substitutions": 3,
           "substitutions": [],
+          "without_beacon": true,
+          "reveal_gap_seconds": 0,
+          "claim_days": null,
+          "cancel_reason": null,
+          "cancel_requested_at": null,
+          "canceled_at": null,
+          "would_be_winners": null,
           "conditions": [],
           "conditions_digest": null,
           "conditions_record": null,
@@ -543,7 +571,7 @@ export const fixtures: Fixtures = {
           "position": 0,
           "entrant_count": 1,
           "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000006",
-          "locked_at": "2026-12-01T10:00:10+08:00"
+          "locked_at": "2026-12-01T10:00:12+08:00"
         }
       },
       "header": {
@@ -560,11 +588,11 @@ export const fixtures: Fixtures = {
             {
               "user": {
                 "id": "u_0000000000000003",
-                "nickname": "entrant",
+                "nickname": "e*t",
                 "avatar_url": "",
                 "avatar": null
               },
-              "joined_at": "2026-12-01T10:00:05+08:00"
+              "joined_at": "2026-12-01T10:00:07+08:00"
             }
           ],
           "next": null
@@ -585,7 +613,7 @@ export const fixtures: Fixtures = {
           "flags": [
             "new_account"
           ],
-          "excluded_at": "2026-12-01T10:00:08+08:00"
+          "excluded_at": "2026-12-01T10:00:10+08:00"
         }
       },
       "header": {
@@ -654,17 +682,24 @@ export const fixtures: Fixtures = {
           ],
           "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
-          "created_at": "2026-12-01T10:00:04+08:00",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
+          "created_at": "2026-12-01T10:00:06+08:00",
           "status": "opened",
           "phase": "opened",
           "joinable": false,
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "lock_at": "2026-12-01T10:00:10+08:00",
+          "lock_at": "2026-12-01T10:00:12+08:00",
           "participant_count": 1,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": true,
-            "joined_at": "2026-12-01T10:00:05+08:00",
+            "joined_at": "2026-12-01T10:00:07+08:00",
             "prize": {
               "id": "p_0000000000000002",
               "name": "iPad Air"
@@ -688,7 +723,7 @@ export const fixtures: Fixtures = {
         "data": {
           "event_id": "e_0000000000000003",
           "joined": true,
-          "joined_at": "2026-12-01T10:00:15+08:00"
+          "joined_at": "2026-12-01T10:00:17+08:00"
         }
       },
       "header": {
@@ -701,7 +736,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "algorithm": "sha256-fisher-yates-v2",
+          "algorithm": "sha256-fisher-yates-v3",
           "event_id": "e_0000000000000002",
           "status": "opened",
           "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
@@ -725,13 +760,20 @@ export const fixtures: Fixtures = {
           "beacon_chain": null,
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
-          "committed_at": "2026-12-01T10:00:04+08:00",
-          "lock_at": "2026-12-01T10:00:10+08:00",
-          "locked_at": "2026-12-01T10:00:10+08:00",
+          "committed_at": "2026-12-01T10:00:06+08:00",
+          "lock_at": "2026-12-01T10:00:12+08:00",
+          "locked_at": "2026-12-01T10:00:12+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:11+08:00",
+          "drawn_at": "2026-12-01T10:00:13+08:00",
           "max_substitutions": 3,
           "substitutions": [],
+          "without_beacon": true,
+          "reveal_gap_seconds": 0,
+          "claim_days": 7,
+          "cancel_reason": null,
+          "cancel_requested_at": null,
+          "canceled_at": null,
+          "would_be_winners": null,
           "conditions": [],
           "conditions_digest": null,
           "conditions_record": null,
@@ -752,7 +794,7 @@ export const fixtures: Fixtures = {
         "data": {
           "event_id": "e_0000000000000002",
           "reason": "spam",
-          "reported_at": "2026-12-01T10:00:06+08:00"
+          "reported_at": "2026-12-01T10:00:08+08:00"
         }
       },
       "header": {
@@ -839,7 +881,13 @@ export const fixtures: Fixtures = {
             }
           ],
           "commitment": "000000000000000000000000000000000000000000000000000000000000000a",
-          "created_at": "2026-12-01T10:00:07+08:00",
+          "fairness": {
+            "algorithm": "sha256-fisher-yates-v3",
+            "beacon": false,
+            "beacon_chain": null,
+            "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+          },
+          "created_at": "2026-12-01T10:00:09+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -847,6 +895,7 @@ export const fixtures: Fixtures = {
           "lock_at": "2026-12-01T11:00:00+08:00",
           "participant_count": 0,
           "cancel_reason": "",
+          "beacon_wait": null,
           "my_entry": {
             "joined": false,
             "joined_at": null,
@@ -872,9 +921,16 @@ export const fixtures: Fixtures = {
           },
           "replaced": "u_0000000000000001",
           "reason": "fake_account",
-          "at": "2026-12-01T10:00:18+08:00",
+          "at": "2026-12-01T10:00:20+08:00",
           "step": null,
-          "replacement": null
+          "replacement": null,
+          "pending": false,
+          "beacon_round": null,
+          "beacon": null,
+          "drawn_at": null,
+          "position": null,
+          "replaced_deadline": null,
+          "deadline": null
         }
       },
       "header": {
@@ -891,7 +947,7 @@ export const fixtures: Fixtures = {
             {
               "user": {
                 "id": "u_0000000000000003",
-                "nickname": "entrant",
+                "nickname": "e*t",
                 "avatar_url": "",
                 "avatar": null
               },
@@ -917,6 +973,64 @@ export const fixtures: Fixtures = {
           "event_id": "e_0000000000000002",
           "joined": false,
           "joined_at": null
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "meDataGet": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "profile": {
+            "id": "u_0000000000000004",
+            "nickname": "leaving",
+            "avatar_url": "",
+            "avatar": null,
+            "created_at": "2026-12-01T10:00:01+08:00",
+            "privacy_version": "sdk-ci-1",
+            "show_on_public_lists": false,
+            "wechat_openid": "openid-1",
+            "wechat_unionid": null
+          },
+          "consents": [
+            {
+              "version": "sdk-ci-1",
+              "source": "prompt",
+              "accepted_at": "2026-12-01T10:00:02+08:00"
+            }
+          ],
+          "uploads": [],
+          "account_log": [],
+          "entries": [],
+          "wins": [],
+          "claims": [],
+          "events_created": [],
+          "reports": [],
+          "exclusions": [],
+          "inbox": [],
+          "subscriptions": {
+            "tmpl-cancel": 0,
+            "tmpl-result": 0,
+            "tmpl-shipped": 0
+          },
+          "messages": []
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "meDelete": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "deleted_at": "2026-12-01T10:00:21+08:00"
         }
       },
       "header": {
@@ -968,17 +1082,24 @@ export const fixtures: Fixtures = {
               ],
               "conditions": [],
               "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
-              "created_at": "2026-12-01T10:00:04+08:00",
+              "fairness": {
+                "algorithm": "sha256-fisher-yates-v3",
+                "beacon": false,
+                "beacon_chain": null,
+                "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
+              },
+              "created_at": "2026-12-01T10:00:06+08:00",
               "status": "opened",
               "phase": "opened",
               "joinable": false,
               "draw_at": "2026-12-01T11:00:01+08:00",
-              "lock_at": "2026-12-01T10:00:10+08:00",
+              "lock_at": "2026-12-01T10:00:12+08:00",
               "participant_count": 1,
               "cancel_reason": "",
+              "beacon_wait": null,
               "my_entry": {
                 "joined": true,
-                "joined_at": "2026-12-01T10:00:05+08:00",
+                "joined_at": "2026-12-01T10:00:07+08:00",
                 "prize": {
                   "id": "p_0000000000000002",
                   "name": "iPad Air"
@@ -1007,7 +1128,30 @@ export const fixtures: Fixtures = {
           "nickname": "entrant",
           "avatar_url": "",
           "avatar": null,
-          "created_at": "2026-12-01T10:00:02+08:00"
+          "created_at": "2026-12-01T10:00:04+08:00",
+          "show_on_public_lists": false,
+          "privacy_version": "sdk-ci-1",
+          "privacy_consent_required": false
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "mePrivacyConsent": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "id": "u_0000000000000004",
+          "nickname": "leaving",
+          "avatar_url": "",
+          "avatar": null,
+          "created_at": "2026-12-01T10:00:01+08:00",
+          "show_on_public_lists": false,
+          "privacy_version": "sdk-ci-1",
+          "privacy_consent_required": false
         }
       },
       "header": {
@@ -1028,7 +1172,10 @@ export const fixtures: Fixtures = {
             "width": 256,
             "height": 256
           },
-          "created_at": "2026-12-01T10:00:01+08:00"
+          "created_at": "2026-12-01T10:00:03+08:00",
+          "show_on_public_lists": false,
+          "privacy_version": "sdk-ci-1",
+          "privacy_consent_required": false
         }
       },
       "header": {
@@ -1061,7 +1208,7 @@ export const fixtures: Fixtures = {
               "carrier": "顺丰",
               "tracking_number": "SF0000000000",
               "deadline": "2026-12-08T10:00:00+08:00",
-              "created_at": "2026-12-01T10:00:13+08:00",
+              "created_at": "2026-12-01T10:00:15+08:00",
               "read": true
             },
             {
@@ -1083,7 +1230,7 @@ export const fixtures: Fixtures = {
               "carrier": "",
               "tracking_number": "",
               "deadline": null,
-              "created_at": "2026-12-01T10:00:11+08:00",
+              "created_at": "2026-12-01T10:00:13+08:00",
               "read": true
             }
           ],
@@ -1149,7 +1296,7 @@ export const fixtures: Fixtures = {
               "target_participants": null,
               "draw_at": "2026-12-01T11:00:01+08:00",
               "lock_at": "2026-12-01T11:00:00+08:00",
-              "created_at": "2026-12-01T10:00:04+08:00",
+              "created_at": "2026-12-01T10:00:06+08:00",
               "participant_count": 0,
               "recent_joins": 0
             }

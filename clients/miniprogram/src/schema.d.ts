@@ -71,7 +71,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the client must know: server time, templates, limits, API version */
+        /** What the client must know: server time, templates, limits, API version, policy */
         get: operations["configGet"];
         put?: never;
         post?: never;
@@ -501,8 +501,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Disqualify a winner (creator): the prize passes to the next alternate
-         * @description The unit goes to the next entrant of the draw's own order (docs/fairness.md): nobody chooses who. After `max_substitutions` passes, or when the order runs out, the unit is recorded unawarded (`replacement` null). The proof lists every substitution. A winner whose prize was shipped cannot be disqualified.
+         * Disqualify a winner (creator): the prize passes to an alternate
+         * @description Nobody chooses who (docs/fairness.md). v3: the substitution is recorded `pending` with a beacon round not out yet; once it is, the alternate is drawn from it among the entrants who never held a prize (read it in the proof). Before v3: the next entrant of the draw's own order, at once. After `max_substitutions` passes, or when nobody is left, the unit is recorded unawarded (`replacement` null, `pending` false). The proof lists every substitution. A winner whose prize was shipped cannot be disqualified.
          */
         post: operations["eventWinnerDisqualify"];
         delete?: never;
@@ -523,11 +523,35 @@ export interface paths {
         /** Update my profile (partial, like PATCH) */
         put: operations["meUpdate"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete my account and erase my data
+         * @description Stops the account at once (its tokens answer 40102 from then on) and erases what we hold about the caller, keeping only what docs/privacy.md lists (the public id in published draw proofs; a pseudonymous promotion record per prize won, two years). Withdraws the caller from events still open. Refused (40921) while events the caller created are open or have prizes to ship. No body.
+         */
+        delete: operations["meDelete"];
         options?: never;
         head?: never;
         /** Change the caller's nickname or avatar (PATCH form) */
         patch: operations["mePatch"];
+        trace?: never;
+    };
+    "/api/v1/me/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything we hold about me (JSON)
+         * @description Profile, privacy consents, entries, wins, claims with the addresses given, events created, reports, inbox, uploads, subscribe-message quota and messages. Reading a claim's address is recorded like any other read of it.
+         */
+        get: operations["meDataGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/me/events": {
@@ -575,6 +599,26 @@ export interface paths {
         put?: never;
         /** Mark the inbox read up to a time */
         post: operations["notificationMarkRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/privacy-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept the current privacy policy
+         * @description `version` must be the current one (`privacy_policy.version` of GET /config), else 40920: show the current policy and ask again. Recorded with its time; accepting it again changes nothing. The tokens the caller holds keep working.
+         */
+        post: operations["mePrivacyConsent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -685,6 +729,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccountLog: {
+            action: string;
+            reason: string;
+            /** Format: date-time */
+            at: string;
+        };
         Address: {
             name: string;
             phone: string;
@@ -725,6 +775,25 @@ export interface components {
             public_key: string;
             period: number;
             genesis_time: number;
+            group_hash?: string | null;
+            beacon_id?: string | null;
+            name?: string | null;
+        };
+        BeaconChainRef: {
+            hash: string;
+            /** @description e.g. League of Entropy quicknet */
+            name: string;
+        };
+        BeaconWait: {
+            round: number;
+            /**
+             * Format: date-time
+             * @description when the round is published
+             */
+            round_at: string;
+            waiting: boolean;
+            overdue: boolean;
+            settles: components["schemas"]["SettlesEnum"];
         };
         /**
          * @description An input serializer that refuses fields it does not know.
@@ -749,7 +818,7 @@ export interface components {
         ClaimRow: {
             /** @description null until the winner claims */
             id: string | null;
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
             prize: components["schemas"]["PrizeRef"];
             state: components["schemas"]["ClaimStateEnum"];
             /** Format: date-time */
@@ -856,7 +925,20 @@ export interface components {
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
             conditions: components["schemas"]["ConditionRules"];
+            privacy_policy: components["schemas"]["PrivacyPolicy"];
         };
+        Consent: {
+            version: string;
+            source: components["schemas"]["ConsentSourceEnum"];
+            /** Format: date-time */
+            accepted_at: string;
+        };
+        /**
+         * @description * `login` - login
+         *     * `prompt` - prompt
+         * @enum {string}
+         */
+        ConsentSourceEnum: "login" | "prompt";
         /**
          * @description * `fake_account` - fake_account
          *     * `duplicate_account` - duplicate_account
@@ -864,6 +946,57 @@ export interface components {
          * @enum {string}
          */
         CreatorExclusionReasonEnum: "fake_account" | "duplicate_account" | "rule_violation";
+        /**
+         * @description Everything we hold about the caller (docs/privacy.md). The sections of the other apps
+         *     are described here for the document; each app renders its own.
+         */
+        DataExport: {
+            profile: components["schemas"]["ProfileData"];
+            consents: components["schemas"]["Consent"][];
+            uploads: components["schemas"]["UploadData"][];
+            /** @description bans, and content WeChat removed */
+            account_log: components["schemas"]["AccountLog"][];
+            /** @description every event you joined: {event: {id, title}, joined_at, prize, network, risk_rank} (network: a keyed hash of the address you joined from, never the address; risk_rank: WeChat's risk rank when the event asked for it) */
+            entries: {
+                [key: string]: unknown;
+            }[];
+            /** @description prizes you won, also those passed to an alternate: {event, prize, drawn_at, state} */
+            wins: {
+                [key: string]: unknown;
+            }[];
+            /** @description your prize claims, with the address you gave (null once erased): {id, event, prize, state, deadline, address, carrier, tracking_number, claimed_at, shipped_at, erased} */
+            claims: {
+                [key: string]: unknown;
+            }[];
+            /** @description {id, title, status, created_at, draw_at} */
+            events_created: {
+                [key: string]: unknown;
+            }[];
+            /** @description events you reported: {event, reason, at} */
+            reports: {
+                [key: string]: unknown;
+            }[];
+            /** @description events whose creator (or staff's ban) took you out before the lock: {event, reason, flags, excluded_at} */
+            exclusions: {
+                [key: string]: unknown;
+            }[];
+            /** @description every item of your inbox, newest first */
+            inbox: {
+                [key: string]: unknown;
+            }[];
+            /** @description subscribe messages left, per template */
+            subscriptions: {
+                [key: string]: number;
+            };
+            /** @description WeChat messages sent or to send to you: {event, kind, state, at} */
+            messages: {
+                [key: string]: unknown;
+            }[];
+        };
+        Deleted: {
+            /** Format: date-time */
+            deleted_at: string;
+        };
         /**
          * @description * `none` - none
          *     * `shipping` - shipping
@@ -913,9 +1046,9 @@ export interface components {
             /** Format: date-time */
             locked_at: string | null;
         };
-        /** @description One entrant as the public sees them: never an openid or session data. */
+        /** @description One entrant as the public sees them: masked unless they chose to be shown. */
         Entry: {
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
             /** Format: date-time */
             joined_at: string;
         };
@@ -940,6 +1073,7 @@ export interface components {
             /** @description The entry conditions (docs/miniprogram.md says what to send for each). */
             readonly conditions: components["schemas"]["Condition"][];
             commitment: string;
+            fairness: components["schemas"]["Fairness"];
             /** Format: date-time */
             created_at: string;
             status: components["schemas"]["StatusEnum"];
@@ -953,6 +1087,8 @@ export interface components {
             lock_at: string;
             participant_count: number;
             cancel_reason: string;
+            /** @description While the event is locked: the beacon round its draw (or a cancel asked after the lock) waits for. `waiting`: the round's time has passed and no relay has served it yet; the draw never goes ahead without it. null otherwise. */
+            readonly beacon_wait: components["schemas"]["BeaconWait"] | (never | null);
             readonly my_entry: components["schemas"]["MyEntry"];
         };
         /**
@@ -1031,6 +1167,15 @@ export interface components {
          * @enum {string}
          */
         ExclusionReasonEnum: "fake_account" | "duplicate_account" | "rule_violation" | "account_banned";
+        /** @description How the event is drawn, fixed at creation (docs/fairness.md): shown before anyone joins. */
+        Fairness: {
+            algorithm: string;
+            /** @description Whether the draw mixes in a public drand beacon round named at the lock. false: created while no beacon was configured; drawn without one (a weaker guarantee). */
+            readonly beacon: boolean;
+            readonly beacon_chain: components["schemas"]["BeaconChainRef"] | (never | null);
+            /** @description The same, in words for entrants. */
+            readonly note: string;
+        };
         Flag: {
             /** @description the entrant's user id */
             entrant: string;
@@ -1128,6 +1273,8 @@ export interface components {
             code: string;
             nickname?: string;
             avatar_url?: string;
+            /** @description the privacy policy version (GET /config) the user accepted on the login page; recorded when it is the current one */
+            privacy_version?: string;
         };
         /** @description A user as anyone may see them: never the openid, unionid or session data. */
         Me: {
@@ -1138,7 +1285,21 @@ export interface components {
             avatar: components["schemas"]["Image"] | (never | null);
             /** Format: date-time */
             created_at: string;
+            /** @description shown unmasked on winner and entrant lists (the user's choice; default false) */
+            show_on_public_lists: boolean;
+            /** @description the privacy policy version the user last accepted; "" none */
+            privacy_version: string;
+            /** @description the server requires a policy version the user has not accepted: show the policy (`GET /config` privacy_policy) and POST /me/privacy-consent */
+            readonly privacy_consent_required: boolean;
         };
+        /**
+         * @description * `unchecked` - unchecked
+         *     * `pending` - pending
+         *     * `passed` - passed
+         *     * `rejected` - rejected
+         * @enum {string}
+         */
+        ModerationEnum: "unchecked" | "pending" | "passed" | "rejected";
         MyClaim: {
             id: string | null;
             delivery: components["schemas"]["DeliveryEnum"];
@@ -1276,6 +1437,24 @@ export interface components {
             avatar_url?: string;
             /** @description id of the caller's upload with purpose "avatar"; "" removes the avatar */
             avatar?: string;
+            /** @description true: your nickname and avatar in full on winner and entrant lists; false (default): masked (张*三, no avatar) */
+            show_on_public_lists?: boolean;
+        };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        PrivacyConsentInput: {
+            /** @description the version accepted: `privacy_policy.version` of GET /config */
+            version: string;
+        };
+        PrivacyPolicy: {
+            /** @description the version in force; "" none (consent not required). Send it as `privacy_version` at login once the user accepted the policy */
+            version: string;
+            /** @description where the policy's text is (a page to show) */
+            url: string;
         };
         /** @description A prize wherever it is named (an entry's prize, a winner's, the inbox's): one shape. */
         Prize: {
@@ -1303,6 +1482,19 @@ export interface components {
             id: string;
             name: string;
         };
+        ProfileData: {
+            id: string;
+            nickname: string;
+            avatar_url: string;
+            avatar: components["schemas"]["Image"] | (never | null);
+            /** Format: date-time */
+            created_at: string;
+            privacy_version: string;
+            show_on_public_lists: boolean;
+            /** @description WeChat's id of you in this mini-program */
+            wechat_openid: string | null;
+            wechat_unionid: string | null;
+        };
         /**
          * @description An input serializer that refuses fields it does not know.
          *
@@ -1314,6 +1506,8 @@ export interface components {
             avatar_url?: string;
             /** @description id of the caller's upload with purpose "avatar"; "" removes the avatar */
             avatar?: string;
+            /** @description true: your nickname and avatar in full on winner and entrant lists; false (default): masked (张*三, no avatar) */
+            show_on_public_lists?: boolean;
         };
         Proof: {
             algorithm: string;
@@ -1350,6 +1544,16 @@ export interface components {
              */
             readonly max_substitutions: number;
             readonly substitutions: components["schemas"]["Substitution"][];
+            readonly without_beacon: boolean | null;
+            /** @description v3: the gap fixed at creation (the round is the first at or after locked_at + it). */
+            readonly reveal_gap_seconds: number | null;
+            readonly claim_days: number | null;
+            readonly cancel_reason: string | null;
+            /** Format: date-time */
+            cancel_requested_at: string | null;
+            /** Format: date-time */
+            canceled_at: string | null;
+            readonly would_be_winners: components["schemas"]["WinnerRef"][] | null;
             readonly conditions: components["schemas"]["Condition"][];
             readonly conditions_digest: string | null;
             /** @description The stored record the digest covers (the password and the group as salted hashes, the answer, the nonce): null while entries are open, or without conditions. */
@@ -1359,6 +1563,20 @@ export interface components {
             readonly exclusions: components["schemas"]["ExclusionCount"][];
             readonly entrants_url: string;
             readonly winners_url: string;
+        };
+        /**
+         * @description A person on a public list (winners, entrants) or on a creator's claim list.
+         *
+         *     Masked unless the person chose to be shown (`show_on_public_lists` in `PUT /me`): the
+         *     nickname as 张*三 (first and last character), no avatar (`avatar_url` "", `avatar` null).
+         *     The id stays: the draw's proof and entrant list name people by it.
+         */
+        PublicUser: {
+            id: string;
+            nickname: string;
+            avatar_url: string;
+            /** @description the uploaded avatar; null: none */
+            avatar: components["schemas"]["Image"] | (never | null);
         };
         /**
          * @description * `avatar` - avatar
@@ -1485,6 +1703,12 @@ export interface components {
          * @enum {string}
          */
         SceneEnum: "marketing";
+        /**
+         * @description * `draw` - draw
+         *     * `cancel` - cancel
+         * @enum {string}
+         */
+        SettlesEnum: "draw" | "cancel";
         /** @description What ``onShareAppMessage`` returns, and the mini-program code to save or show. */
         Share: {
             title: string;
@@ -1560,8 +1784,29 @@ export interface components {
             at: string;
             /** @description the step of the order that named the alternate */
             step: number | null;
-            /** @description the alternate's user id; null: the unit is now unawarded */
+            /** @description the alternate's user id; null: the unit is now unawarded (or, while `pending`, not drawn yet) */
             replacement: string | null;
+            /** @description v3: waiting for its beacon round; the unit has no holder meanwhile */
+            pending: boolean;
+            beacon_round: number | null;
+            beacon: components["schemas"]["Beacon"] | (never | null);
+            /**
+             * Format: date-time
+             * @description v3: when the alternate was drawn (their claim window starts then)
+             */
+            drawn_at: string | null;
+            /** @description v3: the alternate's 0-based place in the sorted entrant list */
+            position: number | null;
+            /**
+             * Format: date-time
+             * @description the replaced holder's claim deadline (null: no claim step); `expired` is valid only at or after it
+             */
+            replaced_deadline?: string | null;
+            /**
+             * Format: date-time
+             * @description the alternate's claim deadline
+             */
+            deadline?: string | null;
         };
         /**
          * @description * `expired` - expired
@@ -1599,12 +1844,32 @@ export interface components {
             width: number;
             height: number;
         };
+        UploadData: {
+            id: string;
+            readonly url: string;
+            width: number;
+            height: number;
+            purpose: components["schemas"]["UploadPurposeEnum"];
+            /** @description bytes */
+            size: number;
+            moderation: components["schemas"]["ModerationEnum"];
+            /** Format: date-time */
+            uploaded_at: string;
+        };
         /** @description What ``wx.uploadFile`` sends: the file in ``file``, ``formData`` as form fields. */
         UploadInput: {
             /** Format: binary */
             file: string;
             purpose: components["schemas"]["PurposeEnum"];
         };
+        /**
+         * @description * `avatar` - avatar
+         *     * `cover` - cover
+         *     * `prize` - prize
+         *     * `share_code` - share_code
+         * @enum {string}
+         */
+        UploadPurposeEnum: "avatar" | "cover" | "prize" | "share_code";
         /** @description A user as anyone may see them: never the openid, unionid or session data. */
         User: {
             id: string;
@@ -1612,6 +1877,9 @@ export interface components {
             avatar_url: string;
             /** @description the uploaded avatar; null: none */
             avatar: components["schemas"]["Image"] | (never | null);
+        };
+        UserRef: {
+            id: string;
         };
         /**
          * @description * `unlisted` - unlisted
@@ -1626,7 +1894,12 @@ export interface components {
          */
         WhenUnavailableEnum: "admit" | "refuse";
         Winner: {
-            user: components["schemas"]["User"];
+            user: components["schemas"]["PublicUser"];
+            prize: components["schemas"]["PrizeRef"];
+        };
+        /** @description A would-be winner of a canceled event: the user's public id and the prize, unit order. */
+        WinnerRef: {
+            user: components["schemas"]["UserRef"];
             prize: components["schemas"]["PrizeRef"];
         };
         Winners: {
@@ -1697,7 +1970,8 @@ export interface operations {
                  * @example {
                  *       "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
                  *       "nickname": "小王",
-                 *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png"
+                 *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                 *       "privacy_version": "string"
                  *     }
                  */
                 "application/json": components["schemas"]["LoginInput"];
@@ -1727,7 +2001,10 @@ export interface operations {
                      *             "width": 1,
                      *             "height": 1
                      *           },
-                     *           "created_at": "2026-12-01T10:00:00+08:00"
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "show_on_public_lists": true,
+                     *           "privacy_version": "string",
+                     *           "privacy_consent_required": true
                      *         },
                      *         "created": false
                      *       }
@@ -1764,7 +2041,10 @@ export interface operations {
                      *             "width": 1,
                      *             "height": 1
                      *           },
-                     *           "created_at": "2026-12-01T10:00:00+08:00"
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "show_on_public_lists": true,
+                     *           "privacy_version": "string",
+                     *           "privacy_consent_required": true
                      *         },
                      *         "created": false
                      *       }
@@ -2627,6 +2907,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -2635,6 +2924,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -2766,7 +3062,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40302` This account has been deactivated. */
+            /** @description `40302` This account has been deactivated., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2780,6 +3076,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -2988,6 +3301,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -2996,6 +3318,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -3275,7 +3604,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3289,6 +3618,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3531,6 +3877,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -3539,6 +3894,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -3601,7 +3963,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3615,6 +3977,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -3872,6 +4251,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -3880,6 +4268,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -4011,7 +4406,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4025,6 +4420,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4270,7 +4682,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4284,6 +4696,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4513,7 +4942,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4527,6 +4956,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4748,7 +5194,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4762,6 +5208,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -4987,7 +5450,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40303` Only a winner of this event can claim a prize. */
+            /** @description `40303` Only a winner of this event can claim a prize., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5001,6 +5464,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5190,7 +5670,7 @@ export interface operations {
                      *           {
                      *             "id": "c_0123456789abcdef",
                      *             "user": {
-                     *               "id": "u_3mT9cQ2w",
+                     *               "id": "e_7Kq2xPzM",
                      *               "nickname": "小王",
                      *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *               "avatar": {
@@ -5267,7 +5747,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5281,6 +5761,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5417,7 +5914,7 @@ export interface operations {
                      *         {
                      *           "id": "c_0123456789abcdef",
                      *           "user": {
-                     *             "id": "u_3mT9cQ2w",
+                     *             "id": "e_7Kq2xPzM",
                      *             "nickname": "小王",
                      *             "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *             "avatar": {
@@ -5476,7 +5973,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5490,6 +5987,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5652,7 +6166,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5666,6 +6180,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -5827,7 +6358,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -5841,6 +6372,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -6033,7 +6581,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -6047,6 +6595,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -6251,7 +6816,10 @@ export interface operations {
                      *           "scheme": "string",
                      *           "public_key": "string",
                      *           "period": 1,
-                     *           "genesis_time": 1
+                     *           "genesis_time": 1,
+                     *           "group_hash": "string",
+                     *           "beacon_id": "string",
+                     *           "name": "iPad Air"
                      *         },
                      *         "beacon": {
                      *           "round": 1,
@@ -6280,7 +6848,39 @@ export interface operations {
                      *             "reason": "expired",
                      *             "at": "2026-12-24T20:00:00+08:00",
                      *             "step": 1,
-                     *             "replacement": "string"
+                     *             "replacement": "string",
+                     *             "pending": true,
+                     *             "beacon_round": 1,
+                     *             "beacon": {
+                     *               "round": 1,
+                     *               "randomness": "string",
+                     *               "signature": "string",
+                     *               "previous_signature": "string",
+                     *               "relays": [
+                     *                 "string"
+                     *               ]
+                     *             },
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *             "position": 1,
+                     *             "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "without_beacon": true,
+                     *         "reveal_gap_seconds": 1,
+                     *         "claim_days": 1,
+                     *         "cancel_reason": "",
+                     *         "cancel_requested_at": "2026-12-24T20:00:00+08:00",
+                     *         "canceled_at": "2026-12-24T20:00:00+08:00",
+                     *         "would_be_winners": [
+                     *           {
+                     *             "user": {
+                     *               "id": "e_7Kq2xPzM"
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             }
                      *           }
                      *         ],
                      *         "conditions": [
@@ -6351,7 +6951,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -6365,6 +6965,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -6835,7 +7452,7 @@ export interface operations {
                      *         "results": [
                      *           {
                      *             "user": {
-                     *               "id": "u_3mT9cQ2w",
+                     *               "id": "e_7Kq2xPzM",
                      *               "nickname": "小王",
                      *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *               "avatar": {
@@ -7110,7 +7727,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40302` This account has been deactivated., `40320` This event is for another WeChat group., `40321` This event is for new users only., `40322` WeChat's risk check rates this account at or above the event's limit., `40323` The creator excluded you from this event. */
+            /** @description `40302` This account has been deactivated., `40320` Accept the current privacy policy first., `40330` This event is for another WeChat group., `40331` This event is for new users only., `40332` WeChat's risk check rates this account at or above the event's limit., `40333` The creator excluded you from this event. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -7119,14 +7736,31 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40302 | 40320 | 40321 | 40323;
+                        code: 40302 | 40330 | 40331 | 40333;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
                     } | {
                         /** @enum {integer} */
-                        code: 40322;
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40332;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /**
@@ -7601,7 +8235,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -7615,6 +8249,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -7836,7 +8487,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -7850,6 +8501,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -8003,7 +8671,10 @@ export interface operations {
                      *           "scheme": "string",
                      *           "public_key": "string",
                      *           "period": 1,
-                     *           "genesis_time": 1
+                     *           "genesis_time": 1,
+                     *           "group_hash": "string",
+                     *           "beacon_id": "string",
+                     *           "name": "iPad Air"
                      *         },
                      *         "beacon": {
                      *           "round": 1,
@@ -8032,7 +8703,39 @@ export interface operations {
                      *             "reason": "expired",
                      *             "at": "2026-12-24T20:00:00+08:00",
                      *             "step": 1,
-                     *             "replacement": "string"
+                     *             "replacement": "string",
+                     *             "pending": true,
+                     *             "beacon_round": 1,
+                     *             "beacon": {
+                     *               "round": 1,
+                     *               "randomness": "string",
+                     *               "signature": "string",
+                     *               "previous_signature": "string",
+                     *               "relays": [
+                     *                 "string"
+                     *               ]
+                     *             },
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *             "position": 1,
+                     *             "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "without_beacon": true,
+                     *         "reveal_gap_seconds": 1,
+                     *         "claim_days": 1,
+                     *         "cancel_reason": "",
+                     *         "cancel_requested_at": "2026-12-24T20:00:00+08:00",
+                     *         "canceled_at": "2026-12-24T20:00:00+08:00",
+                     *         "would_be_winners": [
+                     *           {
+                     *             "user": {
+                     *               "id": "e_7Kq2xPzM"
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             }
                      *           }
                      *         ],
                      *         "conditions": [
@@ -8278,6 +8981,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `40401` The lottery event does not exist. */
             404: {
                 headers: {
@@ -8471,6 +9201,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `40401` The lottery event does not exist. */
             404: {
                 headers: {
@@ -8636,7 +9393,7 @@ export interface operations {
                      *         "winners": [
                      *           {
                      *             "user": {
-                     *               "id": "u_3mT9cQ2w",
+                     *               "id": "e_7Kq2xPzM",
                      *               "nickname": "小王",
                      *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
                      *               "avatar": {
@@ -8832,7 +9589,22 @@ export interface operations {
                      *         "reason": "expired",
                      *         "at": "2026-12-24T20:00:00+08:00",
                      *         "step": 1,
-                     *         "replacement": "string"
+                     *         "replacement": "string",
+                     *         "pending": true,
+                     *         "beacon_round": 1,
+                     *         "beacon": {
+                     *           "round": 1,
+                     *           "randomness": "string",
+                     *           "signature": "string",
+                     *           "previous_signature": "string",
+                     *           "relays": [
+                     *             "string"
+                     *           ]
+                     *         },
+                     *         "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *         "position": 1,
+                     *         "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *         "deadline": "2026-12-24T20:00:00+08:00"
                      *       }
                      *     }
                      */
@@ -8884,7 +9656,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40301` Only the creator of this event can do this. */
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -8898,6 +9670,23 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -9082,7 +9871,10 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
-                     *         "created_at": "2026-12-01T10:00:00+08:00"
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
                      *       }
                      *     }
                      */
@@ -9275,6 +10067,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41300` The request body is too large. */
             413: {
                 headers: {
@@ -9401,6 +10220,157 @@ export interface operations {
             };
         };
     };
+    meDelete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "deleted_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Deleted"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40921` Events you created are still open or have prizes to ship: settle them first. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40921;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
     mePatch: {
         parameters: {
             query?: never;
@@ -9420,7 +10390,8 @@ export interface operations {
                  * @example {
                  *       "nickname": "小王",
                  *       "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
-                 *       "avatar": "string"
+                 *       "avatar": "string",
+                 *       "show_on_public_lists": true
                  *     }
                  */
                 "application/json": components["schemas"]["PatchedProfileInput"];
@@ -9447,7 +10418,10 @@ export interface operations {
                      *           "width": 1,
                      *           "height": 1
                      *         },
-                     *         "created_at": "2026-12-01T10:00:00+08:00"
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
                      *       }
                      *     }
                      */
@@ -9508,6 +10482,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -9628,6 +10629,223 @@ export interface operations {
                     } | {
                         /** @enum {integer} */
                         code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    meDataGet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "profile": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "nickname": "小王",
+                     *           "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *           "avatar": {
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1
+                     *           },
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "privacy_version": "string",
+                     *           "show_on_public_lists": true,
+                     *           "wechat_openid": "string",
+                     *           "wechat_unionid": "string"
+                     *         },
+                     *         "consents": [
+                     *           {
+                     *             "version": "string",
+                     *             "source": "login",
+                     *             "accepted_at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "uploads": [
+                     *           {
+                     *             "id": "e_7Kq2xPzM",
+                     *             "url": "string",
+                     *             "width": 1,
+                     *             "height": 1,
+                     *             "purpose": "avatar",
+                     *             "size": 1,
+                     *             "moderation": "unchecked",
+                     *             "uploaded_at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "account_log": [
+                     *           {
+                     *             "action": "string",
+                     *             "reason": "",
+                     *             "at": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "entries": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "wins": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "claims": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "events_created": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "reports": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "exclusions": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "inbox": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
+                     *         "subscriptions": {
+                     *           "key": 1
+                     *         },
+                     *         "messages": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["DataExport"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -9722,6 +10940,15 @@ export interface operations {
                      *               }
                      *             ],
                      *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "fairness": {
+                     *               "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *               "beacon": true,
+                     *               "beacon_chain": {
+                     *                 "hash": "string",
+                     *                 "name": "iPad Air"
+                     *               },
+                     *               "note": "string"
+                     *             },
                      *             "created_at": "2026-12-01T10:00:00+08:00",
                      *             "status": "init",
                      *             "phase": "init",
@@ -9730,6 +10957,13 @@ export interface operations {
                      *             "lock_at": "2026-12-24T19:59:00+08:00",
                      *             "participant_count": 128,
                      *             "cancel_reason": "",
+                     *             "beacon_wait": {
+                     *               "round": 1,
+                     *               "round_at": "2026-12-24T20:00:00+08:00",
+                     *               "waiting": true,
+                     *               "overdue": true,
+                     *               "settles": "draw"
+                     *             },
                      *             "my_entry": {
                      *               "joined": true,
                      *               "joined_at": "2026-12-02T09:30:00+08:00",
@@ -9786,6 +11020,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -9969,6 +11230,33 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `41400` The request URI is too long. */
             414: {
                 headers: {
@@ -10132,6 +11420,268 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    mePrivacyConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "version": "string"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PrivacyConsentInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "u_3mT9cQ2w",
+                     *         "nickname": "小王",
+                     *         "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *         "avatar": {
+                     *           "url": "string",
+                     *           "width": 1,
+                     *           "height": 1
+                     *         },
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "show_on_public_lists": true,
+                     *         "privacy_version": "string",
+                     *         "privacy_consent_required": true
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Me"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40920` That is not the current privacy policy version: read the current one and accept it. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40920;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01"
+                         *     }
+                         */
+                        data: {
+                            /** @description The version in force ("": none, nothing to accept). */
+                            version: string;
+                        };
                     };
                 };
             };
@@ -10302,6 +11852,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -10488,6 +12065,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };
@@ -10915,6 +12519,33 @@ export interface operations {
                         msg: string;
                         /** @description Always null for these codes. */
                         data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
                     };
                 };
             };

@@ -6,6 +6,8 @@
  *
  * - the server's address -> https://api.example.com;
  * - ids (`e_…`, `u_…`, `p_…`, `img_…`, `c_…`) -> `e_0000000000000001`…, by first appearance;
+ * - the caller's WeChat ids (`wechat_openid`, `wechat_unionid` of their data export) ->
+ *   `openid-1`…;
  * - tokens (JWTs), SHA-256 hex (commitments, seeds, digests), cursors (`next`), ETags, the file
  *   names of pictures -> numbered placeholders (and their month folders -> the fixed day's);
  * - datetimes -> a fixed day: whole hours from the flow's start are kept (a draw an hour ahead,
@@ -64,8 +66,9 @@ function bodyOf(exchange: Exchange): unknown {
   }
 }
 
-// Objects keyed by data, not by field (the quota per template id), come in no fixed order.
-const MAPS = new Set(["quota"]);
+// Objects keyed by data, not by field (the quota per template id, in the subscriptions' answer
+// and in the data export), come in no fixed order.
+const MAPS = new Set(["quota", "subscriptions"]);
 
 function sortMaps(value: unknown, key?: string): unknown {
   if (Array.isArray(value)) return value.map((item) => sortMaps(item));
@@ -100,6 +103,9 @@ function normalize(fixtures: Fixtures, baseUrl: string): Fixtures {
   return walk(fixtures, (value, key) => {
     if (key === "next" && value) return number("cursor", value, (n) => `cursor-${n}`);
     if (key === "ETag") return number("etag", value, (n) => `"etag-${n}"`);
+    // The caller's own WeChat ids, in their data export: one per user and run.
+    if ((key === "wechat_openid" || key === "wechat_unionid") && value)
+      return number("openid", value, (n) => `openid-${n}`);
     return value
       .split(baseUrl)
       .join(BASE_URL)

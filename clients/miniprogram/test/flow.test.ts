@@ -46,7 +46,11 @@ interface User {
   login: () => ReturnType<Api["auth"]["login"]>;
 }
 
-function client(name: string): User {
+// The privacy policy the server requires (`privacy_policy.version` of /config; ci.sh sets one):
+// a user accepts it on the login page and the login sends it.
+let policy = "";
+
+function client(name: string, { accepts = true }: { accepts?: boolean } = {}): User {
   const wx = wxShim({ recorder });
   const code = `sdk-${name}-${run}`; // the (fake) WeChat login: one code, one user
   let api: Api;
@@ -58,7 +62,13 @@ function client(name: string): User {
     onError: (error) => errors.push(error),
     onDeprecation: (notice) => deprecations.push(notice),
   });
-  return { api, wx, code, login: () => api.auth.login({ code, nickname: name }) };
+  const login = () =>
+    api.auth.login({
+      code,
+      nickname: name,
+      ...(accepts && policy ? { privacy_version: policy } : {}),
+    });
+  return { api, wx, code, login };
 }
 
 /**
@@ -105,6 +115,7 @@ test(
     await t.test("config: versions, server clock, ETag revalidation", async () => {
       config = await creator.api.config.get();
       clock = ServerClock.fromConfig(config);
+      policy = config.privacy_policy.version;
       assert.equal(config.api_version, API_VERSION);
       assert.ok(isApiCompatible(config.api_version));
       let status = 0;
@@ -117,6 +128,31 @@ test(
     });
     const lead = config.limits.min_draw_lead_seconds;
     const drawAt = new Date(clock.now() + (lead + 3600) * 1000).toISOString();
+
+    // Someone who has not accepted the privacy policy yet (it changed since, say), deleted at
+    // the end of the flow. First in, so that the mock's fixtures (each operation's last
+    // successful answer) are the other users'.
+    const leaving = client("leaving", { accepts: false });
+    let leavingId = "";
+    await t.test(
+      "privacy consent: asked for before anything else, accepted once, the tokens work on",
+      async () => {
+        assert.ok(policy, "ci.sh runs the server with PRIVACY_POLICY_VERSION");
+        const { user } = await leaving.login();
+        leavingId = user.id;
+        assert.equal(user.privacy_consent_required, true);
+        const error = await refusal(leaving.api.me.events());
+        assert.ok(isApiError(error, ErrorCode.PrivacyConsentRequired));
+        assert.equal(error.data.version, policy);
+        const outdated = await refusal(leaving.api.me.acceptPrivacy({ version: "2000-01-01" }));
+        assert.ok(isApiError(outdated, ErrorCode.PrivacyVersionOutdated));
+        assert.equal(outdated.data.version, policy);
+        const me = await leaving.api.me.acceptPrivacy({ version: policy });
+        assert.equal(me.privacy_consent_required, false);
+        assert.equal(me.privacy_version, policy);
+        await leaving.api.me.events(); // the same token, no refresh
+      },
+    );
 
     await t.test("login, profile, avatar from an upload's id (finding 2)", async () => {
       const first = await creator.login();
@@ -492,6 +528,23 @@ test(
         assert.ok(upload.id.startsWith("img_"));
         const explicit = await entrant.api.auth.refresh();
         assert.ok(explicit.access);
+      },
+    );
+
+    await t.test(
+      "my data, then deleting the account: the tokens are forgotten, a second delete is told",
+      async () => {
+        const mine = await leaving.api.me.data();
+        assert.equal(mine.profile.id, leavingId);
+        assert.deepEqual(mine.consents.map((consent) => consent.version), [policy]);
+        const tokens = leaving.api.tokens.get();
+        const deleted = await leaving.api.me.delete();
+        assert.ok(Date.parse(deleted.deleted_at) > 0);
+        assert.equal(leaving.api.tokens.get(), null); // do not log in again for the user
+        leaving.api.tokens.set(tokens); // a client that kept them: the account is gone
+        const again = await refusal(leaving.api.me.delete());
+        assert.ok(isApiError(again, ErrorCode.UserInactive));
+        assert.equal(leaving.api.tokens.get(), null);
       },
     );
 

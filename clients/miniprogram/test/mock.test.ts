@@ -21,6 +21,8 @@ async function callEverything(api: Api): Promise<void> {
   await api.me.get();
   await api.me.update({ nickname: "小王" });
   await api.me.events({ role: "created" });
+  await api.me.data();
+  await api.me.acceptPrivacy({ version: "2026-12-01" });
   await api.uploads.create({ filePath: "wxfile://tmp/a.jpg", purpose: "cover" });
   await api.square.list({ sort: "hot" });
   await api.events.create({
@@ -58,6 +60,7 @@ async function callEverything(api: Api): Promise<void> {
   await api.subscriptions.get();
   await api.subscriptions.accept(["tmpl-result"]);
   await api.auth.logout();
+  await api.me.delete(); // forgets the tokens too
 }
 
 test("every operation has a recorded answer", () => {

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0013_db_defaults'),
+        ('events', '0016_promotion_record'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
