@@ -36,7 +36,7 @@ def events_due_for_draw(*, now: datetime) -> list[int]:
     """
     scheduled_lock = F("draw_at") - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
     return list(
-        Event.objects.filter(status=Event.Status.OPENING)
+        Event.objects.filter(status=Event.Status.OPENING, live=False)  # live: drawn by its host
         .filter(Q(draw_at__lte=now) | Q(lock_at__lt=scheduled_lock))
         .order_by("draw_at")
         .values_list("pk", flat=True)
@@ -55,11 +55,13 @@ def overdue_counts(*, now: datetime, grace: timedelta) -> dict[str, int]:
     draw_due = Q(draw_at__lte=before) | (Q(lock_at__lt=scheduled_lock) & Q(lock_at__lte=before))
     return {
         "lock": Event.objects.filter(status=Event.Status.INIT, lock_at__lte=before).count(),
-        "draw": Event.objects.filter(draw_due, status=Event.Status.OPENING).count(),
+        "draw": Event.objects.filter(draw_due, status=Event.Status.OPENING, live=False).count(),
     }
 
 
 def is_due_for_draw(event: Event, *, now: datetime) -> bool:
+    if event.live:  # drawn round by round by its host (the live app), never in one draw
+        return False
     scheduled_lock = event.draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
     return event.draw_at <= now or event.lock_at < scheduled_lock
 
