@@ -8,6 +8,11 @@ from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
 
 HEX64 = {"min_length": 64, "max_length": 64}
+# Named enums of the OpenAPI document (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+ROUND_STATUSES = ["planned", "locked", "drawn"]
+PHASES = ["open", "locked", "paused", "ended", "canceled"]
+MESSAGE_TYPES = ["started", "joins", "locked", "round_locked", "round_drawn", "paused", "resumed",
+                 "ended", "screen_revoked"]  # fmt: skip
 
 
 class LiveStartInput(InputSerializer):
@@ -27,7 +32,7 @@ class LivePrizeOutput(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
-class LivePrizeRef(serializers.Serializer):
+class LivePrizeName(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
 
@@ -39,17 +44,17 @@ class LiveEntrantOutput(serializers.Serializer):
 
 class LiveWinnerOutput(LiveEntrantOutput):
     id = serializers.CharField(help_text="the winner's public user id (as in the proof)")
-    prize = LivePrizeRef()
+    prize = LivePrizeName()
 
 
 class LiveUnawardedOutput(serializers.Serializer):
-    prize = LivePrizeRef()
+    prize = LivePrizeName()
     quantity = serializers.IntegerField()
 
 
 class LiveRoundOutput(serializers.Serializer):
     round = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["planned", "locked", "drawn"])
+    status = serializers.ChoiceField(choices=ROUND_STATUSES)
     prizes = LivePrizeOutput(many=True)
     commitment = serializers.CharField(**HEX64)
     entrant_count = serializers.IntegerField(required=False, allow_null=True)
@@ -75,7 +80,7 @@ class LiveEventRef(serializers.Serializer):
 class LiveStateOutput(serializers.Serializer):
     seq = serializers.IntegerField(help_text="the log's last message as of this state")
     event = LiveEventRef()
-    phase = serializers.ChoiceField(choices=["open", "locked", "paused", "ended", "canceled"])
+    phase = serializers.ChoiceField(choices=PHASES)
     count = serializers.IntegerField(help_text="entrants")
     entrants_digest = serializers.CharField(allow_null=True)
     wall = LiveEntrantOutput(many=True, help_text="the newest entrants, newest first")
@@ -84,19 +89,7 @@ class LiveStateOutput(serializers.Serializer):
 
 class LiveMessageOutput(serializers.Serializer):
     seq = serializers.IntegerField()
-    type = serializers.ChoiceField(
-        choices=[
-            "started",
-            "joins",
-            "locked",
-            "round_locked",
-            "round_drawn",
-            "paused",
-            "resumed",
-            "ended",
-            "screen_revoked",
-        ]  # fmt: skip
-    )
+    type = serializers.ChoiceField(choices=MESSAGE_TYPES)
     at = serializers.DateTimeField()
     data = serializers.DictField(help_text="the message's content, by type (docs/live.md)")
 
@@ -113,7 +106,7 @@ class LiveRoundWinner(serializers.Serializer):
 
 class LiveRoundProofOutput(serializers.Serializer):
     round = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["planned", "locked", "drawn"])
+    status = serializers.ChoiceField(choices=ROUND_STATUSES)
     commitment = serializers.CharField(**HEX64)
     prizes = LivePrizeOutput(many=True)
     prizes_digest = serializers.CharField(allow_null=True)

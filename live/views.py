@@ -39,14 +39,19 @@ def _state(event_id: str) -> Response:
 
 
 class LiveView(APIView):
+    """GET: anyone (the public state); POST: the creator (make the event live)."""
+
+    def _public(self) -> bool:
+        return getattr(self.request, "method", None) == "GET"
+
     def get_authenticators(self):
-        return [] if self.request.method == "GET" else super().get_authenticators()
+        return [] if self._public() else super().get_authenticators()
 
     def get_permissions(self):
-        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+        return [AllowAny()] if self._public() else super().get_permissions()
 
     def get_throttles(self):
-        return [PublicRateThrottle()] if self.request.method == "GET" else super().get_throttles()
+        return [PublicRateThrottle()] if self._public() else super().get_throttles()
 
     @extend_schema(
         operation_id="liveGet",

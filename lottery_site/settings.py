@@ -354,6 +354,9 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "events.serializers.STATUS_CHOICES",
         "MyClaimStateEnum": "events.serializers.MY_CLAIM_STATES",
         "ClaimStateEnum": "events.claim_serializers.CLAIM_STATES",
+        "LiveRoundStatusEnum": "live.serializers.ROUND_STATUSES",
+        "LivePhaseEnum": "live.serializers.PHASES",
+        "LiveMessageTypeEnum": "live.serializers.MESSAGE_TYPES",
     },
 }
 
