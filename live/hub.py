@@ -58,6 +58,7 @@ class Hub:
         self.channel: str | None = None
         self.tasks: list[asyncio.Task] = []
         self._snapshot: tuple[int, str] | None = None
+        self.stopped = False
 
     async def start(self) -> None:
         self.seq, phase = await _head(self.live_id)
@@ -70,6 +71,7 @@ class Hub:
         self.tasks.append(asyncio.ensure_future(self._tick()))
 
     async def stop(self) -> None:
+        self.stopped = True
         for task in self.tasks:
             task.cancel()
         layer = get_channel_layer()
@@ -94,6 +96,9 @@ class Hub:
 
     async def detach(self, socket) -> None:
         self.sockets.discard(socket)
+        await self._stop_if_unwatched()
+
+    async def _stop_if_unwatched(self) -> None:
         if not self.sockets and _hubs.get(self.live_id) is self:
             del _hubs[self.live_id]
             await self.stop()
@@ -164,11 +169,15 @@ class Hub:
                 self.sockets.discard(socket)
                 with contextlib.suppress(Exception):
                     await socket.close(code=4403)
+        # Not from inside the tick: stopping cancels it.
+        asyncio.get_running_loop().call_soon(
+            lambda: asyncio.ensure_future(self._stop_if_unwatched())
+        )
 
     # --- wake-ups ----------------------------------------------------------------------------
 
     async def _listen(self, layer) -> None:
-        while True:
+        while not self.stopped:
             try:
                 message = await layer.receive(self.channel)
             except asyncio.CancelledError:
@@ -181,7 +190,7 @@ class Hub:
                 self.wake.set()
 
     async def _tick(self) -> None:
-        while True:
+        while not self.stopped:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=settings.LIVE_TICK_SECONDS)
             self.wake.clear()
@@ -191,6 +200,7 @@ class Hub:
                 raise
             except Exception:  # noqa: BLE001 - the database blinked: the next tick retries
                 logger.exception("live hub %d: refresh failed", self.live_id)
+                await asyncio.sleep(settings.LIVE_TICK_SECONDS)
 
 
 async def _send(socket, text: str) -> bool:

@@ -41,7 +41,7 @@ def phase_of(live: LiveEvent) -> str:
 def state(live: LiveEvent) -> dict:
     """Everything a screen shows, as of the log's message ``seq`` (read first: any message
     after it comes after this snapshot, and repeats nothing the screen cannot apply twice)."""
-    seq = LiveEvent.objects.filter(pk=live.pk).values_list("seq", flat=True)[0]
+    seq, mark = LiveEvent.objects.filter(pk=live.pk).values_list("seq", "joins_mark")[0]
     live.refresh_from_db(fields=["phase", "ended_at"])
     event = Event.objects.prefetch_related(
         Prefetch("prizes", queryset=Prize.objects.order_by("position"))
@@ -54,14 +54,17 @@ def state(live: LiveEvent) -> dict:
         "phase": phase_of(live),
         "count": event.participant_count,
         "entrants_digest": event.entrants_digest or None,
-        "wall": wall(event),
+        "wall": wall(event, upto=mark),
         "rounds": [round_state(this, event) for this in rounds],
     }
 
 
-def wall(event: Event) -> list[dict]:
+def wall(event: Event, *, upto: int) -> list[dict]:
+    """The newest entrants already announced (entry ids up to ``upto``, the live event's
+    ``joins_mark``): the ones after it come in the next "joins" message, so a screen that
+    applies the snapshot, then the messages, shows each entrant once."""
     newest = (
-        Entry.objects.filter(event=event)
+        Entry.objects.filter(event=event, pk__lte=upto)
         .select_related("user", "user__avatar")
         .order_by("-pk")[:WALL_SIZE]
     )

@@ -35,7 +35,11 @@ class PublicLiveView(APIView):
 
 
 def _state(event_id: str) -> Response:
-    return Response(s.LiveStateOutput(selectors.state(selectors.live_get(public_id=event_id))).data)
+    live = selectors.live_get(public_id=event_id)
+    # What joined since the last "joins" message is announced first, so the state (whose wall
+    # holds the announced entrants) and the log agree for a client that polls.
+    services.joins_announce(live_id=live.pk, now=timezone.now())
+    return Response(s.LiveStateOutput(selectors.state(live)).data)
 
 
 class LiveView(APIView):
