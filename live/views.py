@@ -242,7 +242,7 @@ def screen(request, token: str):
         "ws_port": settings.LIVE_WS_PORT,
         "join_code": _join_code(event, request),
         "verify_svg": segno.make(proof_url, error="m").svg_inline(
-            scale=4, dark="#1b1b1b", light="#ffffff", border=2
+            dark="#1b1b1b", light="#ffffff", border=2, omitsize=True
         ),
         "proof_url": proof_url,
     }

@@ -35,6 +35,9 @@
       img.src = person.avatar;
       img.alt = "";
       img.referrerPolicy = "no-referrer";
+      img.onerror = function () {  // unreachable (offline party): the initial instead
+        img.replaceWith(el("div", "avatar " + (cls || ""), (person.name || "?").charAt(0)));
+      };
       return img;
     }
     return el("div", "avatar " + (cls || ""), person ? (person.name || "?").charAt(0) : "?");
