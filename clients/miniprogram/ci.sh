@@ -66,7 +66,9 @@ port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); pr
   export LOTTERY_REVEAL_GAP_SECONDS=0
   unset DJANGO_SECRET_KEY
   "$py" manage.py migrate --noinput -v 0
-  exec "$py" manage.py runserver "127.0.0.1:$port" --noreload --skip-checks
+  # The ASGI application under uvicorn: the API and the live draws' websockets on one port.
+  exec "$py" -m uvicorn lottery_site.asgi:application --host 127.0.0.1 --port "$port" \
+    --ws websockets-sansio --lifespan off --log-level warning
 ) >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 120); do

@@ -4,3 +4,5 @@ export { ApiError, ErrorCode, NetworkError, isApiError } from "./errors.js";
 export type { ErrorCodeValue, ErrorData, FieldErrors } from "./errors.js";
 export { memoryTokenStore, newRequestId } from "./request.js";
 export type { ClientOptions, TokenStore, Tokens, WxLike } from "./request.js";
+export { createLive, watchLive } from "./live.js";
+export type { Live, LiveFrame, LiveState, WatchOptions, WxSocketLike, WxSocketTask } from "./live.js";
