@@ -481,7 +481,17 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # A reader blocks up to 5 s (channels_redis's BZPOPMIN): its socket must wait
+                # longer (redis-py 8's default read timeout cut it at 5 s, a receive failing
+                # every 5 s); a pool that runs out raises at once, hence a large one.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": max(REDIS_CONNECT_TIMEOUT, 1.0),
+                        "max_connections": env_int("LIVE_REDIS_MAX_CONNECTIONS", 2000),
+                    }
+                ],
                 "prefix": f"{os.environ.get('CACHE_KEY_PREFIX', 'lottery')}:asgi",
                 "expiry": 30,
                 "capacity": 1000,
