@@ -318,3 +318,29 @@ def test_the_state_of_a_canceled_live_event_says_so(party, creator):
     assert selectors.state(live)["phase"] == "canceled"
     with pytest.raises(Exception, match="event_canceled"):
         services.live_lock(event=party, actor=creator, now=timezone.now())
+
+
+def test_verify_draw_live_mode_exits_zero_on_a_true_party_and_one_on_a_forged_one(
+    party, creator, api, tmp_path, capsys
+):
+    services.live_lock(event=party, actor=creator, now=timezone.now())
+    for _ in range(3):
+        draw_round(party, creator)
+    proof = api.get(f"/api/v1/events/{party.public_id}/live/proof").json()
+    keys = api.get(f"/api/v1/events/{party.public_id}/entrants").getvalue()
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    (tmp_path / "entrants.txt").write_bytes(keys)
+    args = [
+        "--live",
+        "--proof",
+        str(tmp_path / "proof.json"),
+        "--entrants",
+        str(tmp_path / "entrants.txt"),
+    ]
+    main = verifier().main
+
+    assert main(args) == 0
+    assert "3 round(s) confirmed" in capsys.readouterr().out
+    proof["data"]["rounds"][2]["winners"][0]["user"]["id"] = "u_0000000000000000"
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    assert main(args) == 1
