@@ -2,6 +2,7 @@
 from lottery_site.gunicorn_conf import (  # noqa: F401
     access_log_format,
     child_exit,
+    limit_request_line,
     logger_class,
     on_starting,
     worker_exit,

@@ -4,7 +4,7 @@
 What it proves: `pip install -r requirements.txt` alone (none of the dev tools, which can pull in a
 package the runtime forgot to declare) gives a service whose three processes start and work. It
 follows README.md's "Deploying" section: a fresh virtualenv, migrate, collectstatic, then
-`gunicorn lottery_site.wsgi`, `celery -A lottery_site worker` and `celery -A lottery_site beat`
+`gunicorn lottery_site.wsgi`, `celery -A lottery_site --quiet worker` and `... --quiet beat` (at INFO)
 on MariaDB + Redis with DJANGO_DEBUG=0. WeChat is faked over HTTP (tests/fake_wechat.py, standard
 library only). Over HTTP it logs two users in, creates an event with short leads, joins both, sees
 the event locked and drawn, reads the winners and an inbox item, and loads the admin login page
@@ -274,8 +274,14 @@ def main() -> None:
         service = Service(venv, env, logs)
         try:
             service.start("web", ["gunicorn", "lottery_site.wsgi", "--bind", f"127.0.0.1:{port}"])
-            service.start("worker", ["celery", "-A", "lottery_site", "worker", "--concurrency=2"])
-            service.start("beat", ["celery", "-A", "lottery_site", "beat"])
+            service.start(
+                "worker",
+                ["celery", "-A", "lottery_site", "--quiet", "worker", "--loglevel=INFO"]
+                + ["--concurrency=2"],
+            )
+            service.start(
+                "beat", ["celery", "-A", "lottery_site", "--quiet", "beat", "--loglevel=INFO"]
+            )
             base = f"http://127.0.0.1:{port}"
             alice, bob = Client(base, service), Client(base, service)
 

@@ -6,8 +6,3 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = _("Accounts")
-
-    def ready(self) -> None:
-        from accounts.authentication import register_jwt_algorithms
-
-        register_jwt_algorithms()

@@ -15,29 +15,31 @@ keyed by the whole token string, signature included, until each one's own expiry
 again skips PyJWT. Nothing else changes: the ban check above runs on every request, a token
 that failed is never remembered, and access tokens have no revocation of their own (logout
 blacklists the refresh token; an access token lives until its ``exp``, remembered or not).
+PyJWT itself is used as it comes: its algorithm registry is not touched (an HS256 key check run
+once per key instead of once per token saved ~8 µs per token PyJWT verifies, timed in a loop;
+with the memo above that is the first request of a token in each process, below what any
+endpoint benchmark can see, so the trick and its global patch were dropped).
 
 ``request.user`` is a User carrying the id, the public id and ``is_active`` only; its other
 fields are loaded from the database if something reads them (rendering a creator, /me). Code
 that writes to the user reloads it from the database.
 """
 
-import functools
 import threading
 import time
 from collections import OrderedDict
 from datetime import timedelta
 
-import jwt
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from jwt.algorithms import HMACAlgorithm
 from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts.models import User
+from lottery_site import caches
 from lottery_site import request_id as log_context
 
 # The claim that carries the user's public id (never changes, see accounts.models.User).
@@ -72,6 +74,18 @@ class InactiveUsers:
 
 
 INACTIVE_USERS = InactiveUsers()
+caches.register(
+    name="auth.inactive_users",
+    holds="the ids of inactive (banned) users",
+    where=caches.PROCESS,
+    freshness="re-read from the database at most every AUTH_BAN_CHECK_SECONDS (periodic reload)",
+    invalidated_by="user_access_changed (a ban or an unban through the service or the admin): "
+    "re-read at once in the process that wrote it",
+    benchmark="bench/join: /bench/authenticated 0.47 -> 0.82 of the bare view, with no Redis "
+    'round trip per request (docs/benchmarks.md, "Issue 10: authentication without a Redis '
+    'round trip")',
+    reset=INACTIVE_USERS.expire,
+)
 
 
 def user_access_changed(user_id: int) -> None:
@@ -81,33 +95,6 @@ def user_access_changed(user_id: int) -> None:
     an edit needs nothing more.)
     """
     INACTIVE_USERS.expire()
-
-
-class _PreparedOnceHMAC(HMACAlgorithm):
-    """HMAC whose key checks run once per key, not once per token.
-
-    PyJWT prepares the key on every verification: it makes sure an HMAC secret is not a PEM,
-    SSH or DER public key (the algorithm-confusion attack), which costs about as much as the
-    HMAC itself. The result depends on the key alone, so each process keeps it; a key that
-    fails the checks is never kept and fails again on every use.
-    """
-
-    @functools.lru_cache(maxsize=8)  # noqa: B019 (one instance per process, registered below)
-    def prepare_key(self, key: str | bytes) -> bytes:
-        return super().prepare_key(key)
-
-
-def register_jwt_algorithms() -> None:
-    """Verify HS256 tokens with ``_PreparedOnceHMAC`` (AccountsConfig.ready)."""
-    algorithm = api_settings.ALGORITHM
-    digests = {
-        "HS256": HMACAlgorithm.SHA256,
-        "HS384": HMACAlgorithm.SHA384,
-        "HS512": HMACAlgorithm.SHA512,
-    }
-    if algorithm in digests:
-        jwt.unregister_algorithm(algorithm)
-        jwt.register_algorithm(algorithm, _PreparedOnceHMAC(digests[algorithm]))
 
 
 class VerifiedTokens:
@@ -151,6 +138,17 @@ class VerifiedTokens:
 
 
 VERIFIED_TOKENS = VerifiedTokens()
+caches.register(
+    name="auth.verified_tokens",
+    holds="access tokens this process has verified (the whole token, signature included)",
+    where=caches.PROCESS,
+    freshness="each until its own expiry (exp + leeway); a ban still acts through "
+    "auth.inactive_users on every request",
+    invalidated_by="its expiry; a change of the signing key or lifetime settings (tests)",
+    benchmark="bench/join: /bench/authenticated 0.532 -> 0.640 of the bare view, 0.486 with "
+    'the memo off (docs/benchmarks.md, "Issue 10, speed: verified tokens remembered...")',
+    reset=VERIFIED_TOKENS.clear,
+)
 
 
 @receiver(setting_changed)

@@ -112,9 +112,23 @@ class Upload(models.Model):
     sweeper. ``discarded_at`` marks one being deleted: it can no longer be attached.
 
     ``moderation`` is WeChat's verdict on the picture (media_check_async, when
-    WECHAT_CONTENT_CHECK is on): ``unchecked`` -> ``pending`` (submitted, ``trace_id`` set) ->
-    ``passed`` or ``rejected`` (by the callback). A rejected picture's file is deleted and every
-    API response shows MODERATION_PLACEHOLDER_URL instead (``accounts.serializers``).
+    WECHAT_CONTENT_CHECK is on). A rejected picture's file is deleted and every API response
+    shows MODERATION_PLACEHOLDER_URL instead (``accounts.serializers``). Its only writer is
+    ``accounts.services``, each move a conditional UPDATE on ``moderation``:
+
+    =========  =========  ====================================  ==================================
+    from       to         when                                  owner
+    =========  =========  ====================================  ==================================
+    (none)     UNCHECKED  uploaded                              ``upload_create``
+    UNCHECKED  PENDING    submitted (``trace_id`` set)          ``upload_media_check_submit``
+    PENDING    PASSED     WeChat's callback: pass or review     ``upload_moderate``
+    UNCHECKED  REJECTED   WeChat's callback: risky (the         ``upload_moderate``
+    PENDING               callback names the ``trace_id`` set
+    PASSED                at submission, so in practice from
+                          PENDING, or PASSED on a later verdict)
+    =========  =========  ====================================  ==================================
+
+    REJECTED is final (a rejected picture is never passed again).
     """
 
     class Purpose(models.TextChoices):
@@ -165,3 +179,29 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.public_id}"
+
+
+class WeChatPush(models.Model):
+    """A message WeChat pushed to our callback, by its ``timestamp`` and ``nonce``: the same pair
+    again is a replay (``accounts.services.wechat_push_once``).
+
+    Kept until ``expires_at``, when the timestamp leaves the window a push is accepted in
+    (WECHAT_CALLBACK_MAX_SKEW_SECONDS): after that the timestamp alone refuses it. In the
+    database rather than Redis: the refusal must hold across processes and machines, through a
+    Redis outage or restart (our Redis keeps nothing on disk), and pushes are few (one per
+    picture checked).
+    """
+
+    timestamp = models.BigIntegerField(_("timestamp"))
+    nonce = models.CharField(_("nonce"), max_length=64)
+    expires_at = models.DateTimeField(_("remembered until"), db_index=True)
+
+    class Meta:
+        verbose_name = _("WeChat push")
+        verbose_name_plural = _("WeChat pushes")
+        constraints = [
+            models.UniqueConstraint(fields=["timestamp", "nonce"], name="wechat_push_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp}:{self.nonce}"

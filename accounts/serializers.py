@@ -91,6 +91,7 @@ class ProfileInput(InputSerializer):
         max_length=24,
         required=False,
         allow_blank=True,
+        trim_whitespace=False,  # an id is exact (lottery_site.ids)
         help_text='id of the caller\'s upload with purpose "avatar"; "" removes the avatar',
     )
 

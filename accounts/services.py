@@ -1,10 +1,13 @@
 """The only write path for user accounts and their uploaded pictures."""
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -12,14 +15,14 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import wechat_security
 from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
-from accounts.models import Upload, User, UserActionLog
-from accounts.wechat import WeChatSession
+from accounts.models import Upload, User, UserActionLog, WeChatPush
 from lottery_site import media
 from lottery_site.errors import ApplicationError
-from lottery_site.ids import upload_public_id
+from lottery_site.ids import is_public_id, upload_public_id
 from lottery_site.images import process_image
+from wechat import security
+from wechat.session import WeChatSession
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +68,28 @@ def _login_nickname(nickname: str, *, openid: str) -> str | None:
     """A new nickname sent with a login, if WeChat's check passes it; else it is dropped (a
     login never fails for a nickname: the user can set another one with PATCH /me)."""
     try:
-        checked = wechat_security.texts_check(
-            texts={"nickname": nickname},
-            author=User(openid=openid),
-            scene=wechat_security.SCENE_PROFILE,
+        checked = security.texts_check(
+            texts={"nickname": nickname}, openid=openid, scene=security.SCENE_PROFILE
         )
     except ApplicationError:
         return None
     return nickname if checked else None
+
+
+def user_texts_check(*, texts: dict[str, str], author: User, scene: int) -> bool:
+    """WeChat's content check of texts ``author`` wrote (``wechat.security.texts_check``: it
+    raises ``content_risky``, or returns False when accepted unchecked). The author's openid is
+    read only when checking is on."""
+    if not security.enabled():
+        return True
+    return security.texts_check(texts=texts, openid=openid_of(author), scene=scene)
+
+
+def openid_of(user: User) -> str | None:
+    # A request's user is a cached snapshot without the openid (accounts.authentication).
+    if user.openid:
+        return user.openid
+    return User.objects.filter(pk=user.pk).values_list("openid", flat=True).first()
 
 
 def user_update_profile(
@@ -95,8 +112,8 @@ def user_update_profile(
         k: v for k, v in (("nickname", nickname), ("avatar_url", avatar_url)) if v is not None
     }
     if nickname is not None:
-        checked = wechat_security.texts_check(
-            texts={"nickname": nickname}, author=user, scene=wechat_security.SCENE_PROFILE
+        checked = user_texts_check(
+            texts={"nickname": nickname}, author=user, scene=security.SCENE_PROFILE
         )
         changes["nickname_unchecked"] = not checked
     with transaction.atomic():
@@ -113,6 +130,12 @@ def user_update_profile(
     return User.objects.select_related("avatar").get(pk=user.pk)
 
 
+# Sent once a ban or an unban is committed (``user_id``, ``is_active``). Accounts knows nothing
+# of what the apps above it show of a user; those that must act on a ban at once listen (the
+# square drops a banned creator's events: events.apps).
+ban_changed = Signal()
+
+
 def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
     """Ban a user: their tokens stop working on the next request. False if already inactive."""
     with transaction.atomic():
@@ -123,6 +146,7 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="deactivate", reason=reason[:200]
             )
+            _announce_ban_changed(user.pk, is_active=False)
     user_access_changed(user.pk)
     return bool(changed)
 
@@ -136,8 +160,15 @@ def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="reactivate", reason=reason[:200]
             )
+            _announce_ban_changed(user.pk, is_active=True)
     user_access_changed(user.pk)
     return bool(changed)
+
+
+def _announce_ban_changed(user_id: int, *, is_active: bool) -> None:
+    transaction.on_commit(
+        lambda: ban_changed.send(sender=User, user_id=user_id, is_active=is_active)
+    )
 
 
 def tokens_for(user: User) -> dict[str, str]:
@@ -229,10 +260,10 @@ def upload_create(
 def _needs_media_check(upload: Upload, owner: User) -> bool:
     # Pictures we make ourselves (share codes) and staff uploads are not checked.
     return (
-        wechat_security.enabled()
+        security.enabled()
         and upload.purpose in Upload.CLIENT_PURPOSES
         and upload.moderation == Upload.Moderation.UNCHECKED
-        and bool(wechat_security.openid_of(owner))
+        and bool(openid_of(owner))
     )
 
 
@@ -250,8 +281,8 @@ def upload_media_check_submit(*, upload_id: int) -> bool:
         logger.error("media check skipped: set SITE_URL or MEDIA_PUBLIC_BASE_URL")
         return False
     try:
-        trace_id = wechat_security.media_check_async(
-            media_url=url, openid=upload.owner.openid, scene=wechat_security.SCENE_PROFILE
+        trace_id = security.media_check_async(
+            media_url=url, openid=upload.owner.openid, scene=security.SCENE_PROFILE
         )
     except ApplicationError:
         logger.warning("media_check_async failed for upload %s; re-check later", upload.pk)
@@ -305,9 +336,34 @@ def upload_moderate(*, trace_id: str, suggest: str, now: datetime) -> tuple[Uplo
     return upload, True
 
 
+@contextmanager
+def wechat_push_once(*, timestamp: int, nonce: str, now: datetime) -> Iterator[None]:
+    """Let a WeChat push (its timestamp and nonce, already checked by
+    ``security.open_push``) through once: the same pair again, while it is remembered,
+    raises ``wechat_callback_replayed`` (403). Two copies racing are decided by the unique
+    constraint. When the block fails the push is forgotten, so WeChat's retry of a push we
+    could not apply is still taken. Pushes whose window has passed are dropped on the way.
+    """
+    WeChatPush.objects.filter(expires_at__lt=now).delete()
+    until = timestamp + settings.WECHAT_CALLBACK_MAX_SKEW_SECONDS
+    try:
+        with transaction.atomic():
+            push = WeChatPush.objects.create(
+                timestamp=timestamp, nonce=nonce, expires_at=datetime.fromtimestamp(until, UTC)
+            )
+    except IntegrityError:
+        logger.warning("WeChat push replayed: timestamp=%s nonce=%s", timestamp, nonce)
+        raise ApplicationError("wechat_callback_replayed") from None
+    try:
+        yield
+    except BaseException:
+        WeChatPush.objects.filter(pk=push.pk).delete()
+        raise
+
+
 def uploads_check_unchecked(*, limit: int = 100) -> int:
     """Submit again the pictures in use whose submission failed; the re-check sweep runs it."""
-    if not wechat_security.enabled():
+    if not security.enabled():
         return 0
     pks = Upload.objects.filter(
         moderation=Upload.Moderation.UNCHECKED,
@@ -324,8 +380,8 @@ def users_recheck_nicknames(*, now: datetime, limit: int = 100) -> int:
     settled = 0
     for user in User.objects.filter(nickname_unchecked=True)[:limit]:
         try:
-            verdict = wechat_security.msg_sec_check(
-                user.nickname, openid=user.openid or "", scene=wechat_security.SCENE_PROFILE
+            verdict = security.msg_sec_check(
+                user.nickname, openid=user.openid or "", scene=security.SCENE_PROFILE
             )
         except ApplicationError:
             break  # still no answer: the next run tries again
@@ -357,6 +413,8 @@ def upload_attach(
     ``field``. The sweeper and this race on conditional UPDATEs of the same row, so an upload
     is either attached or discarded, never both.
     """
+    if not is_public_id(upload_id, "img_"):  # exactly, not as MySQL's collation would match it
+        raise ApplicationError("upload_unusable", data={field: [upload_id]})
     mine = Upload.objects.filter(
         public_id=upload_id, owner_id=owner.pk, purpose=purpose, discarded_at__isnull=True
     )

@@ -10,13 +10,14 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import serializers as s
-from accounts import services, wechat
+from accounts import services
 from accounts.models import User
 from lottery_site import request_id as log_context
 from lottery_site.api import UploadMultiPartParser, validated
 from lottery_site.errors import ApplicationError
 from lottery_site.openapi import refusals
 from lottery_site.throttling import LoginRateThrottle, UploadRateThrottle, UserRateThrottle
+from wechat.session import code_to_session
 
 
 class LoginView(APIView):
@@ -43,7 +44,7 @@ class LoginView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.LoginInput, request.data)
-        session = wechat.code_to_session(data["code"])
+        session = code_to_session(data["code"])
         user, created = services.user_login(
             session=session, nickname=data.get("nickname"), avatar_url=data.get("avatar_url")
         )
@@ -163,7 +164,7 @@ class UploadView(APIView):
         description=(
             "Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), "
             "`purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its "
-            "metadata and resized for its purpose. Use the returned `id` in `PATCH /me` "
+            "metadata and resized for its purpose. Use the returned `id` in `PUT /me` "
             "(`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted."
         ),
         request={"multipart/form-data": s.UploadInput},

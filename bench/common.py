@@ -1,7 +1,8 @@
 """Shared set-up for benchmarks: a throw-away MySQL database, Redis, a gunicorn, wrk runs.
 
-Benchmarks run against loopback only, with bounded durations, and compare each figure with a
-baseline measured in the same run on the same server (the machine is shared and noisy).
+Benchmarks run against loopback only, with bounded durations, and report each figure in
+requests/s and as a ratio to the floor (bench/plain_wsgi.py: a plain WSGI application under the
+same gunicorn and settings, outside our code) measured in the same rounds.
 """
 
 import os
@@ -68,8 +69,15 @@ class Server:
         workers: int | None = None,
         threads: int = 1,
         settings: str = "lottery_site.settings",
+        env: dict[str, str] | None = None,
+        log: str = "server.log",
+        repo: Path = REPO,
+        app: str | None = None,
     ):
+        """``repo``: the checkout whose bin/serve-web and code run (bench/compare runs an older
+        one beside this); ``app``: another WSGI application under the same settings."""
         self.port = port
+        self.repo = repo
         self.url = f"http://127.0.0.1:{port}"
         self.env = {
             **os.environ,
@@ -80,17 +88,20 @@ class Server:
             "DJANGO_SETTINGS_MODULE": settings,
             # bin/serve-web runs gunicorn from the virtualenv this script was started with.
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            **({"WEB_APP": app} if app else {}),
+            **(env or {}),
         }
+        self.log = log
         if workers:
             self.env["WEB_WORKERS"] = str(workers)
 
     def __enter__(self) -> "Server":
         # The server's own log (warnings: Redis unreachable, a mirror dropped) for the reader.
         RESULTS.mkdir(parents=True, exist_ok=True)
-        log = (RESULTS / "server.log").open("w")
+        log = (RESULTS / self.log).open("w")
         self.process = subprocess.Popen(
-            [str(REPO / "bin" / "serve-web")],
-            cwd=REPO,
+            [str(self.repo / "bin" / "serve-web")],
+            cwd=self.repo,
             env=self.env,
             start_new_session=True,
             stdout=log,
@@ -103,12 +114,24 @@ class Server:
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=1).read()  # noqa: S310
                 return self
             except OSError:
+                if self.process.poll() is not None:
+                    break
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not come up")
+        os.killpg(self.process.pid, 15)
+        raise RuntimeError(f"gunicorn did not come up: see {RESULTS / self.log}")
 
     def __exit__(self, *exc) -> None:
         os.killpg(self.process.pid, 15)
         self.process.wait(timeout=30)
+
+
+# The floor every figure is read against: a plain WSGI application (bench/plain_wsgi.py) under
+# the same bin/serve-web, hence the same gunicorn, workers, threads and config as the service.
+FLOOR_APP = "bench.plain_wsgi"
+
+
+def floor_server(port: int, **kwargs) -> Server:
+    return Server(port=port, app=FLOOR_APP, log=f"server-floor-{port}.log", **kwargs)
 
 
 @dataclass
@@ -170,3 +193,13 @@ def _errors(out: str) -> int:
 
 def median(values) -> float:
     return statistics.median(values)
+
+
+def spread(values) -> str:
+    """The round-to-round spread: "min–max"."""
+    values = list(values)
+    return f"{_figure(min(values))}–{_figure(max(values))}"
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3f}"

@@ -1,17 +1,29 @@
 #!/usr/bin/env python
-"""bench/join: the join and the event detail against a bare Django JSON view, same server.
+"""bench/join: the join and the event detail against the floor and a bare Django view, same rounds.
 
     .venv/bin/python bench/join.py [--rounds 3] [--seconds 10] [--users 60000]
+                                   [--mirror on|off|alternate]
 
 gunicorn (bin/serve-web) on MySQL + Redis; wrk on loopback with a Lua script that gives every
-request a different user's token, so every join inserts. Each round measures, alternating:
-/healthz (the bare view), a join on a fresh hot event, that event's detail, and /me (the
-simplest authenticated read through the ORM), then the reference endpoints of bench/urls.py
-(DRF alone; DRF with our authentication and nothing else; the detail without its query). Then
-p99 at half of each saturation rate. Ratios are medians over the rounds.
+request a different user's token, so every join inserts. Each round measures, alternating: the
+floor (bench/plain_wsgi.py, a plain WSGI app under the same bin/serve-web, on ``--port`` + 10:
+the reference outside our code), /healthz (the bare view), a join on a fresh hot event, that
+event's detail, and /me (the simplest authenticated read through the ORM), then the reference
+endpoints of bench/urls.py (DRF alone; DRF with our authentication and nothing else; the
+detail without its query). Then p99 at half of each saturation rate. Ratios are medians over
+the rounds: ``*_over_floor`` to the floor, ``*_over_bare`` to /healthz (ours: it moves with our
+middleware, so only the first are evidence of a speed); ``per_round`` and ``spread`` give each
+round's req/s and the min-max.
+
+``--mirror alternate`` starts two servers side by side, the event detail from the Redis mirror
+(EVENT_MIRROR=1) on one and from MariaDB (EVENT_MIRROR=0) on the other, and alternates every
+round between them; the summary has each one's figures, the per-round ratios on / off, and
+issue 22's rule applied (bench/compare.py, ``mirror_decision``): keep the mirror only if its gain
+on the detail is beyond the round-to-round spread and larger than its cost to the join.
 """
 
 import argparse
+import contextlib
 import json
 import sys
 from datetime import timedelta
@@ -19,7 +31,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, Server, median, setup_django, wrk  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    Server,
+    floor_server,
+    median,
+    setup_django,
+    spread,
+    wrk,
+)
+from bench.compare import mirror_decision  # noqa: E402
 
 # bench/urls.py: what the stack costs before the detail's own work, measured in the same rounds.
 REFERENCES = {
@@ -70,6 +91,14 @@ def make_event(creator_openid: str = "bench-0000000") -> str:
     return event.public_id
 
 
+# --mirror: the event detail of an open event from its Redis mirror (EVENT_MIRROR=1, the
+# default) or from MariaDB (0). "alternate" runs both servers side by side and alternates the
+# rounds between them, so that the two are measured under the same load (issue 22: keep the
+# mirror only if its gain on the detail is larger than the round-to-round spread and larger
+# than what it costs the join).
+MIRROR_ENV = {"on": {"EVENT_MIRROR": "1"}, "off": {"EVENT_MIRROR": "0"}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
@@ -78,66 +107,148 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--mirror", choices=("on", "off", "alternate"), default="on")
+    parser.add_argument("--port", type=int, default=8765, help="the first server's (+1: second)")
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     setup_django()
     tokens = make_users(args.users)
-    rows = []
-    with Server(workers=args.workers, threads=args.threads, settings="bench.settings") as server:
-        wrk(f"{server.url}/healthz", seconds=3)  # warm up every worker
+    modes = ["on", "off"] if args.mirror == "alternate" else [args.mirror]
+    rows: dict[str, list[dict]] = {mode: [] for mode in modes}
+    half: dict[str, list[dict]] = {mode: [] for mode in modes}
+    with contextlib.ExitStack() as stack:
+        floor = stack.enter_context(
+            floor_server(args.port + 10, workers=args.workers, threads=args.threads)
+        )
+        servers = {
+            mode: stack.enter_context(
+                Server(
+                    port=args.port + n,
+                    workers=args.workers,
+                    threads=args.threads,
+                    settings="bench.settings",
+                    env=MIRROR_ENV[mode],
+                    log=f"server-mirror-{mode}.log" if len(modes) > 1 else "server.log",
+                )
+            )
+            for n, mode in enumerate(modes)
+        }
+        wrk(f"{floor.url}/", seconds=3)
+        for server in servers.values():
+            wrk(f"{server.url}/healthz", seconds=3)  # warm up every worker
         for round_number in range(1, args.rounds + 1):
-            event_id = make_event()
-            base = f"{server.url}/api/v1/events/{event_id}"
-            common = {"seconds": args.seconds, "connections": args.connections}
-            bare = wrk(f"{server.url}/healthz", **common)
-            # The event is read before the crowd joins, as it is in life: the joins then keep
-            # its Redis mirror up to date (events.mirror), which a join costs.
-            wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, seconds=1, connections=4)
-            join = wrk(
-                f"{base}/entry",
-                method="POST",
-                path=f"/api/v1/events/{event_id}/entry",
-                tokens=tokens,
-                **common,
-            )
-            detail = wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, **common)
-            # For comparison: /me, the simplest authenticated read through the ORM (one
-            # User.objects.get), where the detail's one query is plain SQL.
-            me = wrk(f"{server.url}/api/v1/me", path="/api/v1/me", tokens=tokens, **common)
-            row = {"bare": bare, "join": join, "detail": detail, "me": me}
-            for name, reference in REFERENCES.items():
-                reference = reference.format(event_id=event_id)
-                row[name] = wrk(f"{server.url}{reference}", path=reference, tokens=tokens, **common)
-            rows.append(row)
-            print(f"round {round_number}", flush=True)
-            for name, result in row.items():
-                print(f"  {name:<24} {result}", flush=True)
-        half = []
+            for mode, server in servers.items():
+                rows[mode].append(saturation_round(server, floor, tokens, args))
+                print(f"round {round_number}, mirror {mode}", flush=True)
+                for name, result in rows[mode][-1].items():
+                    print(f"  {name:<24} {result}", flush=True)
         for round_number in range(1, args.rounds + 1):
-            event_id = make_event()
-            bare_rate = median(r["bare"].rps for r in rows) / 2
-            join_rate = median(r["join"].rps for r in rows) / 2
-            connections = 8
-            bare = wrk(
-                f"{server.url}/healthz",
-                seconds=args.seconds,
-                connections=connections,
-                delay_ms=int(1000 * connections / bare_rate),
-            )
-            join = wrk(
-                f"{server.url}/",
-                seconds=args.seconds,
-                connections=connections,
-                method="POST",
-                path=f"/api/v1/events/{event_id}/entry",
-                tokens=tokens,
-                delay_ms=int(1000 * connections / join_rate),
-            )
-            half.append({"bare": bare, "join": join})
-            print(f"half-rate round {round_number}\n  bare   {bare}\n  join   {join}", flush=True)
+            for mode, server in servers.items():
+                half[mode].append(half_rate_round(server, tokens, rows[mode], args))
+                result = half[mode][-1]
+                print(
+                    f"half-rate round {round_number}, mirror {mode}\n"
+                    f"  bare   {result['bare']}\n  join   {result['join']}",
+                    flush=True,
+                )
 
-    summary = {
+    summary = {mode: summarize(rows[mode], half[mode]) for mode in modes}
+    if len(modes) == 1:
+        summary = summary[modes[0]]
+    else:
+        summary["on_over_off_per_round"] = {
+            name: [
+                round(on[name].rps / off[name].rps, 3)
+                for on, off in zip(rows["on"], rows["off"], strict=True)
+            ]
+            for name in ("detail", "join")
+        }
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    (RESULTS / "join.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    if len(modes) > 1:
+        print("\n".join(mirror_decision(as_compare_rows(rows))))
+    verify_entries()
+
+
+def as_compare_rows(rows: dict[str, list[dict]]) -> list[dict]:
+    """The detail and join rounds of each mode as bench/compare's rows (its mirror rule)."""
+    target = {"on": "after", "off": "mirror-off"}
+    return [
+        {
+            "round": n,
+            "endpoint": name,
+            "target": target[mode],
+            "rps": row[name].rps,
+            "floor_rps": row["floor"].rps,
+        }
+        for mode, mode_rows in rows.items()
+        for n, row in enumerate(mode_rows, start=1)
+        for name in ("detail", "join")
+    ]
+
+
+def saturation_round(server: Server, floor: Server, tokens: Path, args) -> dict:
+    """The floor, /healthz, joins on a fresh event, its detail, /me, the reference endpoints."""
+    event_id = make_event()
+    base = f"{server.url}/api/v1/events/{event_id}"
+    common = {"seconds": args.seconds, "connections": args.connections}
+    floor_result = wrk(f"{floor.url}/", **common)
+    bare = wrk(f"{server.url}/healthz", **common)
+    # The event is read before the crowd joins, as it is in life: the joins then keep its Redis
+    # mirror up to date (events.mirror), which a join costs.
+    wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, seconds=1, connections=4)
+    join = wrk(
+        f"{base}/entry",
+        method="POST",
+        path=f"/api/v1/events/{event_id}/entry",
+        tokens=tokens,
+        **common,
+    )
+    detail = wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, **common)
+    # For comparison: /me, the simplest authenticated read through the ORM (one
+    # User.objects.get), where the detail's one query is plain SQL.
+    me = wrk(f"{server.url}/api/v1/me", path="/api/v1/me", tokens=tokens, **common)
+    row = {"floor": floor_result, "bare": bare, "join": join, "detail": detail, "me": me}
+    for name, reference in REFERENCES.items():
+        reference = reference.format(event_id=event_id)
+        row[name] = wrk(f"{server.url}{reference}", path=reference, tokens=tokens, **common)
+    return row
+
+
+def half_rate_round(server: Server, tokens: Path, rows: list[dict], args) -> dict:
+    """p99 of /healthz and of joins, each paced at half its median saturation rate."""
+    event_id = make_event()
+    bare_rate = median(r["bare"].rps for r in rows) / 2
+    join_rate = median(r["join"].rps for r in rows) / 2
+    connections = 8
+    bare = wrk(
+        f"{server.url}/healthz",
+        seconds=args.seconds,
+        connections=connections,
+        delay_ms=int(1000 * connections / bare_rate),
+    )
+    join = wrk(
+        f"{server.url}/",
+        seconds=args.seconds,
+        connections=connections,
+        method="POST",
+        path=f"/api/v1/events/{event_id}/entry",
+        tokens=tokens,
+        delay_ms=int(1000 * connections / join_rate),
+    )
+    return {"bare": bare, "join": join}
+
+
+def summarize(rows: list[dict], half: list[dict]) -> dict:
+    measured = [name for name in rows[0] if name != "floor"]
+    return {
+        **{
+            f"{name}_over_floor_rps": median(r[name].rps / r["floor"].rps for r in rows)
+            for name in measured
+        },
+        "per_round": {name: [round(r[name].rps) for r in rows] for name in rows[0]},
+        "spread": {name: spread(r[name].rps for r in rows) for name in rows[0]},
         "join_over_bare_rps": median(r["join"].rps / r["bare"].rps for r in rows),
         "detail_over_bare_rps": median(r["detail"].rps / r["bare"].rps for r in rows),
         "me_over_bare_rps": median(r["me"].rps / r["bare"].rps for r in rows),
@@ -145,6 +256,7 @@ def main() -> None:
             f"{name}_over_bare_rps": median(r[name].rps / r["bare"].rps for r in rows)
             for name in REFERENCES
         },
+        "floor_rps": median(r["floor"].rps for r in rows),
         "bare_rps": median(r["bare"].rps for r in rows),
         "join_rps": median(r["join"].rps for r in rows),
         "detail_rps": median(r["detail"].rps for r in rows),
@@ -162,9 +274,6 @@ def main() -> None:
         "errors": sum(r[k].errors for r in rows for k in r)
         + sum(h[k].errors for h in half for k in h),
     }
-    print(json.dumps(summary, indent=2))
-    (RESULTS / "join.json").write_text(json.dumps(summary, indent=2))
-    verify_entries()
 
 
 def verify_entries() -> None:

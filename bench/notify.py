@@ -4,7 +4,7 @@
 
 A fake WeChat server (tests/fake_wechat.py) runs in its own process on loopback and answers like
 the real API. Each run, alternating:
-- plain: the same client code (``accounts.wechat_messages.send_subscribe_message``) calls the
+- plain: the same client code (``wechat.subscribe.send_subscribe_message``) calls the
   fake in a loop, one process, ``--plain`` messages: the floor of what sending costs;
 - workers: the project's worker configuration (the Procfile's ``celery -A lottery_site worker
   --concurrency=${CELERY_CONCURRENCY:-2}``) delivers the drawn event's result messages, from the
@@ -148,7 +148,7 @@ def reset(event) -> None:
 
 
 def plain_loop(messages: int) -> float:
-    from accounts.wechat_messages import send_subscribe_message
+    from wechat.subscribe import send_subscribe_message
 
     data = {"thing1": "十万人的抽奖", "thing2": "很遗憾，未中奖", "time3": "2026-01-01 20:00"}
     send_subscribe_message(openid="o-warm-up", template_id=TEMPLATE, data=data)

@@ -1,9 +1,12 @@
 -- wrk script: every request carries a different user's token, so every join inserts.
--- Environment: BENCH_METHOD (GET), BENCH_PATH (/healthz), BENCH_TOKENS (file, one token a
--- line), BENCH_THREADS (wrk's -t, so threads take interleaved tokens), BENCH_DELAY_MS (a pause
--- before each request on a connection: a crude rate limit for the half-saturation runs).
+-- Environment: BENCH_METHOD (GET), BENCH_PATH (/healthz), BENCH_PATHS (file, one path a line:
+-- each request takes the next, so joins spread over many events), BENCH_TOKENS (file, one token
+-- a line), BENCH_THREADS (wrk's -t, so threads take interleaved tokens and paths),
+-- BENCH_DELAY_MS (a pause before each request on a connection: a crude rate limit for the
+-- half-saturation runs).
 local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH") or "/healthz"
+local paths_file = os.getenv("BENCH_PATHS")
 local tokens_file = os.getenv("BENCH_TOKENS")
 local stride = tonumber(os.getenv("BENCH_THREADS") or "1")
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
@@ -14,22 +17,30 @@ function setup(thread)
   next_id = next_id + 1
 end
 
-function init(args)
-  tokens = {}
-  if tokens_file and tokens_file ~= "" then
-    for line in io.lines(tokens_file) do tokens[#tokens + 1] = line end
+local function lines(file)
+  local found = {}
+  if file and file ~= "" then
+    for line in io.lines(file) do found[#found + 1] = line end
   end
+  return found
+end
+
+function init(args)
+  tokens = lines(tokens_file)
+  paths = lines(paths_file)
   index = id - stride
 end
 
 function request()
   local headers = {}
+  index = index + stride
   if #tokens > 0 then
-    index = index + stride
     headers["Authorization"] = "Bearer " .. tokens[(index % #tokens) + 1]
   end
+  local target = path
+  if #paths > 0 then target = paths[(index % #paths) + 1] end
   if method == "POST" then headers["Content-Length"] = "0" end
-  return wrk.format(method, path, headers, nil)
+  return wrk.format(method, target, headers, nil)
 end
 
 function delay()

@@ -1,16 +1,18 @@
 #!/usr/bin/env python
-"""bench/square: the public square against a bare Django JSON view, same server, same rounds.
+"""bench/square: the public square against the floor and a bare Django view, same rounds.
 
     BENCH_DATABASE_URL=... BENCH_REDIS_URL=... .venv/bin/python bench/square.py \\
         [--rounds 3] [--seconds 10] [--events 2000] [--port 8766]
 
 gunicorn (bin/serve-web) on MySQL + Redis with N public events (and some unlisted ones) holding
 entries spread over the last 30 hours, so ``hot`` has a real window to count. Each round
-measures, alternating: /healthz (the bare view), /api/v1/square?sort=hot, ?sort=soon, the
+measures, alternating: the floor (bench/plain_wsgi.py under the same bin/serve-web, on
+``--port`` + 10: the reference outside our code), /healthz (the bare view), /api/v1/square?sort=hot, ?sort=soon, the
 second page of ``hot`` (through its cursor), /bench/square-checked?sort=hot (the first page
 checked in the database on every request, as without Redis: what the generation check saves)
 and /bench/drf (DRF alone, the floor of any DRF endpoint). Ratios are medians of the per-round
-ratios.
+ratios: ``*_over_floor`` to the floor, ``*_over_bare`` to /healthz (which moves with our own
+middleware).
 
 Correctness, during every measurement: a checker thread in this process (not the server's)
 takes the first event of the first page, cancels or hides it through the services, joins a few
@@ -33,7 +35,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, Server, median, setup_django, wrk  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    Server,
+    floor_server,
+    median,
+    setup_django,
+    spread,
+    wrk,
+)
 
 SORTS = ("hot", "soon", "new")
 
@@ -122,7 +132,7 @@ class Checker(threading.Thread):
         from django.utils import timezone
 
         from accounts.models import User
-        from events import services
+        from events import moderation, services
         from events.models import Event
 
         staff = User.objects.get(username="bench-staff")
@@ -140,7 +150,7 @@ class Checker(threading.Thread):
                         event=event, actor=staff, now=now, reason="压测", by_staff=True
                     )
                 else:
-                    services.event_moderate(event=event, actor=staff, to="hidden", now=now)
+                    moderation.event_moderate(event=event, actor=staff, to="hidden", now=now)
                 self.removed.add(event.public_id)
             for public_id in rng.sample(top, min(3, len(top))):  # move the hot order
                 if public_id not in self.removed:
@@ -175,8 +185,12 @@ def main() -> None:
     make_events(args.events)
     User.objects.create(username="bench-staff", is_staff=True)
     rows = []
-    with Server(port=args.port, settings="bench.settings") as server:
+    with (
+        floor_server(args.port + 10) as floor,
+        Server(port=args.port, settings="bench.settings") as server,
+    ):
         base = server.url
+        wrk(f"{floor.url}/", seconds=3)
         wrk(f"{base}/healthz", seconds=3)  # warm up every worker
         wrk(f"{base}/api/v1/square", seconds=3, path="/api/v1/square")
         checker = Checker(base)
@@ -184,7 +198,8 @@ def main() -> None:
         for round_number in range(1, args.rounds + 1):
             common = {"seconds": args.seconds, "connections": args.connections}
             second = get(f"{base}/api/v1/square?sort=hot")["next"]
-            row = {"bare": wrk(f"{base}/healthz", **common)}
+            row = {"floor": wrk(f"{floor.url}/", **common)}
+            row["bare"] = wrk(f"{base}/healthz", **common)
             for sort in ("hot", "soon"):
                 path = f"/api/v1/square?sort={sort}"
                 row[sort] = wrk(f"{base}{path}", path=path, **common)
@@ -213,6 +228,11 @@ def main() -> None:
 
     summary = {
         **{
+            f"{name}_over_floor_rps": median(r[name].rps / r["floor"].rps for r in rows)
+            for name in ("bare", "hot", "soon", "hot_page_2", "hot_checked", "drf_only")
+        },
+        "spread": {name: spread(r[name].rps for r in rows) for name in rows[0]},
+        **{
             f"{name}_over_bare_rps": median(r[name].rps / r["bare"].rps for r in rows)
             for name in ("hot", "soon", "hot_page_2", "hot_checked", "drf_only")
         },
@@ -225,8 +245,8 @@ def main() -> None:
         "violations": checker.violations,
         **final,
     }
-    print(json.dumps(summary, indent=2))
-    (RESULTS / "square.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    (RESULTS / "square.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     assert not checker.violations, checker.violations
     assert summary["errors"] == 0, summary["errors"]
 

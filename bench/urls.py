@@ -5,8 +5,6 @@ what the event detail does, so the detail's figure can be read against floors me
 same run, on the same server. Served only under bench/settings.py, never in production.
 """
 
-import functools
-
 from django.http import HttpResponse
 from django.urls import include, path
 from django.utils import timezone
@@ -15,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events import selectors, square, views
+from events import read_model, square, views
 from events import serializers as s
 
 
@@ -39,7 +37,7 @@ class AuthenticatedOnly(APIView):
         return Response({"status": "ok"})
 
 
-_states: dict[int, selectors.EventState] = {}
+_states: dict[int, read_model.EventState] = {}
 
 
 class DetailWithoutQuery(APIView):
@@ -49,11 +47,11 @@ class DetailWithoutQuery(APIView):
     costs more than nothing)."""
 
     def get(self, request: Request, event_id: str) -> Response:
-        ref = selectors.event_ref(public_id=event_id)
+        ref = read_model.event_ref(public_id=event_id)
         state = _states.get(ref.pk)
         if state is None:
-            state = _states[ref.pk] = selectors.event_state(ref=ref, viewer=request.user)
-        return Response(views.detail_payload(ref, state))
+            state = _states[ref.pk] = read_model.event_state(ref=ref, viewer=request.user)
+        return Response(read_model.detail(ref, state))
 
 
 class SquareAlwaysChecked(views.SquareView):
@@ -66,8 +64,7 @@ class SquareAlwaysChecked(views.SquareView):
         found = square.page(
             sort=query["sort"], after=None, size=query["page_size"], now=timezone.now()
         )
-        render = functools.partial(views._render_cards, request)  # noqa: SLF001
-        results = square.cards(found.items, render=render, host=request.get_host())
+        results = read_model.cards(found.items, request=request)
         body = views._square_body(query["sort"], results, None)  # noqa: SLF001
         return HttpResponse(body, content_type="application/json")
 

@@ -35,14 +35,16 @@ class ConfigOutput(serializers.Serializer):
     server_time = AwareDateTimeField(
         help_text="Now, on the server: base countdowns on it, not on the phone's clock."
     )
-    api_version = serializers.CharField()
+    api_version = serializers.CharField(
+        help_text="The API's version (semver), the same as the OpenAPI document's info.version."
+    )
     subscribe_templates = TemplatesOutput()
     limits = LimitsOutput()
 
 
 EXAMPLE = {
     "server_time": "2026-12-01T20:00:00.123000+08:00",
-    "api_version": "1.0.0",
+    "api_version": "1.1.0",
     "subscribe_templates": {"result": "tmpl-result-id", "cancel": "tmpl-cancel-id"},
     "limits": {
         "title_length": {"min": 1, "max": 100},

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Prefetch, Q
+from django.db.models import Prefetch, Q
 
+from draws import fairness
 from events.models import Claim, Entry, Event, Prize, Substitution
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
@@ -29,15 +30,19 @@ def events_due_for_lock(*, now: datetime) -> list[int]:
 
 
 def events_due_for_draw(*, now: datetime) -> list[int]:
-    """Every OPENING event whose draw time has passed, or that was locked early on purpose.
+    """Every OPENING event whose draw is due: its draw time passed, or it was locked early.
 
-    An early lock (count target reached, creator's manual draw) sets ``lock_at`` to the moment
-    of locking, before the scheduled ``draw_at - LOCK_LEAD``; such events are drawn at once.
+    An early lock (count target reached, creator's manual draw) stores its due time
+    (``early_lock_at``); such an event is drawn once its reveal gap has passed
+    (``event_draw`` checks the gap: a sweep before it changes nothing).
     """
-    scheduled_lock = F("draw_at") - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
+    # A cancel asked after the lock is settled as soon as its round is out, like an early lock.
     return list(
-        Event.objects.filter(status=Event.Status.OPENING, live=False)  # live: drawn by its host
-        .filter(Q(draw_at__lte=now) | Q(lock_at__lt=scheduled_lock))
+        Event.objects.filter(
+            Event.draw_due_q(now=now) | Q(cancel_requested_at__isnull=False),
+            status=Event.Status.OPENING,
+            live=False,  # live: drawn by its host
+        )
         .order_by("draw_at")
         .values_list("pk", flat=True)
     )
@@ -51,8 +56,7 @@ def overdue_counts(*, now: datetime, grace: timedelta) -> dict[str, int]:
     (status, lock_at) and (status, draw_at) indexes, every sweep.
     """
     before = now - grace
-    scheduled_lock = F("draw_at") - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
-    draw_due = Q(draw_at__lte=before) | (Q(lock_at__lt=scheduled_lock) & Q(lock_at__lte=before))
+    draw_due = Event.draw_due_q(now=before)
     return {
         "lock": Event.objects.filter(status=Event.Status.INIT, lock_at__lte=before).count(),
         "draw": Event.objects.filter(draw_due, status=Event.Status.OPENING, live=False).count(),
@@ -62,18 +66,50 @@ def overdue_counts(*, now: datetime, grace: timedelta) -> dict[str, int]:
 def is_due_for_draw(event: Event, *, now: datetime) -> bool:
     if event.live:  # drawn round by round by its host (the live app), never in one draw
         return False
-    scheduled_lock = event.draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
-    return event.draw_at <= now or event.lock_at < scheduled_lock
+    return event.draw_due_at <= now or event.cancel_requested_at is not None
+
+
+def reveal_gap(event: Event) -> timedelta:
+    """The event's reveal gap: fixed at creation (v3), else LOTTERY_REVEAL_GAP_SECONDS."""
+    seconds = event.reveal_gap_seconds
+    return timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS if seconds is None else seconds)
 
 
 def reveal_time(event: Event) -> datetime:
-    """The earliest moment the seed may be revealed: LOTTERY_REVEAL_GAP_SECONDS after the lock.
+    """The earliest moment the seed may be revealed: the reveal gap after the lock.
 
     Counted from when the digests were actually published (``locked_at``), so a late sweeper
     or a count-mode lock cannot shorten it; events locked before it was recorded use lock_at.
     """
-    published = event.locked_at or event.lock_at
-    return published + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
+    return (event.locked_at or event.lock_at) + reveal_gap(event)
+
+
+def beacon_overdue_counts(*, now: datetime) -> dict[str, int]:
+    """How many settlements (draws, cancels after the lock) and substitutions have waited for
+    their beacon round longer than DRAND_MAX_WAIT_SECONDS after its time.
+
+    Both wait as long as it takes (no fallback); this is what the operator is alerted on. Few
+    rows at any moment: events locked and not yet settled, substitutions pending.
+    """
+    limit = now.timestamp() - settings.DRAND_MAX_WAIT_SECONDS
+    waiting_events = Event.objects.filter(
+        status=Event.Status.OPENING, beacon__isnull=True, beacon_round__isnull=False
+    ).values_list("beacon_round", "beacon_chain")
+    pending = Substitution.objects.filter(pending=True, beacon_round__isnull=False).values_list(
+        "beacon_round", "event__beacon_chain"
+    )
+    return {
+        "draw": _overdue(waiting_events, limit),
+        "substitution": _overdue(pending, limit),
+    }
+
+
+def _overdue(rows, limit: float) -> int:
+    return sum(
+        1
+        for round_number, chain in rows
+        if chain and fairness.round_time(chain, round_number) <= limit
+    )
 
 
 def stream_entrant_keys(*, event_id: int) -> Iterator[list[str]]:
@@ -165,13 +201,36 @@ def claims_due_for_expiry(*, now: datetime) -> list[int]:
     alternate there has a claim row only for their inbox).
     """
     return list(
-        Claim.objects.filter(
-            status=Claim.Status.UNCLAIMED, deadline__lte=now, entry__prize__isnull=False
-        )
+        Claim.objects.filter(Claim.expired_q(now=now), entry__prize__isnull=False)
         .exclude(event__delivery=Event.Delivery.NONE)
         .order_by("deadline", "pk")
         .values_list("pk", flat=True)
     )
+
+
+def substitutions_due(*, now: datetime) -> list[int]:
+    """v3: the pending substitution each event must resolve next, once its round's time is due.
+
+    Per event only the earliest pending one (they are resolved in the order recorded). Few rows
+    at any moment: those recorded within the last reveal gap, or waiting for a late round.
+    """
+    rows = (
+        Substitution.objects.filter(pending=True)
+        .order_by("pk")
+        .values_list("pk", "event_id", "beacon_round", "event__beacon_chain")
+    )
+    due, seen = [], set()
+    for pk, event_id, round_number, chain in rows:
+        if event_id in seen:
+            continue
+        seen.add(event_id)
+        if (
+            round_number is None
+            or not chain
+            or fairness.round_time(chain, round_number) <= now.timestamp()
+        ):
+            due.append(pk)
+    return due
 
 
 def substitutions_of(*, event: Event) -> list[Substitution]:

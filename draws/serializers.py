@@ -4,6 +4,8 @@ The verifier (tools/verify_draw.py) reads exactly these shapes, so they are shar
 and the ``verify_draw`` management command.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -25,6 +27,14 @@ class BeaconChainOutput(serializers.Serializer):
     public_key = serializers.CharField()
     period = serializers.IntegerField()
     genesis_time = serializers.IntegerField()
+    # What drand's chain hash also covers, so anyone can recompute it (null: an older event).
+    group_hash = serializers.CharField(allow_null=True, default=None)
+    beacon_id = serializers.CharField(allow_null=True, default=None)
+    name = serializers.CharField(allow_null=True, default=None)
+
+    def to_representation(self, chain):
+        data = super().to_representation(chain)
+        return {name: value if value != "" else None for name, value in data.items()}
 
 
 class BeaconOutput(serializers.Serializer):
@@ -49,13 +59,72 @@ class SubstitutionOutput(serializers.Serializer):
         allow_null=True, help_text="the step of the order that named the alternate"
     )
     replacement = serializers.CharField(
-        allow_null=True, help_text="the alternate's user id; null: the unit is now unawarded"
+        allow_null=True,
+        help_text="the alternate's user id; null: the unit is now unawarded (or, while "
+        "`pending`, not drawn yet)",
+    )
+    # v3 (docs/fairness.md): the alternate is drawn among those who never held a unit, with the
+    # first beacon round at or after `at` + the reveal gap; `pending` until that round is out.
+    pending = serializers.BooleanField(
+        help_text="v3: waiting for its beacon round; the unit has no holder meanwhile"
+    )
+    beacon_round = serializers.IntegerField(allow_null=True)
+    beacon = BeaconOutput(allow_null=True)
+    drawn_at = AwareDateTimeField(
+        source="resolved_at",
+        allow_null=True,
+        help_text="v3: when the alternate was drawn (their claim window starts then)",
+    )
+    position = serializers.IntegerField(
+        source="replacement_position",
+        allow_null=True,
+        help_text="v3: the alternate's 0-based place in the sorted entrant list",
+    )
+    replaced_deadline = AwareDateTimeField(
+        allow_null=True,
+        default=None,
+        help_text="the replaced holder's claim deadline (null: no claim step); `expired` is "
+        "valid only at or after it",
+    )
+    deadline = AwareDateTimeField(
+        allow_null=True, default=None, help_text="the alternate's claim deadline"
     )
 
     def to_representation(self, substitution):
         data = super().to_representation(substitution)
         data["replacement"] = substitution.replacement_key or None
         return data
+
+
+class UserRefOutput(serializers.Serializer):
+    id = serializers.CharField()
+
+
+class WinnerRefOutput(serializers.Serializer):
+    """A would-be winner of a canceled event: the user's public id and the prize, unit order."""
+
+    user = UserRefOutput()
+    prize = PrizeRef()
+
+
+def with_deadlines(event, substitutions: list[Substitution]) -> list[Substitution]:
+    """Each substitution with the replaced holder's claim deadline and the alternate's.
+
+    A draw's winner holds the unit from ``drawn_at``, an alternate from when they were drawn
+    (v3 ``resolved_at``; before, the substitution's time): the claim window runs from there.
+    """
+    if event.delivery == event.Delivery.NONE or event.drawn_at is None:
+        return substitutions
+    window = timedelta(days=event.claim_days)
+    held_since = {}
+    for sub in substitutions:
+        since = held_since.get(sub.unit, event.drawn_at)
+        sub.replaced_deadline = since + window
+        awarded = sub.resolved_at or (sub.created_at if sub.replacement_key else None)
+        sub.deadline = awarded + window if sub.replacement_key and awarded else None
+        if sub.replacement_key:
+            held_since[sub.unit] = awarded
+    return substitutions
 
 
 class ProofOutput(serializers.Serializer):
@@ -83,6 +152,18 @@ class ProofOutput(serializers.Serializer):
     # Alternates (docs/fairness.md): every unit that passed on since the draw, in order.
     max_substitutions = serializers.SerializerMethodField()
     substitutions = serializers.SerializerMethodField()
+    # v3: fixed at creation. An event created while no beacon was configured is drawn without
+    # one (and says so from creation); every other waits for its round. null before v3.
+    without_beacon = serializers.SerializerMethodField()
+    reveal_gap_seconds = serializers.SerializerMethodField()
+    # The claim window (null: no claim step, so nothing ever expires): `expired` is checkable.
+    claim_days = serializers.SerializerMethodField()
+    # A cancel asked after the lock (staff, with a public reason) is settled at the named round
+    # and publishes the winners the draw would have had; null when not canceled that way.
+    cancel_reason = serializers.SerializerMethodField()
+    cancel_requested_at = AwareDateTimeField(allow_null=True)
+    canceled_at = AwareDateTimeField(allow_null=True)
+    would_be_winners = serializers.SerializerMethodField()
     # Where the two other inputs of tools/verify_draw.py are published.
     entrants_url = serializers.SerializerMethodField()
     winners_url = serializers.SerializerMethodField()
@@ -105,7 +186,36 @@ class ProofOutput(serializers.Serializer):
     def get_substitutions(self, event) -> list:
         if event.status != event.Status.OPENED:
             return []
-        return SubstitutionOutput(selectors.substitutions_of(event=event), many=True).data
+        rows = with_deadlines(event, selectors.substitutions_of(event=event))
+        return SubstitutionOutput(rows, many=True).data
+
+    def get_without_beacon(self, event) -> bool | None:
+        if event.fairness_algorithm != fairness.ALGORITHM_V3:
+            return None
+        return event.without_beacon
+
+    def get_reveal_gap_seconds(self, event) -> int | None:
+        """v3: the gap fixed at creation (the round is the first at or after locked_at + it)."""
+        if event.fairness_algorithm != fairness.ALGORITHM_V3:
+            return None
+        return event.reveal_gap_seconds
+
+    def get_claim_days(self, event) -> int | None:
+        return None if event.delivery == event.Delivery.NONE else event.claim_days
+
+    def get_cancel_reason(self, event) -> str | None:
+        asked = event.status == event.Status.CANCELED or event.cancel_requested_at is not None
+        return (event.cancel_reason or None) if asked else None
+
+    @extend_schema_field(WinnerRefOutput(many=True, allow_null=True))
+    def get_would_be_winners(self, event) -> list | None:
+        if event.status != event.Status.CANCELED or event.would_be_winners is None:
+            return None
+        units = [prize for prize in event.ordered_prizes for _ in range(prize.quantity)]
+        return [
+            {"user": {"id": key}, "prize": {"id": prize.public_id, "name": prize.name}}
+            for key, prize in zip(event.would_be_winners, units, strict=False)
+        ]
 
     def get_entrants_url(self, event) -> str:
         return reverse("event-entrants", args=[event.public_id])

@@ -9,14 +9,14 @@ interrupted at any point (worker killed, database gone) and run again gives the 
 import bisect
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from draws import fairness, selectors
-from events import square, transitions
+from events import read_model, transitions
 from events.models import Entry, Event, EventLog, Prize
 from lottery_site import drand, metrics
 from lottery_site import request_id as log_context
@@ -36,7 +36,8 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
 
     The one lock, whatever closed the entries: the scheduled lock time passing, a count-mode
     target reached (the join that reached it set ``lock_at``), or ``early``, the creator's
-    manual draw, which locks before the scheduled lock time and sets ``lock_at`` to now.
+    manual draw, which locks before the scheduled lock time and sets ``lock_at`` to now. An
+    early lock (target, creator) stores its due time, ``early_lock_at``: the draw is due then.
     The transaction takes the event's row lock first. A join commits its entry and its
     ``participant_count`` increment under that same row lock, so once this transaction holds
     it, no further entry can be committed: the list read below is final.
@@ -44,14 +45,17 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
     with transaction.atomic():
         lock_at = _hold_row(event_id)
         due = {"lock_at__gt": now} if early else {"lock_at__lte": now}
-        changes = {"status": Event.Status.OPENING, **({"lock_at": now} if early else {})}
+        changes = {"status": Event.Status.OPENING}
+        if early:
+            changes.update(lock_at=now, early_lock_at=now)
         if not Event.objects.filter(pk=event_id, status=Event.Status.INIT, **due).update(**changes):
             return False
-        event = Event.objects.only("draw_at", "lock_at", "draw_mode").get(pk=event_id)
+        event = Event.objects.only(*_LOCK_FIELDS).get(pk=event_id)
         trigger = "creator" if early else _lock_trigger(event)
-        Event.objects.filter(pk=event_id).update(
-            **_lock_publication(event_id, now=now, early=trigger != "schedule")
-        )
+        published = _lock_publication(event_id, now=now)
+        if trigger == "target":  # entries closed when the join reached it (its ``lock_at``)
+            published["early_lock_at"] = event.lock_at
+        Event.objects.filter(pk=event_id).update(**published)
         transitions.log(
             event_id,
             action=EventLog.Action.LOCK,
@@ -60,7 +64,8 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
             reason=reason or LOCK_REASONS[trigger],
             now=now,
         )
-        square.changed()
+        read_model.event_changed(event_id=event_id, what="live")
+    logger.info("event %s locked (%s)", event.public_id, LOCK_REASONS[trigger])
     metrics.EVENTS_LOCKED.labels(trigger).inc()
     if not early:  # how long after entries closed the sweeper locked the event
         metrics.LOCK_LAG.observe((now - lock_at).total_seconds())
@@ -70,47 +75,68 @@ def event_lock(*, event_id: int, now: datetime, reason: str = "", early: bool = 
 LOCK_REASONS = {"schedule": "lock time", "target": "target reached", "creator": "drawn early"}
 
 
+_LOCK_FIELDS = ("public_id", "lock_at", "draw_mode", "participant_count", "target_participants")
+
+
 def _lock_trigger(event: Event) -> str:
-    """What closed the entries of an event the sweeper locks: its schedule, or its target."""
-    if event.draw_mode == Event.DrawMode.COUNT and event.lock_at < Event.scheduled_lock_at(
-        event.draw_at
-    ):
+    """What closed the entries of an event the sweeper locks: its schedule, or its count target.
+
+    Read from the count, not from the times: a count-mode event whose target is reached had its
+    entries closed by the join that reached it (no withdrawal is accepted after that).
+    """
+    target = event.target_participants
+    if event.draw_mode == Event.DrawMode.COUNT and target and event.participant_count >= target:
         return "target"
     return "schedule"
 
 
-def _lock_publication(event_id: int, *, now: datetime, early: bool) -> dict:
-    """What the lock publishes: the entrant count and digest, the prizes digest, the lock time.
+def _lock_publication(event_id: int, *, now: datetime) -> dict:
+    """What the lock publishes: the entrant count and digest, the prizes digest, the lock time,
+    and the beacon round.
 
-    An early lock (manual draw, count target) names a new beacon round: the first one at least
-    LOTTERY_REVEAL_GAP_SECONDS after now, so the draw does not wait for the round named for the
-    scheduled lock. It is still unknown to anyone when the entrant list and the prizes froze.
+    The round is named here, at the actual lock, in every draw mode: the first one at or after
+    ``now`` + the event's reveal gap. Nobody can know it while the entrant list and the prizes
+    can change, however late the sweeper locks (a round named earlier, from the scheduled lock,
+    could be public before a late lock; v2 events, which named one at creation, are renamed too).
     """
     count, digest = _frozen_list(event_id)
-    event = Event.objects.only("fairness_algorithm", "beacon_chain").get(pk=event_id)
+    event = Event.objects.only("fairness_algorithm", "beacon_chain", "reveal_gap_seconds").get(
+        pk=event_id
+    )
     published = {"entrant_count": count, "entrants_digest": digest, "locked_at": now}
-    if event.fairness_algorithm == fairness.ALGORITHM_V2:
+    if event.fairness_algorithm in fairness.WITH_PRIZES_DIGEST:
         published["prizes_digest"] = fairness.prizes_digest(
             Prize.objects.filter(event_id=event_id)
             .order_by("position")
             .values_list("public_id", "quantity", "name")
         )
-        if early and event.beacon_chain:
-            chain = drand.Chain.from_json(event.beacon_chain)
-            reveal = now + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
-            published["beacon_round"] = chain.first_round_at_or_after(reveal.timestamp())
+        if event.beacon_chain:
+            published["beacon_round"] = fairness.first_round_at_or_after(
+                event.beacon_chain, now + selectors.reveal_gap(event)
+            )
     return published
 
 
 def event_draw(*, event_id: int, now: datetime) -> bool:
-    """OPENING -> OPENED with winners; False if not OPENING, not due, or someone else drew it.
+    """OPENING -> OPENED with winners, or -> CANCELED with the would-be winners; False if not
+    OPENING, not due, still waiting (for the reveal gap or the beacon round), or someone else
+    settled it.
 
-    The conditional UPDATE to OPENED comes first and holds the event's row lock for the rest
-    of the transaction: a second draw (another sweeper, a task delivered twice) waits for it,
-    then finds no OPENING row and returns at once instead of redoing the work. The winners,
-    the prizes' awarded counts and the "draw" log row (the notifications outbox) are written
-    in that same transaction: results and their notifications exist together or not at all,
-    and a worker killed half-way leaves the event OPENING for the next sweep.
+    The one step that settles a locked event. It never goes ahead without the beacon round
+    named at the lock: until a relay serves that round with a valid signature it returns
+    False and the next sweep asks again, however long it takes (``lottery_beacon_overdue``
+    tells the operator). Only an event created without a beacon (v3 ``without_beacon``, or an
+    older event that named no round) is drawn without one.
+
+    A cancel asked after the lock (``cancel_requested_at``, ``events.services.event_cancel``)
+    is settled here too, with the same inputs: the event is canceled and the winners the draw
+    would have had are published in its proof, so the cancel cannot hide the outcome.
+
+    The conditional UPDATE of the status comes first in the transaction and holds the event's
+    row lock for the rest of it: a second settlement (another sweeper, a task delivered twice)
+    waits for it, then finds no OPENING row and returns. The winners, the prizes' awarded
+    counts and the log row (the notifications outbox) are written in that same transaction; a
+    worker killed half-way leaves the event OPENING for the next sweep.
     Raises DrawIntegrityError (nothing written) if the entrant list changed after the lock.
     """
     started = time.perf_counter()
@@ -118,55 +144,94 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
     if event is None or not selectors.is_due_for_draw(event, now=now):
         return False
     log_context.event_id.set(event.public_id)  # the draw task's log lines name the event
-    if now < selectors.reveal_time(event):
-        return False  # the sweeper comes back; a worker never sleeps through the gap
-    beacon, missing_reason = event.beacon, event.beacon_missing_reason
-    if event.fairness_algorithm == fairness.ALGORITHM_V2 and not (beacon or missing_reason):
-        beacon, missing_reason = _beacon_for(event, now=now)  # network: outside any transaction
-        if beacon is None and not missing_reason:
-            return False  # the round is not out yet: the next sweep asks again
+    reveal_at = selectors.reveal_time(event)
+    if now < reveal_at:
+        # The sweeper comes back; a worker never sleeps through the gap. Said, so that a draw
+        # asked for by a request and done by a later sweep reads as one story in the log.
+        logger.info("event %s: drawn by the first sweep after %s", event.public_id, reveal_at)
+        return False
+    beacon, missing_reason = _round_for(event, now=now)  # network: outside any transaction
+    if beacon is None and missing_reason is None:
+        return False  # the round is not out, or no relay served it yet: the next sweep asks
     prizes = list(Prize.objects.filter(event_id=event_id).order_by("position"))
     allocation = _allocate(event, prizes, beacon)
     with transaction.atomic():
         _hold_row(event_id)
-        if not Event.objects.filter(pk=event_id, status=Event.Status.OPENING).update(
-            status=Event.Status.OPENED,
-            drawn_at=now,
-            beacon=beacon,
-            beacon_missing_reason=missing_reason[:200],
-        ):
+        current = (
+            Event.objects.filter(pk=event_id, status=Event.Status.OPENING)
+            .values("cancel_requested_at", "cancel_reason")
+            .first()
+        )
+        if current is None:
             return False
-        winners = _winning_entries(event, [position for position, _ in allocation.awards])
-        prize_pk = {prize.public_id: prize.pk for prize in prizes}
-        _write_awards(
-            [
-                (winners[position], prize_pk[prize_id], rank)
-                for rank, (position, prize_id) in enumerate(allocation.awards)
-            ]
-        )
-        _write_awarded_counts(prizes, allocation.unawarded)
-        transitions.log(
-            event_id,
-            action=EventLog.Action.DRAW,
-            from_status=Event.Status.OPENING,
-            to_status=Event.Status.OPENED,
-            reason=f"{len(allocation.awards)} winners of {event.entrant_count} entrants",
-            now=now,
-        )
-    logger.info("event %s drawn: %d winners", event.public_id, len(allocation.awards))
-    _count_draw(event, now=now, seconds=time.perf_counter() - started)
+        settle = _settle_cancel if current["cancel_requested_at"] else _settle_draw
+        settle(event, prizes, allocation, beacon=beacon, missing_reason=missing_reason, now=now)
+        read_model.event_changed(event_id=event_id, what="live")
+    if current["cancel_requested_at"] is None:
+        _count_draw(event, now=now, seconds=time.perf_counter() - started)
     return True
 
 
+def _settle_draw(event, prizes, allocation, *, beacon, missing_reason, now) -> None:
+    Event.objects.filter(pk=event.pk, status=Event.Status.OPENING).update(
+        status=Event.Status.OPENED,
+        drawn_at=now,
+        beacon=beacon,
+        beacon_missing_reason=(missing_reason or "")[:200],
+    )
+    keys_at = _keys_at(event, [position for position, _ in allocation.awards])
+    ids = selectors.entry_ids_by_key(event_id=event.pk, keys=list(keys_at.values()))
+    prize_pk = {prize.public_id: prize.pk for prize in prizes}
+    _write_awards(
+        [
+            (ids[keys_at[position]], prize_pk[prize_id], rank)
+            for rank, (position, prize_id) in enumerate(allocation.awards)
+        ]
+    )
+    _write_awarded_counts(prizes, allocation.unawarded)
+    transitions.log(
+        event.pk,
+        action=EventLog.Action.DRAW,
+        from_status=Event.Status.OPENING,
+        to_status=Event.Status.OPENED,
+        reason=f"{len(allocation.awards)} winners of {event.entrant_count} entrants",
+        now=now,
+    )
+    logger.info("event %s drawn: %d winners", event.public_id, len(allocation.awards))
+
+
+def _settle_cancel(event, prizes, allocation, *, beacon, missing_reason, now) -> None:
+    """The cancel asked after the lock: the event is canceled, nobody wins, and the proof shows
+    who would have (user keys in unit order), computed exactly as the draw would have."""
+    keys_at = _keys_at(event, [position for position, _ in allocation.awards])
+    Event.objects.filter(pk=event.pk, status=Event.Status.OPENING).update(
+        status=Event.Status.CANCELED,
+        canceled_at=now,
+        beacon=beacon,
+        beacon_missing_reason=(missing_reason or "")[:200],
+        would_be_winners=[keys_at[position] for position, _ in allocation.awards],
+    )
+    transitions.log(
+        event.pk,
+        action=EventLog.Action.CANCEL,
+        actor_kind=EventLog.ActorKind.STAFF,
+        from_status=Event.Status.OPENING,
+        to_status=Event.Status.CANCELED,
+        reason=Event.objects.values_list("cancel_reason", flat=True).get(pk=event.pk),
+        now=now,
+    )
+    logger.info("event %s canceled at its round (asked after the lock)", event.public_id)
+
+
 def _count_draw(event: Event, *, now: datetime, seconds: float) -> None:
-    """The draw's metrics. Its lag counts from when it became due: the draw time, or the
-    moment of an early lock (creator's manual draw, count target), after which it is drawn at
-    once; the number an operator alerts on (deploy/prometheus/alerts.yml)."""
+    """The draw's metrics. Its lag counts from when it became due (``draw_due_at``): the draw
+    time, or the moment of an early lock (creator's manual draw, count target), after which it
+    is drawn once the reveal gap has passed; the number an operator alerts on
+    (deploy/prometheus/alerts.yml)."""
     metrics.EVENTS_DRAWN.inc()
     metrics.DRAW_DURATION.observe(seconds)
     metrics.DRAW_ENTRANTS.observe(event.entrant_count)
-    due_at = event.draw_at if event.draw_at <= now else event.lock_at
-    metrics.DRAW_LAG.observe(max(0.0, (now - due_at).total_seconds()))
+    metrics.DRAW_LAG.observe(max(0.0, (now - event.draw_due_at).total_seconds()))
 
 
 def _allocate(event: Event, prizes: list[Prize], beacon: dict | None) -> fairness.Allocation:
@@ -186,43 +251,49 @@ def _allocate(event: Event, prizes: list[Prize], beacon: dict | None) -> fairnes
         entrants_digest=event.entrants_digest,
         entrant_count=event.entrant_count,
         prizes=[(prize.public_id, prize.quantity) for prize in prizes],
-        algorithm=fairness.ALGORITHM_V2,
+        algorithm=event.fairness_algorithm,
         prizes_digest=digest,
         beacon_randomness=bytes.fromhex(beacon["randomness"]) if beacon else None,
     )
 
 
-def _beacon_for(event: Event, *, now: datetime) -> tuple[dict | None, str]:
-    """(verified round, "") to draw with; (None, why) to draw without; (None, "") to wait.
+def _round_for(event: Event, *, now: datetime) -> tuple[dict | None, str | None]:
+    """(verified round, None) to draw with; (None, why) to draw without; (None, None) to wait.
 
-    Waiting ends DRAND_MAX_WAIT_SECONDS after the round's time: then the draw goes ahead
-    without the beacon, and the proof says why, rather than leave an event undrawn forever.
+    Without: only an event that never had a beacon (created with none configured, or older
+    than the beacon). Every other one waits for its named round, whatever the relays do: a
+    round no relay serves with a valid signature is not a reason to draw without it.
     """
-    if event.beacon_round is None or not event.beacon_chain:
-        return None, "no beacon was configured when the event was created"
-    chain = drand.Chain.from_json(event.beacon_chain)
-    round_time = chain.round_time(event.beacon_round)
-    if now.timestamp() < round_time:
+    if event.fairness_algorithm == fairness.ALGORITHM_V1:
         return None, ""
-    given_up = now.timestamp() >= round_time + settings.DRAND_MAX_WAIT_SECONDS
+    if event.beacon:
+        return event.beacon, None  # verified and stored earlier
+    if event.beacon_round is None or not event.beacon_chain:
+        return None, NO_BEACON_REASON
+    chain = drand.Chain.from_json(event.beacon_chain)
+    return fetch_round(chain=chain, round_number=event.beacon_round, now=now), None
+
+
+NO_BEACON_REASON = "no beacon was configured when the event was created"
+
+
+def fetch_round(*, chain: drand.Chain, round_number: int, now: datetime) -> dict | None:
+    """The verified round, or None while it is not out or no relay served a valid one."""
+    if now.timestamp() < chain.round_time(round_number):
+        return None
     if not settings.DRAND_URLS:
-        return (None, "no drand relay configured at the draw") if given_up else (None, "")
+        logger.error("round %d is due but DRAND_URLS is empty: waiting for it", round_number)
+        return None
     try:
-        beacon = drand.fetch_round(
+        return drand.fetch_round(
             chain=chain,
-            round_number=event.beacon_round,
+            round_number=round_number,
             urls=settings.DRAND_URLS,
             timeout=settings.DRAND_TIMEOUT_SECONDS,
         )
     except drand.BeaconError as error:
-        logger.warning("event %s: beacon round refused or missing: %s", event.public_id, error)
-        if given_up:
-            return None, (
-                f"round {event.beacon_round} not obtained within "
-                f"{settings.DRAND_MAX_WAIT_SECONDS} s of its time: {error}"
-            )
-        return None, ""
-    return beacon, ""
+        logger.warning("round %d not obtained yet: %s", round_number, error)
+        return None
 
 
 def event_draw_early(*, event: Event, actor, now: datetime) -> bool:
@@ -264,13 +335,12 @@ def _frozen_list(event_id: int) -> tuple[int, str]:
     return digest.count, digest.hexdigest()
 
 
-def _winning_entries(event: Event, positions: list[int]) -> dict[int, int]:
-    """Entry ids at the given positions of the canonical list, re-checking the frozen digest.
+def _keys_at(event: Event, positions: list[int]) -> dict[int, str]:
+    """The keys at the given positions of the canonical list, re-checking the frozen digest.
 
     One pass over the list's keys (the same read as the lock); per batch only the wanted
     positions inside it are looked at (bisect), so the cost is reading and hashing the list,
-    not a Python loop over a million rows. The few winning keys are then turned into entry ids
-    with one indexed query.
+    not a Python loop over a million rows, and the memory is one batch whatever the size.
     """
     wanted = sorted(positions)
     keys_at: dict[int, str] = {}
@@ -293,8 +363,7 @@ def _winning_entries(event: Event, positions: list[int]) -> dict[int, int]:
             event.entrants_digest,
         )
         raise DrawIntegrityError(f"entrant list of event {event.public_id} changed after lock")
-    ids = selectors.entry_ids_by_key(event_id=event.pk, keys=list(keys_at.values()))
-    return {position: ids[key] for position, key in keys_at.items()}
+    return keys_at
 
 
 def _write_awards(awards: list[tuple[int, int, int]]) -> None:

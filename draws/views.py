@@ -159,11 +159,14 @@ class DisqualifyView(APIView):
 
     @extend_schema(
         operation_id="eventWinnerDisqualify",
-        summary="Disqualify a winner (creator): the prize passes to the next alternate",
-        description="The unit goes to the next entrant of the draw's own order (docs/fairness.md): "
-        "nobody chooses who. After `max_substitutions` passes, or when the order runs out, the "
-        "unit is recorded unawarded (`replacement` null). The proof lists every substitution. "
-        "A winner whose prize was shipped cannot be disqualified.",
+        summary="Disqualify a winner (creator): the prize passes to an alternate",
+        description="Nobody chooses who (docs/fairness.md). v3: the substitution is recorded "
+        "`pending` with a beacon round not out yet; once it is, the alternate is drawn from it "
+        "among the entrants who never held a prize (read it in the proof). Before v3: the next "
+        "entrant of the draw's own order, at once. After `max_substitutions` passes, or when "
+        "nobody is left, the unit is recorded unawarded (`replacement` null, `pending` false). "
+        "The proof lists every substitution. A winner whose prize was shipped cannot be "
+        "disqualified.",
         request=s.DisqualifyInput,
         responses={200: s.SubstitutionOutput},
         extensions=refusals(

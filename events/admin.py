@@ -30,7 +30,7 @@ from accounts import services as accounts_services
 from accounts.admin import ReasonForm
 from accounts.models import Upload
 from accounts.serializers import picture_url
-from events import claim_crypto, claims, services
+from events import claim_crypto, claims, moderation, services
 from events.models import (
     Claim,
     ClaimAccess,
@@ -437,7 +437,8 @@ class EventAdmin(admin.ModelAdmin):
         for event in queryset:
             try:
                 # The service decides under the row lock: a cancel racing the draw loses cleanly.
-                services.event_cancel(
+                # After the lock it is only asked: settled, publicly, once the round is out.
+                result = services.event_cancel(
                     event=event,
                     actor=request.user,
                     now=timezone.now(),
@@ -454,6 +455,16 @@ class EventAdmin(admin.ModelAdmin):
             else:
                 canceled += 1
                 self.log_change(request, event, f"canceled: {reason}")
+                if result.status != Event.Status.CANCELED:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "“%(event)s” is locked: it will be canceled once its beacon round "
+                            "is out, and its proof will show who would have won."
+                        )
+                        % {"event": event},
+                        messages.INFO,
+                    )
         refused = len(queryset) - canceled
         self.message_user(
             request,
@@ -579,7 +590,9 @@ class ModerationCaseAdmin(EventAdmin):
     def _moderate(self, request, queryset, *, to: str, done_message: str):
         changed = 0
         for event in queryset:
-            if services.event_moderate(event=event, actor=request.user, to=to, now=timezone.now()):
+            if moderation.event_moderate(
+                event=event, actor=request.user, to=to, now=timezone.now()
+            ):
                 changed += 1
                 self.log_change(request, event, f"moderation: {to}")
         self.message_user(request, done_message % {"count": changed}, messages.SUCCESS)

@@ -27,6 +27,19 @@ class ClaimInput(InputSerializer):
     address = AddressInput(required=False, help_text="`shipping` delivery only (required there).")
 
 
+class ClaimListQuery(serializers.Serializer):
+    """The creator's filter on the claims list and exports: one state (all when absent)."""
+
+    state = serializers.ChoiceField(
+        choices=CLAIM_STATES, required=False, help_text="Only the winners whose claim is in it."
+    )
+
+
+class ClaimPageQuery(ClaimListQuery):
+    cursor = serializers.CharField(required=False, max_length=500)
+    page_size = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
+
+
 class ShipInput(InputSerializer):
     carrier = serializers.CharField(max_length=50)
     tracking_number = serializers.CharField(max_length=50)

@@ -4,10 +4,12 @@ Personal data appears only in the creator's (and permitted staff's) list and CSV
 those reads is audited by ``events.claims``. Examples here carry placeholders, never real data.
 """
 
+from datetime import UTC, datetime
+
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +17,15 @@ from rest_framework.views import APIView
 from events import claim_serializers as s
 from events import claims, selectors
 from lottery_site.api import validated
+from lottery_site.deprecation import DEPRECATION_HEADERS, Deprecation
 from lottery_site.openapi import refusals
+from lottery_site.pagination import (
+    PAGE_PARAMETERS,
+    invalid_cursor,
+    page_of,
+    sign_cursor,
+    unsign_cursor,
+)
 
 # What the winner's reads can refuse; a submission can also come too late or after shipping.
 _WINNER_REFUSALS = (
@@ -103,26 +113,81 @@ def _mine(event, request: Request) -> dict:
     return s.MyClaimOutput(mine).data
 
 
+# The whole list in one array: a creator with many winners needed pages and a filter. Kept, with
+# its shape, until a major version; announced on every answer (lottery_site.deprecation).
+CLAIMS_LIST_DEPRECATION = Deprecation(
+    since=datetime(2026, 12, 7, tzinfo=UTC), sunset=datetime(2027, 6, 30, tzinfo=UTC)
+)
+_STATE_PARAMETER = OpenApiParameter(
+    "state", enum=s.CLAIM_STATES, description="Only the winners whose claim is in this state."
+)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 class ClaimListView(APIView):
     @extend_schema(
-        summary="Winners and their claims, personal data included (creator, permitted staff)",
+        summary="Winners and their claims, all in one list (deprecated: use claim-rows)",
+        description="Deprecated since API 1.1.0: `GET /events/{event_id}/claim-rows` pages and "
+        "filters the same rows. This one keeps working, in this shape, until API 2.0.0, and "
+        "says so in `Deprecation`, `Sunset` and `Link` headers on every answer.",
         operation_id="eventClaimsList",
+        deprecated=True,
+        parameters=DEPRECATION_HEADERS,
         responses={200: s.ClaimRowOutput(many=True)},
         extensions=refusals(*_CREATOR_REFUSALS),
     )
     def get(self, request: Request, event_id: str) -> Response:
         rows = _read(request, event_id, reason="api")
-        return Response(s.ClaimRowOutput(rows, many=True).data)
+        response = Response(s.ClaimRowOutput(rows, many=True).data)
+        return CLAIMS_LIST_DEPRECATION.apply(
+            response, successor=f"/api/v1/events/{event_id}/claim-rows"
+        )
+
+
+class ClaimRowListView(APIView):
+    @extend_schema(
+        summary="Winners and their claims, a page at a time (creator, permitted staff)",
+        description="In draw order; `state` keeps one state (`claimed`: the ones to ship). "
+        "Personal data included, each read audited.",
+        operation_id="eventClaimRowList",
+        parameters=[_STATE_PARAMETER, *PAGE_PARAMETERS],
+        responses={200: page_of(s.ClaimRowOutput)},
+        extensions=refusals(*_CREATOR_REFUSALS, "invalid_input"),
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        query = validated(s.ClaimPageQuery, request.query_params)
+        state = query.get("state")
+        after = _position(query["cursor"], state=state) if "cursor" in query else None
+        event = selectors.event_get(public_id=event_id)
+        rows, last = claims.claims_page(
+            event=event,
+            reader=request.user,
+            now=timezone.now(),
+            state=state,
+            after=after,
+            size=query["page_size"],
+        )
+        cursor = sign_cursor([state or "", last]) if last is not None else None
+        return Response({"results": s.ClaimRowOutput(rows, many=True).data, "next": cursor})
+
+
+def _position(token: str, *, state: str | None) -> int:
+    """The draw rank in a cursor of this filter; a cursor of another filter is a 400 too."""
+    filter_, rank = unsign_cursor(token, length=2)
+    if filter_ != (state or "") or type(rank) is not int:
+        raise invalid_cursor()
+    return rank
 
 
 class ClaimCsvView(APIView):
     @extend_schema(
         summary="Winners and their claims as CSV (creator, permitted staff)",
         operation_id="eventClaimsCsv",
+        parameters=[_STATE_PARAMETER],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="one winner a row"),
         },
-        extensions=refusals(*_CREATOR_REFUSALS),
+        extensions=refusals(*_CREATOR_REFUSALS, "invalid_input"),
     )
     def get(self, request: Request, event_id: str) -> HttpResponse:
         rows = _read(request, event_id, reason="csv")
@@ -131,9 +196,31 @@ class ClaimCsvView(APIView):
         return response
 
 
+class ClaimXlsxView(APIView):
+    @extend_schema(
+        summary="Winners and their claims as an Excel workbook (creator, permitted staff)",
+        description="The CSV's columns in an .xlsx, which `wx.openDocument` opens "
+        "(`fileType: 'xlsx'`) after `wx.downloadFile` with the Authorization header.",
+        operation_id="eventClaimsXlsx",
+        parameters=[_STATE_PARAMETER],
+        responses={
+            (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="one winner a row"),
+        },
+        extensions=refusals(*_CREATOR_REFUSALS, "invalid_input"),
+    )
+    def get(self, request: Request, event_id: str) -> HttpResponse:
+        rows = _read(request, event_id, reason="xlsx")
+        response = HttpResponse(claims.claims_xlsx(rows), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{event_id}-claims.xlsx"'
+        return response
+
+
 def _read(request: Request, event_id: str, *, reason: str) -> list[dict]:
+    state = validated(s.ClaimListQuery, request.query_params).get("state")
     event = selectors.event_get(public_id=event_id)
-    return claims.claims_read(event=event, reader=request.user, now=timezone.now(), reason=reason)
+    return claims.claims_read(
+        event=event, reader=request.user, now=timezone.now(), reason=reason, state=state
+    )
 
 
 class ClaimShipView(APIView):

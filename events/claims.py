@@ -1,9 +1,13 @@
 """The only write path for prize claims (``Claim``) and the only reader of their personal data.
 
 A winner is an ``Entry`` holding a prize (the draw writes it); the claim builds on that result
-and never changes it. Every transition is a conditional UPDATE on ``status``: a correction
-racing the creator's "shipped" either lands before it or gets ``claim_shipped``. Personal data
-is encrypted (``events.claim_crypto``) and every decryption writes a ``ClaimAccess`` row.
+and never changes it. The state machine is the table in ``Claim``'s docstring and
+``TRANSITIONS`` here; every transition goes through ``_move``, a conditional UPDATE on
+``status`` whose row count decides: a correction racing the creator's "shipped" either lands
+before it or gets ``claim_shipped``; an expiry racing a late claim either forfeits the unit or
+finds it claimed. Other apps change a claim only through these functions (``claim_offer``,
+``claim_forfeit`` for ``draws.substitutions``). Personal data is encrypted
+(``events.claim_crypto``) and every decryption writes a ``ClaimAccess`` row.
 
 Why in ``events`` and not ``draws``: a claim belongs to a winning ``Entry`` and the event
 detail's ``my_entry`` (an ``events`` read) shows its state; ``events`` may not import ``draws``.
@@ -13,23 +17,40 @@ Nothing here needs the draw's code, only its result, which lives in ``events`` a
 import csv
 import io
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
+from openpyxl import Workbook
 
 from accounts.models import User
 from events import claim_crypto, transitions
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
 from lottery_site.errors import ApplicationError
+from lottery_site.ids import is_public_id
 
 logger = logging.getLogger(__name__)
 
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "county", "detail", "postal_code")
 PERSONAL_DATA_PERMISSION = "events.view_claim_personal_data"
-EXPIRED = "expired"  # shown, never stored: unclaimed at or after the deadline
+EXPIRED = Claim.EXPIRED  # shown, never stored: unclaimed at or after the deadline
+
+Status = Claim.Status
+
+# The state machine: (from, to) -> the one function that makes it (the table in Claim's
+# docstring says who and when). ``_move`` (every change of ``status``) and the two inserts
+# (``claims_open``, ``claim_offer``) refuse a transition not listed here.
+TRANSITIONS = {
+    (None, Status.UNCLAIMED): ("claims_open", "claim_offer"),
+    (Status.UNCLAIMED, Status.CLAIMED): ("claim_submit",),
+    (Status.CLAIMED, Status.CLAIMED): ("claim_submit",),
+    (Status.CLAIMED, Status.SHIPPED): ("claim_ship",),
+    (Status.UNCLAIMED, Status.FORFEITED): ("claim_forfeit",),
+    (Status.CLAIMED, Status.FORFEITED): ("claim_forfeit",),
+}
 
 
 def claim_deadline(event: Event) -> datetime | None:
@@ -39,11 +60,32 @@ def claim_deadline(event: Event) -> datetime | None:
 
 
 def claim_state(status: str | None, *, deadline: datetime, now: datetime) -> str:
-    """unclaimed | claimed | shipped | expired, for a claim row's status (None: no row yet)."""
-    status = status or Claim.Status.UNCLAIMED
-    if status == Claim.Status.UNCLAIMED and now >= deadline:
-        return EXPIRED
-    return status
+    """unclaimed | claimed | shipped | forfeited | expired, for a claim row's status (None: no
+    row yet): ``Claim.state_at``."""
+    return Claim.state_at(status, deadline=deadline, now=now)
+
+
+def _move(
+    pk: int, *, to: str, from_: Collection[str], by: str, when: Q | None = None, **changes
+) -> bool:
+    """The one writer of ``status``: claim ``pk``, if in one of ``from_`` (and ``when``), moves
+    to ``to``. A conditional UPDATE whose row count decides: False when someone got there first.
+
+    Refuses (ValueError) a transition ``TRANSITIONS`` does not give to ``by``.
+    """
+    for source in from_:
+        _refuse_unless_listed(source, to, by=by)
+    moved = Claim.objects.filter(when or Q(), pk=pk, status__in=list(from_)).update(
+        status=to, **changes
+    )
+    if moved:
+        logger.info("claim %s: %s -> %s (%s)", pk, "|".join(from_), to, by)
+    return bool(moved)
+
+
+def _refuse_unless_listed(source: str | None, to: str, *, by: str) -> None:
+    if by not in TRANSITIONS.get((source, to), ()):
+        raise ValueError(f"no claim transition {source or '(none)'} -> {to} by {by}")
 
 
 # --- the winner -----------------------------------------------------------------------------
@@ -61,20 +103,18 @@ def claim_submit(*, event: Event, user: User, now: datetime, address: dict | Non
     details = claim_crypto.encrypt(address) if address else ""
     existing = Claim.objects.filter(entry_id=entry.pk).first()
     deadline = existing.deadline if existing else claim_deadline(event)
-    if now >= deadline and (existing is None or existing.status == Claim.Status.UNCLAIMED):
+    if Claim.is_expired(existing.status if existing else None, deadline=deadline, now=now):
         raise ApplicationError("claim_expired")
     if existing is None:
         claims_open(event_id=event.pk, entry_ids=[entry.pk], deadline=deadline, now=now)
         existing = Claim.objects.get(entry_id=entry.pk)
-    allowed = (
-        [Claim.Status.CLAIMED]
-        if now >= deadline
-        else [Claim.Status.UNCLAIMED, Claim.Status.CLAIMED]
-    )
-    updated = Claim.objects.filter(
-        pk=existing.pk, status__in=allowed, erased_at__isnull=True
-    ).update(
-        status=Claim.Status.CLAIMED,
+    # Claimed (a correction), or unclaimed and not expired: the rule again, in the UPDATE.
+    updated = _move(
+        existing.pk,
+        to=Status.CLAIMED,
+        from_=(Status.UNCLAIMED, Status.CLAIMED),
+        by="claim_submit",
+        when=(Q(status=Status.CLAIMED) | Claim.unexpired_q(now=now)) & Q(erased_at__isnull=True),
         details=details,
         claimed_at=Coalesce("claimed_at", Value(now)),
     )
@@ -121,11 +161,16 @@ def claim_ship(
     """
     if event.creator_id != actor.pk:
         raise ApplicationError("not_owner")
-    claim = Claim.objects.filter(public_id=claim_id, event_id=event.pk).first()
+    claim = None
+    if is_public_id(claim_id, "c_"):  # exactly, not as MySQL's collation would match it
+        claim = Claim.objects.filter(public_id=claim_id, event_id=event.pk).first()
     if claim is None:
         raise ApplicationError("claim_not_found")
-    updated = Claim.objects.filter(pk=claim.pk, status=Claim.Status.CLAIMED).update(
-        status=Claim.Status.SHIPPED,
+    updated = _move(
+        claim.pk,
+        to=Status.SHIPPED,
+        from_=(Status.CLAIMED,),
+        by="claim_ship",
         carrier=carrier,
         tracking_number=tracking_number,
         shipped_at=now,
@@ -160,27 +205,85 @@ def may_read_personal_data(*, event: Event, reader: User) -> bool:
     return reader.is_staff and reader.has_perm(PERSONAL_DATA_PERMISSION)
 
 
-def claims_read(*, event: Event, reader: User, now: datetime, reason: str) -> list[dict]:
-    """Every winner of the event with their claim, personal data decrypted, each read audited.
+def claims_read(
+    *, event: Event, reader: User, now: datetime, reason: str, state: str | None = None
+) -> list[dict]:
+    """Every winner of the event with their claim (those in ``state`` if given), personal data
+    decrypted, each read audited.
 
     Only the creator and staff holding ``view_claim_personal_data``; anyone else ``not_owner``.
     """
+    _check_reader(event, reader)
+    entries = winning_entries(event, state=state, now=now)
+    return winner_rows(
+        event=event, reader=reader, now=now, reason=reason, decrypt=True, entries=entries
+    )
+
+
+def claims_page(
+    *,
+    event: Event,
+    reader: User,
+    now: datetime,
+    state: str | None,
+    after: int | None,
+    size: int,
+) -> tuple[list[dict], int | None]:
+    """One page of ``claims_read`` in draw order: the rows after draw rank ``after`` (None:
+    from the first), and the rank the next page starts after (None on the last page).
+
+    The draw rank is fixed by the draw and unique per event, so paging never repeats or skips
+    a winner while claims change meanwhile (a row may only leave or join a ``state`` filter).
+    """
+    _check_reader(event, reader)
+    entries = winning_entries(event, state=state, now=now)
+    if after is not None:
+        entries = entries.filter(prize_rank__gt=after)
+    page = list(entries[: size + 1])
+    rows = winner_rows(
+        event=event, reader=reader, now=now, reason="api", decrypt=True, entries=page[:size]
+    )
+    return rows, (page[size - 1].prize_rank if len(page) > size else None)
+
+
+def _check_reader(event: Event, reader: User) -> None:
     if not may_read_personal_data(event=event, reader=reader):
         raise ApplicationError("not_owner")
     claim_crypto.require_keys()
-    return winner_rows(event=event, reader=reader, now=now, reason=reason, decrypt=True)
 
 
-def winner_rows(
-    *, event: Event, reader: User, now: datetime, reason: str, decrypt: bool
-) -> list[dict]:
-    """The rows of ``claims_read``; ``decrypt=False`` masks instead (staff without the permission)."""
-    event_deadline = claim_deadline(event)
+def winning_entries(event: Event, *, state: str | None = None, now: datetime | None = None):
+    """The event's winning entries in draw order; only those whose claim is in ``state``
+    (unclaimed, claimed, shipped, expired: ``claim_state``'s names) when given."""
     entries = (
         Entry.objects.filter(event_id=event.pk, prize__isnull=False)
         .select_related("user", "prize", "claim")
         .order_by("prize_rank")
     )
+    event_deadline = claim_deadline(event)
+    if state is None:
+        return entries
+    if event_deadline is None or now is None:
+        return entries.none()
+    if state in (Claim.Status.CLAIMED, Claim.Status.SHIPPED):
+        return entries.filter(claim__status=state)
+    # Unclaimed or expired, by the claim's own deadline, or the event's while it has no row.
+    expired = state == EXPIRED
+    rule = Claim.expired_q if expired else Claim.unexpired_q
+    with_row = rule(now=now, prefix="claim__")
+    if Claim.is_expired(None, deadline=event_deadline, now=now) == expired:
+        return entries.filter(with_row | Q(claim__isnull=True))
+    return entries.filter(with_row)
+
+
+def winner_rows(
+    *, event: Event, reader: User, now: datetime, reason: str, decrypt: bool, entries=None
+) -> list[dict]:
+    """The rows of ``claims_read`` (of ``entries``, every winner by default); ``decrypt=False``
+    masks instead (staff without the permission)."""
+    event_deadline = claim_deadline(event)
+    if entries is None:
+        entries = winning_entries(event)
     codes = _codes_by_entry(event) if event.delivery == Event.Delivery.CODE else {}
     rows, read = [], []
     for entry in entries:
@@ -226,21 +329,38 @@ def claims_csv(rows: list[dict]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
-        address = row["address"] or {}
-        values = [
-            row["user"].nickname or row["user"].public_id,
-            row["prize"].name,
-            row["state"],
-            row["deadline"].isoformat() if row["deadline"] else "",
-            *(address.get(name, "") for name in ADDRESS_FIELDS),
-            row["code"],
-            row["carrier"],
-            row["tracking_number"],
-            row["claimed_at"].isoformat() if row["claimed_at"] else "",
-            row["shipped_at"].isoformat() if row["shipped_at"] else "",
-        ]
-        writer.writerow([csv_safe(str(value)) for value in values])
+        writer.writerow([csv_safe(str(value)) for value in _export_values(row)])
     return out.getvalue()
+
+
+def claims_xlsx(rows: list[dict]) -> bytes:
+    """The winners as an .xlsx workbook (what wx.openDocument opens): the CSV's columns and
+    cells, text kept as text. openpyxl stores a string starting with "=" as a formula, so
+    every cell is disarmed like the CSV's first; times are text in the API's ISO form."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title="claims")
+    sheet.append(list(CSV_COLUMNS))
+    for row in rows:
+        sheet.append([csv_safe(str(value)) for value in _export_values(row)])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _export_values(row: dict) -> list:
+    address = row["address"] or {}
+    return [
+        row["user"].nickname or row["user"].public_id,
+        row["prize"].name,
+        row["state"],
+        row["deadline"].isoformat() if row["deadline"] else "",
+        *(address.get(name, "") for name in ADDRESS_FIELDS),
+        row["code"],
+        row["carrier"],
+        row["tracking_number"],
+        row["claimed_at"].isoformat() if row["claimed_at"] else "",
+        row["shipped_at"].isoformat() if row["shipped_at"] else "",
+    ]
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -274,9 +394,8 @@ def claims_remind_due(*, now: datetime) -> list[Claim]:
         )
     # By each claim's own deadline: an alternate's window ends later than the event's.
     due = Claim.objects.filter(
-        status=Claim.Status.UNCLAIMED,
+        Claim.unexpired_q(now=now),
         reminded_at__isnull=True,
-        deadline__gt=now,
         deadline__lte=now + timedelta(days=1),
     ).exclude(event__delivery=Event.Delivery.NONE)
     for claim in due:
@@ -298,9 +417,54 @@ def claims_open(*, event_id: int, entry_ids: list[int], deadline: datetime, now:
     rows = [
         Claim(entry_id=pk, event_id=event_id, deadline=deadline, created_at=now) for pk in entry_ids
     ]
+    _refuse_unless_listed(None, Status.UNCLAIMED, by="claims_open")
     with transaction.atomic():
         list(Event.objects.select_for_update().filter(pk=event_id).values_list("pk", flat=True))
         Claim.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def claim_offer(*, event: Event, entry_id: int, now: datetime) -> Claim:
+    """An alternate is offered a unit: their claim row, unclaimed, with a window of the event's
+    length from now (``offered_at``, which their inbox shows). (none) -> unclaimed.
+
+    Called by ``draws.substitutions`` under the event's row lock, in the transaction that gives
+    the entry the unit. An alternate never held a unit before, so never had a row: an existing
+    one is a broken invariant and raises IntegrityError (the substitution rolls back).
+    """
+    _refuse_unless_listed(None, Status.UNCLAIMED, by="claim_offer")
+    claim = Claim.objects.create(
+        entry_id=entry_id,
+        event_id=event.pk,
+        deadline=now + timedelta(days=event.claim_days),
+        created_at=now,
+        offered_at=now,
+    )
+    logger.info("claim %s: (none) -> unclaimed (claim_offer)", claim.pk)
+    return claim
+
+
+def claim_forfeit(*, event: Event, entry_id: int, now: datetime, expired: bool) -> bool:
+    """The winner's claim is forfeited: their unit passes to an alternate. False if it was not
+    forfeitable (someone got there first, or it is shipped, or, with ``expired``, not expired).
+
+    ``expired``: the sweeper's case, only an expired claim (``Claim.expired_q``); otherwise the
+    creator's disqualification, an unclaimed or claimed one. A winner without a row gets one
+    first (the event's deadline). Called by ``draws.substitutions`` under the event's row lock,
+    in the transaction that takes the unit from the entry.
+    """
+    claims_open(event_id=event.pk, entry_ids=[entry_id], deadline=claim_deadline(event), now=now)
+    pk = Claim.objects.filter(entry_id=entry_id).values_list("pk", flat=True).get()
+    if expired:
+        return _move(
+            pk,
+            to=Status.FORFEITED,
+            from_=(Status.UNCLAIMED,),
+            by="claim_forfeit",
+            when=Claim.expired_q(now=now),
+        )
+    return _move(
+        pk, to=Status.FORFEITED, from_=(Status.UNCLAIMED, Status.CLAIMED), by="claim_forfeit"
+    )
 
 
 def _events_in_claim_window(*, now: datetime):

@@ -27,6 +27,15 @@ EVENT = {
         {"id": "p_123456789abcdef0", "name": "二等奖", "quantity": 2, "image": None},
     ],
     "commitment": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "fairness": {
+        "algorithm": "sha256-fisher-yates-v3",
+        "beacon": True,
+        "beacon_chain": {
+            "hash": "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971",
+            "name": "League of Entropy quicknet",
+        },
+        "note": "开奖混入锁定后才公布的公共随机信标：任何人（包括平台）都无法预知或操纵结果。",
+    },
     "created_at": "2026-12-01T20:00:00+08:00",
     "status": "init",
     "phase": "init",
@@ -35,6 +44,7 @@ EVENT = {
     "lock_at": "2026-12-01T20:59:00+08:00",
     "participant_count": 3,
     "cancel_reason": "",
+    "beacon_wait": None,
     "my_entry": {"joined": False, "joined_at": None, "prize": None, "claim": None},
 }
 

@@ -7,8 +7,8 @@ client that validates with these numbers refuses exactly what the server would.
 
 from django.conf import settings
 
+from events import models
 from events import serializers as s
-from events import services
 
 
 def event_limits() -> dict:
@@ -17,10 +17,10 @@ def event_limits() -> dict:
     return {
         "title_length": _length(create["title"]),
         "description_max_length": create["description"].max_length,
-        "prizes": {"min": create["prizes"].min_length, "max": services.MAX_PRIZES},
+        "prizes": {"min": create["prizes"].min_length, "max": models.MAX_PRIZES},
         "prize_name_length": _length(prize["name"]),
-        "prize_quantity": {"min": prize["quantity"].min_value, "max": services.MAX_PRIZE_QUANTITY},
-        "total_quantity_max": services.MAX_TOTAL_QUANTITY,
+        "prize_quantity": {"min": prize["quantity"].min_value, "max": models.MAX_PRIZE_QUANTITY},
+        "total_quantity_max": models.MAX_TOTAL_QUANTITY,
         "target_participants": {
             "min": create["target_participants"].min_value,
             "max": create["target_participants"].max_value,

@@ -12,16 +12,19 @@ with one HMGET; the database stays the truth, and the mirror is only ever used a
   change rolls back its number). After the commit the change is recorded in the mirror
   (``record``, one script call) with its number: a user's field only moves forward, so two
   changes of one user arriving out of order leave the later one.
-- **A change the mirror missed** (Redis down, a process killed between its commit and the
-  record) is found by numbers: each record also sets bit ``seq`` of a bitmap, and every
-  process, at most every EVENT_MIRROR_CHECK_SECONDS per event it serves, reads the event row
-  (one primary-key query) and asks the mirror for the first number up to the row's that is not
-  there. A number still missing at the next check was lost, not late: the mirror is dropped
-  and built again. A ``_live`` that differs from the row is dropped at once. So a missed change
-  shows within about two check periods (2 s by default), whatever wrote it.
-- **Everything else the detail shows** changes through a service that logs it
-  (``transitions.log``: edits, cancel, lock, draw, moderation) or reaches a count target; those
-  drop the mirror on commit (``forget``), so the next read is the database's, at once.
+- **A change the mirror missed** (Redis down or paused, a process killed between its commit
+  and the record) is found by numbers: each record also sets bit ``seq`` of a bitmap, and
+  every process, at most every EVENT_MIRROR_CHECK_SECONDS per event it serves, reads the event
+  row (one primary-key query) and asks the mirror for the first number up to the row's that is
+  not there (past the bitmap's end too: every number there is missing). While a number found
+  missing has not arrived, that process reads the database; a number still missing at the next
+  check was lost, not late: the mirror is dropped and built again. A ``_live`` that differs
+  from the row is dropped at once. So a missed change shows within one check period in every
+  process, whatever wrote it, and the mirror is whole again within two.
+- **Everything else the detail shows** changes through a service that calls the read model's
+  change hook (``events.read_model.event_changed``: edits, pictures, cancel, lock, draw, a
+  count target reached); those drop the mirror on commit (``forget``), so the next read is the
+  database's, at once.
 - **Building** (``build``, by the first reader that finds no mirror, one at a time per event):
   the hash is created empty first, so changes recorded while the entries are read land in it;
   the entrant list is then loaded under the row's number at the time, and numbers at or below it
@@ -30,6 +33,11 @@ with one HMGET; the database stays the truth, and the mirror is only ever used a
 
 Without Redis (the embedded default, or an outage: ``redis_breaker``) nothing here is used, and
 the detail reads the database as before.
+
+What it buys, and costs (bench/join, docs/benchmarks.md, "The detail of an open event from a
+Redis mirror"): the detail 0.452 -> 0.493 of the bare view (single rounds 0.36-0.57), the join
+0.317 -> 0.282. Whether it stays is decided on ``bench/join.py --mirror alternate`` (issue 22).
+Only the read model (``events.read_model``) calls this module.
 """
 
 import logging
@@ -39,10 +47,10 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from redis.exceptions import NoScriptError, ResponseError
 
-from events.models import Entry, Event
-from lottery_site import redis_breaker
+from events.models import Entry, Event, aware_utc
+from lottery_site import caches, redis_breaker
+from lottery_site.redis_scripts import Script, command
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +59,7 @@ BUILD_LOCK_SECONDS = 30
 LOAD_CHUNK = 500
 
 # KEYS: hash, bitmap. ARGV: user field, seq, joined-at µs ("" for a withdrawal).
-_RECORD = """
+_RECORD = Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local seq = tonumber(ARGV[2])
 redis.call('SETBIT', KEYS[2], seq, 1)
@@ -69,10 +77,10 @@ local now = 0
 if ARGV[3] ~= '' then now = 1 end
 if base >= 0 and now ~= was then redis.call('HINCRBY', KEYS[1], '_n', now - was) end
 return 1
-"""
+""")
 
 # KEYS: hash. ARGV: build token, base seq, then (user field, joined-at µs) pairs.
-_LOAD = """
+_LOAD = Script("""
 if redis.call('HGET', KEYS[1], '_building') ~= ARGV[1] then return 0 end
 local base = tonumber(ARGV[2])
 for i = 3, #ARGV, 2 do
@@ -82,11 +90,11 @@ for i = 3, #ARGV, 2 do
   end
 end
 return 1
-"""
+""")
 
 # KEYS: hash. ARGV: build token, base seq, live. Fields below the base that the list did not
 # overwrite belong to users who were not entrants at the base: dropped. Then the count.
-_FINISH = """
+_FINISH = Script("""
 if redis.call('HGET', KEYS[1], '_building') ~= ARGV[1] then return 0 end
 local base = tonumber(ARGV[2])
 local n = 0
@@ -104,12 +112,14 @@ end
 redis.call('HSET', KEYS[1], '_base', base, '_n', n, '_live', ARGV[3])
 redis.call('HDEL', KEYS[1], '_building')
 return 1
-"""
+""")
 
 # KEYS: hash, bitmap. ARGV: live as the row has it, the row's seq, the first missing seq the
 # previous check found (-1: none). Returns -2 (no mirror), -3 (dropped), -1 (nothing missing)
-# or the first missing seq.
-_CHECK = """
+# or the first missing seq. BITPOS clamps its range to the bitmap's length, so a number past
+# the bitmap's last byte (a lost change after which nothing was recorded) is looked for in the
+# length instead: every number from the length on is missing.
+_CHECK = Script("""
 local base = redis.call('HGET', KEYS[1], '_base')
 if not base then return -2 end
 base = tonumber(base)
@@ -121,27 +131,40 @@ if redis.call('HGET', KEYS[1], '_live') ~= ARGV[1]
 end
 local seq = tonumber(ARGV[2])
 if seq <= base then return -1 end
-return redis.call('BITPOS', KEYS[2], 0, base + 1, seq, 'BIT')
-"""
+local bits = redis.call('STRLEN', KEYS[2]) * 8
+if base + 1 >= bits then return base + 1 end
+local found = redis.call('BITPOS', KEYS[2], 0, base + 1, math.min(seq, bits - 1), 'BIT')
+if found >= 0 then return found end
+if seq >= bits then return bits end
+return -1
+""")
 
-_scripts: dict[str, object] = {}
+# Whether the mirror of an event exists: a reader that finds none builds it.
+MISSING = object()
+
 # event pk -> (monotonic time of the next check, first missing seq found by the last one)
-_checks: dict[int, tuple[float, int]] = {}
+_checks = caches.Memo("event.mirror.checks", size=100_000, part_of="event.mirror")
 # Events this process saw past INIT: never open again, so never mirrored (no Redis read).
-_closed: set[int] = set()
+_closed = caches.Memo("event.mirror.closed", size=100_000, part_of="event.mirror")
 
-
-def reset() -> None:
-    """Forget this process's checks and closed events (tests)."""
-    _checks.clear()
-    _closed.clear()
+caches.register(
+    name="event.mirror",
+    holds="each open event's live row (status, times, revision), entrant count and every "
+    "entrant's join time, in a Redis hash; a bitmap of the change numbers recorded",
+    where=caches.REDIS,
+    freshness="the viewer's own join or withdrawal at once; any change the mirror missed "
+    "within about two EVENT_MIRROR_CHECK_SECONDS (each process compares the event row's change "
+    "number with the bitmap at most that often per event)",
+    invalidated_by="event_changed: entry (recorded), edited, picture, live (dropped), on commit",
+    benchmark="bench/join: detail 0.452 -> 0.493, join 0.317 -> 0.282 of the bare view "
+    '(docs/benchmarks.md, "The detail of an open event from a Redis mirror"); '
+    "EVENT_MIRROR=0 turns it off (bench/join.py --mirror alternate)",
+)  # its process state: the two memos above
 
 
 def closed(event_pk: int) -> None:
     """The event is past INIT (statuses only move forward): no mirror for it, ever."""
-    if len(_closed) >= 100_000:
-        _closed.clear()
-    _closed.add(event_pk)
+    _closed.put(event_pk, True)
 
 
 def record(*, event_pk: int, user_pk: int, seq: int, joined_at: datetime | None) -> None:
@@ -151,7 +174,7 @@ def record(*, event_pk: int, user_pk: int, seq: int, joined_at: datetime | None)
         return
     keys = [_hash_key(event_pk), _bits_key(event_pk)]
     args = [f"u{user_pk}", seq, "" if joined_at is None else _micros(joined_at)]
-    redis_breaker.call(lambda: _evalsha(client, _RECORD, keys, args), fallback=0)
+    redis_breaker.call(lambda: _RECORD(client, keys, args), fallback=0)
 
 
 def forget(event_pk: int) -> None:
@@ -162,20 +185,29 @@ def forget(event_pk: int) -> None:
         redis_breaker.call(lambda: client.delete(*keys), fallback=0)
 
 
-def read(*, event_pk: int, user_pk: int | None) -> tuple[tuple, int, datetime | None] | None:
-    """(live row, entrant count, the user's joined-at or None), or None: no usable mirror."""
+def read(*, event_pk: int, user_pk: int | None):
+    """(live row, entrant count, the user's joined-at or None) from the mirror.
+
+    ``MISSING``: there is no mirror (the caller reads the database and builds one). None: use
+    the database this time (no Redis, a closed event, or a change the last check found missing
+    and not yet arrived: until it arrives or the next check drops the mirror, the mirror is not
+    trusted).
+    """
     client = _client()
     if client is None or event_pk in _closed or not redis_breaker.available():
         return None
-    if time.monotonic() >= _checks.get(event_pk, (0.0, -1))[0]:
-        _check(client, event_pk)
+    check = _checks.get(event_pk)
+    if check is None or time.monotonic() >= check[0]:
+        check = _check(client, event_pk)
+    if check[1] >= 0:
+        return None
     key = _hash_key(event_pk)
     field = f"u{user_pk}" if user_pk is not None else "u"
     live, count, entry = redis_breaker.call(
-        lambda: _command(client, "HMGET", key, "_live", "_n", field), fallback=(None, None, None)
+        lambda: command(client, "HMGET", key, "_live", "_n", field), fallback=(None, None, None)
     )
     if live is None:
-        return None
+        return MISSING
     joined = entry.split(b":", 1)[1] if entry is not None else b""
     return _unpack_live(live), int(count), _from_micros(int(joined)) if joined else None
 
@@ -211,41 +243,41 @@ def _build(client, event_pk: int) -> bool:
             return False
         base = row[-1]
         members = Entry.objects.filter(event_id=event_pk).values_list("user_id", "created_at")
-        load = _script(client, _LOAD)
         chunk: list = []
         for user_pk, joined_at in members.iterator(chunk_size=2000):
             chunk += [f"u{user_pk}", _micros(joined_at)]
             if len(chunk) >= 2 * LOAD_CHUNK:
-                load([key], [token, base, *chunk], client=client)
+                _LOAD(client, [key], [token, base, *chunk])
                 chunk = []
         if chunk:
-            load([key], [token, base, *chunk], client=client)
-        return bool(_script(client, _FINISH)([key], [token, base, _pack_live(row)], client=client))
+            _LOAD(client, [key], [token, base, *chunk])
+        return bool(_FINISH(client, [key], [token, base, _pack_live(row)]))
     finally:
         if client.get(lock) == token.encode():
             client.delete(lock)
 
 
-def _check(client, event_pk: int) -> None:
-    """Compare the mirror with the event row; drop it if it missed a change (module docstring)."""
+def _check(client, event_pk: int) -> tuple[float, int]:
+    """Compare the mirror with the event row; drop it if it missed a change (module docstring).
+
+    Returns what it remembers for the event: (when to check again, the first change number
+    found missing, -1 for none).
+    """
     previous = _checks.get(event_pk, (0.0, -1))[1]
-    if len(_checks) >= 100_000:
-        _checks.clear()
-    _checks[event_pk] = (time.monotonic() + settings.EVENT_MIRROR_CHECK_SECONDS, -1)
+    check = _checks.put(event_pk, (time.monotonic() + settings.EVENT_MIRROR_CHECK_SECONDS, -1))
     row = _live_row(event_pk)
     if row is None:
-        return
+        return check
     if row[0] != Event.Status.INIT:
         closed(event_pk)
     keys = [_hash_key(event_pk), _bits_key(event_pk)]
     args = [_pack_live(row), row[-1], previous]
-    found = redis_breaker.call(
-        lambda: _script(client, _CHECK)(keys, args, client=client), fallback=None
-    )
+    found = redis_breaker.call(lambda: _CHECK(client, keys, args), fallback=None)
     if found == -3:
         logger.warning("event %s: mirror out of step with the database, dropped", event_pk)
     elif found is not None and found >= 0:
-        _checks[event_pk] = (_checks[event_pk][0], found)
+        check = _checks.put(event_pk, (check[0], found))
+    return check
 
 
 def _live_row(event_pk: int) -> tuple | None:
@@ -277,12 +309,7 @@ def _unpack_live(packed: bytes) -> tuple:
 
 
 def _micros(value: datetime | str) -> int:
-    """A stored datetime (UTC; naive on the wire from MySQL, a string from SQLite) in µs."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // _MICROSECOND
+    return (aware_utc(value) - _EPOCH) // _MICROSECOND
 
 
 def _from_micros(micros: int) -> datetime:
@@ -291,46 +318,6 @@ def _from_micros(micros: int) -> datetime:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-
-def _script(client, source: str):
-    """The script, run by EVALSHA (loaded again on NOSCRIPT, e.g. after a Redis restart)."""
-    script = _scripts.get(source)
-    if script is None:
-        script = _scripts[source] = client.register_script(source)
-    return script
-
-
-def _evalsha(client, source: str, keys: list, args: list):
-    """``_script(client, source)(keys, args)`` through ``_command``, for the join's record."""
-    script = _script(client, source)
-    try:
-        return _command(client, "EVALSHA", script.sha, len(keys), *keys, *args)
-    except NoScriptError:
-        return script(keys, args, client=client)  # loads it, then runs it
-
-
-def _command(client, *command):
-    """One command on one of the client's pooled connections, its reply read at once.
-
-    For the two commands on hot paths (the join's record, the detail's read). redis-py's own
-    call path (retries, observability hooks, pool bookkeeping) costs about as much CPU as the
-    round trip itself: 75-80 µs a GET here against 43-46 this way (docs/benchmarks.md). A
-    connection that failed is closed before it goes back to the pool; the error is raised for
-    the breaker.
-    """
-    pool = client.connection_pool
-    conn = pool.get_connection()
-    try:
-        conn.send_command(*command)
-        return conn.read_response()
-    except ResponseError:
-        raise  # an error reply: the connection is fine
-    except BaseException:
-        conn.disconnect()
-        raise
-    finally:
-        pool.release(conn)
 
 
 def _hash_key(event_pk: int) -> str:

@@ -5,7 +5,7 @@ tables. The database keeps the invariants: one entry per (event, user), one priz
 (so nobody wins twice), one position per prize tier.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +14,23 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from lottery_site.ids import claim_public_id, event_public_id, prize_public_id
+
+# What one event may hold: ``events.services`` refuses more; the input serializers and
+# ``GET /config`` (``events.limits``) state the same numbers.
+MAX_PRIZES = 20
+MAX_PRIZE_NAME_LENGTH = 50
+MAX_PRIZE_QUANTITY = 10_000
+MAX_TOTAL_QUANTITY = 100_000
+MAX_CLAIM_DAYS = 30
+MAX_CODE_LENGTH = 64
+
+
+def aware_utc(value: datetime | str) -> datetime:
+    """A datetime column read with plain SQL: the database stores UTC, naive on the wire (a
+    string from SQLite without its converters)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Event(models.Model):
@@ -39,11 +56,16 @@ class Event(models.Model):
                         has passed; the creator's
                         manual draw, at once
     OPENING   OPENED    the sweeper, from ``draw_at``   ``draws.services.event_draw`` (draw)
-                        (at once after an early lock)
-                        and the reveal gap
+                        (``early_lock_at`` after an
+                        early lock) and the reveal gap
     INIT      CANCELED  the creator before ``lock_at``; ``events.services.event_cancel`` (cancel)
-                        staff any time
-    OPENING   CANCELED  staff, before the draw          ``events.services.event_cancel`` (cancel)
+                        staff before ``lock_at``
+    OPENING   CANCELED  staff asked, with a public      ``draws.services.event_draw`` (cancel)
+                        reason, at or after ``lock_at``
+                        (``events.services.event_cancel``
+                        records ``cancel_requested_at``);
+                        settled like a draw, once its
+                        beacon round is out
     ========  ========  ==============================  ========================================
 
     OPENED and CANCELED are final. ``events.transitions.TRANSITIONS`` is this table as data,
@@ -53,8 +75,26 @@ class Event(models.Model):
     drew a manual event. From ``lock_at`` on no join, withdrawal, edit or creator cancel is
     accepted, whatever the status says; the sweeper locks every event whose ``lock_at`` has
     passed (time and count mode alike) within one sweep interval, and that lock publishes the
-    frozen entrant list's digest. A request refused because of the status gets the error
-    ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
+    frozen entrant list's digest. A lock that came early stores when (``early_lock_at``): the
+    draw is due from then, not from ``draw_at``. A request refused because of the status gets
+    the error ``events.transitions.refusal`` names (``event_locked``, ``event_drawn``...).
+
+    The moderation state (``moderation``): its one writer is ``events.moderation.event_moderate``
+    (``events.moderation.TRANSITIONS`` is this table as data), each move a conditional UPDATE
+    on ``moderation`` logged in ``EventLog`` with the action named here:
+
+    ========  ========  =========================================  ==========
+    from      to        when, by whom                              log action
+    ========  ========  =========================================  ==========
+    OK        REVIEW    WeChat's checks: a picture rejected, a     flag
+                        text judged risky on the re-check
+    OK        HIDDEN    staff hide it from the square              hide
+    REVIEW    HIDDEN    staff hide it                              hide
+    REVIEW    OK        staff put it back                          restore
+    HIDDEN    OK        staff put it back                          restore
+    ========  ========  =========================================  ==========
+
+    A staff decision stands: WeChat's flag of a hidden event leaves it hidden.
     """
 
     class Visibility(models.TextChoices):
@@ -106,6 +146,12 @@ class Event(models.Model):
     # draw_at - LOTTERY_LOCK_LEAD_SECONDS when scheduled; the moment of locking when the event
     # locked early (count target reached, manual draw).
     lock_at = models.DateTimeField(_("lock time"))
+    # An early lock's due time, stored by the lock (``draws.services.event_lock``): when a
+    # count-mode event's target was reached (the join moved ``lock_at`` there), or when its
+    # creator drew a manual event. Null for a lock on schedule. Its draw is due from then
+    # (``draw_due_at``), after the reveal gap; the fact is stored, not read off
+    # ``lock_at < draw_at - LOTTERY_LOCK_LEAD_SECONDS``, which a change of that setting breaks.
+    early_lock_at = models.DateTimeField(_("locked early at"), null=True, blank=True)
     status = models.PositiveSmallIntegerField(
         _("status"), choices=Status.choices, default=Status.INIT
     )
@@ -137,17 +183,24 @@ class Event(models.Model):
         _("frozen entrants digest"), max_length=64, blank=True, default=""
     )
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
-    # Which version of the scheme draws this event: events created before v2 keep v1 (no
-    # prizes digest, no beacon) so their published proofs still verify.
+    # Which version of the scheme draws this event: events created before v3 keep theirs (v1:
+    # no prizes digest, no beacon; v2: round named at creation) so their proofs still verify.
     # The database default is v1: a row written by code that does not know this column (it
     # predates v2) is drawn by that code under v1.
     fairness_algorithm = models.CharField(
         _("draw algorithm"),
         max_length=32,
-        default="sha256-fisher-yates-v2",
+        default="sha256-fisher-yates-v3",
         db_default="sha256-fisher-yates-v1",
         editable=False,
     )
+    # v3, fixed at creation: True when no beacon was configured then, so the event is drawn
+    # without one (its detail and proof say so from the start). An event created with a beacon
+    # always waits for its round: there is no fallback once a round can be named.
+    without_beacon = models.BooleanField(_("drawn without beacon"), db_default=False)
+    # v3, fixed at creation: LOTTERY_REVEAL_GAP_SECONDS then. The round is the first at or
+    # after locked_at + this gap (and a substitution's, its time + this gap).
+    reveal_gap_seconds = models.PositiveIntegerField(_("reveal gap (s)"), null=True, blank=True)
     # When the entrant and prizes digests were actually published (the lock as it happened,
     # which a late sweeper makes later than ``lock_at``). The seed is revealed no sooner than
     # LOTTERY_REVEAL_GAP_SECONDS after it.
@@ -173,8 +226,8 @@ class Event(models.Model):
         db_default=Delivery.NONE,
     )
     claim_days = models.PositiveSmallIntegerField(_("claim window (days)"), default=7, db_default=7)
-    # LOTTERY_MAX_SUBSTITUTIONS as of the event's first substitution (draws.substitutions),
-    # fixed from then on: a later change of the setting does not rewrite the published rules.
+    # LOTTERY_MAX_SUBSTITUTIONS, fixed at creation (v3) or at the event's first substitution
+    # (older events): a later change of the setting does not rewrite the published rules.
     max_substitutions = models.PositiveSmallIntegerField(
         _("max substitutions"), null=True, blank=True, editable=False
     )
@@ -183,6 +236,12 @@ class Event(models.Model):
     )
 
     cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True, default="")
+    # A cancel asked at or after the lock (staff only, public reason): recorded here, settled by
+    # the draw's own step once the named round is out, which publishes the seed, the round and
+    # the winners the draw would have had (``would_be_winners``: user keys in unit order).
+    cancel_requested_at = models.DateTimeField(_("cancel asked at"), null=True, blank=True)
+    canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
+    would_be_winners = models.JSONField(_("would-be winners"), null=True, blank=True)
     # The creator's upload with purpose "cover" (accounts.services.upload_attach).
     cover = models.ForeignKey(
         "accounts.Upload",
@@ -252,6 +311,17 @@ class Event(models.Model):
     @staticmethod
     def scheduled_lock_at(draw_at):
         return draw_at - timedelta(seconds=settings.LOTTERY_LOCK_LEAD_SECONDS)
+
+    @property
+    def draw_due_at(self) -> datetime:
+        """When the draw is due: ``draw_at``, or an early lock's due time (``early_lock_at``).
+        The draw itself also waits for the reveal gap (``draws.selectors.reveal_time``)."""
+        return self.early_lock_at or self.draw_at
+
+    @staticmethod
+    def draw_due_q(*, now: datetime) -> models.Q:
+        """``draw_due_at <= now`` in a query (``early_lock_at`` is always before ``draw_at``)."""
+        return models.Q(draw_at__lte=now) | models.Q(early_lock_at__lte=now)
 
     @staticmethod
     def phase_at(*, status_name: str, lock_at: datetime, now: datetime) -> str:
@@ -510,14 +580,43 @@ class RedeemCode(models.Model):
 
 
 class Claim(models.Model):
-    """A winner's claim of their prize (events.claims is its only writer).
+    """A winner's claim of their prize. ``events.claims`` is its only writer: the other apps
+    (``draws.substitutions`` for an alternate's offer and a forfeit) call its functions.
 
-    States: ``unclaimed`` (a row exists only once the reminder went out), ``claimed`` (details
-    given, still correctable), ``shipped`` (final), ``forfeited`` (final: the prize passed to
-    an alternate, ``draws.substitutions`` writes it; the entry no longer holds it). ``expired`` is not stored: it is
-    ``unclaimed`` (or no row) at or after ``deadline``. Personal data lives only in the
-    encrypted ``details`` (events.claim_crypto) and is blanked ``CLAIM_ERASE_AFTER_DAYS``
-    after the claim closes (shipped, or its deadline for a claim never shipped).
+    The state machine (``status``). Each transition has one owner, a function of
+    ``events.claims``; each is a conditional UPDATE on ``status`` (an INSERT for a new row)
+    whose row count decides a race, logged as ``claim <id>: <from> -> <to>`` by the module's
+    one transition helper, which refuses a transition not in ``events.claims.TRANSITIONS``:
+
+    =========  =========  ===================================  ===================================
+    from       to         when, by whom                        owner
+    =========  =========  ===================================  ===================================
+    (none)     UNCLAIMED  a winner's row: the reminder sweep,  ``events.claims.claims_open``
+                          the expiry sweep (window passed
+                          with no row), the first claim, a
+                          disqualification
+    (none)     UNCLAIMED  an alternate is offered the unit     ``events.claims.claim_offer``
+                          (``offered_at``; window from then)
+    UNCLAIMED  CLAIMED    the winner, before it expired        ``events.claims.claim_submit``
+    CLAIMED    CLAIMED    the winner corrects, until shipped   ``events.claims.claim_submit``
+    CLAIMED    SHIPPED    the creator                          ``events.claims.claim_ship``
+    UNCLAIMED  FORFEITED  the sweeper once it expired; the     ``events.claims.claim_forfeit``
+                          creator's disqualification
+    CLAIMED    FORFEITED  the creator's disqualification       ``events.claims.claim_forfeit``
+    =========  =========  ===================================  ===================================
+
+    SHIPPED and FORFEITED are final; a forfeited claim's entry no longer holds the prize (the
+    unit passed to an alternate, ``draws.substitutions``, which calls ``claim_forfeit`` and
+    ``claim_offer``). A winner may have no row yet: that reads as UNCLAIMED with the event's
+    deadline (``drawn_at`` + ``claim_days``).
+
+    ``expired`` is not stored, and has one definition (``is_expired``, ``expired_q``): UNCLAIMED
+    (or no row) at or after ``deadline``. The winner's view, the creator's list, the claim
+    refusal, the reminder and the expiry sweeper all read it from there. Personal data lives
+    only in the encrypted ``details`` (events.claim_crypto) and is blanked
+    ``CLAIM_ERASE_AFTER_DAYS`` after the claim closes (shipped, or its deadline for a claim never
+    shipped). ``reminded_at``, ``erased_at`` and ``details`` change no state (``events.claims``
+    writes them too); ``notified_at`` is the notifications' outbox mark, which they set.
     """
 
     class Status(models.TextChoices):
@@ -570,6 +669,34 @@ class Claim(models.Model):
     def __str__(self) -> str:
         return f"{self.public_id} ({self.status})"
 
+    # "expired": the one rule, in Python and in SQL. The two must agree to the microsecond:
+    # expired at ``deadline`` itself.
+    EXPIRED = "expired"
+
+    @staticmethod
+    def is_expired(status: str | None, *, deadline: datetime, now: datetime) -> bool:
+        """Unclaimed (``None``: no row yet) at or after ``deadline``."""
+        return (status or Claim.Status.UNCLAIMED) == Claim.Status.UNCLAIMED and now >= deadline
+
+    @staticmethod
+    def expired_q(*, now: datetime, prefix: str = "") -> models.Q:
+        """``is_expired`` for claim rows in a query (``prefix``: the path to them, ``claim__``)."""
+        return models.Q(
+            **{f"{prefix}status": Claim.Status.UNCLAIMED, f"{prefix}deadline__lte": now}
+        )
+
+    @staticmethod
+    def unexpired_q(*, now: datetime, prefix: str = "") -> models.Q:
+        """Unclaimed and not expired: the other side of ``expired_q``."""
+        return models.Q(**{f"{prefix}status": Claim.Status.UNCLAIMED, f"{prefix}deadline__gt": now})
+
+    @staticmethod
+    def state_at(status: str | None, *, deadline: datetime, now: datetime) -> str:
+        """unclaimed | claimed | shipped | forfeited | expired, as of ``now`` (None: no row)."""
+        if Claim.is_expired(status, deadline=deadline, now=now):
+            return Claim.EXPIRED
+        return status or Claim.Status.UNCLAIMED
+
 
 class ClaimAccess(models.Model):
     """Audit log: every decryption of a claim's personal data, with who, when and why."""
@@ -597,13 +724,15 @@ class ClaimAccess(models.Model):
 
 
 class Substitution(models.Model):
-    """A prize unit passing from a winner to the next alternate of the draw's order.
+    """A prize unit passing from a winner to an alternate.
 
     Written only by ``draws.substitutions``; the proof lists every row (docs/fairness.md).
-    ``unit`` is the unit's rank in the draw (``Entry.prize_rank``); ``step`` the order's step
-    that named the alternate. ``replacement`` is empty when the unit was recorded unawarded
-    (it had passed ``LOTTERY_MAX_SUBSTITUTIONS`` times, or the order ran out). The database
-    makes each winner replaced once, each entrant an alternate once, each step used once.
+    ``unit`` is the unit's rank in the draw (``Entry.prize_rank``). v1/v2: ``step`` is the
+    draw's order step that named the alternate. v3: the alternate is drawn with a fresh beacon
+    round (``beacon_round``, ``pending`` until it is out). ``replacement`` is empty when the
+    unit was recorded unawarded (it had passed ``max_substitutions`` times, or nobody is left)
+    or while it is pending. The database makes each winner replaced once, each entrant an
+    alternate once, each step used once.
     """
 
     class Reason(models.TextChoices):
@@ -638,6 +767,18 @@ class Substitution(models.Model):
     replacement_key = models.CharField(_("alternate's key"), max_length=24, blank=True, default="")
     step = models.PositiveIntegerField(_("order step"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    # v3: the alternate is drawn among the entrants who never held a unit, with a beacon round
+    # named when the substitution is recorded (the first at or after ``created_at`` + the
+    # event's gap). Until that round is out the substitution is ``pending``: the unit has no
+    # holder. ``resolved_at``: when the alternate was drawn (their claim window starts then);
+    # ``replacement_position``: their place in the sorted entrant list.
+    pending = models.BooleanField(_("waiting for its round"), db_default=False)
+    beacon_round = models.PositiveBigIntegerField(_("beacon round"), null=True, blank=True)
+    beacon = models.JSONField(_("beacon round data"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("alternate drawn at"), null=True, blank=True)
+    replacement_position = models.PositiveIntegerField(
+        _("alternate's position"), null=True, blank=True
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),

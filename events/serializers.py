@@ -1,18 +1,20 @@
 """Input and output shapes of the events API. Validation of shapes only: rules live in services."""
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import ImageOutput, UserOutput
 from events import selectors, square
-from events.models import Event, Report
-from events.services import (
+from events.models import (
     MAX_CLAIM_DAYS,
     MAX_CODE_LENGTH,
     MAX_PRIZE_NAME_LENGTH,
     MAX_PRIZE_QUANTITY,
     MAX_PRIZES,
+    Event,
+    Report,
 )
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
@@ -20,7 +22,8 @@ from lottery_site.serializers import InputSerializer
 # --- input ----------------------------------------------------------------------------------
 
 
-UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True}
+# An id is exact (lottery_site.ids): "img_… " is not "img_…", so no trimming.
+UPLOAD_ID = {"max_length": 24, "required": False, "allow_blank": True, "trim_whitespace": False}
 
 
 class PrizeInput(InputSerializer):
@@ -87,12 +90,16 @@ class CancelInput(InputSerializer):
 
 class SquareQuery(serializers.Serializer):
     sort = serializers.ChoiceField(choices=square.SORTS, required=False, default="hot")
-    cursor = serializers.CharField(required=False, max_length=500)
+    # allow_blank: DRF reads a blank query parameter as an absent one unless blanks are allowed,
+    # so "?cursor=" served the first page; now it reaches the view, which refuses it as it
+    # refuses every cursor we did not issue.
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=500)
     page_size = serializers.IntegerField(min_value=1, max_value=100, required=False, default=20)
 
 
 # The most read page validates its query through one instance: ``run_validation`` keeps no
-# state, and a new serializer deep-copies its fields (a third of the view's own time).
+# state, and a new serializer deep-copies its fields (a third of the view's own time in a
+# profile; unmeasured by a benchmark on its own).
 SQUARE_QUERY = SquareQuery()
 
 
@@ -143,8 +150,47 @@ class MyEntryOutput(serializers.Serializer):
     )
 
 
+class BeaconChainRefOutput(serializers.Serializer):
+    hash = serializers.CharField()
+    name = serializers.CharField(help_text="e.g. League of Entropy quicknet")
+
+
+class FairnessOutput(serializers.Serializer):
+    """How the event is drawn, fixed at creation (docs/fairness.md): shown before anyone joins."""
+
+    algorithm = serializers.CharField(source="fairness_algorithm")
+    beacon = serializers.SerializerMethodField(
+        help_text="Whether the draw mixes in a public drand beacon round named at the lock. "
+        "false: created while no beacon was configured; drawn without one (a weaker guarantee)."
+    )
+    beacon_chain = serializers.SerializerMethodField()
+    note = serializers.SerializerMethodField(help_text="The same, in words for entrants.")
+
+    def get_beacon(self, event) -> bool:
+        return bool(event.beacon_chain)
+
+    @extend_schema_field(BeaconChainRefOutput(allow_null=True))
+    def get_beacon_chain(self, event) -> dict | None:
+        chain = event.beacon_chain
+        if not chain:
+            return None
+        return {"hash": chain["hash"], "name": chain.get("name") or chain["hash"][:12]}
+
+    def get_note(self, event) -> str:
+        if event.beacon_chain:
+            return _(
+                "The draw mixes in a public beacon round published after the lock: nobody, "
+                "us included, can know or steer the result."
+            )
+        return _(
+            "No public beacon was configured when this event was created: it is drawn "
+            "without one, from the seed committed at creation and the entrant list alone."
+        )
+
+
 class EventPublicOutput(serializers.Serializer):
-    """What every viewer sees alike and what rarely changes: cached by ``selectors``."""
+    """What every viewer sees alike and what rarely changes: rendered once per revision by
+    ``events.read_model`` (the public part), for the detail and the square's cards."""
 
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()
@@ -158,7 +204,16 @@ class EventPublicOutput(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=Event.Visibility.values)
     prizes = PrizeOutput(many=True, source="ordered_prizes")
     commitment = serializers.CharField(source="seed_commitment")
+    fairness = FairnessOutput(source="*")
     created_at = AwareDateTimeField()
+
+
+class BeaconWaitOutput(serializers.Serializer):
+    round = serializers.IntegerField()
+    round_at = AwareDateTimeField(help_text="when the round is published")
+    waiting = serializers.BooleanField()
+    overdue = serializers.BooleanField()
+    settles = serializers.ChoiceField(choices=["draw", "cancel"])
 
 
 class EventLiveOutput(serializers.Serializer):
@@ -176,6 +231,11 @@ class EventLiveOutput(serializers.Serializer):
     lock_at = AwareDateTimeField()
     participant_count = serializers.IntegerField()
     cancel_reason = serializers.CharField()
+    beacon_wait = serializers.SerializerMethodField(
+        help_text="While the event is locked: the beacon round its draw (or a cancel asked "
+        "after the lock) waits for. `waiting`: the round's time has passed and no relay has "
+        "served it yet; the draw never goes ahead without it. null otherwise."
+    )
     my_entry = serializers.SerializerMethodField()
 
     @extend_schema_field(serializers.ChoiceField(choices=list(Event.STATUS_NAMES.values())))
@@ -187,6 +247,11 @@ class EventLiveOutput(serializers.Serializer):
 
     def get_joinable(self, event) -> bool:
         return self.get_phase(event) == "init"
+
+    @extend_schema_field(BeaconWaitOutput(allow_null=True))
+    def get_beacon_wait(self, event) -> dict | None:
+        wait = selectors.beacon_wait(event, now=timezone.now())
+        return None if wait is None else BeaconWaitOutput(wait).data
 
     @extend_schema_field(MyEntryOutput)
     def get_my_entry(self, event) -> dict:
@@ -201,7 +266,8 @@ class EventLiveOutput(serializers.Serializer):
 
 
 # Serializers deep-copy their fields whenever one is created; rendering through one long-lived
-# instance each (they keep no per-call state) spares that on the most read endpoint.
+# instance each (they keep no per-call state) spares that on the most read endpoint
+# (unmeasured by a benchmark on its own).
 _MY_ENTRY = MyEntryOutput()
 LIVE = EventLiveOutput()
 
@@ -235,7 +301,8 @@ JOIN = JoinOutput()  # the flash-crowd path renders through one instance too (se
 
 
 class SquareEventPublicOutput(serializers.Serializer):
-    """An event's card on the square: what every viewer sees alike, memoized per revision."""
+    """An event's card on the square: fields of the public part, and ``draw_at``, ``lock_at``
+    as the square's check of the page read them (``events.read_model.cards`` assembles it)."""
 
     id = serializers.CharField(source="public_id")
     title = serializers.CharField()

@@ -9,38 +9,48 @@ the draw race on a conditional UPDATE of ``status`` and exactly one of them wins
 Every function takes ``now`` so that callers (and tests) decide what time it is.
 """
 
-import functools
 import hashlib
 import logging
 import secrets
 import time
 import uuid
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import NotRequired, TypedDict
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
-from accounts import wechat_codes, wechat_security
 from accounts.models import Upload, User
-from accounts.services import upload_attach, upload_create
-from events import mirror, square, transitions
-from events.models import Entry, Event, EventLog, Prize, RedeemCode, Report, ShareCode
-from events.selectors import EventRef
+from accounts.services import upload_attach, upload_create, user_texts_check
+from events import join_sql, read_model, transitions
+from events.models import (
+    MAX_CLAIM_DAYS,
+    MAX_CODE_LENGTH,
+    MAX_PRIZE_NAME_LENGTH,
+    MAX_PRIZE_QUANTITY,
+    MAX_PRIZES,
+    MAX_TOTAL_QUANTITY,
+    Entry,
+    Event,
+    EventLog,
+    Prize,
+    RedeemCode,
+    Report,
+    ShareCode,
+)
+from events.moderation import event_moderate
+from events.read_model import EntryChange, EventRef
 from lottery_site import drand, metrics
 from lottery_site.durations import humanize_duration
 from lottery_site.errors import ApplicationError
+from wechat import security
+from wechat.codes import get_unlimited_code
 
 logger = logging.getLogger(__name__)
 
-MAX_PRIZES = 20
-MAX_PRIZE_NAME_LENGTH = 50
-MAX_PRIZE_QUANTITY = 10_000
-MAX_TOTAL_QUANTITY = 100_000
 SEED_BYTES = 32  # draws/fairness.py: the seed of sha256-fisher-yates-v1
 
 
@@ -49,10 +59,6 @@ class PrizeSpec(TypedDict):
     quantity: int
     image: NotRequired[str]  # the id of the creator's upload with purpose "prize"
     codes: NotRequired[list[str]]  # ``code`` delivery only: one redeem code per unit
-
-
-MAX_CLAIM_DAYS = 30
-MAX_CODE_LENGTH = 64
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -118,7 +124,7 @@ def event_create(
             cover=_attached_cover(creator, cover, now=now),
             visibility=visibility,
             text_unchecked=not checked,
-            **_beacon_named(Event.scheduled_lock_at(draw_at)),
+            **_fairness_at_creation(),
         )
         _create_prizes(event, prizes, creator=creator, now=now)
         transitions.log(
@@ -128,24 +134,27 @@ def event_create(
             to_status=Event.Status.INIT,
             now=now,
         )
-        if visibility == Event.Visibility.PUBLIC:
-            square.changed()
+        public = visibility == Event.Visibility.PUBLIC
+        read_model.event_changed(event_id=event.pk, what="created_public" if public else "created")
     return event
 
 
-def _beacon_named(lock_at: datetime) -> dict:
-    """The drand round the draw will mix in (docs/fairness.md), named now, in public.
+def _fairness_at_creation() -> dict:
+    """What the draw's rules fix at creation, in public (docs/fairness.md, v3).
 
-    The first round at least LOTTERY_REVEAL_GAP_SECONDS after the lock: nobody can know it
-    while entries and prizes can still change. Nothing when no beacon is configured.
+    The beacon chain, or that the event is drawn without a beacon (none configured now: it
+    says so before anyone joins, and never waits for one); the reveal gap; how many times a
+    prize unit may pass to an alternate. The round itself is named at the lock (the first at
+    or after the actual lock plus the gap), when nobody can know it yet.
     """
     chain = drand.configured_chain()
-    if chain is None:
-        return {"beacon_round": None, "beacon_chain": None}
-    reveal = lock_at + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
     return {
-        "beacon_round": chain.first_round_at_or_after(reveal.timestamp()),
-        "beacon_chain": chain.as_json(),
+        "fairness_algorithm": "sha256-fisher-yates-v3",
+        "without_beacon": chain is None,
+        "beacon_round": None,
+        "beacon_chain": None if chain is None else chain.as_json(),
+        "reveal_gap_seconds": settings.LOTTERY_REVEAL_GAP_SECONDS,
+        "max_substitutions": settings.LOTTERY_MAX_SUBSTITUTIONS,
     }
 
 
@@ -221,16 +230,15 @@ def event_update(
             changes.update(claim_changes)
             if draw_at is not None:
                 lock_at = Event.scheduled_lock_at(draw_at)
-                changes.update(draw_at=draw_at, lock_at=lock_at, **_beacon_named(lock_at))
+                changes.update(draw_at=draw_at, lock_at=lock_at)
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
                 _create_prizes(current, prizes, creator=actor, now=now)
         edited = sorted(
-            {*changes, *(["prizes"] if prizes is not None else [])}
-            - {"lock_at", "text_unchecked", "beacon_round", "beacon_chain"}
+            {*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at", "text_unchecked"}
         )
         if edited:
-            Event.objects.filter(pk=event.pk).update(**changes, revision=F("revision") + 1)
+            Event.objects.filter(pk=event.pk).update(**changes)
             transitions.log(
                 event.pk,
                 actor=actor,
@@ -238,27 +246,30 @@ def event_update(
                 now=now,
                 reason=", ".join(edited),
             )
-            square.changed()  # the order (draw time), the listing (visibility, text check)
+            read_model.event_changed(event_id=event.pk, what="edited")
     return Event.objects.get(pk=event.pk)
 
 
 def event_cancel(
     *, event: Event, actor: User, now: datetime, reason: str = "", by_staff: bool = False
 ) -> Event:
-    """INIT (or, for staff, OPENING) -> CANCELED, logged; the log row is the notification record.
+    """Cancel an event: at once before its lock time; after it, only once the draw's round is out.
 
-    The creator may cancel until the lock time; staff until the event is drawn, also inside the
-    lock window, so an abusive event can be stopped up to the draw. A cancel racing the draw is
-    decided by the conditional UPDATE on ``status``: the loser gets ``event_drawn`` (or
-    ``event_canceled``), never both outcomes.
+    Before ``lock_at``: INIT -> CANCELED at once, by the creator or staff; the seed is revealed.
+    From ``lock_at`` on, the entrant list is final and the draw's outcome is fixed by the seed
+    and the beacon round named at the lock, so a cancel must not be a way to choose between
+    outcomes: only staff may cancel, only with a public reason (``invalid_input`` without), and
+    the cancel is only recorded here (``cancel_requested_at``, the reason, a log row). The draw's
+    own step (``draws.services.event_draw``) settles it once the named round is out: OPENING ->
+    CANCELED, publishing the seed, the round and the winners the draw would have had. A second
+    request changes nothing. A cancel racing the draw is decided under the event's row lock:
+    the loser gets ``event_drawn`` (or ``event_canceled``), never both outcomes.
     """
     if not by_staff:
         _refuse_unless_creator(event, actor)
         # Entrants read the reason; a staff reason is ours and not checked. A reason accepted
         # unchecked (WeChat silent) is not re-checked: the event is over anyway.
-        wechat_security.texts_check(
-            texts={"reason": reason}, author=actor, scene=wechat_security.SCENE_COMMENT
-        )
+        user_texts_check(texts={"reason": reason}, author=actor, scene=security.SCENE_COMMENT)
     with transaction.atomic():
         current = Event.objects.select_for_update().filter(pk=event.pk).first()
         if current is None:
@@ -267,8 +278,11 @@ def event_cancel(
             transitions.refuse_unless_status(current, {Event.Status.INIT, Event.Status.OPENING})
         else:
             _refuse_unless_open(current, now=now)
+        if current.status == Event.Status.OPENING or now >= current.lock_at:
+            _cancel_after_lock(current, actor=actor, now=now, reason=reason)
+            return Event.objects.get(pk=event.pk)
         Event.objects.filter(pk=event.pk, status=current.status).update(
-            status=Event.Status.CANCELED, cancel_reason=reason[:200]
+            status=Event.Status.CANCELED, cancel_reason=reason[:200], canceled_at=now
         )
         transitions.log(
             event.pk,
@@ -280,9 +294,33 @@ def event_cancel(
             reason=reason,
             now=now,
         )
-        square.changed()
+        read_model.event_changed(event_id=event.pk, what="live")
     logger.info("event %s canceled by %s", event.public_id, "staff" if by_staff else "creator")
     return Event.objects.get(pk=event.pk)
+
+
+def _cancel_after_lock(event: Event, *, actor: User, now: datetime, reason: str) -> None:
+    """Record a staff cancel at or after the lock (under the row lock); the draw settles it."""
+    if not reason.strip():
+        raise ApplicationError(
+            "invalid_input",
+            data={"reason": [_("After the lock an event is canceled only with a public reason.")]},
+        )
+    if event.cancel_requested_at is not None:
+        return  # asked already: the first request stands
+    Event.objects.filter(pk=event.pk, status=event.status, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=now, cancel_reason=reason[:200]
+    )
+    transitions.log(
+        event.pk,
+        actor=actor,
+        actor_kind=EventLog.ActorKind.STAFF,
+        action=EventLog.Action.UPDATE,
+        reason=f"cancel asked after the lock: {reason}",
+        now=now,
+    )
+    read_model.event_changed(event_id=event.pk, what="live")
+    logger.info("event %s: cancel asked after the lock, settled at its round", event.public_id)
 
 
 # --- content security and moderation -------------------------------------------------------
@@ -302,7 +340,7 @@ def check_event_texts(
     others all the same (and the likeliest place for a scam's contact), so it is checked too.
 
     Raises ``content_risky`` naming the fields; False when accepted unchecked (see
-    ``accounts.wechat_security.texts_check``). Call it before opening a transaction.
+    ``accounts.services.user_texts_check``). Call it before opening a transaction.
     """
     texts = {
         "title": title,
@@ -310,9 +348,7 @@ def check_event_texts(
         "prizes": "\n".join(prizes),
         "contact_note": contact_note,
     }
-    return wechat_security.texts_check(
-        texts=texts, author=author, scene=wechat_security.SCENE_FORUM
-    )
+    return user_texts_check(texts=texts, author=author, scene=security.SCENE_FORUM)
 
 
 def event_report(*, event: Event, user: User, reason: str, now: datetime) -> tuple[Report, bool]:
@@ -329,42 +365,6 @@ def event_report(*, event: Event, user: User, reason: str, now: datetime) -> tup
         return Report.objects.get(event_id=event.pk, user_id=user.pk), False
 
 
-def event_moderate(
-    *, event: Event, actor: User | None, to: str, now: datetime, reason: str = ""
-) -> bool:
-    """Move an event's moderation state (``Event.Moderation``), logged; False if it already was.
-
-    Staff hide an event from the square (``hidden``) or put it back (``ok``); WeChat's checks
-    send it to ``review``, with a "flag" log row that tells the creator in their inbox. Only
-    the square reads this state: joins, the draw and the link keep working.
-    """
-    with transaction.atomic():
-        changed = (
-            Event.objects.filter(pk=event.pk)
-            .exclude(moderation=to)
-            .update(moderation=to, revision=F("revision") + 1)
-        )
-        if changed:
-            transitions.log(
-                event.pk,
-                actor=actor,
-                actor_kind=EventLog.ActorKind.STAFF if actor else EventLog.ActorKind.SYSTEM,
-                action=MODERATION_ACTIONS[to],
-                reason=reason,
-                now=now,
-            )
-            square.changed()
-    return bool(changed)
-
-
-# moderation state -> the log's action (the inbox shows "flag" rows to the creator).
-MODERATION_ACTIONS = {
-    Event.Moderation.OK: EventLog.Action.RESTORE,
-    Event.Moderation.HIDDEN: EventLog.Action.HIDE,
-    Event.Moderation.REVIEW: EventLog.Action.FLAG,
-}
-
-
 def events_flag_for_picture(*, upload: Upload, now: datetime) -> int:
     """The events showing ``upload`` (cover or prize picture), WeChat having rejected it: off the
     square pending review, and their public part re-rendered (the placeholder shows at once)."""
@@ -372,8 +372,7 @@ def events_flag_for_picture(*, upload: Upload, now: datetime) -> int:
     event_pks |= set(Prize.objects.filter(image_id=upload.pk).values_list("event_id", flat=True))
     flagged = 0
     for event in Event.objects.filter(pk__in=event_pks):
-        Event.objects.filter(pk=event.pk).update(revision=F("revision") + 1)
-        transaction.on_commit(functools.partial(mirror.forget, event.pk))
+        read_model.event_changed(event_id=event.pk, what="picture")
         flagged += event_moderate(
             event=event,
             actor=None,
@@ -401,8 +400,8 @@ def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
             for text in texts.values():
                 if (
                     text.strip()
-                    and wechat_security.msg_sec_check(
-                        text, openid=event.creator.openid or "", scene=wechat_security.SCENE_FORUM
+                    and security.msg_sec_check(
+                        text, openid=event.creator.openid or "", scene=security.SCENE_FORUM
                     )
                     == "risky"
                 ):
@@ -419,11 +418,12 @@ def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
                 reason="text rejected by WeChat",
             )
         # An edit since our read brought new text that is its own business: leave it flagged.
-        settled += Event.objects.filter(
+        if Event.objects.filter(
             pk=event.pk, title=event.title, description=event.description
-        ).update(text_unchecked=False)
-    if settled:
-        square.changed()  # checked now: on the square (if public and not under review)
+        ).update(text_unchecked=False):
+            settled += 1
+            # Checked now: on the square (if public and not under review).
+            read_model.event_changed(event_id=event.pk, what="listing")
     return settled
 
 
@@ -456,9 +456,7 @@ def event_share_image(*, event: Event, now: datetime) -> Upload:
     if claim is None:
         return _wait_for_share_image(event)
     try:
-        png = wechat_codes.get_unlimited_code(
-            scene=event.public_id, page=share_path(event).split("?", 1)[0]
-        )
+        png = get_unlimited_code(scene=event.public_id, page=share_path(event).split("?", 1)[0])
         image = _store_share_image(event, png, now=now)
     except BaseException:
         ShareCode.objects.filter(event_id=event.pk, claim=claim, image__isnull=True).delete()
@@ -525,18 +523,7 @@ def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[E
         metrics.JOINS.labels("refused", exc.name).inc()
         raise
     (metrics.JOINS_ACCEPTED if created else metrics.JOINS_REPEATED).inc()
-    if created:
-        square.joined(event_id=event.pk, at=entry.created_at)
     return entry, created
-
-
-def _mirror(event_pk: int, *, user: User, seq: int, joined_at: datetime | None) -> None:
-    """Record committed entry change ``seq`` in the event's Redis mirror (events.mirror)."""
-    transaction.on_commit(
-        functools.partial(
-            mirror.record, event_pk=event_pk, user_pk=user.pk, seq=seq, joined_at=joined_at
-        )
-    )
 
 
 def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry, bool]:
@@ -552,7 +539,7 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
     """
     _refuse_inactive(user)
     try:
-        entry = _admit_and_insert(event.pk, user=user, now=now)
+        entry = join_sql.admit_and_insert(event.pk, user=user, now=now)
     except IntegrityError:
         entry = None
     if entry is None:
@@ -564,12 +551,11 @@ def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry,
             raise ApplicationError("event_not_found") from None
         _refuse_unless_open(current, now=now)
         raise ApplicationError("event_locked") from None  # the count target was just reached
-    _mirror(event.pk, user=user, seq=entry.seq, joined_at=entry.created_at)
+    change = EntryChange(user.pk, entry.seq, joined_at=entry.created_at, joined=True)
+    read_model.event_changed(event_id=event.pk, what="entry", entry=change)
     if event.draw_mode == Event.DrawMode.COUNT and _target_reached(event.pk, now=now):
-        # After the transaction (the join's own has no on_commit): off the square at once, and
-        # the mirror's lock time is stale.
-        square.changed()
-        transaction.on_commit(functools.partial(mirror.forget, event.pk))
+        # After the join's own transaction: its lock time moved (entries closed).
+        read_model.event_changed(event_id=event.pk, what="live")
     return entry, True
 
 
@@ -606,115 +592,12 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
             Event.objects.filter(pk=event.pk).update(
                 participant_count=F("participant_count") - 1, entry_seq=F("entry_seq") + 1
             )
-            square.joined(event_id=event.pk, at=joined_at, delta=-1)
-            _mirror(event.pk, user=user, seq=current.entry_seq + 1, joined_at=None)
+            change = EntryChange(user.pk, current.entry_seq + 1, joined_at=joined_at, joined=False)
+            read_model.event_changed(event_id=event.pk, what="entry", entry=change)
     return bool(deleted)
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _admit_and_insert(event_pk: int, *, user: User, now: datetime) -> Entry | None:
-    """The join's transaction: the gate UPDATE, and the INSERT only if the gate admitted.
-
-    Returns the new entry, or None when the gate refused (nothing written). A second join of
-    the same user raises IntegrityError (the (event, user) unique constraint) and is rolled
-    back, its count with it.
-
-    Outside any transaction (a request), the transaction is its own: begin, the two statements,
-    commit. On MySQL the four go to the server as one batch, one round trip instead of four;
-    the INSERT tests ``ROW_COUNT()``, the rows the gate UPDATE just matched, so the decision
-    stays in the server, inside the transaction, where the gate's row lock holds it. Inside a
-    caller's transaction (a test, a composed service) the two statements run in a savepoint.
-    """
-    at = connection.ops.adapt_datetimefield_value(now)
-    admit, insert, read_seq = _join_sql(connection.vendor)
-    statements = [
-        (admit, [at, event_pk, at]),
-        (insert, [event_pk, user.pk, user.public_id, at]),
-        *([(read_seq, [event_pk])] if read_seq else []),
-    ]
-    if connection.in_atomic_block:
-        with transaction.atomic():
-            counts = _run_batch(statements)
-    else:
-        begin = "BEGIN IMMEDIATE" if connection.vendor == "sqlite" else "START TRANSACTION"
-        try:
-            counts = _run_batch([(begin, []), *statements, ("COMMIT", [])])[1:]
-        except BaseException:
-            with suppress(DatabaseError), connection.cursor() as cursor:
-                cursor.execute("ROLLBACK")  # a lost connection has nothing left to roll back
-            raise
-    (admitted, seq, _), (inserted, entry_id, _) = counts[:2]
-    if not (admitted == 1 and inserted == 1):
-        return None
-    if read_seq:  # the change number, read back in the transaction (LAST_INSERT_ID on MySQL)
-        seq = counts[2][2][0]
-    entry = Entry(pk=entry_id, event_id=event_pk, user_id=user.pk, user_key=user.public_id)
-    entry.created_at = now
-    entry.seq = seq  # the event's entry_seq this join set (events.mirror)
-    entry._state.adding = False
-    return entry
-
-
-def _run_batch(statements: list[tuple[str, list]]) -> list[tuple[int, int | None, tuple | None]]:
-    """Run ``statements`` in order; (rowcount, lastrowid, first row if any) of each.
-
-    MySQL (connections open with CLIENT.MULTI_STATEMENTS, settings.py): one round trip for all
-    of them; the server stops at the first that fails, which raises here. Elsewhere, one by one.
-    """
-
-    def result(cursor) -> tuple[int, int | None, tuple | None]:
-        row = cursor.fetchone() if cursor.description else None
-        return cursor.rowcount, cursor.lastrowid, row
-
-    with connection.cursor() as cursor:
-        if connection.vendor != "mysql":
-            counts = []
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                counts.append(result(cursor))
-            return counts
-        cursor.execute(
-            ";\n".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
-        )
-        counts = [result(cursor)]
-        with connection.wrap_database_errors:
-            while cursor.nextset():
-                counts.append(result(cursor))
-        return counts
-
-
-# The join is the flash-crowd path, so its two statements are plain SQL: built through the ORM
-# they cost three times as much as running them (bench/join, docs/benchmarks.md).
-@functools.cache
-def _join_sql(vendor: str) -> tuple[str, str, str]:
-    event, entry = Event._meta.db_table, Entry._meta.db_table
-    # "status + 0", not "status": MariaDB must reach the row through its primary key. Through
-    # the (status, lock_at) index the join would lock that index entry first, then wait for the
-    # row held by the lock job (or a cancel), which waits for the entry: a deadlock, and a 500.
-    # The change number (events.mirror) comes back as the UPDATE's insert id on MySQL (no
-    # statement of its own); elsewhere it is read back.
-    mysql = vendor == "mysql"
-    next_seq = "LAST_INSERT_ID(entry_seq + 1)" if mysql else "entry_seq + 1"
-    read_seq = "" if mysql else f"SELECT entry_seq FROM {event} WHERE id = %s"  # noqa: S608
-    # The join reaching a count target closes entries now (``lock_at``). lock_at is assigned
-    # first, so it reads the count before the increment on every database (MySQL applies SET
-    # clauses left to right, others all at once).
-    admit = (
-        f"UPDATE {event} SET lock_at = CASE "  # noqa: S608
-        "WHEN participant_count + 1 >= target_participants THEN %s ELSE lock_at END, "
-        f"participant_count = participant_count + 1, entry_seq = {next_seq} "
-        f"WHERE id = %s AND status + 0 = {Event.Status.INIT} AND lock_at > %s "
-        "AND (target_participants IS NULL OR participant_count < target_participants)"
-    )
-    # Inserts only if the UPDATE just before it, in the same transaction, admitted the entrant.
-    admitted = "WHERE changes() = 1" if vendor == "sqlite" else "FROM DUAL WHERE ROW_COUNT() = 1"
-    insert = (
-        f"INSERT INTO {entry} (event_id, user_id, user_key, created_at) "  # noqa: S608
-        f"SELECT %s, %s, %s, %s {admitted}"
-    )
-    return admit, insert, read_seq
 
 
 def _target_reached(event_pk: int, *, now: datetime) -> bool:

@@ -5,27 +5,34 @@ It is the most read page of the app, so a request does as little as possible:
 - **The order** comes from a snapshot each process keeps in memory: the listed events' ids,
   times and recent joins, sorted three ways. It is rebuilt at most every
   SQUARE_REFRESH_SECONDS (one indexed query, one Redis round trip), and at once in a process
-  that changed what the square lists (``changed``). A newly public event appears within that
-  bound.
+  that changed what the square lists (``listing_changed``, from the read model's change hook).
+  A newly public event appears within that bound.
 - **``hot``** counts joins in the last SQUARE_HOT_WINDOW_HOURS, in Redis sorted sets, one per
   hour (``square:joins:<hour>``: event id -> joins that hour). Each process counts its joins in
-  memory and pushes them at most every SQUARE_REFRESH_SECONDS (as the throttle counts do), so a
-  join costs no Redis round trip of its own. Redis is an accelerator: while it is down the
+  memory and pushes them at most every SQUARE_REFRESH_SECONDS (the write-behind counter of
+  ``lottery_site.write_behind``, as the throttle counts do), so a join costs no Redis round
+  trip of its own. Redis is an accelerator: while it is down the
   counts come from the entries table; a process whose push failed rebuilds the hour sets from
   the entries table once Redis answers again, and so does the first process to find them gone
   (a restarted Redis) or older than SQUARE_REBUILD_SECONDS.
 - **Whether an event is listed** is decided by the database: a page's candidate ids are checked
-  in one primary-key query (public, ``ok``, text checked, INIT, lock time still ahead), which
-  also reads the live entrant count and the card's revision. The checked page is then served
+  in one primary-key query (public, ``ok``, text checked, INIT, lock time still ahead, creator
+  not banned), which also reads the card's live fields and revision. The checked page is then served
   again, without a query, while the square's generation in Redis has not moved (one GET per
   request), this process has not re-sorted, and none of its events reached its lock time. Every
-  change of what the square lists (``changed``: cancel, hide, review, visibility, lock) moves
-  the generation on commit, so a canceled, hidden, locked or drawn event leaves at once, in
+  change of what the square lists (``listing_changed``: cancel, hide, review, visibility, lock)
+  moves the generation on commit, so a canceled, hidden, locked or drawn event leaves at once, in
   every process. Without Redis every page is checked. Should a generation write fail while
   readers still reach Redis, a page checked before is served at most until its process
   re-sorts (SQUARE_REFRESH_SECONDS); so is a change written around the services (a shell).
-- **The card** (title, cover, creator, prizes) is rendered once per process and revision, as
-  the event detail's public part is (events.views).
+- **The card** is made by the read model (``events.read_model.cards``): the event's public
+  part, rendered once per process and revision for the detail and the cards alike, with the
+  live fields this check read.
+
+Only the read model calls this module; the caches here are in the register
+(``lottery_site.caches``, docs/architecture.md), each with its benchmark (bench/square: the
+first page 0.52 of the bare view, 0.40 when every page is checked; docs/benchmarks.md,
+"Square").
 """
 
 import bisect
@@ -33,19 +40,20 @@ import functools
 import hashlib
 import logging
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.db import connection, transaction
-from django.db.models import Count, Prefetch, QuerySet
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from events.models import Entry, Event
-from lottery_site import redis_breaker
+from accounts.models import User
+from events.models import Entry, Event, aware_utc
+from lottery_site import caches, redis_breaker
+from lottery_site.write_behind import WriteBehindCounter
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +68,20 @@ KEY_FIELDS = {
 # snapshot rarely costs a second query.
 _SLACK = 5
 _MAX_CHECKS = 4  # queries per request at most; a page then ends early, with a cursor
-_CARD_TTL_SECONDS = 60  # a creator's new nickname or avatar shows within this
-_CARD_MEMO_SIZE = 5000
 
 
 def listed() -> QuerySet[Event]:
-    """Events the square may list, but for the lock time (compare ``lock_at`` with now)."""
+    """Events the square may list, but for the lock time (compare ``lock_at`` with now).
+
+    Not a banned creator's: they leave with the ban and come back with an unban (the ban moves
+    the generation through ``accounts.services.ban_changed``, see events.apps).
+    """
     return Event.objects.filter(
         status=Event.Status.INIT,
         visibility=Event.Visibility.PUBLIC,
         moderation=Event.Moderation.OK,
         text_unchecked=False,
+        creator__is_active=True,
     )
 
 
@@ -100,25 +111,26 @@ _lock = threading.Lock()
 _snapshot: Snapshot | None = None
 
 
-def changed() -> None:
-    """What the square lists changed (made public, hidden, canceled, locked...), once committed.
+def listing_changed() -> None:
+    """What the square lists changed (made public, hidden, canceled, locked...): committed.
 
     This process re-sorts on its next request; every process drops the pages it checked (the
     generation in Redis moves). Should that write fail, a page checked before stays served at
-    most until its process re-sorts (SQUARE_REFRESH_SECONDS).
+    most until its process re-sorts (SQUARE_REFRESH_SECONDS). Called by the read model's
+    change hook (``events.read_model.event_changed``) after the commit.
     """
-    transaction.on_commit(_changed)
-
-
-def _changed() -> None:
-    global _snapshot
-    _snapshot = None
-    _pages.clear()
+    _drop_order()
     client = redis_breaker.client()
     if client is not None and not redis_breaker.call(
         lambda: client.incr(_generation_key()) is not None, fallback=False
     ):
         logger.warning("square: generation not moved (redis down)")
+
+
+def _drop_order() -> None:
+    global _snapshot
+    _snapshot = None
+    _pages.clear()
 
 
 def _generation_key() -> str:
@@ -127,25 +139,10 @@ def _generation_key() -> str:
 
 def generation() -> bytes | None:
     """The square's generation (one Redis GET); None without Redis: check every page."""
-    backend = caches["default"]
-    if _generation_reader[0] is not backend:  # the first call, or the cache was replaced
-        client = redis_breaker.client()
-        reader = None
-        if client is not None:
-            key = _generation_key()
-            reader = functools.partial(_read_generation, client.get, key)
-        _generation_reader[:] = [backend, reader]
-    reader = _generation_reader[1]
-    return None if reader is None else redis_breaker.call(reader, fallback=None)
-
-
-def _read_generation(get, key: str) -> bytes:
-    return get(key) or b"0"
-
-
-# [the cache backend it was made for, a callable reading the generation (None: no Redis)]:
-# the most read page asks on every request, so the client and key are looked up once.
-_generation_reader: list = [None, None]
+    client = redis_breaker.client()
+    if client is None:
+        return None
+    return redis_breaker.call(lambda: client.get(_generation_key()) or b"0", fallback=None)
 
 
 def snapshot(*, now: datetime) -> Snapshot:
@@ -160,6 +157,20 @@ def snapshot(*, now: datetime) -> Snapshot:
             current = _snapshot = _build(now=now)
             _pages.clear()
     return current
+
+
+caches.register(
+    name="square.order",
+    holds="the listed events' ids, times and recent joins, sorted three ways (hot, soon, new)",
+    where=caches.PROCESS,
+    freshness="rebuilt every SQUARE_REFRESH_SECONDS; at once in the process that changed what "
+    "the square lists",
+    invalidated_by="event_changed (edited, live, listing, created_public): dropped in this "
+    "process on commit; other processes at their next rebuild (pages are re-checked at once)",
+    benchmark="bench/square: first page hot 0.52, soon 0.51 of the bare view "
+    '(docs/benchmarks.md, "Square"); the snapshot is what lets a page skip sorting',
+    reset=_drop_order,
+)
 
 
 def _build(*, now: datetime) -> Snapshot:
@@ -184,17 +195,6 @@ def _build(*, now: datetime) -> Snapshot:
     )
 
 
-def reset() -> None:
-    """Forget this process's snapshot, cards and unpushed joins (tests)."""
-    global _snapshot, _dirty
-    _snapshot = None
-    _cards.clear()
-    _pages.clear()
-    with _pending_lock:
-        _pending.clear()
-    _dirty = False
-
-
 # --- a page ------------------------------------------------------------------------------------
 
 
@@ -205,8 +205,19 @@ class Page:
 
 
 # (sort, after, size, host) -> (generation, snapshot, valid until, body, ETag)
-_pages: dict[tuple, tuple] = {}
-_PAGE_MEMO_SIZE = 2000
+_pages = caches.Memo(
+    "square.pages",
+    size=2000,
+    holds="(sort, cursor, page size, host) -> a checked page: its body, ETag, and the "
+    "generation and snapshot it was checked under",
+    freshness="served while the square's generation in Redis has not moved (one GET per "
+    "request), this process has not re-sorted and none of its events reached its lock time; "
+    "without Redis, never served",
+    invalidated_by="event_changed (edited, live, listing, created_public): the generation moves "
+    "on commit, in every process",
+    benchmark="bench/square: the first page 0.52 of the bare view, against 0.40 checked in "
+    'MariaDB every time (docs/benchmarks.md, "Square")',
+)
 
 
 def listing(
@@ -217,7 +228,8 @@ def listing(
     A page once checked in the database is served again, body and all, without checking while
     nothing left the square (the generation in Redis has not moved: one GET), this process has
     not re-sorted (at most SQUARE_REFRESH_SECONDS) and none of its events reached its lock
-    time. Without Redis every page is checked.
+    time. Without Redis every page is checked. ``render(items)`` makes the page's cards
+    (``events.read_model.cards``).
     """
     snap = snapshot(now=now)
     current = generation()
@@ -228,13 +240,11 @@ def listing(
         if memo_generation == current and memo_snapshot is snap and now < until:
             return body, etag
     found = page(sort=sort, after=after, size=size, now=now, snap=snap)
-    body = finish(cards(found.items, render=render, host=host), found.next_key)
+    body = finish(render(found.items), found.next_key)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     if current is not None:
         until = min((snap.lock_at[item["pk"]] for item in found.items), default=_FAR)
-        if len(_pages) >= _PAGE_MEMO_SIZE:
-            _pages.clear()
-        _pages[key] = (current, snap, until, body, etag)
+        _pages.put(key, (current, snap, until, body, etag))
     return body, etag
 
 
@@ -248,7 +258,7 @@ def page(
     snap = snap or snapshot(now=now)
     keys, pks = snap.keys[sort], snap.pks[sort]
     index = bisect.bisect_right(keys, tuple(after)) if after else 0
-    found: list[tuple[int, int, int]] = []  # (position, participant_count, revision)
+    found: list[tuple] = []  # (position, participant_count, revision, draw_at, lock_at)
     checks = 0
     more = False
     while len(found) < size and index < len(keys) and checks < _MAX_CHECKS:
@@ -274,9 +284,11 @@ def page(
             "pk": pks[position],
             "participant_count": count,
             "revision": revision,
+            "draw_at": draw_at,
+            "lock_at": lock_at,
             "recent_joins": snap.recent_joins[pks[position]],
         }
-        for position, count, revision in found
+        for position, count, revision, draw_at, lock_at in found
     ]
     if more:
         next_key = list(keys[found[-1][0]])
@@ -288,80 +300,37 @@ def page(
     return Page(items=items, next_key=next_key)
 
 
-def still_listed(pks: list[int], *, now: datetime) -> dict[int, tuple[int, int]]:
-    """Which of ``pks`` the square may list now: id -> (participant_count, revision).
+def still_listed(pks: list[int], *, now: datetime) -> dict[int, tuple]:
+    """Which of ``pks`` the square may list now: id -> (participant_count, revision, draw_at,
+    lock_at), the card's live fields.
 
-    Plain SQL on the primary key: it runs on every request of the most read page.
+    Plain SQL on the primary key: it runs for every page checked of the most read page
+    (unmeasured against the ORM by a benchmark).
     """
     with connection.cursor() as cursor:
         cursor.execute(
             _still_listed_sql(len(pks)), [*pks, connection.ops.adapt_datetimefield_value(now)]
         )
-        return {pk: (count, revision) for pk, count, revision in cursor.fetchall()}
+        return {
+            pk: (count, revision, aware_utc(draw_at), aware_utc(lock_at))
+            for pk, count, revision, draw_at, lock_at in cursor.fetchall()
+        }
 
 
 @functools.cache
 def _still_listed_sql(count: int) -> str:
     marks = ", ".join(["%s"] * count)
     return (
-        f"SELECT id, participant_count, revision FROM {Event._meta.db_table} "  # noqa: S608
+        "SELECT id, participant_count, revision, draw_at, lock_at "  # noqa: S608
+        f"FROM {Event._meta.db_table} "
         f"WHERE id IN ({marks}) AND status = {Event.Status.INIT} "
         f"AND visibility = '{Event.Visibility.PUBLIC}' AND moderation = '{Event.Moderation.OK}' "
-        "AND text_unchecked = 0 AND lock_at > %s"
+        "AND text_unchecked = 0 AND lock_at > %s "
+        f"AND creator_id IN (SELECT id FROM {User._meta.db_table} WHERE is_active = 1)"
     )
 
 
-# --- cards -------------------------------------------------------------------------------------
-
-# (event id, host) -> (revision, expires at (monotonic), the rendered public part)
-_cards: dict[tuple[int, str], tuple[int, float, dict]] = {}
-
-
-def cards(items: list[dict], *, render, host: str) -> list[dict]:
-    """The page's items as cards: the memoized public part and the live fields.
-
-    ``render(events)`` renders Event objects (with PICTURED and prizes) into dicts; it is
-    called once per request for the cards missing or out of date, if any.
-    """
-    clock = time.monotonic()
-    missing = []
-    for item in items:
-        memo = _cards.get((item["pk"], host))
-        if memo is None or memo[0] != item["revision"] or memo[1] <= clock:
-            missing.append(item["pk"])
-    if missing:
-        from events.selectors import PICTURED, _prizes_with_pictures
-
-        events = (
-            Event.objects.filter(pk__in=missing)
-            .select_related(*PICTURED)
-            .prefetch_related(Prefetch("prizes", queryset=_prizes_with_pictures()))
-        )
-        if len(_cards) >= _CARD_MEMO_SIZE:
-            _cards.clear()
-        for event, rendered in zip(events, render(list(events)), strict=True):
-            _cards[(event.pk, host)] = (event.revision, clock + _CARD_TTL_SECONDS, rendered)
-    result = []
-    for item in items:
-        memo = _cards.get((item["pk"], host))
-        if memo is None:  # gone meanwhile (cannot happen: events are never deleted)
-            continue
-        result.append(
-            {
-                **memo[2],
-                "participant_count": item["participant_count"],
-                "recent_joins": item["recent_joins"],
-            }
-        )
-    return result
-
-
 # --- hot: joins per hour, in Redis -------------------------------------------------------------
-
-_pending_lock = threading.Lock()
-_pending: dict[tuple[int, int], int] = defaultdict(int)  # (hour, event id) -> joins not pushed
-_next_push = 0.0
-_dirty = False  # a push failed: rebuild the hour sets from the database when Redis answers
 
 
 def _hour(moment: datetime) -> int:
@@ -381,48 +350,65 @@ def _built_key() -> str:
     return cache.make_key("square:built")
 
 
-def joined(*, event_id: int, at: datetime, delta: int = 1) -> None:
-    """Count a join (``delta=-1``: a withdrawal of an entry made ``at``) once committed.
+def count_join(*, event_id: int, at: datetime, delta: int) -> None:
+    """Count a committed join (``delta=-1``: the withdrawal of an entry made ``at``).
 
     In memory; pushed to Redis with the next push due (no round trip of its own on most joins).
+    Called by the read model's change hook after the commit.
     """
-    transaction.on_commit(functools.partial(_count, event_id, _hour(at), delta))
-
-
-def _count(event_id: int, hour: int, delta: int) -> None:
-    with _pending_lock:
-        _pending[(hour, event_id)] += delta
-        due = time.monotonic() >= _next_push
-    if due:
-        push()
+    if _joins.add((_hour(at), event_id), delta):
+        _joins.push()
 
 
 def push() -> None:
     """Push this process's pending join counts to Redis (one pipeline); never raises."""
-    global _next_push, _dirty
-    with _pending_lock:
-        _next_push = time.monotonic() + settings.SQUARE_REFRESH_SECONDS
-        pending = dict(_pending)
-        _pending.clear()
-    window = set(_hours(timezone.now()))
-    # A withdrawal of an entry older than the window changes nothing there.
-    pending = {key: delta for key, delta in pending.items() if key[0] in window and delta}
-    client = redis_breaker.client()
-    if not pending or client is None:
-        return
-    ttl = (settings.SQUARE_HOT_WINDOW_HOURS + 1) * 3600
+    _joins.push()
 
-    def send() -> bool:
-        pipe = client.pipeline(transaction=False)
-        for (hour, event_id), delta in pending.items():
+
+def _send(client, pending: dict[tuple[int, int], int]) -> bool:
+    # A withdrawal of an entry older than the window changes nothing there.
+    window = set(_hours(timezone.now()))
+    ttl = (settings.SQUARE_HOT_WINDOW_HOURS + 1) * 3600
+    pipe = client.pipeline(transaction=False)
+    for (hour, event_id), delta in pending.items():
+        if hour in window:
             pipe.zincrby(_bucket(hour), delta, event_id)
             pipe.expire(_bucket(hour), ttl)
-        pipe.execute()
-        return True
+    pipe.execute()
+    return True
 
-    if not redis_breaker.call(send, fallback=False):
-        _dirty = True  # these joins are in the entries table: a rebuild will count them
-        logger.warning("square: %d join counts not pushed (redis down)", len(pending))
+
+def _lost(pending: dict) -> None:
+    global _dirty
+    _dirty = True  # these joins are in the entries table: a rebuild will count them
+    logger.warning("square: %d join counts not pushed (redis down)", len(pending))
+
+
+# (hour, event id) -> joins counted here, not pushed yet
+_joins = WriteBehindCounter(
+    interval=lambda: settings.SQUARE_REFRESH_SECONDS, push=_send, lost=_lost
+)
+_dirty = False  # a push failed: rebuild the hour sets from the database when Redis answers
+
+
+def _forget_joins() -> None:
+    global _dirty
+    _joins.reset()
+    _dirty = False
+
+
+caches.register(
+    name="square.hot",
+    holds="joins per event and hour over the last SQUARE_HOT_WINDOW_HOURS (Redis sorted sets "
+    "square:joins:<hour>), plus each process's joins not pushed yet",
+    where=caches.BOTH,
+    freshness="a process's joins pushed at most every SQUARE_REFRESH_SECONDS (write-behind, with "
+    "its next join or re-sort); rebuilt from the entries table after a failed push, when "
+    "Redis lost them, and every SQUARE_REBUILD_SECONDS",
+    invalidated_by="event_changed (entry): counted on commit",
+    benchmark="unmeasured on its own: the join pays no Redis round trip for it (bench/join)",
+    reset=_forget_joins,
+)
 
 
 def recent_joins(*, pks: list[int], now: datetime) -> dict[int, int]:
@@ -430,7 +416,7 @@ def recent_joins(*, pks: list[int], now: datetime) -> dict[int, int]:
     global _dirty
     client = redis_breaker.client()
     if client is not None and redis_breaker.available():
-        push()
+        _joins.push()
         if _dirty:
             _dirty = not redis_breaker.call(lambda: _rebuild(client, now=now), fallback=False)
         counts = redis_breaker.call(lambda: _read(client, now=now), fallback=None)

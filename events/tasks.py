@@ -7,8 +7,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts import services as accounts_services
-from accounts import wechat_security
 from events import claims, services
+from wechat import security
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 def recheck_content() -> int:
     """Content accepted while WeChat's checks did not answer, checked again (beat:
     MODERATION_RECHECK_INTERVAL_SECONDS): event texts, nicknames, unsubmitted pictures."""
-    if not wechat_security.enabled():
+    if not security.enabled():
         return 0
     now = timezone.now()
     return (

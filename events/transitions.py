@@ -7,13 +7,9 @@ and write their log row with ``log``, so an error code or a log row means the sa
 whichever app wrote it.
 """
 
-import functools
 from collections.abc import Collection
 from datetime import datetime
 
-from django.db import transaction
-
-from events import mirror
 from events.models import Event, EventLog
 from lottery_site.errors import ApplicationError
 
@@ -82,7 +78,9 @@ def log(
 
     ``action`` is one of ``EventLog.Action``; with a status change, the one ``TRANSITIONS``
     names for it (edits and moderation change no status). The row is also the notifications
-    outbox (draw, cancel, flag): write it in the transaction of the change it records.
+    outbox (draw, cancel, flag): write it in the transaction of the change it records. An audit
+    record only: what the change invalidates is the read model's business
+    (``events.read_model.event_changed``, which the writer calls too).
     """
     if action not in EventLog.Action.values:
         raise ValueError(f"unknown event log action {action!r}")
@@ -91,8 +89,6 @@ def log(
         raise ValueError(f"no transition {from_status} -> {to_status} by {action!r}")
     if not changes_status and action in TRANSITIONS.values():
         raise ValueError(f"{action!r} is a transition: give its statuses")
-    # What the event detail shows changed: its Redis mirror is stale from the commit on.
-    transaction.on_commit(functools.partial(mirror.forget, event_id))
     return EventLog.objects.create(
         event_id=event_id,
         actor_id=actor.pk if actor is not None else None,

@@ -14,6 +14,16 @@ urlpatterns = [
     path("events/<str:event_id>/claim", claim_views.ClaimView.as_view(), name="event-claim"),
     path("events/<str:event_id>/claims", claim_views.ClaimListView.as_view(), name="event-claims"),
     path(
+        "events/<str:event_id>/claim-rows",
+        claim_views.ClaimRowListView.as_view(),
+        name="event-claim-rows",
+    ),
+    path(
+        "events/<str:event_id>/claims.xlsx",
+        claim_views.ClaimXlsxView.as_view(),
+        name="event-claims-xlsx",
+    ),
+    path(
         "events/<str:event_id>/claims.csv",
         claim_views.ClaimCsvView.as_view(),
         name="event-claims-csv",

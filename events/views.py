@@ -1,7 +1,6 @@
 """The events API: parse with an input serializer, call one service or selector, render."""
 
 import functools
-import time
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -20,9 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services as accounts_services
-from accounts import wechat_security
-from events import examples, selectors, services, square
+from events import examples, read_model, selectors, services, square
 from events import serializers as s
+from lottery_site import caches
 from lottery_site.api import EnvelopeJSONRenderer, validated
 from lottery_site.openapi import refusals
 from lottery_site.pagination import (
@@ -34,6 +33,7 @@ from lottery_site.pagination import (
     unsign_cursor,
 )
 from lottery_site.throttling import PublicRateThrottle
+from wechat import security
 
 
 class NewestEntriesFirst(CursorPagination):
@@ -44,45 +44,11 @@ class LatestDrawFirst(CursorPagination):
     ordering = "-draw_at"
 
 
-# The public part of an event (title, creator, prizes, commitment...) is the same for every
-# viewer. Each process keeps it rendered, keyed by the event's ``revision``, which every edit
-# moves and the live query reads: an edit shows at once. A creator's new nickname shows within
-# PUBLIC_TTL_SECONDS.
-PUBLIC_TTL_SECONDS = 60
-_PUBLIC_MEMO_SIZE = 1000
-_public_memo: dict[tuple[str, str], tuple[int, float, dict]] = {}
-
-
 def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Response:
-    """The event as EventOutput renders it, for the most read endpoint of the API.
-
-    One query per request: the live part (status, times, count, the caller's own entry) with
-    the version of the public part, which is rendered once per process and version.
-    """
-    ref = selectors.event_ref(public_id=public_id)
-    state = selectors.event_state(ref=ref, viewer=request.user)
-    return Response(detail_payload(ref, state, request), status=status_code)
-
-
-def detail_payload(ref: selectors.EventRef, state: selectors.EventState, request=None) -> dict:
-    """The detail's body: the memoized public part and the live part for the caller."""
-    public = _public_part(ref, revision=state.revision, request=request)
-    return {**public, **s.LIVE.to_representation(state)}
-
-
-def _public_part(ref: selectors.EventRef, *, revision: int, request=None) -> dict:
-    # Picture URLs are absolute, made with the host the request came to (lottery_site.media)
-    # unless MEDIA_PUBLIC_BASE_URL is set: one rendering per host.
-    key = (ref.public_id, request.get_host() if request is not None else "")
-    memo = _public_memo.get(key)
-    if memo is not None and memo[0] == revision and memo[1] > time.monotonic():
-        return memo[2]
-    event = selectors.event_public(ref=ref)
-    public = dict(s.EventPublicOutput(event, context={"request": request}).data)
-    if len(_public_memo) >= _PUBLIC_MEMO_SIZE:
-        _public_memo.clear()
-    _public_memo[key] = (revision, time.monotonic() + PUBLIC_TTL_SECONDS, public)
-    return public
+    """The event as EventOutput renders it (events.read_model: every read of an event)."""
+    return Response(
+        read_model.event_detail(public_id=public_id, request=request), status=status_code
+    )
 
 
 # What the creator's edits and cancellations can be refused with, besides the shape of the input.
@@ -247,8 +213,10 @@ class WeChatCallbackView(APIView):
     """WeChat's message push ("server URL"): the verdicts of media_check_async.
 
     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
-    carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
-    our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+    carries an event, JSON, plain or encrypted (safe mode, the only one taken once an AES key
+    is set); a malformed push is a 400, a wrong signature, a stale timestamp or a replayed
+    nonce a 403, all in our envelope. Anything but ``wxa_media_check`` is acknowledged and
+    ignored.
     """
 
     authentication_classes: list = []
@@ -263,36 +231,40 @@ class WeChatCallbackView(APIView):
             for name in ("signature", "timestamp", "nonce", "echostr")
         ],
         responses={(200, "text/plain"): OpenApiTypes.STR},
-        extensions=refusals("wechat_signature_invalid"),
+        extensions=refusals("invalid_input", "wechat_signature_invalid"),
         auth=[],
     )
     def get(self, request: Request) -> HttpResponse:
-        query = request.query_params
-        wechat_security.verify_url(
-            sig=query.get("signature", ""),
-            timestamp=query.get("timestamp", ""),
-            nonce=query.get("nonce", ""),
-        )
-        return HttpResponse(query.get("echostr", ""), content_type="text/plain")
+        security.verify_url(query=request.query_params)
+        return HttpResponse(request.query_params.get("echostr", ""), content_type="text/plain")
 
     @extend_schema(
         operation_id="wechatCallback",
         summary="WeChat pushes a media check verdict",
         request=OpenApiTypes.OBJECT,
         responses={(200, "text/plain"): OpenApiTypes.STR},
-        extensions=refusals("wechat_signature_invalid"),
+        extensions=refusals(
+            "invalid_input",
+            "wechat_signature_invalid",
+            "wechat_callback_stale",
+            "wechat_callback_replayed",
+            "wechat_callback_plain_refused",
+        ),
         auth=[],
     )
     def post(self, request: Request) -> HttpResponse:
-        message = wechat_security.open_message(body=request.body, query=request.query_params)
-        verdict = wechat_security.media_verdict(message)
-        if verdict is not None:
-            now = timezone.now()
-            upload, taken_down = accounts_services.upload_moderate(
-                trace_id=verdict.trace_id, suggest=verdict.suggest, now=now
-            )
-            if taken_down:
-                services.events_flag_for_picture(upload=upload, now=now)
+        now = timezone.now()
+        push = security.open_push(body=request.body, query=request.query_params, now=now)
+        verdict = security.media_verdict(push.message)
+        with accounts_services.wechat_push_once(
+            timestamp=push.timestamp, nonce=push.nonce, now=now
+        ):
+            if verdict is not None:
+                upload, taken_down = accounts_services.upload_moderate(
+                    trace_id=verdict.trace_id, suggest=verdict.suggest, now=now
+                )
+                if taken_down:
+                    services.events_flag_for_picture(upload=upload, now=now)
         return HttpResponse("success", content_type="text/plain")
 
 
@@ -308,7 +280,7 @@ class EntryView(APIView):
         extensions=refusals("account_disabled", "event_locked", "event_drawn", "event_canceled"),
     )
     def post(self, request: Request, event_id: str) -> Response:
-        event = selectors.event_ref(public_id=event_id)
+        event = read_model.event_ref(public_id=event_id)
         entry, created = services.entry_join(event=event, user=request.user, now=timezone.now())
         payload = {"event_id": event.public_id, "joined": True, "joined_at": entry.created_at}
         return Response(s.JOIN.to_representation(payload), status=201 if created else 200)
@@ -321,7 +293,7 @@ class EntryView(APIView):
         extensions=refusals("event_locked", "event_drawn", "event_canceled"),
     )
     def delete(self, request: Request, event_id: str) -> Response:
-        event = selectors.event_ref(public_id=event_id)
+        event = read_model.event_ref(public_id=event_id)
         services.entry_leave(event=event, user=request.user, now=timezone.now())
         payload = {"event_id": event.public_id, "joined": False, "joined_at": None}
         return Response(s.JOIN.to_representation(payload))
@@ -335,7 +307,7 @@ class EntryListView(APIView):
         responses={200: page_of(s.EntryOutput)},
     )
     def get(self, request: Request, event_id: str) -> Response:
-        event = selectors.event_ref(public_id=event_id)
+        event = read_model.event_ref(public_id=event_id)
         paginator = NewestEntriesFirst()
         page = paginator.paginate_queryset(selectors.event_entries(event=event), request, self)
         entries = s.EntryOutput(page, many=True, context={"request": request})
@@ -407,16 +379,15 @@ class SquareView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         query, after = _square_request(request)
-        body, etag = square.listing(
+        body, etag = read_model.square_page(
             sort=query["sort"],
             after=after,
             size=query["page_size"],
             now=timezone.now(),
-            host=request.get_host(),
-            render=functools.partial(_render_cards, request),
+            request=request,
             finish=functools.partial(_square_body, query["sort"]),
         )
-        # The body is rendered once per page and kept with it (square.listing): no Response to
+        # The body is rendered once per page and kept with it (events.square): no Response to
         # render again on every request. Cacheable by anyone, but revalidated on every use:
         # what left the square must not show.
         response = HttpResponse(body, content_type="application/json")
@@ -437,10 +408,18 @@ _ENVELOPE = EnvelopeJSONRenderer()
 # Query strings already validated, with the sort key of their cursor: a reader scrolling the
 # square sends the same few (first pages, the next cursors of popular pages), and validating
 # them, cursor signature included, costs about a seventh of the request. Only valid ones are
-# kept (an invalid one is a 400 every time); cursors never expire, so neither do entries. Bounded:
-# emptied when full.
-_QUERIES: dict[str, tuple[dict, list | None]] = {}
-_QUERY_MEMO_SIZE = 4096
+# kept (an invalid one is a 400 every time); cursors never expire, so neither do entries.
+_QUERIES = caches.Memo(
+    "square.queries",
+    size=4096,
+    holds="a square request's raw query string -> its validated query and the sort key its "
+    "cursor carries",
+    freshness="never stale: a query string's meaning never changes (cursors are signed and "
+    "never expire)",
+    invalidated_by="nothing (an invalid query string is never remembered)",
+    benchmark="bench/square: hot, page 2 0.42 -> 0.456 of the bare view "
+    '(docs/benchmarks.md, "Re-run on the merged main (2026-12-02, 00:41), with the query memo")',
+)
 
 
 def _square_request(request: Request) -> tuple[dict, list | None]:
@@ -451,10 +430,7 @@ def _square_request(request: Request) -> tuple[dict, list | None]:
         return known
     query = s.SQUARE_QUERY.run_validation(request.query_params)
     after = _square_position(query["cursor"], sort=query["sort"]) if "cursor" in query else None
-    if len(_QUERIES) >= _QUERY_MEMO_SIZE:
-        _QUERIES.clear()
-    _QUERIES[raw] = (query, after)
-    return query, after
+    return _QUERIES.put(raw, (query, after))
 
 
 def _square_position(token: str, *, sort: str) -> list:
@@ -464,7 +440,3 @@ def _square_position(token: str, *, sort: str) -> list:
     if position[0] != sort or not all(type(value) is int for value in position[1:]):
         raise invalid_cursor()
     return position[1:]
-
-
-def _render_cards(request: Request, events: list) -> list[dict]:
-    return list(s.SquareEventPublicOutput(events, many=True, context={"request": request}).data)

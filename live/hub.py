@@ -25,13 +25,33 @@ from django.utils import timezone
 
 from live import push, selectors, services
 from live.models import LiveEvent, LiveMessage
-from lottery_site import metrics
+from lottery_site import caches, metrics
 
 logger = logging.getLogger(__name__)
 
 # Recent frames each hub keeps encoded; a socket further behind is served from the database.
 CACHE_FRAMES = 256
 _hubs: dict[int, "Hub"] = {}
+
+
+def _forget_frames() -> None:
+    for hub in _hubs.values():
+        hub.frames.clear()
+        hub._snapshot = None
+
+
+caches.register(
+    name="live.frames",
+    holds="each watched live event's last CACHE_FRAMES (256) log messages, encoded once, and "
+    "its latest snapshot frame",
+    where=caches.PROCESS,
+    freshness="never stale: the log is append-only and a message is never edited; the snapshot "
+    "is kept only for the message number it was read at",
+    invalidated_by="nothing (older frames drop out; a hub's frames go when its last socket does)",
+    benchmark="bench/live: one frame encoded per process, sent to N sockets; figures to be "
+    'measured (docs/benchmarks.md, "Live push")',
+    reset=_forget_frames,
+)
 
 
 async def hub_for(live_id: int) -> "Hub":

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from draws import selectors as draw_selectors
 from draws import services as draw_services
+from events import read_model
 from events.models import Entry, Event, Prize
 from live import presentation, proof, push
 from live.models import LiveEvent, LiveMessage, LiveRound, LiveWinner, ScreenLink
@@ -62,6 +63,8 @@ def live_start(
             pk=event.pk, status=Event.Status.INIT, live=False, participant_count=0, lock_at__gt=now
         ).update(live=True):
             _refuse_start(event, now=now)
+        # Event.live is shown (and admits no joins): drop what caches the event.
+        read_model.event_changed(event_id=event.pk, what="edited")
         live = LiveEvent.objects.create(event=event, created_at=now)
         for number, prize_ids in enumerate(plan, start=1):
             seed = secrets.token_bytes(32)
@@ -235,7 +238,7 @@ def _round_inputs(event: Event, this: LiveRound, *, previous: str, now: datetime
     count, digest = proof.eligible_digest(_eligible_keys(event))
     prizes = _round_prizes(event, this)
     prizes_digest = proof.prizes_digest(prizes)
-    gap = settings.LOTTERY_REVEAL_GAP_SECONDS
+    gap = int(draw_selectors.reveal_gap(event).total_seconds())
     beacon_round = None
     if event.beacon_chain:  # named at the round's lock: nobody can know it yet
         chain = drand.Chain.from_json(event.beacon_chain)

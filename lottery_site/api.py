@@ -58,7 +58,11 @@ class EnvelopeJSONRenderer(JSONRenderer):
 
 class ContentNegotiation(DefaultContentNegotiation):
     """DRF's negotiation, answered at once when the client accepts anything or exactly the first
-    renderer's type (what clients send): the answer DRF's full parse of the header would give."""
+    renderer's type (what clients send): the answer DRF's full parse of the header would give.
+
+    Measured only together with the verified-token memo (bench/inprocess, authenticated / bare
+    0.40-0.49 -> 0.63-0.70: docs/benchmarks.md, "Issue 10, speed").
+    """
 
     def select_renderer(self, request, renderers, format_suffix=None):
         if renderers and format_suffix is None:

@@ -1,7 +1,9 @@
 """The Celery app: ``celery -A lottery_site worker`` and ``celery -A lottery_site beat``."""
 
+import functools
 import logging
 import os
+import uuid
 
 from celery import Celery, signals
 
@@ -44,11 +46,23 @@ def _carry_request_id(headers=None, **kwargs) -> None:
 _task_tokens: dict[str, tuple] = {}
 
 
+@functools.cache
+def _scheduled_tasks() -> frozenset[str]:
+    """The tasks beat runs (CELERY_BEAT_SCHEDULE, declared in code): the sweepers."""
+    from django.conf import settings
+
+    return frozenset(entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
 @signals.task_prerun.connect
 def _enter_task_context(task_id=None, task=None, **kwargs) -> None:
     # A worker finds the request id in the message; an inline (eager) task already runs in the
-    # request's context.
+    # request's context. A sweep no request asked for gets an id of its own, "sweep-<hex>",
+    # which the tasks it queues carry like a request's: every line of a draw the sweeper
+    # started names that sweep.
     request_id = getattr(task.request, REQUEST_ID_HEADER, None) or log_context.current.get()
+    if request_id == "-" and task.name in _scheduled_tasks():
+        request_id = f"sweep-{uuid.uuid4().hex}"
     _task_tokens[task_id] = (
         log_context.current.set(request_id),
         log_context.task_id.set(task_id),
@@ -69,6 +83,22 @@ def _leave_task_context(task_id=None, **kwargs) -> None:
 @signals.beat_init.connect
 def _start_error_tracking(**kwargs) -> None:
     telemetry.init_sentry()
+
+
+def _say_through_the_log(msg: str, f=None) -> None:
+    """Celery's worker prints a few notices itself, past logging, even with ``--quiet``:
+    ``worker: Warm shutdown (MainProcess)`` on SIGTERM, the Ctrl-C warnings, each between two
+    newlines. Logged instead, they are lines of our format like every other (a JSON log stays
+    JSON). They come from signal handlers, as Celery's own ``worker_shutting_down`` receivers
+    do; one short record each."""
+    logging.getLogger("celery.apps.worker").warning(msg.strip())
+
+
+@signals.worker_init.connect
+def _route_celerys_own_notices_to_the_log(**kwargs) -> None:
+    from celery.apps import worker as worker_app
+
+    worker_app.safe_say = _say_through_the_log  # the one function those handlers call
 
 
 @signals.worker_process_init.connect

@@ -109,6 +109,30 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "微信回调签名无效",
         "The WeChat callback signature is invalid.",
     ),
+    # A push whose timestamp is more than WECHAT_CALLBACK_MAX_SKEW_SECONDS from our clock.
+    (
+        "wechat_callback_stale",
+        40312,
+        403,
+        "微信回调已过期",
+        "The WeChat callback's timestamp is outside the accepted window.",
+    ),
+    # The same timestamp and nonce again while the first push is remembered: a replay.
+    (
+        "wechat_callback_replayed",
+        40313,
+        403,
+        "微信回调重复",
+        "This WeChat callback was already received.",
+    ),
+    # Plain mode signs only the timestamp and nonce, not the body: refused once a key is set.
+    (
+        "wechat_callback_plain_refused",
+        40314,
+        403,
+        "微信回调必须使用安全模式",
+        "WeChat callbacks must use the safe (encrypted) mode.",
+    ),
     (
         "not_winner",
         40303,
@@ -172,18 +196,21 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("claim_expired", 40909, 409, "领奖期限已过", "The claim deadline has passed."),
     ("claim_shipped", 40910, 409, "奖品已发货，不能再修改", "The prize has already been shipped."),
     ("claim_not_claimed", 40911, 409, "中奖者尚未领奖", "The winner has not claimed yet."),
-    ("live_already", 40920, 409, "活动已是现场开奖", "The event is already drawn live."),
-    ("live_paused", 40921, 409, "现场开奖已暂停", "The live draw is paused."),
-    ("live_ended", 40922, 409, "现场开奖已结束", "The live draw has ended."),
+    ("live_already", 40930, 409, "活动已是现场开奖", "The event is already drawn live."),
+    ("live_paused", 40931, 409, "现场开奖已暂停", "The live draw is paused."),
+    ("live_ended", 40932, 409, "现场开奖已结束", "The live draw has ended."),
     (
         "live_round_in_progress",
-        40923,
+        40933,
         409,
         "本轮正在开奖，请稍候",
         "A round is being drawn; wait for its result.",
     ),
-    ("live_no_rounds_left", 40924, 409, "所有轮次都已开奖", "Every round has been drawn."),
+    ("live_no_rounds_left", 40934, 409, "所有轮次都已开奖", "Every round has been drawn."),
     ("payload_too_large", 41300, 413, "请求体过大", "The request body is too large."),
+    # A URL longer than API_MAX_URL_BYTES (path and query); longer ones still are refused by
+    # nginx or gunicorn before they reach us (docs/api.md, "Limits").
+    ("uri_too_long", 41400, 414, "请求地址过长", "The request URI is too long."),
     (
         "unsupported_media_type",
         41500,
@@ -201,7 +228,7 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ),
     ("internal_error", 50000, 500, "服务器内部错误", "Internal server error."),
     # WeChat answered with something we cannot use: an HTTP 5xx page other than 503/504, a
-    # body that is not a JSON object, an errcode we do not know (accounts/wechat.py).
+    # body that is not a JSON object, an errcode we do not know (wechat/client.py).
     (
         "wechat_bad_gateway",
         50200,

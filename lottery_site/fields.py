@@ -21,7 +21,9 @@ class AwareDateTimeField(serializers.DateTimeField):
     def to_representation(self, value):
         # In TIME_ZONE (the service never activates another): the default zone, looked up
         # once, not the current one, whose context-local lookup costs several times the
-        # conversion, for each of the times in every response.
+        # conversion, for each of the times in every response (~10-20 µs a response in a loop:
+        # docs/benchmarks.md, "The join in one round trip, key prepared once, times in one
+        # zone").
         if value is None:
             return None
         return value.astimezone(timezone.get_default_timezone()).isoformat()

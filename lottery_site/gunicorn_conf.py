@@ -18,6 +18,12 @@ from lottery_site.request_id import LogContextFilter
 # formatter (gunicorn's %(t)s is local time).
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
+# The longest request line gunicorn reads (its default, 4094, answered longer URLs with an HTML
+# 414 of its own): 8190, its maximum, as much as nginx's default buffer for the line (8k,
+# large_client_header_buffers). The app refuses URLs over API_MAX_URL_BYTES (4096) itself, in
+# the envelope (lottery_site/middleware.py), so a URL nginx lets through reaches the app.
+limit_request_line = 8190
+
 
 class Logger(glogging.Logger):
     """gunicorn's logger, with our formatter on the handlers it installs."""

@@ -15,10 +15,10 @@ _ALPHABET = string.digits + string.ascii_lowercase
 PUBLIC_ID_LENGTH = 16
 
 
-# The exact form, checked before any lookup: MySQL's default collation compares case-insensitively
-# and ignores trailing spaces, so without it "E_…" and "e_…%20" found the event and the alias was
-# echoed back as if it were its id.
-_EXACT_FORM = re.compile(rf"[a-z]_[0-9a-z]{{{PUBLIC_ID_LENGTH}}}")
+# The exact form, checked before any lookup of an id a client sent: MySQL's default collation
+# compares case-insensitively and ignores trailing spaces, so without it "E_…", "U_…", "IMG_…" and
+# "c_…%20" found their row and the alias was echoed back as if it were its id.
+_EXACT_FORM = re.compile(rf"[a-z]+_[0-9a-z]{{{PUBLIC_ID_LENGTH}}}")
 
 
 def new_public_id(prefix: str) -> str:

@@ -110,6 +110,23 @@ SWEEP_LAST_RUN = Gauge(
     "Unix time of the draw sweeper's last run (beat every LOTTERY_SWEEP_INTERVAL_SECONDS).",
     multiprocess_mode="mostrecent",
 )
+# A draw, a cancel after the lock or a substitution never goes ahead without its named round
+# (docs/fairness.md): it waits. Past DRAND_MAX_WAIT_SECONDS after the round's time it counts
+# here, and the LotteryBeaconOverdue alert tells an operator the relays are not delivering.
+BEACON_OVERDUE = Gauge(
+    "lottery_beacon_overdue",
+    "Draws, cancels and substitutions waiting for their drand round for longer than "
+    "DRAND_MAX_WAIT_SECONDS after its time (should be 0).",
+    ["waiting"],
+    multiprocess_mode="mostrecent",
+)
+# An answer of a drand relay that was not the round (unreachable, HTTP error, malformed, or a
+# signature that does not verify under the pinned key): logged, counted, never decisive.
+BEACON_BAD_ANSWERS = Counter(
+    "lottery_beacon_bad_answers",
+    "Answers of drand relays refused, by reason (unreachable, http, malformed, invalid).",
+    ["reason"],
+)
 
 # --- Notifications and WeChat ---------------------------------------------------------------
 NOTIFICATION_DELIVERIES = Counter(
@@ -138,6 +155,19 @@ CELERY_TASKS = Counter(
 )
 
 
+# --- Dependencies ---------------------------------------------------------------------------
+# Redis down keeps /readyz at 200 (the API serves degraded), so the readiness probe cannot page
+# for it: each scrape asks Redis itself (lottery_site/views.py) and says so here. Labelled by
+# role so that the embedded default, which has no Redis, exports no sample at all (an unlabelled
+# gauge would read 0, "down"). "mostrecent": the scrape's own check is the newest value.
+REDIS_UP = Gauge(
+    "lottery_redis_up",
+    "1 if Redis answered the check made at this scrape, else 0, by role: cache | broker.",
+    ["role"],
+    multiprocess_mode="mostrecent",
+)
+
+
 # --- Live draws (live/) ---------------------------------------------------------------------
 # "livesum": the sockets open now, over the websocket processes alive (an exited process's
 # count drops out: mark_process_dead at its exit).
@@ -158,6 +188,7 @@ LIVE_MESSAGES = Counter(
     ["kind"],
 )
 LIVE_ROUNDS_DRAWN = Counter("lottery_live_rounds_drawn", "Live rounds drawn.")
+
 
 # --- Recording helpers ----------------------------------------------------------------------
 

@@ -8,9 +8,11 @@ import uuid
 from django.conf import settings
 from django.core.signals import request_finished
 from django.dispatch import receiver
+from django.urls import Resolver404, resolve
 from django.utils.functional import empty
 
 from lottery_site import request_id as log_context
+from lottery_site import views
 from lottery_site.api import error_json_response
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,36 @@ class RequestIdMiddleware:
         event_id = view_kwargs.get("event_id")
         if event_id:
             log_context.event_id.set(event_id)
+
+
+class MetricsBeforeHostCheckMiddleware:
+    """Answers ``/metrics`` before Django validates the Host header.
+
+    Prometheus scrapes each gunicorn on its private address (``Host: 10.0.0.5:8000``), which
+    is no name of the site: through host validation every scrape was a 400 and an ERROR line
+    (``DisallowedHost``) unless that address was added to DJANGO_ALLOWED_HOSTS. Skipping the
+    check here is safe because nothing in this answer comes from the Host header (no URL is
+    built, nothing is cached by host), and the view gives nothing without the token: 404 while
+    METRICS_TOKEN is unset, 401 without the right bearer. Every other path is validated as
+    before. It sits before every middleware that calls ``request.get_host()``.
+    """
+
+    PATH = "/metrics"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info != self.PATH:
+            return self.get_response(request)
+        try:
+            match = resolve(self.PATH)
+        except Resolver404:  # a URLconf without it (tests swap theirs in): the usual path
+            return self.get_response(request)
+        if match.func is not views.metrics:  # only the view whose answer ignores the host
+            return self.get_response(request)
+        request.resolver_match = match  # the route label and the access line
+        return views.metrics(request)
 
 
 @receiver(request_finished, dispatch_uid="lottery_site.middleware.clear_log_context")
@@ -103,6 +135,13 @@ UPLOAD_PATH = "/api/v1/uploads"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
+def _url_bytes(request) -> int:
+    # gunicorn passes the request target as sent (RAW_URI); elsewhere (the test client,
+    # runserver) Django rebuilds it, percent-encoded, which is as long.
+    raw = request.META.get("RAW_URI")
+    return len(raw) if raw else len(request.get_full_path())
+
+
 def _body_limit(request) -> int:
     if request.path == UPLOAD_PATH:
         return settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES
@@ -110,13 +149,16 @@ def _body_limit(request) -> int:
 
 
 class ApiGuardMiddleware:
-    """Refuses oversized API bodies before any work, and renders crashes outside DRF as JSON."""
+    """Refuses overlong API URLs and oversized bodies before any work, and renders crashes
+    outside DRF as JSON."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if _is_api(request):
+            if _url_bytes(request) > settings.API_MAX_URL_BYTES:
+                return error_json_response("uri_too_long")
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

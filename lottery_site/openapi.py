@@ -24,9 +24,9 @@ from lottery_site.errors import CATALOGUE, ErrorKind
 
 REFUSALS_KEY = "x-refusals"
 
-# What every operation can answer, whatever it does: throttled, crashed, or the database was
-# momentarily unreachable.
-ALWAYS = ("throttled", "internal_error", "service_unavailable")
+# What every operation can answer, whatever it does: a URL too long, throttled, crashed, or the
+# database was momentarily unreachable.
+ALWAYS = ("uri_too_long", "throttled", "internal_error", "service_unavailable")
 AUTHENTICATED = ("not_authenticated", "token_invalid", "user_inactive")
 JSON_BODY = ("invalid_input", "malformed_json", "payload_too_large", "unsupported_media_type")
 QUERY = ("invalid_input",)
@@ -88,6 +88,12 @@ ERROR_DATA: dict[int, dict] = {
         "properties": {"max_bytes": {"type": "integer", "description": "UPLOAD_MAX_BYTES"}},
         "example": {"max_bytes": 5242880},
     },
+    40032: {
+        "type": "object",
+        "required": ["max_pixels"],
+        "properties": {"max_pixels": {"type": "integer", "description": "UPLOAD_MAX_PIXELS"}},
+        "example": {"max_pixels": 40000000},
+    },
     40020: {
         "type": "object",
         "required": ["accepted"],
@@ -99,6 +105,19 @@ ERROR_DATA: dict[int, dict] = {
             }
         },
         "example": {"accepted": ["unknown-template-id"]},
+    },
+    # WeChat answered with an errcode (a refused or busy call): which one, for the logs.
+    50200: {
+        "type": "object",
+        "nullable": True,
+        "properties": {"errcode": {"type": "integer", "description": "WeChat's errcode"}},
+        "example": {"errcode": 41030},
+    },
+    50300: {
+        "type": "object",
+        "nullable": True,
+        "properties": {"errcode": {"type": "integer", "description": "WeChat's errcode"}},
+        "example": {"errcode": 45009},
     },
     42900: {
         "type": "object",
@@ -199,6 +218,16 @@ COMPONENT_EXAMPLE_VALUES: dict[str, dict[str, Any]] = {
     "Proof": {"status": "opened"},
     # A placeholder that passes the phone pattern and the postal code's length; no real person.
     "AddressInput": {"name": "张三", "phone": "13800000000", "postal_code": "000000"},
+    "Address": {
+        "name": "张三",
+        "phone": "13800000000",
+        "province": "广东省",
+        "city": "广州市",
+        "county": "天河区",
+        "detail": "<street and number>",
+        "postal_code": "000000",
+    },
+    "ClaimRow": {"id": "c_0123456789abcdef", "state": "claimed", "carrier": "", "code": ""},
 }
 
 
@@ -270,6 +299,14 @@ def _fits(value: Any, schema: dict, components: dict) -> bool:
         "number": (int, float),
     }.get(schema.get("type", ""))
     return expected is None or isinstance(value, expected)
+
+
+# Examples of the downloads that are text; a binary one (an .xlsx) has none to show.
+DOWNLOAD_EXAMPLES = {
+    "text/plain": "u_3mT9cQ2w\nu_8Jd0aPq1\n",
+    "text/csv": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,"
+    "code,carrier,tracking_number,claimed_at,shipped_at\n",
+}
 
 
 # --- the hook -----------------------------------------------------------------------------------
@@ -401,8 +438,9 @@ def _success_responses(operation: dict, components: dict) -> None:
             response["description"] = "Created" if status == "201" else "OK"
         content = response.setdefault("content", {})
         if content and "application/json" not in content:
-            for media in content.values():  # a streamed download (text/plain): not enveloped
-                media.setdefault("example", "u_3mT9cQ2w\nu_8Jd0aPq1\n")
+            for kind, media in content.items():  # a download (text, a file): not enveloped
+                if kind in DOWNLOAD_EXAMPLES:
+                    media.setdefault("example", DOWNLOAD_EXAMPLES[kind])
             continue
         media = content.setdefault("application/json", {})
         media["schema"] = _success_envelope(media.get("schema"))

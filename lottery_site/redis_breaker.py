@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django_redis.exceptions import ConnectionInterrupted
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
@@ -69,7 +69,19 @@ def call(fn: Callable[[], T], *, fallback: T) -> T:
 
 
 def client():
-    """The Redis client behind the cache, or None (the embedded default has no Redis)."""
-    if hasattr(cache, "client") and hasattr(cache.client, "get_client"):
-        return cache.client.get_client(write=True)
-    return None
+    """The Redis client behind the cache, or None (the embedded default has no Redis).
+
+    The one place that looks it up. The square asks on every request, so the answer is kept
+    for the cache backend it came from (a test that points the cache elsewhere gets another
+    backend, and so another client).
+    """
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if _client[0] is not backend:
+        found = None
+        if hasattr(backend, "client") and hasattr(backend.client, "get_client"):
+            found = backend.client.get_client(write=True)
+        _client[:] = [backend, found]
+    return _client[1]
+
+
+_client: list = [None, None]  # [the cache backend, its Redis client or None]

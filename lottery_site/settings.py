@@ -5,7 +5,9 @@ variable with its default. With nothing configured the service runs on an embedd
 (a SQLite file, an in-process cache, a Celery broker on the local filesystem).
 """
 
+import json
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from lottery_site.logs import logging_config
-from lottery_site.secret_keys import DEV_SECRET_KEY, is_public
+from lottery_site.secret_keys import DEV_SECRET_KEY, is_placeholder, is_public
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LOTTERY_VAR_DIR", BASE_DIR / "var"))
@@ -83,6 +85,8 @@ MIDDLEWARE = [
     # Outermost, so a request's time covers every other middleware (lottery_site/metrics.py).
     "lottery_site.metrics.HttpMetricsMiddleware",
     "lottery_site.middleware.RequestIdMiddleware",
+    # Before anything that validates the Host header: Prometheus scrapes the private address.
+    "lottery_site.middleware.MetricsBeforeHostCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lottery_site.middleware.ApiGuardMiddleware",
@@ -152,10 +156,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES', time_zone='+00:00'",
             "isolation_level": "read committed",
             # FOUND_ROWS is Django's own (an UPDATE's row count is the rows it matched, which
-            # conditional transitions rely on). MULTI_STATEMENTS lets the join send its whole
-            # transaction in one round trip (events.services._run_batch). Every query here is
-            # parameterized (the ORM, and our few plain-SQL statements), so it adds no way in.
-            "client_flag": CLIENT.FOUND_ROWS | CLIENT.MULTI_STATEMENTS,
+            # conditional transitions rely on).
+            "client_flag": CLIENT.FOUND_ROWS,
+            # mysqlclient lets every connection send several statements at once unless told
+            # not to: only the join's own connection may (events/join_sql.py says why).
+            "multi_statements": False,
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
@@ -283,6 +288,12 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Request bodies: the API takes small JSON documents only, except POST /api/v1/uploads.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# URLs (path and query): longer is a 414 in the envelope. gunicorn reads request lines up to
+# 8190 bytes (lottery_site/gunicorn_conf.py) and nginx up to 8 KiB (large_client_header_buffers'
+# default), so every URL above this limit and below theirs is refused by us, in the envelope.
+API_MAX_URL_BYTES = env_int("API_MAX_URL_BYTES", 4096)
+if not 1024 <= API_MAX_URL_BYTES <= 8000:
+    raise ImproperlyConfigured("API_MAX_URL_BYTES must be between 1024 and 8000")
 # A picture: at most this many bytes and pixels (width x height, checked from the header before
 # any pixel is decoded: a small file can claim to be a huge image).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
@@ -337,7 +348,10 @@ SPECTACULAR_SETTINGS = {
         "Every response is a JSON envelope `{code, msg, data}`; `code` is 0 on success. "
         "See docs/api.md for the error catalogue."
     ),
-    "VERSION": "1.0.0",
+    # The API's version, semver: also in GET /config (api_version). A breaking change of the
+    # document needs a new major, an addition a new minor (clients/miniprogram/ci.sh compares
+    # the document with the last release's); CHANGELOG.md says what changed.
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -423,6 +437,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Metrics (lottery_site/metrics.py) ------------------------------------------------------
 # /metrics answers only a request bearing this token; unset, it answers 404 (metrics off).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if is_placeholder(METRICS_TOKEN):
+    # deploy/systemd/lottery.env.example's "<...>" copied as it was: a token anyone can read.
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is still a placeholder (<...>, change-me): set your own random value "
+        "(and the same in Prometheus's credentials_file), or remove it to turn /metrics off."
+    )
 
 # --- Logging --------------------------------------------------------------------------------
 # lottery_site/logs.py: UTC timestamps, the request's context on every line, secrets redacted.
@@ -454,22 +474,33 @@ SQUARE_REFRESH_SECONDS = env_float("SQUARE_REFRESH_SECONDS", 5)
 # (events.mirror); off, or without Redis, every detail is one query.
 EVENT_MIRROR = env_bool("EVENT_MIRROR", True)
 # How often each process compares an open event's Redis mirror with its row (events.mirror):
-# a change the mirror missed shows within about twice this.
+# a change the mirror missed shows within this, and the mirror is whole again within twice.
 EVENT_MIRROR_CHECK_SECONDS = env_float("EVENT_MIRROR_CHECK_SECONDS", 1)
+# An event's public part (the detail's and the square card's) is rendered once per process and
+# revision (events.read_model); a change of the creator's nickname or avatar, which moves no
+# revision, shows within this.
+EVENT_PUBLIC_TTL_SECONDS = env_float("EVENT_PUBLIC_TTL_SECONDS", 60)
 # ``hot`` counts the joins of this many hours (whole hours: the current one and those before).
 SQUARE_HOT_WINDOW_HOURS = env_int("SQUARE_HOT_WINDOW_HOURS", 24)
 # The hourly join counts in Redis are recounted from the entries table at least this often.
 SQUARE_REBUILD_SECONDS = env_int("SQUARE_REBUILD_SECONDS", 3600)
 
 # --- Public randomness beacon (drand, docs/fairness.md) --------------------------------------
-# Unset DRAND_URLS or DRAND_CHAIN_HASH: no beacon (a closed network); draws say so in the proof.
+# Unset DRAND_URLS or DRAND_CHAIN_HASH: no beacon (a closed network). Only events created then
+# are drawn without one, and their detail and proof say so from creation.
 DRAND_URLS = env_list("DRAND_URLS")
+# The chain: its hash, or "quicknet" / "mainnet" (the League of Entropy's, built in with their
+# public keys, lottery_site/drand.py). Any other must be described in DRAND_CHAINS.
 DRAND_CHAIN_HASH = os.environ.get("DRAND_CHAIN_HASH", "")
+# Extra chains: a JSON list of drand /info documents; each hash is recomputed and checked.
+DRAND_CHAINS = json.loads(os.environ.get("DRAND_CHAINS") or "[]")
+# Optional: when set, each must agree with the pinned chain (a guard against a wrong config).
 DRAND_PUBLIC_KEY = os.environ.get("DRAND_PUBLIC_KEY", "")
-DRAND_PERIOD_SECONDS = env_int("DRAND_PERIOD_SECONDS", 30)
-DRAND_GENESIS_TIME = env_int("DRAND_GENESIS_TIME", 0)
-DRAND_SCHEME = os.environ.get("DRAND_SCHEME", "pedersen-bls-chained")
-# After the named round's time plus this, the draw goes ahead without the beacon.
+DRAND_SCHEME = os.environ.get("DRAND_SCHEME", "")
+DRAND_PERIOD_SECONDS = env_int("DRAND_PERIOD_SECONDS", 0) or None
+DRAND_GENESIS_TIME = env_int("DRAND_GENESIS_TIME", 0) or None
+# A draw never goes ahead without its named round: it waits. Past this after the round's time
+# the operator is alerted (lottery_beacon_overdue, LotteryBeaconOverdue).
 DRAND_MAX_WAIT_SECONDS = env_int("DRAND_MAX_WAIT_SECONDS", 600)
 DRAND_TIMEOUT_SECONDS = env_int("DRAND_TIMEOUT_SECONDS", 5)
 
@@ -591,6 +622,15 @@ if WECHAT_CONTENT_CHECK_ON_ERROR not in {"refuse", "accept"}:
 # the EncodingAESKey (43 characters) is set when the push uses the safe (encrypted) mode.
 WECHAT_CALLBACK_TOKEN = os.environ.get("WECHAT_CALLBACK_TOKEN", "")
 WECHAT_CALLBACK_AES_KEY = os.environ.get("WECHAT_CALLBACK_AES_KEY", "")
+if WECHAT_CALLBACK_AES_KEY and not re.fullmatch(r"[A-Za-z0-9+/]{43}", WECHAT_CALLBACK_AES_KEY):
+    # 43 base64 characters (the console's are letters and digits): the AES key and IV. A typo
+    # would otherwise refuse every push as if WeChat had encrypted it wrongly.
+    raise ImproperlyConfigured("WECHAT_CALLBACK_AES_KEY must be the 43-character EncodingAESKey")
+# A push's timestamp may be this far from our clock (either way); its nonce is remembered as
+# long, and the same timestamp and nonce again is a replay (docs/api.md, "The WeChat callback").
+WECHAT_CALLBACK_MAX_SKEW_SECONDS = env_int("WECHAT_CALLBACK_MAX_SKEW_SECONDS", 300)
+if WECHAT_CALLBACK_MAX_SKEW_SECONDS < 1:
+    raise ImproperlyConfigured("WECHAT_CALLBACK_MAX_SKEW_SECONDS must be at least 1")
 # Shown instead of a picture WeChat judged risky (absolute, or a path on this host).
 MODERATION_PLACEHOLDER_URL = os.environ.get(
     "MODERATION_PLACEHOLDER_URL", "/static/moderation/removed.png"

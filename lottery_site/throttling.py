@@ -13,19 +13,22 @@ every THROTTLE_SYNC_SECONDS a process pushes what it counted to Redis (one scrip
 whatever the number of clients) and takes back the totals of every process, so most requests make
 no Redis round trip at all (see docs/benchmarks.md, "Join and event detail"). The price: a client
 spreading its calls over N processes can exceed its rate by what the other N-1 processes let
-through in one sync interval. With Redis unreachable each process keeps counting on its own
-(a per-process limit) and skips Redis until the breaker closes (lottery_site.redis_breaker).
+through in one sync interval. Rare and costly calls (uploads) are counted in Redis at each call
+instead (``count_in_redis``): their limit holds across processes and machines to the request.
+With Redis unreachable each process keeps counting on its own (a per-process limit) and skips
+Redis until the breaker closes (lottery_site.redis_breaker).
 """
 
 import threading
-import time
 
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework import throttling
 
-from lottery_site import redis_breaker
+from lottery_site import caches, redis_breaker
 from lottery_site.client_ip import client_ip
+from lottery_site.redis_scripts import Script
+from lottery_site.write_behind import WriteBehindCounter
 
 
 class WindowCounts:
@@ -34,8 +37,10 @@ class WindowCounts:
     def __init__(self) -> None:
         self._lock = threading.Lock()  # gunicorn may run threads
         self._counts: dict[str, list] = {}  # key -> [estimated total, expires at (epoch s)]
-        self._pending: dict[str, int] = {}  # key -> requests counted here, not yet pushed
-        self._next_sync = 0.0
+        self._shared = WriteBehindCounter(
+            interval=lambda: settings.THROTTLE_SYNC_SECONDS, push=self._push
+        )
+        self._now = 0.0  # the time of the sync under way (the push reads it)
 
     def add(self, key: str, *, window_seconds: int, now: float) -> int:
         """Count one request on ``key`` and return the estimated total of all processes."""
@@ -44,45 +49,53 @@ class WindowCounts:
             if entry is None:
                 entry = self._counts[key] = [0, now + window_seconds]
             entry[0] += 1
-            self._pending[key] = self._pending.get(key, 0) + 1
-            due = time.monotonic() >= self._next_sync
-        if due:
+        if self._shared.add(key):
             self.sync(now=now)  # may raise the estimate with the other processes' counts
         return entry[0]
 
     def sync(self, *, now: float) -> None:
-        """Push the pending counts to Redis, take back the totals, drop finished windows."""
+        """Drop finished windows, push the pending counts to Redis, take back the totals."""
         with self._lock:
-            self._next_sync = time.monotonic() + settings.THROTTLE_SYNC_SECONDS
-            pending, self._pending = self._pending, {}
             self._counts = {key: e for key, e in self._counts.items() if e[1] > now}
-            expiries = {k: int(self._counts[k][1] - now) + 1 for k in pending if k in self._counts}
-            pending = {key: pending[key] for key in expiries}  # finished windows: not worth it
-        if not pending or not _shared():
-            return
-        totals = redis_breaker.call(lambda: _push(pending, expiries), fallback=None)
-        if totals is None:
-            return  # Redis is down: these requests stay counted in this process only
+            self._now = now
+        totals = self._shared.push()
+        if not totals:
+            return  # nothing to push, or Redis is down: counted in this process only
         with self._lock:
             for key, total in totals.items():
                 entry = self._counts.get(key)
                 if entry is not None:  # what this process counted since the push, on top
-                    entry[0] = max(entry[0], total + self._pending.get(key, 0))
+                    entry[0] = max(entry[0], total + self._shared.pending(key))
+
+    def _push(self, client, pending: dict[str, int]) -> dict[str, int]:
+        """One round trip: add each key's pending count in Redis; the totals of all processes.
+
+        Finished windows are not worth it: only keys whose window is still counted go.
+        """
+        with self._lock:
+            expiries = {
+                key: int(self._counts[key][1] - self._now) + 1
+                for key in pending
+                if key in self._counts
+            }
+        if not expiries:
+            return {}
+        keys = list(expiries)
+        args = [pending[key] for key in keys] + [expiries[key] for key in keys]
+        totals = _PUSH(client, [cache.make_key(key) for key in keys], args)
+        return dict(zip(keys, totals, strict=True))
 
     def clear(self) -> None:
         with self._lock:
-            self._counts, self._pending, self._next_sync = {}, {}, 0.0
-
-
-def _shared() -> bool:
-    """Counts are shared only through django-redis (the embedded default runs one process)."""
-    return hasattr(cache, "client") and hasattr(cache.client, "get_client")
+            self._counts = {}
+        self._shared.reset()
 
 
 # Adds each key's pending count and sets the expiry of a new counter; the totals, in key order.
 # One command whatever the number of keys: as a pipeline of INCRBY and EXPIRE, packing the
-# commands cost the client several times as long (27 ms against 4-8 ms for 2,000 keys).
-_PUSH_SCRIPT = """
+# commands cost the client several times as long (27 ms against 4-8 ms for 2,000 keys: bench
+# notes in docs/benchmarks.md, "Issue 10, speed").
+_PUSH = Script("""
 local n = #KEYS
 local totals = {}
 for i = 1, n do
@@ -90,23 +103,46 @@ for i = 1, n do
   redis.call('EXPIRE', KEYS[i], ARGV[n + i], 'NX')
 end
 return totals
-"""
-_push_script = None
-
-
-def _push(pending: dict[str, int], expiries: dict[str, int]) -> dict[str, int]:
-    """One round trip: add each key's pending count in Redis; the totals of all processes."""
-    global _push_script
-    client = cache.client.get_client(write=True)
-    if _push_script is None or _push_script.registered_client is not client:
-        _push_script = client.register_script(_PUSH_SCRIPT)  # EVALSHA, loaded on NOSCRIPT
-    keys = list(pending)
-    args = [pending[key] for key in keys] + [expiries[key] for key in keys]
-    totals = _push_script(keys=[cache.make_key(key) for key in keys], args=args)
-    return dict(zip(keys, totals, strict=True))
+""")
 
 
 COUNTS = WindowCounts()
+caches.register(
+    name="throttle.counts",
+    holds="each rate-limit window's request count: this process's own, plus every other "
+    "process's as of the last push",
+    where=caches.BOTH,
+    freshness="other processes' counts at most THROTTLE_SYNC_SECONDS old (write-behind)",
+    invalidated_by="the window's end (keys expire); each push takes back the totals",
+    benchmark="bench/join: authenticated ÷ DRF 0.58 -> 0.81 with no Redis round trip per "
+    'request (docs/benchmarks.md, "Issue 10: authentication without a Redis round trip")',
+    reset=COUNTS.clear,
+)
+
+
+def count_in_redis(key: str, *, window_seconds: int, now: float) -> int:
+    """Add one to ``key`` in Redis now and return the total of every process and machine.
+
+    While Redis is down (or absent: the embedded default runs one process) this process counts
+    on its own, as the batched throttles do; those counts reach Redis at the next sync once it
+    answers again, so the window's total stays whole.
+    """
+    client = redis_breaker.client()
+    if client is not None:
+        total = redis_breaker.call(
+            lambda: _incr(client, cache.make_key(key), window_seconds), fallback=None
+        )
+        if total is not None:
+            return total
+    return COUNTS.add(key, window_seconds=window_seconds, now=now)
+
+
+def _incr(client, key: str, ttl: int) -> int:
+    """INCR and a first expiry, in one round trip (MULTI/EXEC)."""
+    pipe = client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, ttl, nx=True)
+    return pipe.execute()[0]
 
 
 class CounterRateThrottle(throttling.SimpleRateThrottle):
@@ -118,8 +154,12 @@ class CounterRateThrottle(throttling.SimpleRateThrottle):
             return True
         now = self.timer()
         window_key = self.window_key(key, now)
-        count = COUNTS.add(window_key, window_seconds=self.duration + 1, now=now)
+        count = self.count(window_key, window_seconds=self.duration + 1, now=now)
         return count <= self.num_requests
+
+    def count(self, key: str, *, window_seconds: int, now: float) -> int:
+        """Count this request on ``key``; the total so far (batched: see the module)."""
+        return COUNTS.add(key, window_seconds=window_seconds, now=now)
 
     def window_key(self, key: str, now: float) -> str:
         """The counter of the current window for ``key`` (and when that window ends)."""
@@ -158,6 +198,14 @@ class PublicRateThrottle(LoginRateThrottle):
 
 
 class UploadRateThrottle(UserRateThrottle):
-    """Uploads, per user (THROTTLE_UPLOAD_RATE): each one is a decode and a re-encode."""
+    """Uploads, per user (THROTTLE_UPLOAD_RATE): each one is a decode and a re-encode.
+
+    Counted in Redis at every upload (``count_in_redis``), not in batches: with a rate of 30
+    an hour, each of N processes would let a whole rate through before the next sync (45
+    uploads in 0.8 s were all accepted), and one Redis round trip is nothing next to a decode.
+    """
 
     scope = "upload"
+
+    def count(self, key: str, *, window_seconds: int, now: float) -> int:
+        return count_in_redis(key, window_seconds=window_seconds, now=now)

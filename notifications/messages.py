@@ -2,7 +2,7 @@
 
 Templates come from the environment (``NOTIFY_TEMPLATES`` in settings): an id, and a mapping
 from our field names to the template's data keys, e.g. ``title=thing1,result=thing2``. Values are
-fitted to WeChat's limits by ``accounts.wechat_messages.build_template_data`` (a ``thing`` at
+fitted to WeChat's limits by ``wechat.subscribe.build_template_data`` (a ``thing`` at
 most 20 characters, times in Asia/Shanghai).
 """
 
@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from accounts.wechat_messages import build_template_data
+from wechat.subscribe import build_template_data
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,16 @@ TEMPLATE_OF_KIND = {
     "cancel": "cancel",
     "shipped": "shipped",
     "offered": "result",
+    "disqualified": "result",
+}
+
+# Why a creator may disqualify a winner (events.models.Substitution.Reason), as the winner reads
+# it: at most 7 characters, so "中奖资格已取消：<why>" fits a template's 20-character ``thing``.
+DISQUALIFIED_BECAUSE = {
+    "fake_account": "虚假账号",
+    "duplicate_account": "重复账号",
+    "ineligible": "不符合参与条件",
+    "rule_violation": "违反活动规则",
 }
 
 
@@ -76,6 +86,19 @@ def shipped_fields(*, title: str, prize_name: str, carrier: str, tracking_number
         "carrier": carrier,
         "tracking_number": tracking_number,
         "remark": "奖品已发货，请注意查收",
+    }
+
+
+def disqualified_fields(
+    *, title: str, prize_name: str, reason: str, disqualified_at: datetime
+) -> dict:
+    because = DISQUALIFIED_BECAUSE.get(reason, "")
+    return {
+        "title": title,
+        "result": f"中奖资格已取消：{because}" if because else "中奖资格已取消",
+        "prize": prize_name,
+        "draw_at": disqualified_at,
+        "remark": "奖品已按开奖顺序转给下一位参与者",
     }
 
 

@@ -51,6 +51,40 @@ class Delivery(models.Model):
     ``next_attempt_at``), and the final ``sent``, ``refused`` (43101), ``failed`` (our request
     was wrong, attempts exhausted, or the worker died mid-send so the outcome is unknown) and
     ``skipped`` (no quota left when its turn came: no WeChat call was made).
+
+    The state machine (``state``). ``notifications.services`` is its only writer; every change
+    of ``state`` goes through its one transition helper, a conditional UPDATE (on the state, and
+    on the batch's ``claim`` for a batch's own deliveries) whose row count decides, and which
+    refuses a transition not in ``notifications.services.TRANSITIONS``. The row keeps its last
+    outcome (``errcode``, ``errmsg``, ``finished_at``); the outcomes are counted in
+    ``lottery_deliveries_total``:
+
+    ========  ========  =========================================  ============================
+    from      to        when                                       owner
+    ========  ========  =========================================  ============================
+    (none)    PENDING   a fan-out records it (the recipient held   ``outbox_fan_out``,
+                        quota for its template then)               ``claims_fan_out``,
+                                                                   ``substitutions_fan_out``
+    PENDING   SENDING   a batch claims it                          ``deliveries_send``
+    RETRYING  SENDING   a batch claims it                          ``deliveries_send``
+    SENDING   PENDING   the batch failed before sending anything   ``deliveries_send``
+                        (its first attempt)
+    SENDING   RETRYING  WeChat busy or unreachable, attempts       ``deliveries_send``
+                        left; the batch stopped before its turn
+    SENDING   SENT      WeChat accepted it                         ``deliveries_send``
+    SENDING   REFUSED   WeChat refused it (43101: no quota)        ``deliveries_send``
+    SENDING   FAILED    our request was wrong; attempts exhausted  ``deliveries_send``
+    SENDING   SKIPPED   it needed a unit of quota, none was left   ``deliveries_send``
+    SENDING   FAILED    its batch's claim expired (worker died)    ``deliveries_expire_claims``
+    FAILED    PENDING   staff send it again                        ``deliveries_retry``
+    ========  ========  =========================================  ============================
+
+    ``quota_held``, not ``attempts``, says whether it holds a unit of the user's quota: taken
+    under the quota row's lock before its first send (False -> True, in the transaction that
+    takes the unit), kept through retries and a lost worker, used up when sent or refused,
+    given back when it failed on our side (True -> False, with the unit). ``attempts`` only
+    counts sends, against NOTIFY_MAX_ATTEMPTS: a staff retry restarts it, and spends a unit
+    again only if the last one was given back.
     """
 
     class Kind(models.TextChoices):
@@ -60,6 +94,8 @@ class Delivery(models.Model):
         SHIPPED = "shipped", _("prize shipped")
         # A prize passed to this user as the draw's next alternate (draws.substitutions).
         OFFERED = "offered", _("prize passed to an alternate")
+        # The creator disqualified this winner; their prize passed on (draws.substitutions).
+        DISQUALIFIED = "disqualified", _("winner disqualified")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -81,10 +117,12 @@ class Delivery(models.Model):
         on_delete=models.CASCADE,
         related_name="deliveries",
     )
-    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     template_id = models.CharField(_("template id"), max_length=64)
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Holds one unit of the user's quota for its template (the docstring says when it changes).
+    quota_held = models.BooleanField(_("holds a unit of quota"), default=False, db_default=False)
     # pending/retrying: when it is due (or, once queued, when the sweep may queue it again);
     # sending: when the claim expires.
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)

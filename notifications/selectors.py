@@ -6,6 +6,9 @@ summary), and the claim rows of the prizes they won (shipped, or a reminder a da
 claim deadline). Drawing an event with a million entrants writes one log row, not a million inbox
 rows; every entrant sees their result whether or not they allowed WeChat messages.
 
+A winner the creator disqualified reads it from the substitution that took their prize
+(``disqualified``: the prize and the reason).
+
 Content security adds two kinds: ``moderation``, from the "flag" log rows of the events a user
 created (a picture or text WeChat judged risky took the event off the square), and
 ``account``, from the user's own ``UserActionLog`` notices (avatar or nickname removed).
@@ -17,7 +20,7 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import UserActionLog
-from events.models import Claim, EventLog, Prize
+from events.models import Claim, EventLog, Prize, Substitution
 from lottery_site.pagination import sign_cursor, unsign_cursor
 from notifications.models import InboxState
 
@@ -38,6 +41,7 @@ RANK = {
     "shipped": 3,
     "claim_reminder": 4,
     "offered": 5,
+    "disqualified": 6,
 }
 # Claim items come from the claim rows themselves (events.claims writes the time): kind -> the
 # claim's time field. The position's "log id" is then the claim's pk; the rank keeps the two apart.
@@ -48,7 +52,7 @@ CLAIM_KINDS = {"shipped": "shipped_at", "claim_reminder": "reminded_at", "offere
 @dataclass
 class Notification:
     kind: str  # result | cancel | summary | moderation | account | shipped | claim_reminder
-    # | offered
+    # | offered | disqualified
     log_id: int
     event_pk: int | None
     created_at: datetime
@@ -90,6 +94,13 @@ def _as_account(user_id: int) -> QuerySet:
     return UserActionLog.objects.filter(user_id=user_id, action__in=UserActionLog.USER_NOTICES)
 
 
+def _as_disqualified(user_id: int) -> QuerySet:
+    # A unit that passed on because its claim window expired is not a disqualification.
+    return Substitution.objects.filter(replaced__user_id=user_id).exclude(
+        reason=Substitution.Reason.EXPIRED
+    )
+
+
 def _read_up_to(user_id: int) -> datetime | None:
     return InboxState.objects.filter(user_id=user_id).values_list("read_up_to", flat=True).first()
 
@@ -105,6 +116,7 @@ def inbox_unread_count(*, user_id: int, read_up_to=_UNKNOWN) -> int:
         _as_entrant(user_id).filter(after).count()
         + _as_creator(user_id).filter(after).count()
         + _as_account(user_id).filter(after).count()
+        + _as_disqualified(user_id).filter(after).count()
         + _unread_claim_items(user_id, read_up_to)
     )
 
@@ -133,6 +145,7 @@ def inbox_page(*, user_id: int, cursor: str | None, size: int) -> dict:
         _entrant_items(user_id, after, size + 1)
         + _creator_items(user_id, after, size + 1)
         + _account_items(user_id, after, size + 1)
+        + _disqualified_items(user_id, after, size + 1)
     )
     for kind in CLAIM_KINDS:
         items += _claim_items(user_id, kind, after, size + 1)
@@ -262,6 +275,31 @@ def _account_items(user_id: int, after: tuple | None, limit: int) -> list[Notifi
             event_id=None,
             event_title=None,
             reason=row["action"],
+        )
+        for row in rows
+    ]
+
+
+def _disqualified_items(user_id: int, after: tuple | None, limit: int) -> list[Notification]:
+    """A winner the creator disqualified: the prize they lost and why (``reason``)."""
+    rows = (
+        _as_disqualified(user_id)
+        .filter(_before(after, RANK["disqualified"]))
+        .order_by("-created_at", "-pk")
+        .values("pk", "created_at", "reason", "event_id", "event__public_id", "event__title",
+                "prize__public_id", "prize__name")[:limit]
+    )  # fmt: skip
+    return [
+        Notification(
+            kind="disqualified",
+            log_id=row["pk"],
+            event_pk=row["event_id"],
+            created_at=row["created_at"],
+            event_id=row["event__public_id"],
+            event_title=row["event__title"],
+            reason=row["reason"],
+            prize_id=row["prize__public_id"],
+            prize_name=row["prize__name"],
         )
         for row in rows
     ]

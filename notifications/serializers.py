@@ -45,6 +45,7 @@ class NotificationOutput(serializers.Serializer):
             "shipped",
             "claim_reminder",
             "offered",
+            "disqualified",
         ],
         help_text=(
             "moderation: WeChat judged a picture or text of your event risky, it left the "
@@ -52,14 +53,18 @@ class NotificationOutput(serializers.Serializer):
             "(nickname_removed) was removed by WeChat's content check; shipped: your prize was "
             "shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize "
             "(deadline); offered: a winner lost their prize and it passed to you, the draw's "
-            "next alternate (prize, deadline: claim by then)"
+            "next alternate (prize, deadline: claim by then); disqualified: the creator "
+            "disqualified you as a winner, your prize passed to the next alternate (prize, "
+            "reason)"
         ),
     )
     event = serializers.SerializerMethodField()
     won = serializers.SerializerMethodField()
     prize = serializers.SerializerMethodField()
     reason = serializers.CharField(
-        help_text="Why the event was canceled (kind=cancel); what was removed (kind=account)."
+        help_text="Why the event was canceled (kind=cancel); what was removed (kind=account); "
+        "why you were disqualified (kind=disqualified: fake_account, duplicate_account, "
+        "ineligible or rule_violation)."
     )
     entrants = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     winners = serializers.IntegerField(allow_null=True, help_text="kind=summary")

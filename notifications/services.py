@@ -6,7 +6,11 @@ Invariants, each kept by the database:
 - a delivery is sent by the batch that claimed it (conditional UPDATE from pending/retrying to
   sending), so duplicate tasks find nothing to claim;
 - a unit of quota is consumed under the quota row's lock before the WeChat call, so no quota
-  means no call, and two sends never share one unit.
+  means no call, and two sends never share one unit; the delivery's ``quota_held`` is set in
+  that same transaction, so a retry (or a staff resend) never takes a second one.
+
+The deliveries' state machine is the table in ``Delivery``'s docstring and ``TRANSITIONS``
+here; every change of ``state`` goes through ``_move``.
 
 Network calls happen outside every transaction.
 """
@@ -20,21 +24,50 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import Case, F, Q, QuerySet, Sum, When
 
-from accounts import wechat_messages
 from accounts.models import User
 from events.models import Claim, Entry, EventLog, Prize, Substitution
 from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 from notifications import messages
 from notifications.models import Delivery, InboxState, SubscriptionQuota
+from wechat import subscribe
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_ACTIONS = (EventLog.Action.DRAW, EventLog.Action.CANCEL)
 INSERT_CHUNK = 1000
 State = Delivery.State
+
+# The state machine: (from, to) -> the functions that make it (the table in Delivery's
+# docstring says when). ``_move`` refuses a transition not listed here; (none) -> pending is the
+# fan-outs' insert (``_record``).
+_FAN_OUTS = ("outbox_fan_out", "claims_fan_out", "substitutions_fan_out")
+TRANSITIONS = {
+    (None, State.PENDING): _FAN_OUTS,
+    (State.PENDING, State.SENDING): ("deliveries_send",),
+    (State.RETRYING, State.SENDING): ("deliveries_send",),
+    (State.SENDING, State.PENDING): ("deliveries_send",),
+    (State.SENDING, State.RETRYING): ("deliveries_send",),
+    (State.SENDING, State.SENT): ("deliveries_send",),
+    (State.SENDING, State.REFUSED): ("deliveries_send",),
+    (State.SENDING, State.FAILED): ("deliveries_send", "deliveries_expire_claims"),
+    (State.SENDING, State.SKIPPED): ("deliveries_send",),
+    (State.FAILED, State.PENDING): ("deliveries_retry",),
+}
+
+
+def _move(rows: QuerySet, *, to: str, from_: Sequence[str], by: str, **changes) -> int:
+    """The one writer of ``state``: ``rows`` in one of ``from_`` move to ``to`` (with
+    ``changes``). A conditional UPDATE; returns how many moved (0: someone got there first).
+
+    Refuses (ValueError) a transition ``TRANSITIONS`` does not give to ``by``.
+    """
+    for source in from_:
+        if by not in TRANSITIONS.get((source, to), ()):
+            raise ValueError(f"no delivery transition {source} -> {to} by {by}")
+    return rows.filter(state__in=list(from_)).update(state=to, **changes)
 
 
 def _queued_until(now: datetime) -> datetime:
@@ -113,39 +146,54 @@ def claims_fan_out(*, now: datetime) -> list[list[int]]:
     rerun inserts nothing twice (one delivery per event, user and kind).
     """
     shipped = Claim.objects.filter(status=Claim.Status.SHIPPED)
-    return _outbox_fan_out(shipped, "entry__user_id", Delivery.Kind.SHIPPED, now=now)
+    return _outbox_fan_out(shipped, {"entry__user_id": Delivery.Kind.SHIPPED}, now=now)
 
 
 def substitutions_fan_out(*, now: datetime) -> list[list[int]]:
-    """Record the "you won" WeChat message of each alternate a prize newly passed to.
+    """Record the WeChat messages of each new substitution: "you won" to the alternate the
+    prize passed to, and "your win was revoked" to a winner the creator disqualified (one whose
+    claim window passed unclaimed was reminded before it did).
 
-    The substitution's ``notified_at`` is the outbox mark, set only after the delivery is
-    recorded; a rerun inserts nothing twice (one delivery per event, user and kind).
+    The substitution's ``notified_at`` is the outbox mark of both, set only after the
+    deliveries are recorded; a rerun inserts nothing twice (one delivery per event, user and
+    kind).
     """
-    # A unit recorded unawarded has no replacement: nobody to tell.
-    return _outbox_fan_out(
-        Substitution.objects.all(), "replacement__user_id", Delivery.Kind.OFFERED, now=now
+    # A unit recorded unawarded has no replacement: nobody to tell of it. A pending one (v3,
+    # waiting for its beacon round) is told of once its alternate is drawn, both messages then.
+    rows = Substitution.objects.filter(pending=False).annotate(
+        disqualified_user_id=Case(
+            When(~Q(reason=Substitution.Reason.EXPIRED), then=F("replaced__user_id")),
+            default=None,
+        )
     )
+    recipients = {
+        "replacement__user_id": Delivery.Kind.OFFERED,
+        "disqualified_user_id": Delivery.Kind.DISQUALIFIED,
+    }
+    return _outbox_fan_out(rows, recipients, now=now)
 
 
 def _outbox_fan_out(
-    rows: QuerySet, user_field: str, kind: str, *, now: datetime
+    rows: QuerySet, recipients: dict[str, str], *, now: datetime
 ) -> list[list[int]]:
-    """One delivery of ``kind`` per row not yet notified (to the user at ``user_field``), then
-    the row's ``notified_at`` mark; the batches of what this run recorded.
+    """For each row not yet notified, one delivery of each kind in ``recipients`` (user field
+    -> kind) to the user that field names, then the row's ``notified_at`` mark; the batches of
+    what this run recorded.
 
     Only what this run recorded: older pending ones are the due-sweep's (deliveries_take_due).
     """
+    fields = list(recipients)
     fresh = list(
-        rows.filter(notified_at__isnull=True).values_list("pk", "event_id", user_field)[
-            :INSERT_CHUNK
-        ]
+        rows.filter(notified_at__isnull=True).values_list("pk", "event_id", *fields)[:INSERT_CHUNK]
     )
-    for _pk, event_id, user_id in fresh:
-        if user_id is not None:
-            _record(event_id, kind, [user_id], now=now)
+    for _pk, event_id, *user_ids in fresh:
+        for field, user_id in zip(fields, user_ids, strict=True):
+            if user_id is not None:
+                _record(event_id, recipients[field], [user_id], now=now)
     rows.filter(pk__in=[row[0] for row in fresh], notified_at__isnull=True).update(notified_at=now)
-    pending = Delivery.objects.filter(kind=kind, state=State.PENDING, created_at=now)
+    pending = Delivery.objects.filter(
+        kind__in=set(recipients.values()), state=State.PENDING, created_at=now
+    )
     return _batches(list(pending.order_by("pk").values_list("pk", flat=True)))
 
 
@@ -186,10 +234,11 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
     duplicate task) is left alone. Returns how many ended in each state.
     """
     claim = uuid.uuid4().hex
-    claimed = Delivery.objects.filter(
-        pk__in=list(delivery_ids), state__in=[State.PENDING, State.RETRYING]
-    ).update(
-        state=State.SENDING,
+    claimed = _move(
+        Delivery.objects.filter(pk__in=list(delivery_ids)),
+        to=State.SENDING,
+        from_=(State.PENDING, State.RETRYING),
+        by="deliveries_send",
         claim=claim,
         attempts=F("attempts") + 1,
         next_attempt_at=now + timedelta(seconds=_claim_seconds()),
@@ -206,6 +255,7 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
             "kind",
             "template_id",
             "attempts",
+            "quota_held",
             "user__openid",
             "event__public_id",
             "event__title",
@@ -221,7 +271,7 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
     except Exception:
         _release(claim)  # nothing was sent: hand them back untouched
         raise
-    outcomes: dict[int, wechat_messages.SendResult] = {}
+    outcomes: dict[int, subscribe.SendResult] = {}
     try:
         for delivery, fields in _with_context(granted):
             outcomes[delivery.pk] = _send_one(delivery, fields)
@@ -236,25 +286,31 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
 
 
 def _unclaim_unsent(claim: str, *, now: datetime) -> None:
-    # The cut-short attempt counts: attempts > 1 is what says "this one already holds its unit".
-    Delivery.objects.filter(claim=claim, state=State.SENDING).update(
-        state=State.RETRYING, claim="", next_attempt_at=now
+    # The cut-short attempt counts; each keeps the unit it holds (quota_held).
+    _move(
+        Delivery.objects.filter(claim=claim),
+        to=State.RETRYING,
+        from_=(State.SENDING,),
+        by="deliveries_send",
+        claim="",
+        next_attempt_at=now,
     )
 
 
 def _spend_quota(deliveries: list[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
-    """One unit per first attempt, under the quota rows' locks; retries already hold theirs."""
-    first = [delivery for delivery in deliveries if delivery.attempts == 1]
-    if not first:
+    """One unit for each delivery that holds none (``quota_held``), under the quota rows' locks;
+    the others hold theirs already. Returns (to send, skipped for want of a unit)."""
+    needing = [delivery for delivery in deliveries if not delivery.quota_held]
+    if not needing:
         return deliveries, []
     with transaction.atomic():
         rows = SubscriptionQuota.objects.select_for_update().filter(
-            user_id__in=sorted({delivery.user_id for delivery in first}),
-            template_id__in=sorted({delivery.template_id for delivery in first}),
+            user_id__in=sorted({delivery.user_id for delivery in needing}),
+            template_id__in=sorted({delivery.template_id for delivery in needing}),
         )
         left = {(row.user_id, row.template_id): [row.pk, row.quota] for row in rows.order_by("pk")}
         skipped, spent = [], Counter()
-        for delivery in first:
+        for delivery in needing:
             held = left.get((delivery.user_id, delivery.template_id))
             if held is None or held[1] < 1:
                 skipped.append(delivery)
@@ -266,16 +322,34 @@ def _spend_quota(deliveries: list[Delivery]) -> tuple[list[Delivery], list[Deliv
             by_amount[amount].append(quota_pk)
         for amount, quota_pks in by_amount.items():
             SubscriptionQuota.objects.filter(pk__in=quota_pks).update(quota=F("quota") - amount)
-    skipped_pks = {delivery.pk for delivery in skipped}
+        skipped_pks = {delivery.pk for delivery in skipped}
+        holding = [delivery for delivery in needing if delivery.pk not in skipped_pks]
+        Delivery.objects.filter(pk__in=[delivery.pk for delivery in holding]).update(
+            quota_held=True
+        )
+    for delivery in holding:
+        delivery.quota_held = True
     return [delivery for delivery in deliveries if delivery.pk not in skipped_pks], skipped
 
 
 def _release(claim: str) -> None:
-    Delivery.objects.filter(claim=claim, state=State.SENDING, attempts=1).update(
-        state=State.PENDING, attempts=0, claim=""
+    """Nothing was sent: each back to where the claim found it (no unit was taken: the quota
+    transaction rolled back)."""
+    _move(
+        Delivery.objects.filter(claim=claim, attempts=1),
+        to=State.PENDING,
+        from_=(State.SENDING,),
+        by="deliveries_send",
+        attempts=0,
+        claim="",
     )
-    Delivery.objects.filter(claim=claim, state=State.SENDING).update(
-        state=State.RETRYING, attempts=F("attempts") - 1, claim=""
+    _move(
+        Delivery.objects.filter(claim=claim),
+        to=State.RETRYING,
+        from_=(State.SENDING,),
+        by="deliveries_send",
+        attempts=F("attempts") - 1,
+        claim="",
     )
 
 
@@ -293,8 +367,15 @@ def _with_context(deliveries: list[Delivery]):
         summary = _summary(event) if any(d.kind == "summary" for d in group) else None
         canceled_at = _canceled_at(event_id) if any(d.kind == "cancel" for d in group) else None
         shipments = _shipments(event_id, [d.user_id for d in group if d.kind == "shipped"])
+        revoked = _disqualifications(
+            event_id, [d.user_id for d in group if d.kind == "disqualified"]
+        )
         for delivery in group:
-            if delivery.kind == Delivery.Kind.SHIPPED:
+            if delivery.kind == Delivery.Kind.DISQUALIFIED:
+                fields = messages.disqualified_fields(
+                    title=event.title, **revoked[delivery.user_id]
+                )
+            elif delivery.kind == Delivery.Kind.SHIPPED:
                 fields = messages.shipped_fields(title=event.title, **shipments[delivery.user_id])
             elif delivery.kind == Delivery.Kind.OFFERED:
                 fields = messages.result_fields(
@@ -331,6 +412,24 @@ def _shipments(event_id: int, user_ids: list[int]) -> dict[int, dict]:
     }
 
 
+def _disqualifications(event_id: int, user_ids: list[int]) -> dict[int, dict]:
+    """What the disqualified winners among ``user_ids`` lost, and why (their entry no longer
+    holds the prize: the substitution row says which it was)."""
+    if not user_ids:
+        return {}
+    rows = Substitution.objects.filter(event_id=event_id, replaced__user_id__in=user_ids).values(
+        "replaced__user_id", "prize__name", "reason", "created_at"
+    )
+    return {
+        row["replaced__user_id"]: {
+            "prize_name": row["prize__name"],
+            "reason": row["reason"],
+            "disqualified_at": row["created_at"],
+        }
+        for row in rows
+    }
+
+
 def _prize_names(event_id: int, user_ids: list[int]) -> dict[int, str]:
     if not user_ids:
         return {}
@@ -359,10 +458,10 @@ def _canceled_at(event_id: int) -> datetime:
     return log.created_at
 
 
-def _send_one(delivery: Delivery, fields: dict) -> wechat_messages.SendResult:
+def _send_one(delivery: Delivery, fields: dict) -> subscribe.SendResult:
     if not delivery.user.openid:
-        return wechat_messages.SendResult("failed", None, "user has no openid")
-    return wechat_messages.send_subscribe_message(
+        return subscribe.SendResult("failed", None, "user has no openid")
+    return subscribe.send_subscribe_message(
         openid=delivery.user.openid,
         template_id=delivery.template_id,
         data=messages.template_data(delivery.kind, fields),
@@ -375,7 +474,7 @@ def _record_outcomes(
     claim: str,
     granted: list[Delivery],
     skipped: list[Delivery],
-    outcomes: dict[int, wechat_messages.SendResult],
+    outcomes: dict[int, subscribe.SendResult],
     *,
     now: datetime,
 ) -> Counter:
@@ -398,22 +497,39 @@ def _record_outcomes(
     counts = Counter()
     for (state, errcode, errmsg), group in final.items():
         counts[state] += len(group)
-        Delivery.objects.filter(pk__in=[d.pk for d in group], claim=claim).update(
-            state=state, errcode=errcode, errmsg=errmsg, finished_at=now, claim=""
-        )
-        if state == State.REFUSED:
-            _set_quota(group, to_zero=True)  # WeChat says none is left: believe it
-        elif state == State.FAILED:
-            _set_quota(group, to_zero=False)  # not delivered: the user's grant is unused
+        # Not delivered (FAILED): the user's grant is unused, its unit goes back to them.
+        gives_back = state == State.FAILED
+        with transaction.atomic():
+            _move(
+                Delivery.objects.filter(pk__in=[d.pk for d in group], claim=claim),
+                to=state,
+                from_=(State.SENDING,),
+                by="deliveries_send",
+                errcode=errcode,
+                errmsg=errmsg,
+                finished_at=now,
+                claim="",
+                **({"quota_held": False} if gives_back else {}),
+            )
+            if state == State.REFUSED:
+                _set_quota(group, to_zero=True)  # WeChat says none is left: believe it
+            elif gives_back:
+                _set_quota([d for d in group if d.quota_held], to_zero=False)
     for delivery, result in retrying:
-        delivery.state, delivery.claim = State.RETRYING, ""
         delivery.errcode, delivery.errmsg = result.errcode, result.errmsg[:200]
         delivery.next_attempt_at = now + timedelta(seconds=retry_delay(delivery.attempts))
     if retrying:
         counts[State.RETRYING] += len(retrying)
+        # The details first, row by row; then the state, on this batch's claim only.
         Delivery.objects.bulk_update(
-            [delivery for delivery, _ in retrying],
-            ["state", "claim", "errcode", "errmsg", "next_attempt_at"],
+            [delivery for delivery, _ in retrying], ["errcode", "errmsg", "next_attempt_at"]
+        )
+        _move(
+            Delivery.objects.filter(pk__in=[d.pk for d, _ in retrying], claim=claim),
+            to=State.RETRYING,
+            from_=(State.SENDING,),
+            by="deliveries_send",
+            claim="",
         )
     metrics.count_deliveries(counts)
     return counts
@@ -450,12 +566,19 @@ def deliveries_take_due(*, now: datetime, limit: int) -> list[list[int]]:
     return _batches(sorted(ids))
 
 
+LOST_MID_SEND = "worker lost mid-send; outcome unknown"
+
+
 def deliveries_expire_claims(*, now: datetime) -> int:
     """Claims whose batch died mid-send end as failed: WeChat may or may not have the message,
     and sending it again could deliver it twice."""
-    lost = Delivery.objects.filter(state=State.SENDING, next_attempt_at__lte=now).update(
-        state=State.FAILED,
-        errmsg="worker lost mid-send; outcome unknown",
+    # The unit stays with it (quota_held): WeChat may have used it. A staff resend takes none.
+    lost = _move(
+        Delivery.objects.filter(next_attempt_at__lte=now),
+        to=State.FAILED,
+        from_=(State.SENDING,),
+        by="deliveries_expire_claims",
+        errmsg=LOST_MID_SEND,
         finished_at=now,
         claim="",
     )
@@ -467,11 +590,17 @@ def deliveries_expire_claims(*, now: datetime) -> int:
 
 def deliveries_retry(*, delivery_ids: Sequence[int], now: datetime) -> list[list[int]]:
     """Staff: send failed deliveries again, through the same batches (still one per
-    (event, user, kind): the same rows, claimed again). Returns the batches to queue."""
+    (event, user, kind): the same rows, claimed again). Returns the batches to queue.
+
+    Each takes a unit of quota again only if its last one was given back (``quota_held``): one
+    lost mid-send still holds the unit it took."""
     failed = Delivery.objects.filter(pk__in=list(delivery_ids), state=State.FAILED)
     ids = sorted(failed.values_list("pk", flat=True))
-    Delivery.objects.filter(pk__in=ids, state=State.FAILED).update(
-        state=State.PENDING,
+    _move(
+        Delivery.objects.filter(pk__in=ids),
+        to=State.PENDING,
+        from_=(State.FAILED,),
+        by="deliveries_retry",
         attempts=0,
         errcode=None,
         errmsg="",

@@ -47,38 +47,33 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _mirror_only_where_commits_happen(request, settings):
-    """The Redis mirror of open events (events.mirror) follows each change on its commit. A test
-    in one transaction never commits (its on_commit hooks never run), so there the detail reads
-    the database; tests with real commits (transactional_db, live servers) use the mirror."""
+def _mirror_checked_where_nothing_commits(request, settings):
+    """The detail runs through the Redis mirror of open events (events.mirror) in every test
+    with Redis, as in production. A test in one transaction never commits, so the read model's
+    hooks, which keep the mirror in step on commit, never run there: the mirror then learns of
+    each change through its own check against the event row, as it does in production when a
+    hook is lost, and the check runs on every read (``EVENT_MIRROR_CHECK_SECONDS = 0``)."""
     marker = request.node.get_closest_marker("django_db")
     commits = (marker is not None and marker.kwargs.get("transaction")) or {
         "transactional_db",
         "live_server",
     } & set(request.fixturenames)
     if not commits:
-        settings.EVENT_MIRROR = False
+        settings.EVENT_MIRROR_CHECK_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Throttle counters must not leak from one test into the next."""
+    """Throttle counters must not leak from one test into the next, nor any cache of ours."""
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
     else:
         cache.clear()
-    # ... nor this process's own counts, its list of banned users, the tokens it has verified,
-    # its square or its view of Redis.
-    from accounts.authentication import INACTIVE_USERS, VERIFIED_TOKENS
-    from events import mirror, square
-    from lottery_site import redis_breaker
-    from lottery_site.throttling import COUNTS
+    # Every cache of this process, through the register (lottery_site.caches), and its view of
+    # Redis.
+    from lottery_site import caches, redis_breaker
 
-    COUNTS.clear()
-    square.reset()
-    mirror.reset()
-    INACTIVE_USERS.expire()
-    VERIFIED_TOKENS.clear()
+    caches.reset_all()
     redis_breaker.reset()
     yield
 

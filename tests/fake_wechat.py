@@ -9,7 +9,7 @@ codes (``getwxacodeunlimit``: a real PNG, made with Pillow), counting the calls
 (``fake.state.calls``) so a test can check how often the processes it started asked for a token.
 ``fake.state.stable_token_errcodes``, ``fake.state.send_errcodes`` and
 ``fake.state.code_errcodes`` are answered, one per call and in order, before the fake goes back
-to succeeding.
+to succeeding; so are the whole answers in ``fake.state.session_answers`` (jscode2session).
 
 ``add_unlimited_code(responses_mock)`` registers the same code-drawing answer with ``responses``
 for tests that fake WeChat in-process.
@@ -25,7 +25,9 @@ import hashlib
 import io
 import json
 import re
+import secrets
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -136,12 +138,15 @@ def media_check_message(trace_id: str, suggest: str, *, appid: str = "wx-test-ap
 
 
 def media_check_callback(
-    message: dict, *, token: str, encrypt=None, timestamp="1764600000", nonce="n0nce"
+    message: dict, *, token: str, encrypt=None, timestamp=None, nonce=None
 ) -> tuple[dict, bytes]:
     """(query, body) of WeChat's push of ``message``: signed with ``token``; in safe mode
-    (``encrypt``: a function str -> base64 ciphertext) the body carries only ``Encrypt``."""
-    from accounts.wechat_security import signature
+    (``encrypt``: a function str -> base64 ciphertext) the body carries only ``Encrypt``.
+    Like WeChat's, each push is stamped now (``timestamp``, seconds) with a fresh ``nonce``."""
+    from wechat.security import signature
 
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    nonce = str(secrets.randbelow(10**10)) if nonce is None else nonce
     if encrypt is None:
         query = {
             "signature": signature(token, timestamp, nonce),
@@ -189,6 +194,8 @@ class FakeWeChatState:
     stable_token_errcodes: list[int] = field(default_factory=list)
     send_errcodes: list[int] = field(default_factory=list)
     code_errcodes: list[int] = field(default_factory=list)
+    # jscode2session answers these, one per call and in order, before answering normally.
+    session_answers: list[dict] = field(default_factory=list)
     codes: list[dict] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)
     sent: list[dict] = field(default_factory=list)
@@ -272,6 +279,12 @@ class FakeWeChatHandler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = parse_qs(url.query)
         if url.path == "/sns/jscode2session":
+            state: FakeWeChatState = self.server.state
+            with state._lock:
+                state.calls["jscode2session"] += 1
+                answer = state.session_answers.pop(0) if state.session_answers else None
+            if answer is not None:
+                return self._reply(answer)
             code = query.get("js_code", [""])[0]
             if not code:
                 return self._reply({"errcode": 40029, "errmsg": "invalid code"})

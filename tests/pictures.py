@@ -67,3 +67,91 @@ def decoded(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
+
+
+# --- hostile pictures: hand-made EXIF, odd modes, metadata to strip -----------------------------
+
+
+def tiff_block(*entries: tuple[int, int, int, bytes]) -> bytes:
+    """A big-endian TIFF header and one IFD of ``(tag, type, count, value bytes)`` entries, as
+    an EXIF block holds it. Nothing checks the types: that is the point (a crafted block)."""
+    import struct
+
+    values_at = 8 + 2 + 12 * len(entries) + 4
+    ifd, values = b"", b""
+    for tag, kind, count, value in entries:
+        if len(value) <= 4:
+            ifd += struct.pack(">HHI", tag, kind, count) + value.ljust(4, b"\0")
+        else:
+            ifd += struct.pack(">HHII", tag, kind, count, values_at + len(values))
+            values += value
+    return b"MM\0*" + struct.pack(">IH", 8, len(entries)) + ifd + b"\0\0\0\0" + values
+
+
+def with_exif(block: bytes, fmt: str = "JPEG", size=(40, 30)) -> bytes:
+    """A picture carrying ``block`` (a TIFF structure, see ``tiff_block``) as its EXIF."""
+    out = io.BytesIO()
+    exif = b"Exif\0\0" + block if fmt == "JPEG" else block
+    Image.new("RGB", size, "blue").save(out, format=fmt, exif=exif)
+    return out.getvalue()
+
+
+def animated(fmt: str, frames: int = 3, size=(60, 40)) -> bytes:
+    images = [Image.new("RGB", size, color) for color in ("red", "green", "blue")[:frames]]
+    out = io.BytesIO()
+    images[0].save(out, format=fmt, save_all=True, append_images=images[1:], duration=100)
+    return out.getvalue()
+
+
+def sixteen_bit_grey_png(size=(64, 48), grey: int = 40_000) -> bytes:
+    return raw_png(*size, bit_depth=16, colour_type=0, pixel=grey.to_bytes(2, "big"))
+
+
+def transparent_png(size: tuple[int, int]) -> bytes:
+    """A fully transparent RGBA PNG: 6300 x 6300 of them compress to about 154 KB."""
+    return picture("PNG", size, mode="RGBA", color=(0, 0, 0, 0), optimize=True)
+
+
+def jpeg_segments(data: bytes) -> list[str]:
+    """The marker segments of a JPEG up to its first scan: "APP0", "DQT", "COM", ..."""
+    names = {0xC0: "SOF0", 0xC2: "SOF2", 0xC4: "DHT", 0xDB: "DQT", 0xDD: "DRI", 0xFE: "COM"}
+    assert data[:2] == b"\xff\xd8"
+    found, pos = [], 2
+    while data[pos] == 0xFF and data[pos + 1] != 0xDA:
+        marker = data[pos + 1]
+        found.append(
+            f"APP{marker - 0xE0}" if 0xE0 <= marker <= 0xEF else names.get(marker, hex(marker))
+        )
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return found
+
+
+def png_chunks(data: bytes) -> list[str]:
+    """The chunk types of a PNG, in order: "IHDR", "IDAT", ..., "IEND"."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    found, pos = [], 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        found.append(data[pos + 4 : pos + 8].decode("latin-1"))
+        pos += 12 + length
+    return found
+
+
+def raw_png(width: int, height: int, *, bit_depth: int, colour_type: int, pixel: bytes) -> bytes:
+    """A PNG written by hand, every pixel ``pixel``: for what Pillow cannot save (16-bit RGB)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    rows = (b"\0" + pixel * width) * height  # filter type 0 on every row
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

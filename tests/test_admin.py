@@ -190,14 +190,19 @@ def test_staff_cancels_event_with_reason_through_the_action(staff_client, staff)
     assert log.notified_at is None  # the record the notifications will consume
 
 
-def test_staff_can_cancel_inside_the_lock_window(staff_client):
+def test_staff_can_cancel_inside_the_lock_window_once_its_round_is_out(staff_client):
     event = lock(make_event(entrants=2))
     assert event.status == Event.Status.OPENING
 
-    cancel_action(staff_client, [event], reason="违规活动")
+    response = cancel_action(staff_client, [event], reason="违规活动")
 
+    assert any("开奖信标" in m for m in messages_of(response))  # told it is settled later
     event.refresh_from_db()
-    assert event.status == Event.Status.CANCELED
+    assert event.status == Event.Status.OPENING and event.cancel_requested_at is not None
+    settle_at = event.locked_at + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
+    assert draw_services.event_draw(event_id=event.pk, now=settle_at)
+    event.refresh_from_db()
+    assert event.status == Event.Status.CANCELED and event.would_be_winners
 
 
 def test_drawn_event_is_refused_with_a_message_and_the_others_canceled(staff_client):

@@ -125,7 +125,7 @@ def test_session_key_appears_in_no_response_and_no_log_record(api, wechat, caplo
 
 
 def test_repr_of_a_wechat_session_hides_the_session_key():
-    from accounts.wechat import WeChatSession
+    from wechat.session import WeChatSession
 
     assert "sk-secret" not in repr(WeChatSession(openid="o", session_key="sk-secret"))
 

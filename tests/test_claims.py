@@ -5,17 +5,21 @@ not win), an outsider, and staff with and without ``view_claim_personal_data``. 
 at NOW and moved around the deadline (drawn_at + claim_days) explicitly.
 """
 
+import io
 import logging
+import re
 from datetime import timedelta
 
+import openpyxl
 import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.utils import timezone
+from django.utils.http import parse_http_date
 
 from draws import services as draw_services
-from events import claims, services
+from events import claim_views, claims, services
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
 from tests.conftest import client_for
 from tests.factories import EventFactory, StaffFactory, UserFactory, event_payload
@@ -321,6 +325,21 @@ def test_creator_ships_a_claim_and_the_winner_sees_it(drawn, creator, outsider):
     assert refused(client_for(creator).post(ship_url, body, format="json"), 409, 40910)
 
 
+@pytest.mark.parametrize("alias", [str.upper, lambda claim_id: claim_id + " "])
+def test_a_claim_id_in_another_case_or_with_a_trailing_space_is_a_404(drawn, creator, alias):
+    event, winner, _loser = drawn
+    claim(winner, event, {"address": ADDRESS})
+    claim_id = Claim.objects.get(event=event).public_id
+    body = {"carrier": "顺丰", "tracking_number": "SF123"}
+
+    response = client_for(creator).post(
+        url(event, f"/claims/{alias(claim_id)}/ship"), body, format="json"
+    )
+
+    assert refused(response, 404, 40402)
+    assert Claim.objects.get(event=event).status == Claim.Status.CLAIMED
+
+
 def test_an_unclaimed_prize_cannot_be_shipped(drawn, creator, clock):
     event, _winner, _loser = drawn
     clock.move_to(deadline_of(event) - timedelta(hours=12))
@@ -342,6 +361,87 @@ def test_csv_export_has_the_claims_and_disarms_formulas(drawn, creator):
     assert text.splitlines()[0].startswith("user,prize,state,deadline,name,phone")
     assert "'=HYPERLINK" in text and PHONE in text
     assert ClaimAccess.objects.get().reason == "csv"
+
+
+def test_old_claims_list_keeps_its_shape_and_announces_its_deprecation(drawn, creator):
+    event, winner, _loser = drawn
+    claim(winner, event, {"address": ADDRESS})
+    response = client_for(creator).get(url(event, "/claims"))
+    assert isinstance(data(response), list) and data(response)[0]["state"] == "claimed"
+    assert re.fullmatch(r"@\d+", response["Deprecation"])
+    assert parse_http_date(response["Sunset"]) > int(response["Deprecation"][1:])
+    assert f'<{url(event, "/claim-rows")}>; rel="successor-version"' in response["Link"]
+
+
+def many_winners(creator, count):
+    """A drawn shipping event where each of ``count`` entrants won a unit of one prize."""
+    prizes = [{"name": "奖品", "quantity": count}]
+    event, winners, _ = drawn_event(creator, entrants=count, prizes=prizes)
+    ranked = Entry.objects.filter(event=event).order_by("prize_rank")
+    return event, [entry.user for entry in ranked]
+
+
+def test_creator_pages_through_claims_in_draw_order(creator):
+    event, ranked = many_winners(creator, 5)
+    client = client_for(creator)
+    seen, cursor = [], None
+    for _ in range(5):
+        query = "?page_size=2" + (f"&cursor={cursor}" if cursor else "")
+        page = data(client.get(url(event, "/claim-rows") + query))
+        seen += [row["user"]["id"] for row in page["results"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == [user.public_id for user in ranked]
+
+
+def test_creator_filters_claims_by_state_and_the_cursor_belongs_to_its_filter(creator, clock):
+    event, ranked = many_winners(creator, 4)
+    for user in ranked[:3]:
+        claim(user, event, {"address": ADDRESS})
+    client = client_for(creator)
+    claim_id = Claim.objects.get(entry__user=ranked[0]).public_id
+    ship = {"carrier": "顺丰", "tracking_number": "1"}
+    client.post(url(event, f"/claims/{claim_id}/ship"), ship, format="json")
+
+    def ids(state, suffix=""):  # a new token each time: the clock moves past the access's life
+        page = data(client_for(creator).get(url(event, f"/claim-rows?state={state}{suffix}")))
+        return [row["user"]["id"] for row in page["results"]], page["next"]
+
+    assert ids("shipped")[0] == [ranked[0].public_id]
+    assert ids("claimed")[0] == [ranked[1].public_id, ranked[2].public_id]
+    assert ids("unclaimed")[0] == [ranked[3].public_id] and ids("expired")[0] == []
+    clock.move_to(deadline_of(event))
+    assert ids("expired")[0] == [ranked[3].public_id] and ids("unclaimed")[0] == []
+    _, cursor = ids("claimed", "&page_size=1")
+    assert ids("claimed", f"&page_size=1&cursor={cursor}")[0] == [ranked[2].public_id]
+    client = client_for(creator)
+    assert refused(client.get(url(event, f"/claim-rows?state=shipped&cursor={cursor}")), 400, 40000)
+    assert refused(client.get(url(event, "/claim-rows?state=lost")), 400, 40000)
+
+
+def test_nobody_else_pages_claims_or_exports_them(drawn, outsider):
+    event, winner, _loser = drawn
+    claim(winner, event, {"address": ADDRESS})
+    for suffix in ("/claim-rows", "/claims.xlsx"):
+        response = client_for(outsider).get(url(event, suffix))
+        assert refused(response, 403, 40301) and PHONE.encode() not in response.content
+
+
+def test_xlsx_export_opens_as_a_workbook_with_the_claims_and_disarmed_formulas(drawn, creator):
+    event, winner, _loser = drawn
+    claim(winner, event, {"address": {**ADDRESS, "name": '=HYPERLINK("http://x")'}})
+    response = client_for(creator).get(url(event, "/claims.xlsx?state=claimed"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == claim_views.XLSX
+    assert response["Content-Disposition"].endswith('-claims.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert header[:6] == ("user", "prize", "state", "deadline", "name", "phone")
+    assert row[2] == "claimed" and row[5] == PHONE
+    assert row[4] == '\'=HYPERLINK("http://x")'  # text, not a formula
+    assert sheet.cell(row=2, column=5).data_type == "s"
+    assert ClaimAccess.objects.get().reason == "xlsx"
 
 
 @pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])

@@ -13,9 +13,9 @@ from events.models import Entry, Event
 from lottery_site import drand
 from tests.factories import StaffFactory, UserFactory
 from tests.fake_drand import (
-    CHAIN_HASH,
     OTHER_SECRET_KEY,
     FakeDrandRelay,
+    configure,
     public_key,
     signed_round,
 )
@@ -67,12 +67,7 @@ def relays(settings):
         FakeDrandRelay(period=PERIOD, genesis_time=GENESIS) as first,
         FakeDrandRelay(period=PERIOD, genesis_time=GENESIS) as second,
     ):
-        settings.DRAND_URLS = [first.url, second.url]
-        settings.DRAND_CHAIN_HASH = CHAIN_HASH
-        settings.DRAND_PUBLIC_KEY = public_key()
-        settings.DRAND_PERIOD_SECONDS = PERIOD
-        settings.DRAND_GENESIS_TIME = GENESIS
-        settings.DRAND_SCHEME = drand.CHAINED
+        configure(settings, [first, second])
         settings.DRAND_MAX_WAIT_SECONDS = 300
         settings.LOTTERY_REVEAL_GAP_SECONDS = 10
         yield first, second
@@ -92,16 +87,23 @@ def lock_and_reach_draw_time(event):
 # --- the beacon ---------------------------------------------------------------------------
 
 
-def test_event_names_at_creation_a_beacon_round_whose_time_falls_after_the_lock(relays):
+def test_event_pins_its_chain_at_creation_and_names_its_round_at_the_lock(relays):
+    first, _ = relays
     event = make_event()
-    assert event.fairness_algorithm == fairness.ALGORITHM_V2
-    assert round_time(event) >= event.lock_at + timedelta(seconds=10)
-    assert round_time(event) - timedelta(seconds=PERIOD) < event.lock_at + timedelta(seconds=10)
+    assert event.fairness_algorithm == fairness.ALGORITHM_V3
     proof = proof_of(event)
-    assert proof["beacon_round"] == event.beacon_round
-    assert proof["beacon_chain"]["hash"] == CHAIN_HASH
+    assert proof["beacon_round"] is None  # nobody can name a round before the list is final
+    assert proof["beacon_chain"]["hash"] == first.state.chain_hash
     assert proof["beacon_chain"]["public_key"] == public_key()
+    assert proof["without_beacon"] is False and proof["reveal_gap_seconds"] == 10
     assert proof["beacon"] is None and proof["beacon_missing_reason"] is None
+
+    late = event.lock_at + timedelta(seconds=7)
+    assert services.event_lock(event_id=event.pk, now=late)
+    event.refresh_from_db()
+    assert round_time(event) >= late + timedelta(seconds=10)
+    assert round_time(event) - timedelta(seconds=PERIOD) < late + timedelta(seconds=10)
+    assert proof_of(event)["beacon_round"] == event.beacon_round
 
 
 def test_draw_waits_for_the_round_then_mixes_it_in_and_the_proof_verifies(relays):
@@ -118,7 +120,7 @@ def test_draw_waits_for_the_round_then_mixes_it_in_and_the_proof_verifies(relays
     assert services.event_draw(event_id=event.pk, now=draw_time + timedelta(seconds=5))
 
     proof = proof_of(event)
-    assert proof["algorithm"] == "sha256-fisher-yates-v2"
+    assert proof["algorithm"] == "sha256-fisher-yates-v3"
     assert proof["beacon"]["round"] == event.beacon_round
     assert proof["beacon"]["randomness"] == signed_round(event.beacon_round)["randomness"]
     assert proof["beacon_missing_reason"] is None
@@ -128,18 +130,18 @@ def test_draw_waits_for_the_round_then_mixes_it_in_and_the_proof_verifies(relays
     assert fairness.RandomStream(
         seed=bytes.fromhex(proof["seed"]),
         entrants_digest=proof["entrants_digest"],
-        algorithm=fairness.ALGORITHM_V2,
+        algorithm=fairness.ALGORITHM_V3,
         prizes_digest=proof["prizes_digest"],
         beacon_randomness=bytes.fromhex(proof["beacon"]["randomness"]),
     ).block(0) != fairness.RandomStream(
         seed=bytes.fromhex(without["seed"]),
         entrants_digest=without["entrants_digest"],
-        algorithm=fairness.ALGORITHM_V2,
+        algorithm=fairness.ALGORITHM_V3,
         prizes_digest=without["prizes_digest"],
     ).block(0)
 
 
-def test_a_round_with_a_wrong_signature_is_refused_and_the_draw_goes_ahead_without_it(relays):
+def test_a_round_with_a_wrong_signature_is_refused_and_the_draw_waits_however_long(relays):
     first, second = relays
     event = make_event()
     draw_time = lock_and_reach_draw_time(event)
@@ -147,37 +149,41 @@ def test_a_round_with_a_wrong_signature_is_refused_and_the_draw_goes_ahead_witho
     second.state.publish(event.beacon_round, secret_key=OTHER_SECRET_KEY)
 
     assert services.event_draw(event_id=event.pk, now=draw_time) is False
-    give_up = round_time(event) + timedelta(seconds=300)
-    assert services.event_draw(event_id=event.pk, now=give_up)
+    long_after = round_time(event) + timedelta(days=3)  # far past DRAND_MAX_WAIT_SECONDS
+    assert services.event_draw(event_id=event.pk, now=long_after) is False
+    event.refresh_from_db()
+    assert event.status == Event.Status.OPENING and proof_of(event)["seed"] is None
 
-    proof = proof_of(event)
-    assert proof["beacon"] is None
-    assert "signature does not verify" in proof["beacon_missing_reason"]
+    second.state.publish(event.beacon_round)  # an honest answer, at last
+    assert services.event_draw(event_id=event.pk, now=long_after)
+    assert proof_of(event)["beacon"]["relays"] == [second.url]
     assert verify_published(event) == []
 
 
-def test_relays_that_disagree_are_refused(relays):
+def test_one_valid_answer_is_the_round_whatever_another_relay_says(relays):
     first, second = relays
     event = make_event()
     draw_time = lock_and_reach_draw_time(event)
-    first.state.publish(event.beacon_round)
-    second.state.publish(event.beacon_round, secret_key=OTHER_SECRET_KEY)
+    first.state.publish(event.beacon_round, secret_key=OTHER_SECRET_KEY)  # a liar, asked first
+    second.state.publish(event.beacon_round)
     chain = drand.Chain.from_json(event.beacon_chain)
-    with pytest.raises(drand.BeaconError, match="relays disagree"):
-        drand.fetch_round(
-            chain=chain, round_number=event.beacon_round, urls=[first.url, second.url], timeout=5
-        )
-    assert services.event_draw(event_id=event.pk, now=draw_time) is False
+    beacon = drand.fetch_round(
+        chain=chain, round_number=event.beacon_round, urls=[first.url, second.url], timeout=5
+    )
+    assert beacon["randomness"] == signed_round(event.beacon_round)["randomness"]
+    assert beacon["relays"] == [second.url]
+    assert services.event_draw(event_id=event.pk, now=draw_time)
 
 
 def test_a_relay_serving_another_round_is_refused(relays):
     first, second = relays
     event = make_event()
+    lock_and_reach_draw_time(event)
     other = signed_round(event.beacon_round - 100)  # validly signed, but published before lock
     first.state.override[event.beacon_round] = other
     second.state.override[event.beacon_round] = other
     chain = drand.Chain.from_json(event.beacon_chain)
-    with pytest.raises(drand.BeaconError, match=f"not {event.beacon_round}"):
+    with pytest.raises(drand.BeaconError, match="no relay gave a valid round"):
         drand.fetch_round(
             chain=chain, round_number=event.beacon_round, urls=[first.url, second.url], timeout=5
         )
@@ -186,6 +192,7 @@ def test_a_relay_serving_another_round_is_refused(relays):
 def test_one_relay_down_is_tolerated(relays):
     first, second = relays
     event = make_event()
+    lock_and_reach_draw_time(event)
     second.state.publish(event.beacon_round)
     chain = drand.Chain.from_json(event.beacon_chain)
     beacon = drand.fetch_round(
@@ -201,7 +208,8 @@ def test_without_a_beacon_configured_the_proof_says_so_plainly(settings):
     settings.DRAND_URLS = []
     settings.LOTTERY_REVEAL_GAP_SECONDS = 10
     event = make_event()
-    assert event.beacon_round is None
+    assert event.beacon_round is None and event.without_beacon
+    assert proof_of(event)["without_beacon"] is True  # from creation, before anyone joins
     draw_time = lock_and_reach_draw_time(event)
     assert services.event_draw(event_id=event.pk, now=draw_time)
     proof = proof_of(event)
@@ -259,21 +267,19 @@ def test_an_early_lock_names_a_round_after_the_gap_so_the_draw_need_not_wait_for
 ):
     creator = UserFactory()
     event = make_event(creator=creator, draw_mode="manual")
-    scheduled_round = event.beacon_round
     now = START + timedelta(minutes=5)
     services.event_draw_early(event=event, actor=creator, now=now)
     event.refresh_from_db()
-    assert event.beacon_round < scheduled_round
+    assert now + timedelta(seconds=10) <= round_time(event) < event.lock_at + timedelta(minutes=1)
     assert round_time(event) >= now + timedelta(seconds=10)
 
 
 def test_a_count_target_names_its_round_at_the_sweepers_lock_after_the_list_was_final(relays):
     event = make_event(draw_mode="count", target_participants=3, entrants=3)
-    scheduled_round = event.beacon_round
     sweep = START + timedelta(seconds=5)
     assert services.event_lock(event_id=event.pk, now=sweep)
     event.refresh_from_db()
-    assert event.beacon_round < scheduled_round
+    assert round_time(event) < event.draw_at
     # Unknown to anyone when the list froze (START) and when its digest went public (sweep).
     assert round_time(event) >= sweep + timedelta(seconds=10) > event.lock_at
 
@@ -300,6 +306,8 @@ def test_a_staff_cancel_after_the_lock_reveals_the_seed_and_keeps_the_entrant_li
     event_services.event_cancel(
         event=event, actor=StaffFactory(), now=event.lock_at, reason="abuse", by_staff=True
     )
+    assert proof_of(event)["status"] == "opening"  # asked; settled after the reveal gap
+    assert services.event_draw(event_id=event.pk, now=event.lock_at + timedelta(seconds=10))
     proof = proof_of(event)
     assert proof["status"] == "canceled"
     assert fairness.commitment(bytes.fromhex(proof["seed"])) == proof["commitment"]
@@ -399,21 +407,26 @@ def test_the_verifier_checks_the_beacon_signature_and_says_so_without_py_ecc(
     second.state.publish(event.beacon_round)
     assert services.event_draw(event_id=event.pk, now=draw_time)
     verifier = load_verifier()
+    key = ["--expect-public-key", public_key()]  # a test chain: no verifier has it built in
     argv = saved_documents(event, tmp_path)
     saved = proof_of(event)
 
-    assert verifier.main([*argv, "--expect-commitment", saved["commitment"]]) == 0
+    assert verifier.main([*argv, *key, "--expect-commitment", saved["commitment"]]) == 0
     assert "OK:" in capsys.readouterr().out
+    assert verifier.main(argv) == 1  # whose key is it? Only the server says so
+    assert "not built into this verifier" in capsys.readouterr().out
+    assert verifier.main([*argv, "--expect-public-key", public_key(OTHER_SECRET_KEY)]) == 1
+    capsys.readouterr()
 
     # Another validly shaped round (signed by someone else) does not pass for the chain's.
     forged = signed_round(event.beacon_round, OTHER_SECRET_KEY)
     bad = dict(saved, beacon=dict(saved["beacon"], **forged))
-    assert verifier.main(saved_documents(event, tmp_path, proof=bad)) == 1
+    assert verifier.main([*saved_documents(event, tmp_path, proof=bad), *key]) == 1
     assert "signature does not verify" in capsys.readouterr().out
 
     argv = saved_documents(event, tmp_path)  # the honest proof again
     monkeypatch.setitem(__import__("sys").modules, "py_ecc", None)
-    assert verifier.main(argv) == verifier.EXIT_SIGNATURE_NOT_CHECKED == 3
+    assert verifier.main([*argv, *key]) == verifier.EXIT_SIGNATURE_NOT_CHECKED == 3
     assert "beacon signature NOT checked" in capsys.readouterr().out
 
 

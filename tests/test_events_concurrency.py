@@ -287,19 +287,23 @@ def test_withdrawals_racing_a_count_target_never_reopen_the_final_list():
 
 
 def test_a_join_outside_any_transaction_is_one_round_trip_and_leaves_nothing_when_refused():
-    """The request path: begin, gate, insert and commit go to MariaDB as one batch."""
+    """The request path: begin, gate, insert and commit go to MariaDB as one batch, on the
+    join's own connection (events/join_sql.py)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    from events import join_sql
 
     joiner, latecomer = UserFactory.create_batch(2)
     event = EventFactory(target_participants=1, draw_mode=Event.DrawMode.COUNT)
     now = timezone.now()
 
-    with CaptureQueriesContext(connection) as queries:
+    batch = join_sql.batch_connection()
+    with CaptureQueriesContext(connection) as queries, CaptureQueriesContext(batch) as batched:
         entry, created = services.entry_join(event=event, user=joiner, now=now)
     assert created and entry.pk is not None
-    assert len(queries) == 2  # the batch, and the count mode's "target reached?" read
-    assert queries[0]["sql"].startswith("START TRANSACTION;")
+    assert len(batched) == 1 and batched[0]["sql"].startswith("START TRANSACTION;")
+    assert len(queries) == 1  # the count mode's "target reached?" read
 
     # Joining again: the unique constraint refuses the row, the batch's count is rolled back.
     again, created = services.entry_join(event=event, user=joiner, now=now)
@@ -311,6 +315,18 @@ def test_a_join_outside_any_transaction_is_one_round_trip_and_leaves_nothing_whe
 
     event.refresh_from_db()
     assert event.participant_count == Entry.objects.filter(event=event).count() == 1
-    with connection.cursor() as cursor:  # the connection is in autocommit, usable, no open batch
+    with batch.cursor() as cursor:  # the connection is in autocommit, usable, no open batch
         cursor.execute("SELECT @@autocommit, @@in_transaction")
         assert cursor.fetchone() == (1, 0)
+
+
+def test_only_the_joins_own_connection_may_send_several_statements_at_once():
+    from django.db import connection
+
+    from events import join_sql
+
+    with pytest.raises(DatabaseError), connection.cursor() as cursor:
+        cursor.execute("SELECT 1; SELECT 2")
+    with join_sql.batch_connection().cursor() as cursor:
+        cursor.execute("SELECT 1; SELECT 2")
+        assert cursor.fetchone() == (1,) and cursor.nextset() and cursor.fetchone() == (2,)

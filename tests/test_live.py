@@ -51,6 +51,12 @@ def party(creator):
     return event
 
 
+def gap(event, seconds):
+    """The event's reveal gap, fixed at its creation (docs/fairness.md), set to ``seconds``."""
+    Event.objects.filter(pk=event.pk).update(reveal_gap_seconds=seconds)
+    event.refresh_from_db()
+
+
 def draw_round(event, creator, now=None):
     now = now or timezone.now()
     this = services.round_lock(event=event, actor=creator, now=now)
@@ -148,7 +154,7 @@ def test_the_verifier_catches_a_swapped_winner_and_a_broken_chain(party, creator
 
 
 def test_a_round_waits_for_the_reveal_gap_after_its_lock(party, creator, settings):
-    settings.LOTTERY_REVEAL_GAP_SECONDS = 10
+    gap(party, 10)  # fixed at creation (v3 proofs): set on the event
     now = timezone.now()
     services.live_lock(event=party, actor=creator, now=now)
     this = services.round_lock(event=party, actor=creator, now=now)
@@ -166,7 +172,7 @@ def test_a_round_is_named_a_beacon_round_after_its_own_lock_and_waits_for_it(
              "period": 3, "genesis_time": 1_700_000_000}  # fmt: skip
     Event.objects.filter(pk=party.pk).update(beacon_chain=chain)
     party.refresh_from_db()
-    settings.LOTTERY_REVEAL_GAP_SECONDS = 10
+    gap(party, 10)  # fixed at creation (v3 proofs): set on the event
     settings.DRAND_URLS = []  # nobody serves the round: the draw waits, never falls back
     now = timezone.now()
     services.live_lock(event=party, actor=creator, now=now)
@@ -219,7 +225,7 @@ def test_a_live_event_locked_on_schedule_is_drawn_by_its_host(party, creator):
 
 
 def test_the_live_sweeper_draws_a_round_whose_task_was_lost(party, creator, settings):
-    settings.LOTTERY_REVEAL_GAP_SECONDS = 1
+    gap(party, 1)  # fixed at creation (v3 proofs): set on the event
     now = timezone.now()
     services.live_lock(event=party, actor=creator, now=now)
     this = services.round_lock(event=party, actor=creator, now=now)  # its task: not due yet
@@ -344,3 +350,20 @@ def test_verify_draw_live_mode_exits_zero_on_a_true_party_and_one_on_a_forged_on
     proof["data"]["rounds"][2]["winners"][0]["user"]["id"] = "u_0000000000000000"
     (tmp_path / "proof.json").write_text(json.dumps(proof))
     assert main(args) == 1
+    capsys.readouterr()
+
+
+def test_verify_draw_live_mode_exits_four_when_a_round_went_ahead_without_its_beacon(
+    party, creator, api, tmp_path, capsys
+):
+    services.live_lock(event=party, actor=creator, now=timezone.now())
+    draw_round(party, creator)
+    proof = api.get(f"/api/v1/events/{party.public_id}/live/proof").json()
+    keys = api.get(f"/api/v1/events/{party.public_id}/entrants").getvalue()
+    proof["data"]["rounds"][0]["beacon_round"] = 123  # named, but none used
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    (tmp_path / "entrants.txt").write_bytes(keys)
+    args = ["--live", "--proof", str(tmp_path / "proof.json"), "--entrants"]
+
+    assert verifier().main([*args, str(tmp_path / "entrants.txt")]) == 4  # as for one draw
+    assert "missing beacon" in capsys.readouterr().out

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -269,10 +270,56 @@ def test_a_task_run_inline_logs_under_the_request_that_queued_it(json_log):
             f"/api/v1/events/{event.public_id}/draw", HTTP_X_REQUEST_ID="req-draw-1"
         )
     assert response.status_code == 202, response.content
-    [drawn] = [line for line in json_log() if "drawn" in line["message"]]
+    lines = json_log()
+    [drawn] = [line for line in lines if " drawn: " in line["message"]]
     assert drawn["request_id"] == "req-draw-1"
     assert drawn["task_id"] is not None
     assert drawn["event_id"] == event.public_id
+    assert any(line["message"] == f"event {event.public_id} locked (drawn early)" for line in lines)
+    of_the_draw = [line for line in lines if line["event_id"] == event.public_id]
+    assert {line["request_id"] for line in of_the_draw} == {"req-draw-1"}
+
+
+SWEEP_ID = re.compile(r"^sweep-[0-9a-f]{32}$")
+
+
+def overdue_event_with_entrants():
+    start = timezone.now() - timedelta(hours=2)
+    event = EventFactory(now=start, draw_at=start + timedelta(hours=1))
+    for user in UserFactory.create_batch(2):
+        event_services.entry_join(event=event, user=user, now=start)
+    return event
+
+
+def test_a_sweep_and_the_draws_it_starts_log_under_one_sweep_id_of_its_own(json_log):
+    from draws import tasks as draw_tasks
+
+    event = overdue_event_with_entrants()
+    draw_tasks.sweep.delay()  # as beat sends it: no request behind it (run inline here)
+    draw_tasks.sweep.delay()
+
+    lines = [line for line in json_log() if line["event_id"] == event.public_id]
+    messages = [line["message"] for line in lines]
+    assert f"event {event.public_id} locked (lock time)" in messages
+    assert any(message.startswith(f"event {event.public_id} drawn") for message in messages)
+    [sweep_id] = {line["request_id"] for line in lines}
+    assert SWEEP_ID.match(sweep_id)
+    assert all(line["task_id"] for line in lines)
+
+
+def test_each_sweep_gets_an_id_of_its_own_that_ends_with_it(json_log):
+    from draws import tasks as draw_tasks
+
+    first = overdue_event_with_entrants()
+    draw_tasks.sweep.delay()
+    second = overdue_event_with_entrants()
+    draw_tasks.sweep.delay()
+
+    lines = json_log()
+    [first_id] = {line["request_id"] for line in lines if line["event_id"] == first.public_id}
+    [second_id] = {line["request_id"] for line in lines if line["event_id"] == second.public_id}
+    assert first_id != second_id and SWEEP_ID.match(second_id)
+    assert log_context.current.get() == "-"
 
 
 # --- across processes: a real Celery worker, a real gunicorn --------------------------------
@@ -295,13 +342,15 @@ def json_lines(path: Path) -> list[dict]:
 @pytest.mark.mysql
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_request_id_travels_to_the_worker_that_runs_the_task_it_queued(tmp_path):
+def test_every_line_of_a_draw_in_the_worker_names_its_event_and_the_request_or_sweep_behind_it(
+    tmp_path,
+):
     from tests.test_draw_worker import worker_env
 
     creator = UserFactory()
     start = timezone.now() - timedelta(minutes=2)
-    event = EventFactory(creator=creator, draw_mode="manual", now=start)
-    event_services.entry_join(event=event, user=UserFactory(), now=start)
+    asked = EventFactory(creator=creator, draw_mode="manual", now=start)
+    event_services.entry_join(event=asked, user=UserFactory(), now=start)
 
     log = tmp_path / "worker.log"
     env = {**worker_env(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "TZ": "Asia/Shanghai"}
@@ -312,27 +361,116 @@ def test_request_id_travels_to_the_worker_that_runs_the_task_it_queued(tmp_path)
         worker = subprocess.Popen(
             args, cwd=REPO, env=env, stdout=out, stderr=out, start_new_session=True
         )
-    app.conf.task_always_eager = False  # the view queues the draw for the worker
+    app.conf.task_always_eager = False  # the view and the sweep queue for the worker
     try:
         response = client_for(creator).post(
-            f"/api/v1/events/{event.public_id}/draw", HTTP_X_REQUEST_ID="req-worker-1"
+            f"/api/v1/events/{asked.public_id}/draw", HTTP_X_REQUEST_ID="req-worker-1"
         )
         assert response.status_code == 202, response.content
-        wait_for(lambda: "drawn" in log.read_text(), timeout=60, what="the draw in the worker")
-        # Every line the worker wrote, Celery's own and Python warnings too, is one of ours (at
-        # shutdown Celery prints a bare "Warm shutdown" line itself, not through logging).
+        wait_for(
+            lambda: f"event {asked.public_id} drawn" in log.read_text(),
+            timeout=60,
+            what="the draw asked for by the request",
+        )
+        swept = overdue_event_with_entrants()
+        app.send_task("draws.tasks.sweep")  # as beat sends it: no request behind it
+        wait_for(
+            lambda: f"event {swept.public_id} drawn" in log.read_text(),
+            timeout=60,
+            what="the draw started by the sweep",
+        )
+        # Every line the worker wrote, Celery's own and Python warnings too, is one of ours.
         lines = json_lines(log)
     finally:
         app.conf.task_always_eager = True
         stop(worker)
-    [drawn] = [line for line in lines if "drawn" in line["message"]]
-    assert drawn["request_id"] == "req-worker-1"
-    assert drawn["task_id"] and drawn["event_id"] == event.public_id
+
+    of_asked = [line for line in lines if line["event_id"] == asked.public_id]
+    assert any(" drawn: " in line["message"] for line in of_asked)
+    assert {line["request_id"] for line in of_asked} == {"req-worker-1"}
+    of_swept = [line for line in lines if line["event_id"] == swept.public_id]
+    messages = [line["message"] for line in of_swept]
+    assert f"event {swept.public_id} locked (lock time)" in messages
+    assert any(" drawn: " in message for message in messages)
+    assert any(message.startswith("Task draws.tasks.lock_event[") for message in messages)
+    [sweep_id] = {line["request_id"] for line in of_swept}
+    assert SWEEP_ID.match(sweep_id)
+    sweep_lines = [line for line in lines if line["message"].startswith("Task draws.tasks.sweep[")]
+    assert sweep_id in {line["request_id"] for line in sweep_lines}  # the sweep's own line too
+    assert all(line["task_id"] for line in of_asked + of_swept)
     assert any(line["logger"].startswith("celery") for line in lines)
     for line in lines:
         assert ISO_UTC.match(line["timestamp"]), line
         logged_at = datetime.fromisoformat(line["timestamp"])
         assert abs(logged_at - datetime.now(UTC)) < timedelta(minutes=5), line
+
+
+def unit_command(name: str, *, var_dir: Path) -> list[str]:
+    """A unit's ExecStart as argv on this machine: this virtualenv's programs for those of
+    /srv/lottery/.venv, ``var_dir`` for the state directory, the unit's Environment= values."""
+    from tests.test_systemd_units import service
+
+    unit = service(name)
+    values = dict(value.split("=", 1) for value in unit.get("Environment", []))
+    values["STATE_DIRECTORY"] = str(var_dir)
+    [command] = unit["ExecStart"]
+    command = re.sub(r"\$\{(\w+)\}", lambda match: values[match[1]], command)
+    command = command.replace("/srv/lottery/.venv/bin/", f"{Path(sys.executable).parent}/")
+    return shlex.split(command.replace("/var/lib/lottery", str(var_dir)))
+
+
+def every_line_is_json(path: Path) -> list[dict]:
+    lines = path.read_text().splitlines()
+    for line in lines:
+        assert line.startswith("{"), f"{path.name}: not a JSON line: {line!r}"
+    return [json.loads(line) for line in lines]
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_worker_and_beat_started_as_their_units_say_write_only_json_from_start_to_exit(tmp_path):
+    """No banner at start, no bare notice at exit: every line on stdout and stderr is one
+    JSON object, with Celery's INFO lines (the unit's --loglevel) among them."""
+    from tests.test_draw_worker import worker_env
+
+    env = {**worker_env(), "LOG_FORMAT": "json", "LOTTERY_VAR_DIR": str(tmp_path)}
+    env.pop("LOG_LEVEL", None)  # the unit's --loglevel=INFO decides, as on a machine
+    started = {}
+    for name in ("lottery-worker.service", "lottery-beat.service"):
+        out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            process = subprocess.Popen(
+                unit_command(name, var_dir=tmp_path),
+                cwd=REPO,
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        started[name] = (process, out, err)
+    worker, beat = started["lottery-worker.service"], started["lottery-beat.service"]
+    try:
+        # Beat sends its first sweeps at once; the worker runs them.
+        wait_for(
+            lambda: (
+                "Task draws.tasks.sweep" in worker[2].read_text()
+                and "succeeded" in worker[2].read_text()
+            ),
+            timeout=60,
+            what="a sweep sent by beat and run by the worker",
+        )
+    finally:
+        for process, _, _ in (beat, worker):  # SIGTERM to the main process, as systemd does
+            stop(process)
+    assert (beat[0].returncode, worker[0].returncode) == (0, 0)
+
+    worker_lines = every_line_is_json(worker[1]) + every_line_is_json(worker[2])
+    beat_lines = every_line_is_json(beat[1]) + every_line_is_json(beat[2])
+    said = {line["message"] for line in worker_lines}
+    assert any(message.startswith("celery@") and message.endswith("ready.") for message in said)
+    assert "worker: Warm shutdown (MainProcess)" in said  # printed bare by Celery, now logged
+    assert "beat: Starting..." in {line["message"] for line in beat_lines}
+    assert any(line["level"] == "INFO" for line in worker_lines)
 
 
 def test_gunicorn_and_the_app_write_the_same_json_lines_in_utc(tmp_path):

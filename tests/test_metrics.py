@@ -4,8 +4,13 @@ Real database and cache; WeChat faked at the HTTP level. Counters are shared by 
 run (and by any worker it starts), so every assertion is about how much one moved.
 """
 
+import contextlib
 import http.client
+import json
+import logging
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +24,6 @@ from celery import shared_task
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from accounts.wechat_messages import send_subscribe_message
 from draws import tasks as draw_tasks
 from events import services as event_services
 from events.models import Event
@@ -28,6 +32,7 @@ from notifications import services as notify_services
 from notifications import tasks as notify_tasks
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
+from wechat.subscribe import send_subscribe_message
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +105,134 @@ def test_metrics_refuses_a_wrong_token(api, header):
 
 def test_a_user_api_token_does_not_open_metrics(user_client):
     assert user_client.get("/metrics").status_code == 401
+
+
+SCRAPE_ADDRESS = "10.0.0.5:8000"  # gunicorn's private address, as Prometheus's target names it
+
+
+def test_prometheus_scraping_the_private_address_gets_the_metrics_without_an_error_line(
+    api, settings, caplog
+):
+    settings.ALLOWED_HOSTS = ["lottery.example.com"]  # the site's name only, as deployed
+    with caplog.at_level(logging.INFO):
+        response = api.get(
+            "/metrics", HTTP_HOST=SCRAPE_ADDRESS, HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
+        )
+    assert response.status_code == 200
+    assert b"lottery_http_requests_total" in response.content
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_the_private_address_opens_nothing_without_the_token(api, settings, caplog):
+    settings.ALLOWED_HOSTS = ["lottery.example.com"]
+    with caplog.at_level(logging.INFO):
+        assert api.get("/metrics", HTTP_HOST=SCRAPE_ADDRESS).status_code == 401
+        settings.METRICS_TOKEN = ""
+        assert api.get("/metrics", HTTP_HOST=SCRAPE_ADDRESS).status_code == 404
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_every_other_path_on_an_unlisted_host_is_still_refused(api, settings):
+    settings.ALLOWED_HOSTS = ["lottery.example.com"]
+    for path in ("/healthz", "/metrics/", "/api/v1/events"):
+        response = api.get(path, HTTP_HOST=SCRAPE_ADDRESS, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+        assert response.status_code == 400, path
+
+
+def test_a_scrape_is_counted_under_its_route(api):
+    before = scrape(api)("lottery_http_requests_total", route="metrics", method="GET", status="200")
+    metrics.HTTP_TALLY.flush()
+    after = scrape(api)("lottery_http_requests_total", route="metrics", method="GET", status="200")
+    assert after == before + 1
+
+
+def test_the_env_examples_metrics_token_is_a_placeholder_the_service_refuses():
+    example = (REPO / "deploy" / "systemd" / "lottery.env.example").read_text()
+    [placeholder] = re.findall(r"^METRICS_TOKEN=(.*)$", example, flags=re.MULTILINE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "METRICS_"))}
+    env.update(DJANGO_SETTINGS_MODULE="lottery_site.test_settings", METRICS_TOKEN=placeholder)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "METRICS_TOKEN is still a placeholder" in result.stderr
+
+
+def start_serve_web(port: int, log: Path) -> subprocess.Popen:
+    """bin/serve-web as the unit runs it: the site's name only in DJANGO_ALLOWED_HOSTS."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "lottery_site.test_settings",
+        "DJANGO_ALLOWED_HOSTS": "lottery.example.com",
+        "METRICS_TOKEN": TOKEN,
+        "LOG_FORMAT": "json",
+        "WEB_PORT": str(port),
+        "WEB_WORKERS": "1",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    with log.open("a") as out:
+        return subprocess.Popen(
+            [str(REPO / "bin" / "serve-web")],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+
+
+def scrape_status(port: int) -> int | None:
+    """The status of a scrape as Prometheus makes it (its target's address as the Host), or
+    None when nothing answers (Prometheus records up == 0)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(
+            "GET",
+            "/metrics",
+            headers={"Host": SCRAPE_ADDRESS, "Authorization": f"Bearer {TOKEN}"},
+        )
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def test_runbook_lotterywebdown_scrape_fails_while_gunicorn_is_down_and_answers_once_restarted(
+    tmp_path,
+):
+    """LotteryWebDown's runbook (docs/operations.md), run against a real gunicorn: the scrape
+    of its private address answers 200 with no ERROR line; with gunicorn stopped it gets no
+    answer (Prometheus's up == 0, the alert's input); restarted (step 2), the scrape that step 3
+    makes answers 200 again."""
+    from tests.live import free_port, wait_for
+
+    port, log = free_port(), tmp_path / "web.log"
+    web = start_serve_web(port, log)
+    try:
+        wait_for(lambda: scrape_status(port) == 200, timeout=60, what="gunicorn")
+        assert scrape_status(port) == 200
+    finally:
+        stop_gracefully(web)
+    assert scrape_status(port) is None
+
+    web = start_serve_web(port, log)
+    try:
+        wait_for(lambda: scrape_status(port) == 200, timeout=60, what="gunicorn again")
+    finally:
+        stop_gracefully(web)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert [line for line in lines if line["level"] in {"ERROR", "CRITICAL"}] == []
+    assert any(line.get("route") == "metrics" and line["status"] == 200 for line in lines)
+
+
+def stop_gracefully(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 # --- Traffic moves the counters -------------------------------------------------------------
@@ -408,8 +541,6 @@ def exported_names() -> set[str]:
 
 @pytest.mark.parametrize("path", ["deploy/prometheus/alerts.yml", "deploy/grafana/lottery.json"])
 def test_alerts_and_dashboard_name_only_metrics_we_export(path):
-    import re
-
     referenced = set(re.findall(r"\blottery_[a-z_]+\b", (REPO / path).read_text()))
     referenced -= {"lottery_site"}
     assert referenced, "no lottery_ metric referenced"

@@ -6,8 +6,10 @@ Real commits (transactional_db): the mirror follows each change on its commit.
 """
 
 import threading
+import time
 
 import pytest
+import redis
 from django.db import connection
 from django.utils import timezone
 
@@ -18,6 +20,7 @@ from events.models import Entry, Event
 from lottery_site import redis_breaker
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
+from tests.private_redis import PrivateRedis, redis_cache
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -198,3 +201,34 @@ def test_a_redis_that_forgot_its_scripts_still_takes_the_record(event, entrant, 
     services.entry_join(event=event, user=entrant, now=timezone.now())
     assert detail(entrant, event)["my_entry"]["joined"] is True
     assert mirrored(event)[b"_n"] == b"1"
+
+
+def test_a_join_lost_past_the_end_of_the_bitmap_shows_within_two_checks(event, outsider, settings):
+    """Redis pauses its writes (``CLIENT PAUSE WRITE``, as during a failover) while a join
+    commits: the joiner gets 201, the join's record is lost. Its change number lies past the
+    last byte of the mirror's bitmap, where BITPOS, which clamps its range to the bitmap's
+    length, never looks: the check must find it all the same, and the joiner read "joined"
+    within two check periods, from then on."""
+    with PrivateRedis() as server:  # the pause stops every writer of a server: ours alone
+        settings.CACHES = redis_cache(server.url())
+        settings.EVENT_MIRROR_CHECK_SECONDS = 0.5
+        for user in UserFactory.create_batch(7):
+            services.entry_join(event=event, user=user, now=timezone.now())
+        detail(outsider, event)  # mirrored at change 7: a bitmap of one byte (changes 0-7)
+        assert mirrored(event)[b"_n"] == b"7"
+
+        joiner = client_for(UserFactory())
+        redis.Redis(port=server.port).execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+        paused_at = time.monotonic()
+        assert joiner.post(url(event, "/entry")).status_code == 201  # change 8
+        time.sleep(max(0.0, paused_at + 1.6 - time.monotonic()))
+        redis_breaker.reset()  # as any process whose breaker did not trip reads it
+
+        started, reads = time.monotonic(), []
+        while time.monotonic() < started + 3 * settings.EVENT_MIRROR_CHECK_SECONDS:
+            reads.append((time.monotonic() - started, detail(joiner, event)["my_entry"]["joined"]))
+            time.sleep(0.05)
+    first = next((at for at, joined in reads if joined), None)
+    assert first is not None, "the lost join never showed"
+    assert first <= 2 * settings.EVENT_MIRROR_CHECK_SECONDS + 0.2, reads
+    assert all(joined for at, joined in reads if at >= first), reads

@@ -86,6 +86,21 @@ def test_unknown_upload_id_is_refused_and_nothing_else_changes(user_client, user
     assert user.nickname != "新名字"
 
 
+@pytest.mark.parametrize("alias", [str.upper, lambda upload_id: upload_id + " "])
+def test_an_upload_id_in_another_case_or_with_a_trailing_space_is_unusable(
+    user_client, user, creator, alias
+):
+    avatar, cover = upload(user, "avatar"), upload(creator, "cover")
+
+    me = user_client.patch("/api/v1/me", {"avatar": alias(avatar.public_id)}, format="json")
+    event = create_event(creator, cover=alias(cover.public_id))
+
+    assert me.status_code == 400 and me.json()["code"] == 40033
+    assert me.json()["data"] == {"avatar": [alias(avatar.public_id)]}
+    assert event.status_code == 400 and event.json()["code"] == 40033
+    assert not Upload.objects.filter(attached_at__isnull=False).exists()
+
+
 def test_users_without_an_uploaded_avatar_show_null(user_client):
     assert user_client.get("/api/v1/me").json()["data"]["avatar"] is None
 

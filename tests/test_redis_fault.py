@@ -8,118 +8,57 @@ due during the outage must happen once, late, after Redis returns, and /readyz m
 is true at each moment.
 """
 
-import json
-import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from events import services as event_services
 from events.models import Entry, Event, EventLog
 from tests.factories import UserFactory
 from tests.fake_wechat import FakeWeChat
-from tests.live import free_port, wait_for
+from tests.live import call, serve_web, service_env, spawn, stop, wait_for
 from tests.private_redis import PrivateRedis
 
 pytestmark = [pytest.mark.mysql, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-REPO = Path(__file__).resolve().parent.parent
 LOCK_LEAD = 2  # seconds between the lock and the draw, for every process of this test
-
-
-def call(method: str, url: str, *, token: str | None = None, body: dict | None = None):
-    """(status, envelope or None, seconds taken) of one HTTP call; never raises on a status."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        envelope = json.loads(raw)
-    except ValueError:
-        envelope = None
-    return status, envelope, time.monotonic() - started
 
 
 class Stack:
     """gunicorn, a Celery worker and beat, all on this test's database and Redis."""
 
     def __init__(self, redis: PrivateRedis, wechat: FakeWeChat) -> None:
-        database = connection.settings_dict
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "lottery_site.test_settings",
-            "DATABASE_URL": (
-                f"mysql://{database['USER']}:{database['PASSWORD']}"
-                f"@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 3306}/{database['NAME']}"
-            ),
-            "REDIS_URL": redis.url(),
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "WECHAT_API_BASE": wechat.url,
-            "WEB_BIND": f"127.0.0.1:{self.port}",
-            "WEB_WORKERS": "2",
-            "WEB_ACCESS_LOG": "0",
-            "LOTTERY_LOCK_LEAD_SECONDS": str(LOCK_LEAD),
-            "LOTTERY_SWEEP_INTERVAL_SECONDS": "1",
-            "NOTIFY_SWEEP_INTERVAL_SECONDS": "1",
-            "LOG_LEVEL": "WARNING",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        }
+        self.env = service_env(
+            redis_url=redis.url(),
+            CELERY_TASK_ALWAYS_EAGER="0",
+            WECHAT_API_BASE=wechat.url,
+            WEB_WORKERS="2",
+            WEB_ACCESS_LOG="0",
+            LOTTERY_LOCK_LEAD_SECONDS=str(LOCK_LEAD),
+            LOTTERY_SWEEP_INTERVAL_SECONDS="1",
+            NOTIFY_SWEEP_INTERVAL_SECONDS="1",
+        )
         self.processes: list[subprocess.Popen] = []
 
     def start(self, tmp_path: Path) -> "Stack":
         celery = [sys.executable, "-m", "celery", "-A", "lottery_site"]
-        self._spawn([str(REPO / "bin" / "serve-web")], tmp_path / "web.log")
-        self._spawn(
-            [*celery, "worker", "--concurrency", "1", "--loglevel", "WARNING"]
-            + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
-            tmp_path / "worker.log",
-        )
-        self._spawn([*celery, "beat", "--loglevel", "WARNING"], tmp_path / "beat.log")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if call("GET", f"{self.url}/healthz")[0] == 200:
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not come up")
-
-    def _spawn(self, args: list[str], log: Path) -> None:
-        with open(log, "wb") as out:
-            self.processes.append(
-                subprocess.Popen(
-                    args,
-                    cwd=REPO,
-                    env=self.env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+        web, self.url = serve_web(env=self.env, log=tmp_path / "web.log")
+        self.processes.append(web)
+        worker = [*celery, "worker", "--concurrency", "1", "--loglevel", "WARNING"]
+        worker += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        self.processes.append(spawn(worker, env=self.env, log=tmp_path / "worker.log"))
+        beat = [*celery, "beat", "--loglevel", "WARNING"]
+        self.processes.append(spawn(beat, env=self.env, log=tmp_path / "beat.log"))
+        return self
 
     def stop(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, 15)
-        for process in self.processes:
-            process.wait(timeout=30)
+            stop(process)
 
 
 class Traffic:
@@ -191,7 +130,8 @@ def test_redis_stopped_mid_traffic_loses_nothing_and_the_due_draw_happens_once_a
         stack = Stack(redis, wechat).start(tmp_path)
         try:
             now = timezone.now()
-            draw_at = now + timedelta(seconds=8)
+            # Room for a loaded machine: Redis must be stopped before the lock falls due.
+            draw_at = now + timedelta(seconds=14)
             event = event_services.event_create(
                 creator=UserFactory(),
                 title="停机演练",
@@ -202,6 +142,7 @@ def test_redis_stopped_mid_traffic_loses_nothing_and_the_due_draw_happens_once_a
             with Traffic(stack.url, event.public_id) as traffic:
                 time.sleep(2)
                 redis.stop()
+                assert timezone.now() < draw_at - timedelta(seconds=LOCK_LEAD), "set-up too slow"
                 traffic.phase = "down"
                 # The lock and the draw fall due while Redis is down; nothing can queue them.
                 wait_for(

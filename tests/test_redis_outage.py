@@ -21,7 +21,7 @@ from events import services as event_services
 from events.models import Event, EventLog
 from lottery_site import redis_breaker
 from lottery_site.celery import app
-from lottery_site.throttling import COUNTS, UserRateThrottle, WindowCounts
+from lottery_site.throttling import COUNTS, UploadRateThrottle, UserRateThrottle, WindowCounts
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
 from tests.private_redis import PrivateRedis, redis_cache
@@ -133,6 +133,23 @@ def test_with_redis_down_each_process_still_limits_each_user(private_redis, monk
     assert other.get("/api/v1/me").status_code == 200
 
 
+def test_with_redis_down_each_process_still_limits_uploads(private_redis, monkeypatch):
+    import io
+
+    from tests.pictures import picture
+
+    monkeypatch.setattr(UploadRateThrottle, "THROTTLE_RATES", {"upload": "2/hour"})
+    private_redis.stop()
+    client = client_for(UserFactory())
+
+    def upload() -> int:
+        file = io.BytesIO(picture())
+        file.name = "a.jpg"
+        return client.post("/api/v1/uploads", {"file": file, "purpose": "cover"}).status_code
+
+    assert [upload() for _ in range(3)] == [201, 201, 429]
+
+
 def test_counts_of_all_processes_add_up_in_redis(private_redis):
     """Two processes, three calls each: each learns of the other's calls at its next sync."""
     first, second = WindowCounts(), WindowCounts()
@@ -189,3 +206,37 @@ def test_a_draw_asked_for_while_the_broker_is_down_is_answered_and_swept_later(
     draw_tasks.sweep()
     assert Event.objects.get(pk=event.pk).status == Event.Status.OPENED
     assert EventLog.objects.filter(event=event, action="draw").count() == 1
+
+
+def redis_up(role: str) -> float | None:
+    """``lottery_redis_up{role=...}`` as Prometheus scrapes it."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token")
+    assert response.status_code == 200
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            if sample.name == "lottery_redis_up" and sample.labels == {"role": role}:
+                return sample.value
+    return None
+
+
+def test_runbook_lotteryredisdown_each_scrape_says_whether_redis_answers(private_redis, settings):
+    """LotteryRedisDown's runbook (docs/operations.md), run: /readyz stays 200 and says
+    "degraded", /metrics says 0 within one scrape; Redis started again (empty, as a replaced
+    one), the next scrape says 1 and /readyz is plain ok, without restarting anything."""
+    settings.METRICS_TOKEN = "scrape-token"
+    with broker_at(private_redis.url()):
+        assert redis_up("cache") == 1 and redis_up("broker") == 1
+
+        private_redis.stop()
+        started = time.monotonic()
+        assert redis_up("cache") == 0 and redis_up("broker") == 0
+        assert time.monotonic() - started < 5  # well within Prometheus's scrape timeout
+        ready = Client().get("/readyz")
+        assert ready.status_code == 200 and ready.json()["data"]["degraded"] == ["redis"]
+
+        private_redis.start()  # step 2: bring Redis back (same address, nothing restored)
+        assert redis_up("cache") == 1 and redis_up("broker") == 1
+        ready = Client().get("/readyz")
+        assert ready.status_code == 200 and ready.json()["data"]["degraded"] == []

@@ -70,3 +70,26 @@ def test_serve_web_says_what_to_do_when_there_is_no_gunicorn(tmp_path):
     )
     assert result.returncode == 127
     assert "gunicorn not found" in result.stderr and "make setup" in result.stderr
+
+
+def test_serve_web_serves_another_wsgi_application_under_the_same_settings(tmp_path):
+    # bench/ measures every endpoint against a plain WSGI app served this way (WEB_APP).
+    port = free_port()
+    web = subprocess.Popen(
+        [str(REPO / "bin" / "serve-web")],
+        env={**bare_env(tmp_path, port), "WEB_APP": "bench.plain_wsgi"},
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/anything"
+        wait_for(
+            lambda: web.poll() is not None or answers(url),
+            timeout=60,
+            what="the plain WSGI app to answer",
+        )
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+            assert response.read() == b'{"code": 0, "msg": "ok", "data": {"status": "ok"}}'
+    finally:
+        if web.poll() is None:
+            os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)

@@ -12,11 +12,12 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.services import upload_create
+from accounts.models import User
+from accounts.services import upload_create, user_deactivate, user_reactivate
 from draws import services as draw_services
-from events import services, square
+from events import moderation, services, square
 from events.models import Event
-from lottery_site import redis_breaker
+from lottery_site import caches, redis_breaker
 from lottery_site.pagination import sign_cursor
 from lottery_site.throttling import PublicRateThrottle
 from tests.conftest import client_for
@@ -32,9 +33,9 @@ SQUARE = "/api/v1/square"
 @pytest.fixture(autouse=True)
 def _fresh_square(settings):
     settings.SQUARE_REFRESH_SECONDS = 0  # re-sort on every request: what a test set up shows
-    square.reset()
+    caches.reset_all()
     yield
-    square.reset()
+    caches.reset_all()
 
 
 def public_event(**kwargs) -> Event:
@@ -183,12 +184,45 @@ def test_a_hidden_event_leaves_at_once_and_comes_back_when_staff_restore_it(
     assert listed() == [event.public_id]
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_moderate(event=event, actor=staff, to="hidden", now=timezone.now())
+        moderation.event_moderate(event=event, actor=staff, to="hidden", now=timezone.now())
     assert listed() == []
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_moderate(event=event, actor=staff, to="ok", now=timezone.now())
+        moderation.event_moderate(event=event, actor=staff, to="ok", now=timezone.now())
     assert listed() == [event.public_id]
+
+
+def test_a_banned_creators_events_leave_at_once_and_come_back_when_unbanned(
+    creator, cached_square, django_capture_on_commit_callbacks
+):
+    first, second, other = (
+        public_event(creator=creator),
+        public_event(creator=creator),
+        public_event(),
+    )
+    staff = StaffFactory()
+    assert set(listed()) == {first.public_id, second.public_id, other.public_id}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user_deactivate(user=creator, actor=staff, reason="刷单")
+    assert listed() == [other.public_id]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user_reactivate(user=creator, actor=staff, reason="误封")
+    assert set(listed()) == {first.public_id, second.public_id, other.public_id}
+
+
+@pytest.mark.redis  # another process's change reaches this one through Redis
+def test_a_creator_banned_through_another_process_leaves_at_once_though_not_re_sorted_here(
+    creator, cached_square
+):
+    event, other = public_event(creator=creator), public_event()
+    assert set(listed()) == {event.public_id, other.public_id}
+
+    User.objects.filter(pk=creator.pk).update(is_active=False)
+    elsewhere()
+
+    assert listed() == [other.public_id]  # this process's snapshot still has it: checked
 
 
 @pytest.mark.redis  # another process's change reaches this one through Redis
@@ -353,6 +387,8 @@ def test_pages_follow_each_other_without_duplicates_or_gaps(sort):
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "many"}, "page_size"),
         ({"cursor": "garbage"}, "cursor"),
+        ({"cursor": ""}, "cursor"),  # not the first page: a cursor we did not issue
+        ({"cursor": " "}, "cursor"),
         ({"cursor": sign_cursor(["soon", 1, 2])}, "cursor"),  # another sort's cursor
         ({"cursor": sign_cursor(["hot", "x", 1, 2])}, "cursor"),
         ({"sort": "new", "cursor": sign_cursor(["new", 1, 2])[:-2] + "xx"}, "cursor"),
@@ -401,7 +437,7 @@ def private_redis(settings):
         settings.CACHES = redis_cache(server.url())
         settings.REDIS_BREAKER_SECONDS = 0.05
         yield server
-    square.reset()
+    caches.reset_all()
 
 
 @pytest.mark.redis

@@ -1,16 +1,19 @@
-"""Alternates no one can pick (issue #12, section 2).
+"""Alternates no one can pick (issue #12, section 2), as v2 events still in flight get them.
 
 A prize unit whose claim window passes unclaimed, or whose winner the creator disqualifies,
 passes to the next entrant of the draw's own order: its Fisher-Yates shuffle continued past the
-winners (docs/fairness.md). Personas: the creator (owner), the winner, another entrant, an
-outsider. Time is frozen at NOW; the event is drawn at its draw time and the clock is then
-moved to either side of the claim deadlines.
+winners (docs/fairness.md). The events here are v2 events (made v2 right after creation): the
+rule every substitution of an event created before v3 keeps. The v3 rule (an alternate drawn
+with a fresh beacon round) is tested in tests/test_draw_v3.py. Personas: the creator (owner),
+the winner, another entrant, an outsider. Time is frozen at NOW; the event is drawn at its draw
+time and the clock is then moved to either side of the claim deadlines.
 """
 
 import json
 from datetime import timedelta
 
 import pytest
+import responses
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.utils import timezone
@@ -22,6 +25,7 @@ from events import services
 from events.models import Claim, Entry, Event, EventLog, Prize, RedeemCode, Substitution
 from notifications import selectors as inbox
 from notifications import services as notify_services
+from notifications import tasks as notify_tasks
 from notifications.models import Delivery, SubscriptionQuota
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
@@ -47,17 +51,31 @@ def keys(settings):
 
 def drawn_event(creator, clock, *, entrants=6, prizes=None, delivery="contact"):
     """An event drawn at its draw time (the clock is left there), with ``entrants`` entrants."""
-    event = EventFactory(
-        creator=creator,
-        prizes=prizes or [{"name": "大奖", "quantity": 1}],
-        delivery=delivery,
-        claim_days=DAYS,
+    event = v2_event(
+        EventFactory(
+            creator=creator,
+            prizes=prizes or [{"name": "大奖", "quantity": 1}],
+            delivery=delivery,
+            claim_days=DAYS,
+        )
     )
     for user in UserFactory.create_batch(entrants):
         services.entry_join(event=event, user=user, now=NOW)
     assert draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)
     clock.move_to(event.draw_at, tick=False)
+    event.refresh_from_db()
+    return event
+
+
+def v2_event(event):
+    """The event as an event created before v3 is: v2, its limit fixed at its first substitution."""
+    Event.objects.filter(pk=event.pk).update(
+        fairness_algorithm=fairness.ALGORITHM_V2,
+        without_beacon=False,
+        reveal_gap_seconds=None,
+        max_substitutions=None,
+    )
     event.refresh_from_db()
     return event
 
@@ -280,6 +298,105 @@ def test_the_creator_disqualifies_a_winner_with_a_public_reason(creator, clock):
     assert [w["user"]["id"] for w in winners_of(event)["winners"]] == [order[1]]
 
 
+# --- the disqualified winner is told ------------------------------------------------------------
+
+STABLE_TOKEN = "https://wechat.test/cgi-bin/stable_token"
+SUBSCRIBE_SEND = "https://wechat.test/cgi-bin/message/subscribe/send"
+
+
+@pytest.fixture
+def result_template(settings):
+    settings.NOTIFY_TEMPLATES = {
+        **settings.NOTIFY_TEMPLATES,
+        "result": {
+            "id": "tpl-result",
+            "fields": {"title": "thing1", "result": "thing2", "draw_at": "time3"},
+        },
+    }
+
+
+def wechat_sends(wechat) -> list[dict]:
+    return [
+        json.loads(call.request.body)
+        for call in wechat.calls
+        if call.request.url.split("?")[0] == SUBSCRIBE_SEND
+    ]
+
+
+def inbox_of(user) -> dict:
+    return client_for(user).get("/api/v1/me/notifications").json()["data"]
+
+
+def test_a_disqualified_winner_finds_it_in_their_inbox_with_the_prize_and_the_reason(
+    creator, clock
+):
+    event = drawn_event(creator, clock)
+    winner = user_of(event, order_of(event)[0])
+    unread_before = inbox_of(winner)["unread_count"]
+    clock.move_to(event.drawn_at + timedelta(days=1), tick=False)
+
+    disqualify(creator, event, order_of(event)[0], reason="duplicate_account")
+
+    inbox = inbox_of(winner)
+    [item] = [item for item in inbox["results"] if item["kind"] == "disqualified"]
+    assert item["id"] == f"disqualified-{event.public_id}"
+    assert item["event"] == {"id": event.public_id, "title": event.title}
+    assert item["prize"]["name"] == "大奖" and item["reason"] == "duplicate_account"
+    assert item["read"] is False and inbox["unread_count"] == unread_before + 1
+    assert inbox["results"][0] == item  # the newest
+
+
+def test_with_consent_a_disqualified_winner_gets_one_subscribe_message_in_chinese(
+    creator, clock, wechat, result_template
+):
+    wechat.add(responses.POST, STABLE_TOKEN, json={"access_token": "AT-1", "expires_in": 7200})
+    wechat.add(responses.POST, SUBSCRIBE_SEND, json={"errcode": 0, "errmsg": "ok"})
+    event = drawn_event(creator, clock)
+    notify_tasks.sweep()  # the draw's own messages: nobody had allowed one
+    winner, alternate = (user_of(event, key) for key in order_of(event)[:2])
+    SubscriptionQuota.objects.create(user=winner, template_id="tpl-result", quota=1)
+
+    disqualify(creator, event, order_of(event)[0], reason="fake_account")
+    notify_tasks.sweep()
+    notify_tasks.sweep()  # and again: nothing twice
+
+    [message] = wechat_sends(wechat)
+    assert message["touser"] == winner.openid and message["template_id"] == "tpl-result"
+    assert message["data"]["thing1"] == {"value": event.title}
+    assert message["data"]["thing2"] == {"value": "中奖资格已取消：虚假账号"}
+    assert message["page"] == f"pages/event/detail?id={event.public_id}"
+    assert SubscriptionQuota.objects.get(user=winner).quota == 0
+    assert not Delivery.objects.filter(user=alternate).exists()  # no consent: the inbox only
+
+
+def test_without_consent_a_disqualified_winner_is_told_in_the_inbox_only(
+    creator, clock, wechat, result_template
+):
+    event = drawn_event(creator, clock)
+    winner = user_of(event, order_of(event)[0])
+
+    disqualify(creator, event, order_of(event)[0])
+    notify_tasks.sweep()
+
+    assert not Delivery.objects.filter(user=winner).exists() and not wechat.calls
+    assert any(item["kind"] == "disqualified" for item in inbox_of(winner)["results"])
+
+
+def test_a_winner_whose_window_passed_unclaimed_is_not_called_disqualified(
+    creator, clock, result_template
+):
+    event = drawn_event(creator, clock)
+    winner = user_of(event, holder(event))
+    SubscriptionQuota.objects.create(user=winner, template_id="tpl-result", quota=1)
+    clock.move_to(deadline_of(event), tick=False)
+    sweep()
+
+    notify_services.substitutions_fan_out(now=timezone.now())
+
+    assert all(item["kind"] != "disqualified" for item in inbox_of(winner)["results"])
+    assert not Delivery.objects.filter(user=winner, kind="disqualified").exists()
+
+
 @pytest.mark.parametrize("persona", ["winner", "entrant", "outsider"])
 def test_nobody_but_the_creator_may_disqualify(creator, clock, persona):
     event = drawn_event(creator, clock)
@@ -310,6 +427,17 @@ def test_only_a_current_winner_can_be_disqualified(creator, clock):
     assert disqualify(creator, event, "u_nobody").json()["code"] == 40403
     assert disqualify(creator, event, order[0]).status_code == 200
     assert disqualify(creator, event, order[0]).json()["code"] == 40403  # already replaced
+
+
+@pytest.mark.parametrize("alias", [str.upper, str.capitalize, lambda key: key + " "])
+def test_a_winners_id_in_another_case_or_with_a_trailing_space_is_a_404(creator, clock, alias):
+    event = drawn_event(creator, clock)
+    winner = order_of(event)[0]
+
+    response = disqualify(creator, event, alias(winner))
+
+    assert response.status_code == 404 and response.json()["code"] == 40403
+    assert holder(event) == winner and not Substitution.objects.exists()
 
 
 def test_an_undrawn_event_has_nobody_to_disqualify(creator):

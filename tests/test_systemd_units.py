@@ -98,14 +98,14 @@ def test_live_runs_bin_serve_live_and_waits_longer_than_uvicorns_graceful_shutdo
 
 def test_worker_waits_for_the_longest_task_to_end_by_its_own_time_limit():
     unit = service("lottery-worker.service")
-    assert " -A lottery_site worker " in unit["ExecStart"][0]
+    assert " -A lottery_site --quiet worker --loglevel=INFO " in unit["ExecStart"][0]
     assert seconds(unit["TimeoutStopSec"][0]) > settings.CELERY_TASK_TIME_LIMIT
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
 
 
 def test_beat_runs_the_database_scheduler_from_code():
     unit = service("lottery-beat.service")
-    assert " -A lottery_site beat " in unit["ExecStart"][0]
+    assert " -A lottery_site --quiet beat --loglevel=INFO " in unit["ExecStart"][0]
     assert settings.CELERY_BEAT_SCHEDULER.startswith("django_celery_beat.")
 
 

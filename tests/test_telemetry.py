@@ -21,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from sentry_sdk.transport import Transport
 
 from accounts.services import tokens_for
+from events import join_sql
 from events.services import entry_join
 from lottery_site import telemetry
 from tests.conftest import client_for
@@ -201,8 +202,10 @@ def test_one_join_is_one_trace_spanning_the_view_its_queries_and_the_cache():
     participant = client_for(UserFactory())
     telemetry.instrument(provider)
     try:
-        # The instrumentation wraps MySQLdb.connect: the join's connection must be a new one.
+        # The instrumentation wraps MySQLdb.connect: the join's connections (the request's,
+        # and the one its batch goes through, events/join_sql.py) must be new ones.
         connection.close()
+        join_sql.batch_connection().close()
         exporter.clear()
         response = participant.post(f"/api/v1/events/{event.public_id}/entry")
     finally:
@@ -222,7 +225,7 @@ def test_one_join_is_one_trace_spanning_the_view_its_queries_and_the_cache():
         for span in spans
         if span.attributes.get("db.system") == "mysql"
     ]
-    # The join's transaction (events/services.py): one batch, its gate UPDATE and its INSERT.
+    # The join's transaction (events/join_sql.py): one batch, its gate UPDATE and its INSERT.
     [batch] = [statement for statement in statements if statement.startswith("START TRANSACTION")]
     assert "\nUPDATE " in batch and "\nINSERT INTO " in batch and batch.endswith("COMMIT"), batch
     assert any(span.attributes.get("db.system") == "redis" for span in spans)

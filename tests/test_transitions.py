@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.apps import apps
+from django.conf import settings
 from django.utils import timezone
 
 from draws import selectors as draw_selectors
@@ -120,6 +121,9 @@ def test_a_staff_cancel_inside_the_lock_window_is_the_opening_to_canceled_transi
     services.event_cancel(
         event=event, actor=StaffFactory(), now=event.lock_at, reason="abuse", by_staff=True
     )
+    assert history(event)[-1] == (A.UPDATE, None, None)  # asked: settled at the round
+    settle_at = event.lock_at + timedelta(seconds=settings.LOTTERY_REVEAL_GAP_SECONDS)
+    assert draw_services.event_draw(event_id=event.pk, now=settle_at)
     assert history(event)[-1] == (A.CANCEL, S.OPENING, S.CANCELED)
 
 

@@ -15,17 +15,16 @@ import responses
 import time_machine
 from django.core.cache import cache
 
-from accounts import wechat_messages
-from accounts.wechat_messages import (
+from tests.fake_wechat import FakeWeChat
+from wechat import access_token
+from wechat.access_token import get_access_token, invalidate_access_token
+from wechat.subscribe import (
     SendResult,
     build_template_data,
     fit_template_value,
-    get_access_token,
-    invalidate_access_token,
     send_subscribe_message,
     template_kind,
 )
-from tests.fake_wechat import FakeWeChat
 
 STABLE_TOKEN = "https://wechat.test/cgi-bin/stable_token"
 SUBSCRIBE_SEND = "https://wechat.test/cgi-bin/message/subscribe/send"
@@ -114,17 +113,17 @@ def test_while_another_process_refreshes_the_still_valid_token_is_used(wechat):
     with time_machine.travel(START, tick=False) as traveller:
         get_access_token()
         traveller.shift(7000)
-        cache.add(wechat_messages.LOCK_KEY, "another-process", timeout=10)
+        cache.add(access_token.LOCK_KEY, "another-process", timeout=10)
         assert get_access_token() == "AT-1"
     assert len(requests_to(wechat, STABLE_TOKEN)) == 1
 
 
 def test_without_a_token_a_process_waits_for_the_one_fetching_it(wechat):
     wechat_issues(wechat, "AT-1")
-    cache.add(wechat_messages.LOCK_KEY, "another-process", timeout=10)
+    cache.add(access_token.LOCK_KEY, "another-process", timeout=10)
 
     def other_process_finishes_its_fetch():
-        cache.delete(wechat_messages.LOCK_KEY)
+        cache.delete(access_token.LOCK_KEY)
         get_access_token()
 
     timer = threading.Timer(0.3, other_process_finishes_its_fetch)
@@ -139,7 +138,7 @@ def test_without_a_token_a_process_waits_for_the_one_fetching_it(wechat):
 def test_without_a_token_and_a_stuck_lock_the_process_fetches_itself(wechat, settings):
     settings.WECHAT_ACCESS_TOKEN_WAIT_SECONDS = 0.2
     wechat_issues(wechat, "AT-1")
-    cache.add(wechat_messages.LOCK_KEY, "crashed-process", timeout=10)
+    cache.add(access_token.LOCK_KEY, "crashed-process", timeout=10)
     assert get_access_token() == "AT-1"
     assert len(requests_to(wechat, STABLE_TOKEN)) == 1
 
@@ -332,7 +331,7 @@ from concurrent.futures import ThreadPoolExecutor
 import django
 
 django.setup()
-from accounts.wechat_messages import send_subscribe_message
+from wechat.subscribe import send_subscribe_message
 
 print("ready", flush=True)
 sys.stdin.readline()
@@ -351,7 +350,7 @@ with ThreadPoolExecutor(4) as pool:
 
 @pytest.mark.redis
 def test_processes_sharing_redis_fetch_the_access_token_once():
-    assert cache.get(wechat_messages.CACHE_KEY) is None
+    assert cache.get(access_token.CACHE_KEY) is None
     with FakeWeChat() as fake:
         env = {
             **os.environ,

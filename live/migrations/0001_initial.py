@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('events', '0014_event_live'),
+        ('events', '0016_event_live'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,5 +1,6 @@
 // Fails when src/schema.d.ts is not what openapi-typescript makes of the API's current OpenAPI
-// document, or when src/errors.ts and the document disagree on the error codes.
+// document, when src/errors.ts and the document disagree on the error codes, or when the
+// versions in src/version.ts are not package.json's (with a CHANGELOG.md entry) and the document's.
 // Usage: SCHEMA=path/to/openapi.json npm run check-drift
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -43,5 +44,23 @@ if (missing.length || extra.length) {
   console.error(`src/errors.ts ErrorCode: missing ${missing.join(", ") || "-"}; not in the API ${extra.join(", ") || "-"}`);
   failed = true;
 }
+// Versions (src/version.ts): the SDK's is package.json's and has a CHANGELOG.md entry; the API
+// version it was generated from is the document's.
+const version = readFileSync("src/version.ts", "utf8");
+const constant = (name) => new RegExp(`export const ${name} = "([^"]+)"`).exec(version)?.[1];
+const packageVersion = JSON.parse(readFileSync("package.json", "utf8")).version;
+const documentVersion = JSON.parse(readFileSync(schemaPath, "utf8")).info.version;
+if (constant("SDK_VERSION") !== packageVersion) {
+  console.error(`src/version.ts SDK_VERSION ${constant("SDK_VERSION")} is not package.json's ${packageVersion}`);
+  failed = true;
+}
+if (constant("API_VERSION") !== documentVersion) {
+  console.error(`src/version.ts API_VERSION ${constant("API_VERSION")} is not the document's ${documentVersion}`);
+  failed = true;
+}
+if (!new RegExp(`^## ${packageVersion.replaceAll(".", "\\.")}\\b`, "m").test(readFileSync("CHANGELOG.md", "utf8"))) {
+  console.error(`CHANGELOG.md has no "## ${packageVersion}" entry`);
+  failed = true;
+}
 if (failed) process.exit(1);
-console.log("no drift: src/schema.d.ts and ErrorCode match the API's document");
+console.log("no drift: src/schema.d.ts, ErrorCode and the versions match the API's document");

@@ -2,8 +2,11 @@
  * The API's refusals as typed errors. Every error body is `{code, msg, data}`; `code` is stable
  * (docs/api.md) and starts with the HTTP status, `msg` is ready for a toast, and `data` has a
  * shape fixed by the code. `scripts/check-drift.mjs` fails when this list and the OpenAPI
- * document disagree.
+ * document disagree; the shape of `data` per code is read from the document itself
+ * (`ErrorData`), so it cannot drift.
  */
+
+import type { operations } from "./schema.js";
 
 export const ErrorCode = {
   InvalidInput: 40000,
@@ -23,6 +26,9 @@ export const ErrorCode = {
   NotWinner: 40303,
   WechatRiskyUser: 40310,
   WechatSignatureInvalid: 40311,
+  WechatCallbackStale: 40312,
+  WechatCallbackReplayed: 40313,
+  WechatCallbackPlainRefused: 40314,
   EventNotFound: 40401,
   ClaimNotFound: 40402,
   WinnerNotFound: 40403,
@@ -39,12 +45,13 @@ export const ErrorCode = {
   ClaimExpired: 40909,
   ClaimShipped: 40910,
   ClaimNotClaimed: 40911,
-  LiveAlready: 40920,
-  LivePaused: 40921,
-  LiveEnded: 40922,
-  LiveRoundInProgress: 40923,
-  LiveNoRoundsLeft: 40924,
+  LiveAlready: 40930,
+  LivePaused: 40931,
+  LiveEnded: 40932,
+  LiveRoundInProgress: 40933,
+  LiveNoRoundsLeft: 40934,
   PayloadTooLarge: 41300,
+  UriTooLong: 41400,
   UnsupportedMediaType: 41500,
   Throttled: 42900,
   WechatRateLimited: 42910,
@@ -62,14 +69,35 @@ export interface FieldErrors {
   [field: string]: string[] | FieldErrors | FieldErrors[];
 }
 
-/** What `data` holds for each code (null for the codes not named here). */
-export type ErrorData<C extends number> = C extends 40000
-  ? FieldErrors
-  : C extends 40020
-    ? { accepted: string[] }
-    : C extends 42900
-      ? { retry_after: number }
-      : null;
+/** The codes whose `data` is a field map: the first message is what a form shows. */
+const FIELD_ERROR_CODES: ReadonlySet<number> = new Set([
+  ErrorCode.InvalidInput,
+  ErrorCode.UploadUnusable,
+  ErrorCode.ContentRisky,
+]);
+
+// Every error body any operation of the document can answer: the envelopes whose code is not 0.
+type Responses<K extends keyof operations> = operations[K]["responses"];
+type JsonOf<R> = R extends { content: { "application/json": infer B } } ? B : never;
+type BodiesOf<K extends keyof operations> = JsonOf<Responses<K>[keyof Responses<K>]>;
+type ErrorBody = {
+  [K in keyof operations]: Exclude<BodiesOf<K>, { code: 0 }>;
+}[keyof operations];
+// The `data` of the bodies whose `code` enum holds C (each alternative lists its codes).
+type DataFor<C extends number, B = ErrorBody> = B extends { code: infer Codes; data: infer D }
+  ? C extends Codes
+    ? D
+    : never
+  : never;
+// "Always null for these codes" comes out of the generator as `Record<string, never> | null`.
+type NullWhenEmpty<D> = [D] extends [Record<string, never> | null] ? null : D;
+
+/**
+ * What `data` holds for code C, as the OpenAPI document says: `FieldErrors` for 40000, 40033
+ * and 40034, `{max_bytes}` for 40031, `{max_pixels}` for 40032, `{retry_after}` for 42900...
+ * and null for the codes that carry nothing. `unknown` while the code is not known.
+ */
+export type ErrorData<C extends number> = number extends C ? unknown : NullWhenEmpty<DataFor<C>>;
 
 export class ApiError<C extends number = number> extends Error {
   override readonly name = "ApiError";
@@ -86,9 +114,19 @@ export class ApiError<C extends number = number> extends Error {
     super(`${code} ${msg}`);
   }
 
-  /** The first field error, for a form that shows one message at a time. */
+  /**
+   * The first field message, for a form that shows one at a time: for an invalid input
+   * (40000), an upload id that cannot be used there (40033, the id under the field's name) and
+   * a text WeChat judged risky (40034). Undefined for any other code.
+   */
   firstFieldError(): string | undefined {
-    return this.code === ErrorCode.InvalidInput ? first(this.data as FieldErrors) : undefined;
+    return FIELD_ERROR_CODES.has(this.code) ? first(this.data as FieldErrors) : undefined;
+  }
+
+  /** The fields at fault (top level), for highlighting them: empty for other codes. */
+  fields(): string[] {
+    if (!FIELD_ERROR_CODES.has(this.code) || !this.data || typeof this.data !== "object") return [];
+    return Object.keys(this.data as FieldErrors);
   }
 }
 
@@ -104,6 +142,15 @@ export class NetworkError extends Error {
   }
 }
 
+/** The call was canceled by its caller (`signal`): nothing to show, nothing reported. */
+export class CanceledError extends Error {
+  override readonly name = "CanceledError";
+
+  constructor(readonly requestId: string) {
+    super("canceled");
+  }
+}
+
 /** `isApiError(e, ErrorCode.EventLocked)` narrows `e.data` to that code's shape. */
 export function isApiError<C extends ErrorCodeValue>(error: unknown, code: C): error is ApiError<C>;
 export function isApiError(error: unknown): error is ApiError;
@@ -111,7 +158,13 @@ export function isApiError(error: unknown, code?: number): boolean {
   return error instanceof ApiError && (code === undefined || error.code === code);
 }
 
-function first(errors: FieldErrors | FieldErrors[] | string[] | undefined): string | undefined {
+export function isCanceled(error: unknown): error is CanceledError {
+  return error instanceof CanceledError;
+}
+
+function first(
+  errors: FieldErrors | FieldErrors[] | string[] | undefined | null,
+): string | undefined {
   if (errors === undefined || errors === null) return undefined;
   if (Array.isArray(errors)) {
     for (const item of errors) {
@@ -120,6 +173,7 @@ function first(errors: FieldErrors | FieldErrors[] | string[] | undefined): stri
     }
     return undefined;
   }
+  if (typeof errors !== "object") return undefined;
   for (const value of Object.values(errors)) {
     const found = first(value);
     if (found) return found;

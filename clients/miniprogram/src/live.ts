@@ -7,17 +7,13 @@
  * so `onFrame` sees every message once, in order, whatever the network did.
  */
 
-import type { components, operations } from "./schema.js";
-import { type ClientOptions, Transport } from "./request.js";
+import { createApi } from "./api.js";
+import type { components } from "./schema.js";
+import type { ClientOptions } from "./request.js";
 
 type Schemas = components["schemas"];
 export type LiveState = Schemas["LiveState"];
 export type LiveProof = Schemas["LiveProof"];
-type Data<K extends keyof operations> = operations[K]["responses"] extends infer R
-  ? R extends Record<number, { content: { "application/json": { data: infer D } } }>
-    ? D
-    : never
-  : never;
 
 /** One message of an event's log, or the snapshot that starts a connection. */
 export interface LiveFrame {
@@ -27,7 +23,6 @@ export interface LiveFrame {
   data: Record<string, unknown>;
 }
 
-const base = "/api/v1/events/";
 // The mini-program has timers, but this library is compiled without DOM or Node types.
 const timers = globalThis as unknown as {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -35,33 +30,12 @@ const timers = globalThis as unknown as {
 };
 const id = (value: string) => encodeURIComponent(value);
 
+/**
+ * The host's commands and the polling reads: `createApi(options).live` on its own
+ * (src/operations.ts lists each operation; api.ts's request layer sends them).
+ */
 export function createLive(options: ClientOptions) {
-  const http = new Transport(options);
-  const post = (eventId: string, path: string) =>
-    http.call<LiveState>("POST", `${base}${id(eventId)}/live/${path}`, {});
-  return {
-    /** The state, as of message `seq` (polling). */
-    get: (eventId: string) =>
-      http.call<LiveState>("GET", `${base}${id(eventId)}/live`, { auth: false }),
-    /** The log after a message (polling). */
-    messages: (eventId: string, after: number) =>
-      http.call<Data<"liveMessages">>("GET", `${base}${id(eventId)}/live/messages`, {
-        query: { after },
-        auth: false,
-      }),
-    proof: (eventId: string) =>
-      http.call<LiveProof>("GET", `${base}${id(eventId)}/live/proof`, { auth: false }),
-    /** The creator makes the event live: the prize ids of each round (default: one a tier). */
-    start: (eventId: string, rounds?: string[][]) =>
-      http.call<LiveState>("POST", `${base}${id(eventId)}/live`, {
-        body: rounds ? { rounds } : {},
-      }),
-    lock: (eventId: string) => post(eventId, "lock"),
-    nextRound: (eventId: string) => post(eventId, "rounds/next"),
-    pause: (eventId: string) => post(eventId, "pause"),
-    resume: (eventId: string) => post(eventId, "resume"),
-    end: (eventId: string) => post(eventId, "end"),
-  };
+  return createApi(options).live;
 }
 
 export type Live = ReturnType<typeof createLive>;

@@ -169,6 +169,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/claim-rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Winners and their claims, a page at a time (creator, permitted staff)
+         * @description In draw order; `state` keeps one state (`claimed`: the ones to ship). Personal data included, each read audited.
+         */
+        get: operations["eventClaimRowList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/claims": {
         parameters: {
             query?: never;
@@ -176,7 +196,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Winners and their claims, personal data included (creator, permitted staff) */
+        /**
+         * Winners and their claims, all in one list (deprecated: use claim-rows)
+         * @deprecated
+         * @description Deprecated since API 1.1.0: `GET /events/{event_id}/claim-rows` pages and filters the same rows. This one keeps working, in this shape, until API 2.0.0, and says so in `Deprecation`, `Sunset` and `Link` headers on every answer.
+         */
         get: operations["eventClaimsList"];
         put?: never;
         post?: never;
@@ -195,6 +219,26 @@ export interface paths {
         };
         /** Winners and their claims as CSV (creator, permitted staff) */
         get: operations["eventClaimsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/claims.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Winners and their claims as an Excel workbook (creator, permitted staff)
+         * @description The CSV's columns in an .xlsx, which `wx.openDocument` opens (`fileType: 'xlsx'`) after `wx.downloadFile` with the Authorization header.
+         */
+        get: operations["eventClaimsXlsx"];
         put?: never;
         post?: never;
         delete?: never;
@@ -604,8 +648,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Disqualify a winner (creator): the prize passes to the next alternate
-         * @description The unit goes to the next entrant of the draw's own order (docs/fairness.md): nobody chooses who. After `max_substitutions` passes, or when the order runs out, the unit is recorded unawarded (`replacement` null). The proof lists every substitution. A winner whose prize was shipped cannot be disqualified.
+         * Disqualify a winner (creator): the prize passes to an alternate
+         * @description Nobody chooses who (docs/fairness.md). v3: the substitution is recorded `pending` with a beacon round not out yet; once it is, the alternate is drawn from it among the entrants who never held a prize (read it in the proof). Before v3: the next entrant of the draw's own order, at once. After `max_substitutions` passes, or when nobody is left, the unit is recorded unawarded (`replacement` null, `pending` false). The proof lists every substitution. A winner whose prize was shipped cannot be disqualified.
          */
         post: operations["eventWinnerDisqualify"];
         delete?: never;
@@ -739,7 +783,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a picture (multipart, as wx.uploadFile sends it)
-         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PATCH /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
+         * @description Multipart form: the picture in `file` (JPEG, PNG or WebP, judged by decoding it), `purpose` one of `avatar`, `cover`, `prize`. The picture is re-encoded without its metadata and resized for its purpose. Use the returned `id` in `PUT /me` (`avatar`) or an event's `cover` / prize `image` within a day, or it is deleted.
          */
         post: operations["uploadCreate"];
         delete?: never;
@@ -760,8 +804,10 @@ export interface paths {
          * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
          *
          *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
-         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
-         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         *     carries an event, JSON, plain or encrypted (safe mode, the only one taken once an AES key
+         *     is set); a malformed push is a 400, a wrong signature, a stale timestamp or a replayed
+         *     nonce a 403, all in our envelope. Anything but ``wxa_media_check`` is acknowledged and
+         *     ignored.
          */
         get: operations["wechatCallbackVerify"];
         put?: never;
@@ -770,8 +816,10 @@ export interface paths {
          * @description WeChat's message push ("server URL"): the verdicts of media_check_async.
          *
          *     GET is WeChat's check of the URL (echo ``echostr`` when the signature is right). POST
-         *     carries an event, JSON, plain or encrypted (safe mode); a wrong signature is refused in
-         *     our envelope (403). Anything but ``wxa_media_check`` is acknowledged and ignored.
+         *     carries an event, JSON, plain or encrypted (safe mode, the only one taken once an AES key
+         *     is set); a malformed push is a 400, a wrong signature, a stale timestamp or a replayed
+         *     nonce a 403, all in our envelope. Anything but ``wxa_media_check`` is acknowledged and
+         *     ignored.
          */
         post: operations["wechatCallback"];
         delete?: never;
@@ -818,6 +866,25 @@ export interface components {
             public_key: string;
             period: number;
             genesis_time: number;
+            group_hash?: string | null;
+            beacon_id?: string | null;
+            name?: string | null;
+        };
+        BeaconChainRef: {
+            hash: string;
+            /** @description e.g. League of Entropy quicknet */
+            name: string;
+        };
+        BeaconWait: {
+            round: number;
+            /**
+             * Format: date-time
+             * @description when the round is published
+             */
+            round_at: string;
+            waiting: boolean;
+            overdue: boolean;
+            settles: components["schemas"]["SettlesEnum"];
         };
         /**
          * @description An input serializer that refuses fields it does not know.
@@ -858,6 +925,11 @@ export interface components {
             /** @description personal data erased after the claim closed */
             erased: boolean;
         };
+        ClaimRowPage: {
+            results: components["schemas"]["ClaimRow"][];
+            /** @description Pass as ?cursor= for the next page; null on the last. */
+            next: string | null;
+        };
         /**
          * @description * `unclaimed` - unclaimed
          *     * `claimed` - claimed
@@ -872,6 +944,7 @@ export interface components {
              * @description Now, on the server: base countdowns on it, not on the phone's clock.
              */
             server_time: string;
+            /** @description The API's version (semver), the same as the OpenAPI document's info.version. */
             api_version: string;
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
@@ -950,6 +1023,7 @@ export interface components {
             visibility: components["schemas"]["VisibilityEnum"];
             prizes: components["schemas"]["Prize"][];
             commitment: string;
+            fairness: components["schemas"]["Fairness"];
             /** Format: date-time */
             created_at: string;
             status: components["schemas"]["StatusEnum"];
@@ -963,6 +1037,8 @@ export interface components {
             lock_at: string;
             participant_count: number;
             cancel_reason: string;
+            /** @description While the event is locked: the beacon round its draw (or a cancel asked after the lock) waits for. `waiting`: the round's time has passed and no relay has served it yet; the draw never goes ahead without it. null otherwise. */
+            readonly beacon_wait: components["schemas"]["BeaconWait"] | (never | null);
             readonly my_entry: components["schemas"]["MyEntry"];
         };
         /**
@@ -1011,6 +1087,15 @@ export interface components {
             cover?: string;
             visibility?: components["schemas"]["VisibilityEnum"];
         };
+        /** @description How the event is drawn, fixed at creation (docs/fairness.md): shown before anyone joins. */
+        Fairness: {
+            algorithm: string;
+            /** @description Whether the draw mixes in a public drand beacon round named at the lock. false: created while no beacon was configured; drawn without one (a weaker guarantee). */
+            readonly beacon: boolean;
+            readonly beacon_chain: components["schemas"]["BeaconChainRef"] | (never | null);
+            /** @description The same, in words for entrants. */
+            readonly note: string;
+        };
         /** @description A stored picture: an absolute URL, and its size so the client lays out before loading. */
         Image: {
             readonly url: string;
@@ -1037,9 +1122,10 @@ export interface components {
          *     * `shipped` - shipped
          *     * `claim_reminder` - claim_reminder
          *     * `offered` - offered
+         *     * `disqualified` - disqualified
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered" | "disqualified";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -1295,7 +1381,7 @@ export interface components {
         Notification: {
             id: string;
             /**
-             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then)
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then); disqualified: the creator disqualified you as a winner, your prize passed to the next alternate (prize, reason)
              *
              *     * `result` - result
              *     * `cancel` - cancel
@@ -1305,12 +1391,13 @@ export interface components {
              *     * `shipped` - shipped
              *     * `claim_reminder` - claim_reminder
              *     * `offered` - offered
+             *     * `disqualified` - disqualified
              */
             kind: components["schemas"]["KindEnum"];
             readonly event: components["schemas"]["NotificationEvent"] | (never | null);
             readonly won: boolean | null;
             readonly prize: components["schemas"]["PrizeRef"] | (never | null);
-            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account). */
+            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account); why you were disqualified (kind=disqualified: fake_account, duplicate_account, ineligible or rule_violation). */
             reason: string;
             /** @description kind=summary */
             entrants: number | null;
@@ -1434,6 +1521,16 @@ export interface components {
              */
             readonly max_substitutions: number;
             readonly substitutions: components["schemas"]["Substitution"][];
+            readonly without_beacon: boolean | null;
+            /** @description v3: the gap fixed at creation (the round is the first at or after locked_at + it). */
+            readonly reveal_gap_seconds: number | null;
+            readonly claim_days: number | null;
+            readonly cancel_reason: string | null;
+            /** Format: date-time */
+            cancel_requested_at: string | null;
+            /** Format: date-time */
+            canceled_at: string | null;
+            readonly would_be_winners: components["schemas"]["WinnerRef"][] | null;
             readonly entrants_url: string;
             readonly winners_url: string;
         };
@@ -1517,6 +1614,12 @@ export interface components {
             /** @description the screen's link: shown only now, keep it private */
             url: string;
         };
+        /**
+         * @description * `draw` - draw
+         *     * `cancel` - cancel
+         * @enum {string}
+         */
+        SettlesEnum: "draw" | "cancel";
         /** @description What ``onShareAppMessage`` returns, and the mini-program code to save or show. */
         Share: {
             title: string;
@@ -1535,7 +1638,10 @@ export interface components {
             carrier: string;
             tracking_number: string;
         };
-        /** @description An event's card on the square: what every viewer sees alike, memoized per revision. */
+        /**
+         * @description An event's card on the square: fields of the public part, and ``draw_at``, ``lock_at``
+         *     as the square's check of the page read them (``events.read_model.cards`` assembles it).
+         */
         SquareEvent: {
             id: string;
             title: string;
@@ -1589,8 +1695,29 @@ export interface components {
             at: string;
             /** @description the step of the order that named the alternate */
             step: number | null;
-            /** @description the alternate's user id; null: the unit is now unawarded */
+            /** @description the alternate's user id; null: the unit is now unawarded (or, while `pending`, not drawn yet) */
             replacement: string | null;
+            /** @description v3: waiting for its beacon round; the unit has no holder meanwhile */
+            pending: boolean;
+            beacon_round: number | null;
+            beacon: components["schemas"]["Beacon"] | (never | null);
+            /**
+             * Format: date-time
+             * @description v3: when the alternate was drawn (their claim window starts then)
+             */
+            drawn_at: string | null;
+            /** @description v3: the alternate's 0-based place in the sorted entrant list */
+            position: number | null;
+            /**
+             * Format: date-time
+             * @description the replaced holder's claim deadline (null: no claim step); `expired` is valid only at or after it
+             */
+            replaced_deadline?: string | null;
+            /**
+             * Format: date-time
+             * @description the alternate's claim deadline
+             */
+            deadline?: string | null;
         };
         /**
          * @description * `expired` - expired
@@ -1642,6 +1769,9 @@ export interface components {
             /** @description the uploaded avatar; null: none */
             avatar: components["schemas"]["Image"] | (never | null);
         };
+        UserRef: {
+            id: string;
+        };
         /**
          * @description * `unlisted` - unlisted
          *     * `public` - public
@@ -1650,6 +1780,11 @@ export interface components {
         VisibilityEnum: "unlisted" | "public";
         Winner: {
             user: components["schemas"]["User"];
+            prize: components["schemas"]["PrizeRef"];
+        };
+        /** @description A would-be winner of a canceled event: the user's public id and the prize, unit order. */
+        WinnerRef: {
+            user: components["schemas"]["UserRef"];
             prize: components["schemas"]["PrizeRef"];
         };
         Winners: {
@@ -1858,6 +1993,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -1936,8 +2088,15 @@ export interface operations {
                         code: 50200;
                         /** @description For people: Chinese, or English. */
                         msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
+                        /**
+                         * @example {
+                         *       "errcode": 41030
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
                     };
                 };
             };
@@ -1950,7 +2109,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2057,6 +2230,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2248,6 +2438,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -2371,6 +2578,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
             };
             /** @description `42900` Too many requests; try again later. */
             429: {
@@ -2524,6 +2748,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -2532,6 +2765,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -2641,6 +2881,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -2709,7 +2966,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -2784,6 +3055,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -2792,6 +3072,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -2842,6 +3129,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3066,6 +3370,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -3134,7 +3455,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3209,6 +3544,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -3217,6 +3561,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -3330,6 +3681,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -3381,7 +3749,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3482,6 +3864,15 @@ export interface operations {
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *         "fairness": {
+                     *           "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *           "beacon": true,
+                     *           "beacon_chain": {
+                     *             "hash": "string",
+                     *             "name": "iPad Air"
+                     *           },
+                     *           "note": "string"
+                     *         },
                      *         "created_at": "2026-12-01T10:00:00+08:00",
                      *         "status": "init",
                      *         "phase": "init",
@@ -3490,6 +3881,13 @@ export interface operations {
                      *         "lock_at": "2026-12-24T19:59:00+08:00",
                      *         "participant_count": 128,
                      *         "cancel_reason": "",
+                     *         "beacon_wait": {
+                     *           "round": 1,
+                     *           "round_at": "2026-12-24T20:00:00+08:00",
+                     *           "waiting": true,
+                     *           "overdue": true,
+                     *           "settles": "draw"
+                     *         },
                      *         "my_entry": {
                      *           "joined": true,
                      *           "joined_at": "2026-12-02T09:30:00+08:00",
@@ -3633,6 +4031,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -3701,7 +4116,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3861,6 +4290,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -3929,7 +4375,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4049,6 +4509,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40903 | 40905 | 40908;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4291,6 +4768,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -4513,6 +5007,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -4523,6 +5034,235 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimRowList: {
+        parameters: {
+            query?: {
+                /** @description The `next` of the previous page; omit for the first page. */
+                cursor?: string;
+                /** @description Items per page, 1 to 100 (default 20). */
+                page_size?: number;
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "results": [
+                     *           {
+                     *             "id": "c_0123456789abcdef",
+                     *             "user": {
+                     *               "id": "u_3mT9cQ2w",
+                     *               "nickname": "小王",
+                     *               "avatar_url": "https://thirdwx.qlogo.cn/mmopen/vi_32/avatar.png",
+                     *               "avatar": {
+                     *                 "url": "string",
+                     *                 "width": 1,
+                     *                 "height": 1
+                     *               }
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             },
+                     *             "state": "claimed",
+                     *             "deadline": "2026-12-24T20:00:00+08:00",
+                     *             "address": {
+                     *               "name": "张三",
+                     *               "phone": "13800000000",
+                     *               "province": "广东省",
+                     *               "city": "广州市",
+                     *               "county": "天河区",
+                     *               "detail": "<street and number>",
+                     *               "postal_code": "000000"
+                     *             },
+                     *             "code": "",
+                     *             "carrier": "",
+                     *             "tracking_number": "string",
+                     *             "claimed_at": "2026-12-24T20:00:00+08:00",
+                     *             "shipped_at": "2026-12-24T20:00:00+08:00",
+                     *             "erased": true
+                     *           }
+                     *         ],
+                     *         "next": "cD0yMDI2LTEyLTAyKzA5JTNBMzAlM0EwMA=="
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["ClaimRowPage"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4611,6 +5351,12 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description `@<unix seconds>`: deprecated since then (RFC 9745). */
+                    Deprecation?: string;
+                    /** @description The HTTP date after which it may stop working (RFC 8594). */
+                    Sunset?: string;
+                    /** @description The successor (`rel="successor-version"`) and the policy (`rel="deprecation"`). */
+                    Link?: string;
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
@@ -4621,7 +5367,7 @@ export interface operations {
                      *       "msg": "ok",
                      *       "data": [
                      *         {
-                     *           "id": "e_7Kq2xPzM",
+                     *           "id": "c_0123456789abcdef",
                      *           "user": {
                      *             "id": "u_3mT9cQ2w",
                      *             "nickname": "小王",
@@ -4636,19 +5382,19 @@ export interface operations {
                      *             "id": "p_Hx81LmQa",
                      *             "name": "iPad Air"
                      *           },
-                     *           "state": "unclaimed",
+                     *           "state": "claimed",
                      *           "deadline": "2026-12-24T20:00:00+08:00",
                      *           "address": {
-                     *             "name": "iPad Air",
-                     *             "phone": "string",
-                     *             "province": "string",
-                     *             "city": "string",
-                     *             "county": "string",
-                     *             "detail": "string",
-                     *             "postal_code": "string"
+                     *             "name": "张三",
+                     *             "phone": "13800000000",
+                     *             "province": "广东省",
+                     *             "city": "广州市",
+                     *             "county": "天河区",
+                     *             "detail": "<street and number>",
+                     *             "postal_code": "000000"
                      *           },
-                     *           "code": "0a3Xz1000Xy1aB2c3D4e5F6g7H8i9j0k",
-                     *           "carrier": "string",
+                     *           "code": "",
+                     *           "carrier": "",
                      *           "tracking_number": "string",
                      *           "claimed_at": "2026-12-24T20:00:00+08:00",
                      *           "shipped_at": "2026-12-24T20:00:00+08:00",
@@ -4709,6 +5455,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4779,7 +5542,10 @@ export interface operations {
     };
     eventClaimsCsv: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
             header?: {
                 /**
                  * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
@@ -4801,11 +5567,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example u_3mT9cQ2w
-                     *     u_8Jd0aPq1
-                     */
+                    /** @example user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at */
                     "text/csv": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
                 };
             };
             /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
@@ -4852,6 +5631,198 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50302` Prize claims are unavailable right now; try again later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50302;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventClaimsXlsx: {
+        parameters: {
+            query?: {
+                /** @description Only the winners whose claim is in this state. */
+                state?: "claimed" | "expired" | "shipped" | "unclaimed";
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one winner a row */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5082,6 +6053,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -5215,7 +6203,10 @@ export interface operations {
                      *           "scheme": "string",
                      *           "public_key": "string",
                      *           "period": 1,
-                     *           "genesis_time": 1
+                     *           "genesis_time": 1,
+                     *           "group_hash": "string",
+                     *           "beacon_id": "string",
+                     *           "name": "iPad Air"
                      *         },
                      *         "beacon": {
                      *           "round": 1,
@@ -5244,7 +6235,39 @@ export interface operations {
                      *             "reason": "expired",
                      *             "at": "2026-12-24T20:00:00+08:00",
                      *             "step": 1,
-                     *             "replacement": "string"
+                     *             "replacement": "string",
+                     *             "pending": true,
+                     *             "beacon_round": 1,
+                     *             "beacon": {
+                     *               "round": 1,
+                     *               "randomness": "string",
+                     *               "signature": "string",
+                     *               "previous_signature": "string",
+                     *               "relays": [
+                     *                 "string"
+                     *               ]
+                     *             },
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *             "position": 1,
+                     *             "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "without_beacon": true,
+                     *         "reveal_gap_seconds": 1,
+                     *         "claim_days": 1,
+                     *         "cancel_reason": "",
+                     *         "cancel_requested_at": "2026-12-24T20:00:00+08:00",
+                     *         "canceled_at": "2026-12-24T20:00:00+08:00",
+                     *         "would_be_winners": [
+                     *           {
+                     *             "user": {
+                     *               "id": "e_7Kq2xPzM"
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             }
                      *           }
                      *         ],
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
@@ -5337,6 +6360,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40901 | 40902 | 40903 | 40907;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5463,6 +6503,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40906;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5621,6 +6678,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40906;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5793,6 +6867,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -5998,6 +7089,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -6146,6 +7254,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40901 | 40902 | 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6323,6 +7448,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6577,7 +7719,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled., `40904` People have joined: the draw time and prizes can no longer change., `40920` The event is already drawn live. */
+            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled., `40904` People have joined: the draw time and prizes can no longer change., `40930` The event is already drawn live. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -6586,7 +7728,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40901 | 40902 | 40903 | 40904 | 40920;
+                        code: 40901 | 40902 | 40903 | 40904 | 40930;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6604,6 +7746,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6856,6 +8015,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -7084,6 +8260,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -7225,6 +8418,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7443,7 +8653,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40922` The live draw has ended. */
+            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40932` The live draw has ended. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -7452,7 +8662,24 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40903 | 40906 | 40922;
+                        code: 40903 | 40906 | 40932;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7622,6 +8849,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7840,7 +9084,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40922` The live draw has ended. */
+            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40932` The live draw has ended. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -7849,7 +9093,24 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40903 | 40906 | 40922;
+                        code: 40903 | 40906 | 40932;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8068,7 +9329,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40921` The live draw is paused., `40922` The live draw has ended., `40923` A round is being drawn; wait for its result., `40924` Every round has been drawn. */
+            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40931` The live draw is paused., `40932` The live draw has ended., `40933` A round is being drawn; wait for its result., `40934` Every round has been drawn. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -8077,7 +9338,24 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40903 | 40906 | 40921 | 40922 | 40923 | 40924;
+                        code: 40903 | 40906 | 40931 | 40932 | 40933 | 40934;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8259,6 +9537,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -8425,6 +9720,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8605,6 +9917,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -8721,7 +10050,10 @@ export interface operations {
                      *           "scheme": "string",
                      *           "public_key": "string",
                      *           "period": 1,
-                     *           "genesis_time": 1
+                     *           "genesis_time": 1,
+                     *           "group_hash": "string",
+                     *           "beacon_id": "string",
+                     *           "name": "iPad Air"
                      *         },
                      *         "beacon": {
                      *           "round": 1,
@@ -8750,7 +10082,39 @@ export interface operations {
                      *             "reason": "expired",
                      *             "at": "2026-12-24T20:00:00+08:00",
                      *             "step": 1,
-                     *             "replacement": "string"
+                     *             "replacement": "string",
+                     *             "pending": true,
+                     *             "beacon_round": 1,
+                     *             "beacon": {
+                     *               "round": 1,
+                     *               "randomness": "string",
+                     *               "signature": "string",
+                     *               "previous_signature": "string",
+                     *               "relays": [
+                     *                 "string"
+                     *               ]
+                     *             },
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *             "position": 1,
+                     *             "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *             "deadline": "2026-12-24T20:00:00+08:00"
+                     *           }
+                     *         ],
+                     *         "without_beacon": true,
+                     *         "reveal_gap_seconds": 1,
+                     *         "claim_days": 1,
+                     *         "cancel_reason": "",
+                     *         "cancel_requested_at": "2026-12-24T20:00:00+08:00",
+                     *         "canceled_at": "2026-12-24T20:00:00+08:00",
+                     *         "would_be_winners": [
+                     *           {
+                     *             "user": {
+                     *               "id": "e_7Kq2xPzM"
+                     *             },
+                     *             "prize": {
+                     *               "id": "p_Hx81LmQa",
+                     *               "name": "iPad Air"
+                     *             }
                      *           }
                      *         ],
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
@@ -8776,6 +10140,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -8991,6 +10372,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -9150,6 +10548,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -9204,8 +10619,15 @@ export interface operations {
                         code: 50200;
                         /** @description For people: Chinese, or English. */
                         msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
+                        /**
+                         * @example {
+                         *       "errcode": 41030
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
                     };
                 };
             };
@@ -9218,7 +10640,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -9323,6 +10759,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40905;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -9439,7 +10892,22 @@ export interface operations {
                      *         "reason": "expired",
                      *         "at": "2026-12-24T20:00:00+08:00",
                      *         "step": 1,
-                     *         "replacement": "string"
+                     *         "replacement": "string",
+                     *         "pending": true,
+                     *         "beacon_round": 1,
+                     *         "beacon": {
+                     *           "round": 1,
+                     *           "randomness": "string",
+                     *           "signature": "string",
+                     *           "previous_signature": "string",
+                     *           "relays": [
+                     *             "string"
+                     *           ]
+                     *         },
+                     *         "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *         "position": 1,
+                     *         "replaced_deadline": "2026-12-24T20:00:00+08:00",
+                     *         "deadline": "2026-12-24T20:00:00+08:00"
                      *       }
                      *     }
                      */
@@ -9552,6 +11020,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -9694,6 +11179,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -9865,6 +11367,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -9933,7 +11452,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -10070,6 +11603,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -10138,7 +11688,21 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 50300 | 50301;
+                        code: 50300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "errcode": 45009
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's errcode */
+                            errcode?: number;
+                        } | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 50301;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -10219,6 +11783,15 @@ export interface operations {
                      *               }
                      *             ],
                      *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "fairness": {
+                     *               "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *               "beacon": true,
+                     *               "beacon_chain": {
+                     *                 "hash": "string",
+                     *                 "name": "iPad Air"
+                     *               },
+                     *               "note": "string"
+                     *             },
                      *             "created_at": "2026-12-01T10:00:00+08:00",
                      *             "status": "init",
                      *             "phase": "init",
@@ -10227,6 +11800,13 @@ export interface operations {
                      *             "lock_at": "2026-12-24T19:59:00+08:00",
                      *             "participant_count": 128,
                      *             "cancel_reason": "",
+                     *             "beacon_wait": {
+                     *               "round": 1,
+                     *               "round_at": "2026-12-24T20:00:00+08:00",
+                     *               "waiting": true,
+                     *               "overdue": true,
+                     *               "settles": "draw"
+                     *             },
                      *             "my_entry": {
                      *               "joined": true,
                      *               "joined_at": "2026-12-02T09:30:00+08:00",
@@ -10279,6 +11859,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -10442,6 +12039,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -10615,6 +12229,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `41500` Unsupported media type: send application/json. */
             415: {
                 headers: {
@@ -10744,6 +12375,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -10930,6 +12578,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -11132,6 +12797,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -11260,7 +12942,7 @@ export interface operations {
                         data: components["schemas"]["FieldErrors"];
                     } | {
                         /** @enum {integer} */
-                        code: 40001 | 40030 | 40032;
+                        code: 40001 | 40030;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -11278,6 +12960,20 @@ export interface operations {
                         data: {
                             /** @description UPLOAD_MAX_BYTES */
                             max_bytes: number;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40032;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "max_pixels": 40000000
+                         *     }
+                         */
+                        data: {
+                            /** @description UPLOAD_MAX_PIXELS */
+                            max_pixels: number;
                         };
                     };
                 };
@@ -11309,6 +13005,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -11461,6 +13174,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `42900` Too many requests; try again later. */
             429: {
                 headers: {
@@ -11585,7 +13315,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40311` The WeChat callback signature is invalid. */
+            /** @description `40311` The WeChat callback signature is invalid., `40312` The WeChat callback's timestamp is outside the accepted window., `40313` This WeChat callback was already received., `40314` WeChat callbacks must use the safe (encrypted) mode. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -11594,7 +13324,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40311;
+                        code: 40311 | 40312 | 40313 | 40314;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -11612,6 +13342,23 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */

@@ -1,7 +1,7 @@
 """Mini-program codes: ``wxacode.getUnlimited`` (POST /wxa/getwxacodeunlimit).
 
 WeChat answers the image itself on success and a JSON ``errcode`` on failure, with the same
-HTTP status. The access token is the shared, cached stable token of ``wechat_messages``; a
+HTTP status. The access token is the shared, cached stable token of ``wechat.access_token``; a
 rejected one is replaced once, as for messages. Codes are made once per thing shared and
 stored by the caller (``events.services.event_share_image``): the API has a rate limit and
 every code for the same scene is the same picture.
@@ -11,9 +11,9 @@ import logging
 
 from django.conf import settings
 
-from accounts.wechat import request_wechat
-from accounts.wechat_messages import TOKEN_REJECTED, get_access_token, invalidate_access_token
 from lottery_site.errors import ApplicationError
+from wechat.access_token import TOKEN_REJECTED, get_access_token, invalidate_access_token
+from wechat.client import request_wechat
 
 logger = logging.getLogger(__name__)
 

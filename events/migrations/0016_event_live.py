@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0013_db_defaults'),
+        ('events', '0015_fairness_v3'),
     ]
 
     operations = [

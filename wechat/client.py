@@ -1,14 +1,13 @@
 """A small client for WeChat's server API (https://api.weixin.qq.com by default).
 
-One ``requests.Session`` per process, connect and read timeouts on every call, and WeChat's
-``errcode`` values mapped to our API errors. Nothing here logs a ``session_key`` or a secret.
+One ``requests.Session`` per process, connect and read timeouts on every call, every call counted
+and timed, and a WeChat that does not answer usably mapped to our API errors (502/503). What each
+API's ``errcode`` values mean is its own module's business. Nothing here logs a secret.
 """
 
-import hashlib
 import logging
 import os
 import time
-from dataclasses import dataclass
 
 import requests
 from django.conf import settings
@@ -17,16 +16,6 @@ from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
-
-# errcode -> our error name. Unknown non-zero codes are a bad gateway: WeChat said something we
-# did not expect, and the caller can do nothing about it.
-JSCODE2SESSION_ERRORS = {
-    40029: "wechat_code_invalid",  # invalid code
-    40163: "wechat_code_invalid",  # code already used
-    45011: "wechat_rate_limited",  # too frequent (100 per minute per user)
-    40226: "wechat_risky_user",  # high-risk user, login intercepted
-    -1: "wechat_unavailable",  # system busy
-}
 
 # How WeChat failing to answer maps onto our two codes (docs/api.md, error catalogue):
 # 503 50300 "unavailable": we got no answer (connection error, timeout), or WeChat said it is
@@ -55,16 +44,6 @@ def http() -> requests.Session:
     return _session
 
 
-@dataclass(frozen=True)
-class WeChatSession:
-    openid: str
-    session_key: str
-    unionid: str | None = None
-
-    def __repr__(self) -> str:  # keep session_key out of tracebacks and debug logs
-        return f"WeChatSession(openid={self.openid!r}, unionid={self.unionid!r})"
-
-
 def _timeout() -> tuple[float, float]:
     return (settings.WECHAT_CONNECT_TIMEOUT, settings.WECHAT_READ_TIMEOUT)
 
@@ -80,10 +59,7 @@ def call_wechat(method: str, path: str, **kwargs) -> dict:
     except _CallFailed as failure:
         metrics.observe_wechat_call(path, failure.label, started)
         raise failure.error from None
-    errcode = payload.get("errcode") or 0
-    metrics.observe_wechat_call(
-        path, errcode if isinstance(errcode, int) else "bad_response", started
-    )
+    metrics.observe_wechat_call(path, payload.get("errcode") or 0, started)
     return payload
 
 
@@ -135,38 +111,10 @@ def _json(response: requests.Response, path: str) -> dict:
         raise _CallFailed("bad_response", "wechat_bad_gateway") from None
     if not isinstance(payload, dict):
         raise _CallFailed("bad_response", "wechat_bad_gateway")
+    # WeChat's errcode is an integer: anything else is not an answer we understand, and callers
+    # look it up in dicts and sets (a list there would be a TypeError, a 500).
+    errcode = payload.get("errcode")
+    if errcode is not None and type(errcode) is not int:
+        logger.warning("wechat %s answered a %s errcode", path, type(errcode).__name__)
+        raise _CallFailed("bad_response", "wechat_bad_gateway")
     return payload
-
-
-def code_to_session(code: str) -> WeChatSession:
-    """Exchange a ``wx.login()`` code for the user's openid (jscode2session)."""
-    if settings.WECHAT_DEV_LOGIN:
-        return _development_session(code)
-    payload = call_wechat(
-        "GET",
-        "/sns/jscode2session",
-        params={
-            "appid": settings.WECHAT_APP_ID,
-            "secret": settings.WECHAT_APP_SECRET,
-            "js_code": code,
-            "grant_type": "authorization_code",
-        },
-    )
-    errcode = payload.get("errcode") or 0
-    if errcode:
-        logger.info("jscode2session refused: errcode=%s errmsg=%s", errcode, payload.get("errmsg"))
-        raise ApplicationError(JSCODE2SESSION_ERRORS.get(errcode, "wechat_bad_gateway"))
-    openid, session_key = payload.get("openid"), payload.get("session_key")
-    if not isinstance(openid, str) or not openid or not isinstance(session_key, str):
-        logger.warning("jscode2session answered without openid/session_key")
-        raise ApplicationError("wechat_bad_gateway")
-    unionid = payload.get("unionid")
-    return WeChatSession(
-        openid=openid, session_key=session_key, unionid=unionid if unionid else None
-    )
-
-
-def _development_session(code: str) -> WeChatSession:
-    """DEBUG without WECHAT_APP_ID: any code logs in; the same code is always the same user."""
-    digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
-    return WeChatSession(openid=f"dev_{digest[:28]}", session_key="")
