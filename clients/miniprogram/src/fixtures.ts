@@ -347,7 +347,7 @@ export const fixtures: Fixtures = {
         "msg": "ok",
         "data": {
           "id": "e_0000000000000003",
-          "title": "取消资格",
+          "title": "年会现场",
           "description": "",
           "draw_mode": "manual",
           "target_participants": null,
@@ -368,7 +368,7 @@ export const fixtures: Fixtures = {
           "prizes": [
             {
               "id": "p_0000000000000003",
-              "name": "京东卡",
+              "name": "一等奖",
               "quantity": 1,
               "image": null
             }
@@ -380,7 +380,7 @@ export const fixtures: Fixtures = {
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:14+08:00",
+          "created_at": "2026-12-01T10:00:19+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -408,30 +408,30 @@ export const fixtures: Fixtures = {
         "msg": "ok",
         "data": {
           "algorithm": "sha256-fisher-yates-v3",
-          "event_id": "e_0000000000000003",
+          "event_id": "e_0000000000000004",
           "status": "opened",
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
+          "commitment": "0000000000000000000000000000000000000000000000000000000000000003",
           "entrant_count": 1,
-          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000003",
-          "seed": "0000000000000000000000000000000000000000000000000000000000000004",
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "seed": "0000000000000000000000000000000000000000000000000000000000000005",
           "prizes": [
             {
-              "id": "p_0000000000000003",
+              "id": "p_0000000000000004",
               "name": "京东卡",
               "quantity": 1,
               "image": null
             }
           ],
-          "prizes_digest": "0000000000000000000000000000000000000000000000000000000000000005",
+          "prizes_digest": "0000000000000000000000000000000000000000000000000000000000000006",
           "beacon_round": null,
           "beacon_chain": null,
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
           "committed_at": "2026-12-01T10:00:14+08:00",
-          "lock_at": "2026-12-01T10:00:16+08:00",
-          "locked_at": "2026-12-01T10:00:16+08:00",
+          "lock_at": "2026-12-01T10:00:15+08:00",
+          "locked_at": "2026-12-01T10:00:15+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:17+08:00",
+          "drawn_at": "2026-12-01T10:00:16+08:00",
           "max_substitutions": 3,
           "substitutions": [],
           "without_beacon": true,
@@ -441,8 +441,8 @@ export const fixtures: Fixtures = {
           "cancel_requested_at": null,
           "canceled_at": null,
           "would_be_winners": null,
-          "entrants_url": "/api/v1/events/e_0000000000000003/entrants",
-          "winners_url": "/api/v1/events/e_0000000000000003/winners"
+          "entrants_url": "/api/v1/events/e_0000000000000004/entrants",
+          "winners_url": "/api/v1/events/e_0000000000000004/winners"
         }
       },
       "header": {
@@ -466,7 +466,7 @@ export const fixtures: Fixtures = {
           "included": true,
           "position": 0,
           "entrant_count": 1,
-          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000006",
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000007",
           "locked_at": "2026-12-01T10:00:10+08:00"
         }
       },
@@ -539,7 +539,7 @@ export const fixtures: Fixtures = {
               }
             }
           ],
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
           "fairness": {
             "algorithm": "sha256-fisher-yates-v3",
             "beacon": false,
@@ -581,7 +581,7 @@ export const fixtures: Fixtures = {
         "data": {
           "event_id": "e_0000000000000003",
           "joined": true,
-          "joined_at": "2026-12-01T10:00:15+08:00"
+          "joined_at": "2026-12-01T10:00:21+08:00"
         }
       },
       "header": {
@@ -597,10 +597,10 @@ export const fixtures: Fixtures = {
           "algorithm": "sha256-fisher-yates-v3",
           "event_id": "e_0000000000000002",
           "status": "opened",
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
           "entrant_count": 1,
-          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000006",
-          "seed": "0000000000000000000000000000000000000000000000000000000000000008",
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000007",
+          "seed": "0000000000000000000000000000000000000000000000000000000000000009",
           "prizes": [
             {
               "id": "p_0000000000000002",
@@ -613,7 +613,7 @@ export const fixtures: Fixtures = {
               }
             }
           ],
-          "prizes_digest": "0000000000000000000000000000000000000000000000000000000000000009",
+          "prizes_digest": "000000000000000000000000000000000000000000000000000000000000000a",
           "beacon_round": null,
           "beacon_chain": null,
           "beacon": null,
@@ -715,7 +715,7 @@ export const fixtures: Fixtures = {
               }
             }
           ],
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
           "fairness": {
             "algorithm": "sha256-fisher-yates-v3",
             "beacon": false,
@@ -751,12 +751,12 @@ export const fixtures: Fixtures = {
         "data": {
           "unit": 0,
           "prize": {
-            "id": "p_0000000000000003",
+            "id": "p_0000000000000004",
             "name": "京东卡"
           },
           "replaced": "u_0000000000000001",
           "reason": "fake_account",
-          "at": "2026-12-01T10:00:18+08:00",
+          "at": "2026-12-01T10:00:17+08:00",
           "step": null,
           "replacement": null,
           "pending": false,
@@ -814,6 +814,554 @@ export const fixtures: Fixtures = {
         "Content-Type": "application/json"
       }
     },
+    "liveEnd": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 8,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "ended",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "drawn",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "entrant_count": 1,
+              "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+              "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+              "beacon_round": null,
+              "locked_at": "2026-12-01T10:00:27+08:00",
+              "reveal_at": "2026-12-01T10:00:27+08:00",
+              "winners": [
+                {
+                  "name": "o***r",
+                  "avatar": "",
+                  "id": "u_0000000000000001",
+                  "prize": {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖"
+                  }
+                }
+              ],
+              "unawarded": [],
+              "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+              "beacon": null,
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000e",
+              "drawn_at": "2026-12-01T10:00:28+08:00"
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveGet": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 8,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "ended",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "drawn",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "entrant_count": 1,
+              "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+              "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+              "beacon_round": null,
+              "locked_at": "2026-12-01T10:00:27+08:00",
+              "reveal_at": "2026-12-01T10:00:27+08:00",
+              "winners": [
+                {
+                  "name": "o***r",
+                  "avatar": "",
+                  "id": "u_0000000000000001",
+                  "prize": {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖"
+                  }
+                }
+              ],
+              "unawarded": [],
+              "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+              "beacon": null,
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000e",
+              "drawn_at": "2026-12-01T10:00:28+08:00"
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveLock": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 3,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "locked",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "planned",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "entrant_count": null,
+              "beacon_round": null,
+              "locked_at": null,
+              "reveal_at": null,
+              "beacon": null,
+              "drawn_at": null
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveMessages": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "messages": [
+            {
+              "seq": 1,
+              "type": "started",
+              "at": "2026-12-01T10:00:20+08:00",
+              "data": {
+                "rounds": 1
+              }
+            },
+            {
+              "seq": 2,
+              "type": "screen_revoked",
+              "at": "2026-12-01T10:00:23+08:00",
+              "data": {
+                "screen": "s_0000000000000001"
+              }
+            },
+            {
+              "seq": 3,
+              "type": "locked",
+              "at": "2026-12-01T10:00:24+08:00",
+              "data": {
+                "count": 1,
+                "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+                "locked_at": "2026-12-01T10:00:24+08:00"
+              }
+            },
+            {
+              "seq": 4,
+              "type": "paused",
+              "at": "2026-12-01T10:00:25+08:00",
+              "data": {}
+            },
+            {
+              "seq": 5,
+              "type": "resumed",
+              "at": "2026-12-01T10:00:26+08:00",
+              "data": {}
+            },
+            {
+              "seq": 6,
+              "type": "round_locked",
+              "at": "2026-12-01T10:00:27+08:00",
+              "data": {
+                "round": 1,
+                "prizes": [
+                  {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖",
+                    "quantity": 1
+                  }
+                ],
+                "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+                "entrant_count": 1,
+                "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+                "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+                "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+                "beacon_round": null,
+                "locked_at": "2026-12-01T10:00:27+08:00",
+                "reveal_at": "2026-12-01T10:00:27+08:00"
+              }
+            },
+            {
+              "seq": 7,
+              "type": "round_drawn",
+              "at": "2026-12-01T10:00:28+08:00",
+              "data": {
+                "round": 1,
+                "prizes": [
+                  {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖",
+                    "quantity": 1
+                  }
+                ],
+                "winners": [
+                  {
+                    "name": "o***r",
+                    "avatar": "",
+                    "id": "u_0000000000000001",
+                    "prize": {
+                      "id": "p_0000000000000003",
+                      "name": "一等奖"
+                    }
+                  }
+                ],
+                "unawarded": [],
+                "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+                "beacon": null,
+                "result_digest": "000000000000000000000000000000000000000000000000000000000000000e",
+                "drawn_at": "2026-12-01T10:00:28+08:00"
+              }
+            }
+          ],
+          "seq": 7
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveNextRound": {
+      "status": 202,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 7,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "locked",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "drawn",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "entrant_count": 1,
+              "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+              "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+              "beacon_round": null,
+              "locked_at": "2026-12-01T10:00:27+08:00",
+              "reveal_at": "2026-12-01T10:00:27+08:00",
+              "winners": [
+                {
+                  "name": "o***r",
+                  "avatar": "",
+                  "id": "u_0000000000000001",
+                  "prize": {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖"
+                  }
+                }
+              ],
+              "unawarded": [],
+              "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+              "beacon": null,
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000e",
+              "drawn_at": "2026-12-01T10:00:28+08:00"
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "livePause": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 4,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "paused",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "planned",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "entrant_count": null,
+              "beacon_round": null,
+              "locked_at": null,
+              "reveal_at": null,
+              "beacon": null,
+              "drawn_at": null
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveProof": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "algorithm": "live-round-v1",
+          "event_id": "e_0000000000000003",
+          "entrant_count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "rounds": [
+            {
+              "round": 1,
+              "status": "drawn",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "prizes_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+              "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+              "entrant_count": 1,
+              "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+              "locked_at": "2026-12-01T10:00:27+08:00",
+              "reveal_gap_seconds": 0,
+              "beacon_chain": null,
+              "beacon_round": null,
+              "without_beacon": true,
+              "beacon": null,
+              "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+              "drawn_at": "2026-12-01T10:00:28+08:00",
+              "winners": [
+                {
+                  "user": {
+                    "id": "u_0000000000000001"
+                  },
+                  "prize": {
+                    "id": "p_0000000000000003"
+                  }
+                }
+              ],
+              "unawarded": [],
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000e"
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveResume": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 5,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "locked",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "planned",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "entrant_count": null,
+              "beacon_round": null,
+              "locked_at": null,
+              "reveal_at": null,
+              "beacon": null,
+              "drawn_at": null
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveScreenCreate": {
+      "status": 201,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "id": "s_0000000000000001",
+          "created_at": "2026-12-01T10:00:22+08:00",
+          "revoked_at": null,
+          "url": "https://api.example.com/live/screen/screen-token-1/"
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveScreenList": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": [
+          {
+            "id": "s_0000000000000001",
+            "created_at": "2026-12-01T10:00:22+08:00",
+            "revoked_at": null
+          }
+        ]
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveScreenRevoke": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "id": "s_0000000000000001",
+          "created_at": "2026-12-01T10:00:22+08:00",
+          "revoked_at": "2026-12-01T10:00:23+08:00"
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveStart": {
+      "status": 201,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 1,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "open",
+          "count": 0,
+          "entrants_digest": null,
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "planned",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "entrant_count": null,
+              "beacon_round": null,
+              "locked_at": null,
+              "reveal_at": null,
+              "beacon": null,
+              "drawn_at": null
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
     "meDataGet": {
       "status": 200,
       "body": {
@@ -864,7 +1412,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "deleted_at": "2026-12-01T10:00:19+08:00"
+          "deleted_at": "2026-12-01T10:00:18+08:00"
         }
       },
       "header": {
@@ -914,7 +1462,7 @@ export const fixtures: Fixtures = {
                   }
                 }
               ],
-              "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+              "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
               "fairness": {
                 "algorithm": "sha256-fisher-yates-v3",
                 "beacon": false,
