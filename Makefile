@@ -7,7 +7,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: run test setup system-deps venv migrate lint fmt check-migrations requirements requirements-check ci clean
 
-## run: set everything up, then start web (gunicorn) + Celery worker + Celery beat; Ctrl-C stops all
+## run: set everything up, then start web (gunicorn) + Celery worker + Celery beat + live
+## (uvicorn: the big screen's websockets on LIVE_PORT, 8001); Ctrl-C stops all
+run: export LIVE_WS_PORT ?= $(or $(LIVE_PORT),8001)
 run: setup
 	@if [ -z "$$DJANGO_DEBUG" ] && [ -z "$$DJANGO_SECRET_KEY" ]; then \
 	  echo "No DJANGO_SECRET_KEY set: running in development mode (DJANGO_DEBUG=1)."; fi

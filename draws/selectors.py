@@ -41,6 +41,7 @@ def events_due_for_draw(*, now: datetime) -> list[int]:
         Event.objects.filter(
             Event.draw_due_q(now=now) | Q(cancel_requested_at__isnull=False),
             status=Event.Status.OPENING,
+            live=False,  # live: drawn by its host
         )
         .order_by("draw_at")
         .values_list("pk", flat=True)
@@ -58,11 +59,13 @@ def overdue_counts(*, now: datetime, grace: timedelta) -> dict[str, int]:
     draw_due = Event.draw_due_q(now=before)
     return {
         "lock": Event.objects.filter(status=Event.Status.INIT, lock_at__lte=before).count(),
-        "draw": Event.objects.filter(draw_due, status=Event.Status.OPENING).count(),
+        "draw": Event.objects.filter(draw_due, status=Event.Status.OPENING, live=False).count(),
     }
 
 
 def is_due_for_draw(event: Event, *, now: datetime) -> bool:
+    if event.live:  # drawn round by round by its host (the live app), never in one draw
+        return False
     return event.draw_due_at <= now or event.cancel_requested_at is not None
 
 

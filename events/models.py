@@ -169,6 +169,11 @@ class Event(models.Model):
         _("entry changes"), default=0, db_default=0, editable=False
     )
 
+    # Drawn live, round by round on its host's command (the live app, docs/live.md): the
+    # sweeper locks it on schedule like any event but never draws it. Set once, by
+    # ``live.services.live_start``, while nobody has joined.
+    live = models.BooleanField(_("live draw"), default=False, db_default=False, editable=False)
+
     # Verifiable fairness (docs/fairness.md): the seed is secret until the draw; its SHA-256 is
     # public from creation. The entrant count and digest are frozen at the lock.
     seed = models.BinaryField(_("seed"), max_length=32, editable=False)

@@ -257,6 +257,14 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "该用户不是本活动的中奖者",
         "That user does not hold a prize in this event.",
     ),
+    ("live_not_found", 40420, 404, "该活动不是现场开奖活动", "This event is not drawn live."),
+    (
+        "screen_link_invalid",
+        40421,
+        404,
+        "大屏链接不存在或已被撤销",
+        "The screen link does not exist or was revoked.",
+    ),
     ("method_not_allowed", 40500, 405, "不支持该请求方法", "Method not allowed."),
     ("not_acceptable", 40600, 406, "无法提供所请求的格式", "Cannot satisfy the Accept header."),
     ("conflict", 40900, 409, "操作与当前状态冲突", "The request conflicts with the current state."),
@@ -323,6 +331,17 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "你发起的抽奖尚未结束或奖品尚未发出，请先处理后再注销账号",
         "Events you created are still open or have prizes to ship: settle them first.",
     ),
+    ("live_already", 40930, 409, "活动已是现场开奖", "The event is already drawn live."),
+    ("live_paused", 40931, 409, "现场开奖已暂停", "The live draw is paused."),
+    ("live_ended", 40932, 409, "现场开奖已结束", "The live draw has ended."),
+    (
+        "live_round_in_progress",
+        40933,
+        409,
+        "本轮正在开奖，请稍候",
+        "A round is being drawn; wait for its result.",
+    ),
+    ("live_no_rounds_left", 40934, 409, "所有轮次都已开奖", "Every round has been drawn."),
     ("payload_too_large", 41300, 413, "请求体过大", "The request body is too large."),
     # A URL longer than API_MAX_URL_BYTES (path and query); longer ones still are refused by
     # nginx or gunicorn before they reach us (docs/api.md, "Limits").

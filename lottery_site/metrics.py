@@ -168,6 +168,28 @@ REDIS_UP = Gauge(
 )
 
 
+# --- Live draws (live/) ---------------------------------------------------------------------
+# "livesum": the sockets open now, over the websocket processes alive (an exited process's
+# count drops out: mark_process_dead at its exit).
+LIVE_SOCKETS = Gauge(
+    "lottery_live_sockets",
+    "Websockets connected to live events now, over every websocket process.",
+    multiprocess_mode="livesum",
+)
+PUSH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+LIVE_PUSH_LATENCY = Histogram(
+    "lottery_live_push_seconds",
+    "Time from a live message's writing to its frame handed to the last socket of a process.",
+    buckets=PUSH_BUCKETS,
+)
+LIVE_MESSAGES = Counter(
+    "lottery_live_messages",
+    "Messages appended to live events' logs, by kind (joins, round_drawn, ...).",
+    ["kind"],
+)
+LIVE_ROUNDS_DRAWN = Counter("lottery_live_rounds_drawn", "Live rounds drawn.")
+
+
 # --- Recording helpers ----------------------------------------------------------------------
 
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "events",
     "draws",
     "notifications",
+    "live",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +101,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "lottery_site.urls"
 WSGI_APPLICATION = "lottery_site.wsgi.application"
+# The websockets (live draws) run in their own ASGI process (bin/serve-live, uvicorn); the API
+# stays on gunicorn. The routes are named here, as the URL root names the apps' URLs.
+ASGI_APPLICATION = "lottery_site.asgi.application"
+LIVE_WEBSOCKET_ROUTES = "live.routing.websocket_urlpatterns"
 
 TEMPLATES = [
     {
@@ -375,6 +380,9 @@ SPECTACULAR_SETTINGS = {
         "PurposeEnum": "accounts.serializers.CLIENT_UPLOAD_PURPOSES",
         "UploadPurposeEnum": "accounts.serializers.UPLOAD_PURPOSES",
         "ConsentSourceEnum": "accounts.serializers.CONSENT_SOURCES",
+        "LiveRoundStatusEnum": "live.serializers.ROUND_STATUSES",
+        "LivePhaseEnum": "live.serializers.PHASES",
+        "LiveMessageTypeEnum": "live.serializers.MESSAGE_TYPES",
     },
 }
 
@@ -523,7 +531,50 @@ DRAND_GENESIS_TIME = env_int("DRAND_GENESIS_TIME", 0) or None
 DRAND_MAX_WAIT_SECONDS = env_int("DRAND_MAX_WAIT_SECONDS", 600)
 DRAND_TIMEOUT_SECONDS = env_int("DRAND_TIMEOUT_SECONDS", 5)
 
+# --- Live draws on the big screen (live/, docs/live.md) ---------------------------------------
+# The channel layer tells every websocket process that an event's log has a new message: Redis
+# when REDIS_URL is set, else each process on its own (in-memory), the ticks carrying the rest.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # A reader blocks up to 5 s (channels_redis's BZPOPMIN): its socket must wait
+                # longer (redis-py 8's default read timeout cut it at 5 s, a receive failing
+                # every 5 s); a pool that runs out raises at once, hence a large one.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": max(REDIS_CONNECT_TIMEOUT, 1.0),
+                        "max_connections": env_int("LIVE_REDIS_MAX_CONNECTIONS", 2000),
+                    }
+                ],
+                "prefix": f"{os.environ.get('CACHE_KEY_PREFIX', 'lottery')}:asgi",
+                "expiry": 30,
+                "capacity": 1000,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Each websocket process reads each watched event's log at least this often (and at once when
+# told), and turns the joins since into one message while the event is open.
+LIVE_TICK_SECONDS = env_float("LIVE_TICK_SECONDS", 0.5)
+# A socket that reconnects further behind than this many messages gets a snapshot instead.
+LIVE_REPLAY_MAX = env_int("LIVE_REPLAY_MAX", 500)
+# The sweeper that draws locked rounds whose task was lost (beat).
+LIVE_SWEEP_INTERVAL_SECONDS = env_int("LIVE_SWEEP_INTERVAL_SECONDS", 2)
+# Where the big screen opens its websocket: unset, its own origin (nginx sends /ws/ to the live
+# process); a port, the page's host on that port (make run: the live process's LIVE_PORT).
+LIVE_WS_PORT = os.environ.get("LIVE_WS_PORT", "")
+
 CELERY_BEAT_SCHEDULE = {
+    "live.sweep": {
+        "task": "live.tasks.sweep",
+        "schedule": float(LIVE_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": float(LIVE_SWEEP_INTERVAL_SECONDS)},
+    },
     "draws.sweep": {
         "task": "draws.tasks.sweep",
         "schedule": float(LOTTERY_SWEEP_INTERVAL_SECONDS),

@@ -23,9 +23,12 @@ urlpatterns = [
     path("api/v1/", include("draws.urls")),
     path("api/v1/", include("notifications.urls")),
     path("api/v1/", include("clientconfig.urls")),
+    path("api/v1/", include("live.urls")),
     # Anything else under /api/ is a JSON 404 in the envelope, never Django's HTML page.
     re_path(r"^api/", views.api_not_found),
     path("admin/", admin.site.urls),
+    # The live draws' big screen (an HTML page opened by its link's token).
+    path("", include("live.page_urls")),
 ]
 
 # Development serves uploaded pictures itself (static() is empty with DEBUG off); in production

@@ -243,6 +243,21 @@ def throttle_counts(pair: Pair) -> None:
     assert allowed_on_b < USER_RATE // 2  # the rate is the two servers' together
 
 
+def live_frames(pair: Pair) -> None:
+    """Never stale: a live event's log is append-only, so what a hub encoded stays true. The
+    hubs run in the live process; through the web servers, a message written through A is in
+    the log read through B at once."""
+    creator = pair.token(UserFactory())
+    event = pair.event(pair.a, creator)
+    status, envelope, _ = call("POST", f"{pair.a}/api/v1/events/{event['id']}/live", token=creator)
+    assert status in (200, 201), envelope
+    status, envelope, _ = call(
+        "GET", f"{pair.b}/api/v1/events/{event['id']}/live/messages", token=creator
+    )
+    assert status == 200, envelope
+    assert [m["type"] for m in envelope["data"]["messages"]][:1] == ["started"]
+
+
 SCENARIOS = {
     "event.refs": event_refs,
     "event.public": event_public,
@@ -255,11 +270,13 @@ SCENARIOS = {
     "auth.inactive_users": auth_tokens_and_bans,
     "auth.consented": auth_consented,
     "throttle.counts": throttle_counts,
+    "live.frames": live_frames,
 }
 
 
 def test_every_registered_cache_has_a_scenario_across_two_servers():
     import events.read_model  # noqa: F401
+    import live.hub  # noqa: F401 - the live process's hubs (served by ASGI, not by a URL)
     import lottery_site.urls  # noqa: F401 - every module with a cache
 
     assert set(SCENARIOS) == {cache.name for cache in caches.registered()}

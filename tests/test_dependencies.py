@@ -1,6 +1,7 @@
 """Dependencies point one way (README, "Layout"): each package imports only those below it.
 
     lottery_site  <-  wechat  <-  accounts  <-  events  <-  draws, notifications, clientconfig
+                                                          draws <-  live
 
 ``lottery_site`` is the plumbing and imports no app; it names them only as strings (settings,
 the URL root), which is wiring, not a dependency. ``wechat`` is WeChat's server API (no models),
@@ -24,6 +25,8 @@ BELOW = {
     "draws": {"events", "accounts", "wechat", "lottery_site"},
     "notifications": {"events", "accounts", "wechat", "lottery_site"},
     "clientconfig": {"events", "accounts", "wechat", "lottery_site"},
+    # Live draws: an event drawn round by round with the draws' allocator and lock.
+    "live": {"draws", "events", "accounts", "wechat", "lottery_site"},
 }
 OURS = {*BELOW, "tests", "bench", "tools"}
 

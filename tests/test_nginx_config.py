@@ -61,7 +61,7 @@ def nginx_t(nginx: str, prefix: Path) -> subprocess.CompletedProcess:
 
 def test_production_examples_pass_nginx_t(tmp_path):
     nginx, _ = prefix_for(tmp_path)
-    for name in ("http.conf", "https.conf", "upstream.conf"):
+    for name in ("http.conf", "https.conf", "upstream.conf", "live-upstream.conf"):
         text = (EXAMPLES / name).read_text()
         text = (
             text.replace(

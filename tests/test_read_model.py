@@ -75,6 +75,7 @@ SERVICES = (
     "events/claims.py",
     "draws/services.py",
     "draws/substitutions.py",
+    "live/services.py",
 )
 SHOWN = {"Event", "Entry", "Prize"}
 WRITES = {"update", "create", "delete", "bulk_create", "bulk_update", "get_or_create"}
@@ -165,7 +166,7 @@ def prize_add(*, event):
 def test_only_the_services_write_events_entries_and_prizes():
     """Everything else goes through them (and so through the hook)."""
     found = []
-    for package in ("accounts", "events", "draws", "notifications", "clientconfig"):
+    for package in ("accounts", "events", "draws", "notifications", "clientconfig", "live"):
         for path in sorted((ROOT / package).rglob("*.py")):
             module = str(path.relative_to(ROOT))
             # The hook itself moves the revision.
@@ -243,6 +244,7 @@ def test_each_write_of_an_events_life_tells_the_hook(monkeypatch, creator, setti
 
 def _every_cache():
     import events.read_model  # noqa: F401
+    import live.hub  # noqa: F401 - the live process's hubs (served by ASGI, not by a URL)
     import lottery_site.urls  # noqa: F401 - every view, and so every module with a cache
 
     return caches.registered()

@@ -16,7 +16,12 @@ from django.conf import settings
 
 REPO = Path(__file__).resolve().parent.parent
 UNITS = REPO / "deploy" / "systemd"
-NAMES = ["lottery-web.service", "lottery-worker.service", "lottery-beat.service"]
+NAMES = [
+    "lottery-web.service",
+    "lottery-worker.service",
+    "lottery-beat.service",
+    "lottery-live.service",
+]
 BACKUP = "lottery-backup.service"
 UNITS_WITH_A_PROCESS = [*NAMES, BACKUP]
 TMPFILES = UNITS / "lottery.tmpfiles"
@@ -80,6 +85,15 @@ def test_web_runs_bin_serve_web_and_waits_longer_than_gunicorns_graceful_timeout
     assert unit["ExecStart"] == ["/srv/lottery/bin/serve-web"]
     assert unit["Type"] == ["notify"]  # gunicorn sends READY=1
     assert seconds(unit["TimeoutStopSec"][0]) > graceful_timeout_of_serve_web()
+
+
+def test_live_runs_bin_serve_live_and_waits_longer_than_uvicorns_graceful_shutdown():
+    unit = service("lottery-live.service")
+    assert unit["ExecStart"] == ["/srv/lottery/bin/serve-live"]
+    graceful = int(
+        re.search(r"--timeout-graceful-shutdown (\d+)", (REPO / "bin/serve-live").read_text())[1]
+    )
+    assert seconds(unit["TimeoutStopSec"][0]) > graceful
 
 
 def test_worker_waits_for_the_longest_task_to_end_by_its_own_time_limit():

@@ -88,6 +88,9 @@ class InputError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--live" in argv:  # the rounds of a live draw (docs/fairness.md, "Live rounds")
+        return live_main(argv)
     args = _parse_args(argv)
     try:
         proof = load_proof(args.proof)
@@ -268,6 +271,12 @@ def first_round_from(chain: dict[str, Any], moment: datetime) -> int:
         period = timedelta(seconds=chain["period"])
         number = 1 + elapsed // period + (1 if elapsed % period else 0)
     return number
+
+
+def _unix(value: Any) -> float | None:
+    """A proof's ISO time as a Unix timestamp (live rounds), None when absent or malformed."""
+    moment = when(value)
+    return None if moment is None else moment.timestamp()
 
 
 def when(value: Any) -> datetime | None:
@@ -958,6 +967,143 @@ def _summary(
         units = sum(entry.get("unawarded_units", entry.get("quantity", 0)) for entry in unawarded)
         text += f"; {units} prize unit(s) unawarded, as expected"
     return text + "."
+
+
+# --- live rounds (docs/fairness.md, "Live rounds") --------------------------------------------
+
+LIVE = "live-round-v1"
+
+
+def live_main(argv: list[str]) -> int:
+    """tools/verify_draw.py --live --proof LIVE_PROOF.json --entrants ENTRANTS.txt"""
+    parser = argparse.ArgumentParser(
+        description="Check every round of a live draw (live-round-v1) and the chain between them."
+    )
+    parser.add_argument("--live", action="store_true", required=True)
+    parser.add_argument("--proof", type=Path, required=True, help="GET /events/{id}/live/proof")
+    parser.add_argument("--entrants", type=Path, required=True, help="the event's entrant list")
+    args = parser.parse_args(argv)
+    try:
+        proofs = _unwrap_envelope(_read_json(args.proof))
+        keys = load_entrants(args.entrants)
+        problems, notes = check_live(proofs, keys)
+    except InputError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    for note in notes:
+        print(f"WARNING: {note}")
+    if problems:
+        print(
+            f"NOT CONFIRMED: live draw {proofs.get('event_id', '?')}: {len(problems)} problem(s):"
+        )
+        for problem in problems:
+            print(f"  - {problem}")
+        if all(NO_BEACON in problem for problem in problems):  # "round N: missing beacon: ..."
+            return EXIT_MISSING_BEACON
+        return EXIT_NOT_CONFIRMED
+    drawn = [r for r in proofs["rounds"] if r.get("status") == "drawn"]
+    print(
+        f"OK: live draw {proofs.get('event_id', '?')}: {len(drawn)} round(s) confirmed, "
+        "each chained to the one before it."
+    )
+    if any(note.startswith("beacon signature NOT checked") for note in notes):
+        return EXIT_SIGNATURE_NOT_CHECKED
+    return EXIT_CONFIRMED
+
+
+def check_live(proofs: Any, keys: list[str]) -> tuple[list[str], list[str]]:
+    """(problems, notes) of a live draw's round proofs over the event's frozen entrant list."""
+    if not isinstance(proofs, dict) or proofs.get("algorithm") != LIVE:
+        return [f"not a {LIVE} proof"], []
+    rounds = proofs.get("rounds")
+    if not isinstance(rounds, list):
+        raise InputError("live proof field 'rounds' must be a list")
+    keys = sorted(keys)
+    problems: list[str] = []
+    notes: list[str] = []
+    if entrant_file_digest(keys) != proofs.get("entrants_digest"):
+        return ["entrant list: its digest is not the event's entrants_digest"], notes
+    won: set[str] = set()
+    previous = proofs["entrants_digest"]
+    for number, this in enumerate(rounds, start=1):
+        if not isinstance(this, dict) or this.get("round") != number:
+            return [*problems, f"round {number}: missing or out of order"], notes
+        if this.get("status") != "drawn":
+            break  # later rounds are not drawn yet either
+        where = f"round {number}"
+        eligible = [key for key in keys if key not in won]
+        found, result = _check_round(where, this, proofs["event_id"], eligible, previous, notes)
+        problems += found
+        won.update(key for key, _ in result)
+        previous = this.get("result_digest")
+    return problems, notes
+
+
+def _check_round(where, this, event_id, eligible, previous, notes):
+    problems = []
+    if this.get("previous_result") != previous:
+        problems.append(f"{where}: previous result {this.get('previous_result')} is not {previous}")
+    digest = entrant_file_digest(eligible)
+    if (len(eligible), digest) != (this.get("entrant_count"), this.get("entrants_digest")):
+        problems.append(f"{where}: the entrants left ({len(eligible)}, {digest}) are not its list")
+    prizes = _prizes(this)
+    prizes_digest = prizes_file_digest(prizes)
+    round_digest = hashlib.sha256(
+        f"{LIVE}\nevent {event_id}\nround {this.get('round')}\n"
+        f"prizes {prizes_digest}\nprevious {previous}\n".encode()
+    ).hexdigest()
+    if round_digest != this.get("round_digest"):
+        problems.append(f"{where}: round digest {round_digest} is not the published one")
+    seed_hex = this.get("seed")
+    if not is_hex(seed_hex, 64) or hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest() != this.get(
+        "commitment"
+    ):
+        return [*problems, f"{where}: the seed does not match its commitment"], []
+    beacon = _live_beacon(where, this, problems, notes)
+    prefix = V2.encode() + bytes.fromhex(seed_hex) + bytes.fromhex(digest)
+    prefix += bytes.fromhex(round_digest) + (beacon or bytes(32))
+    units = [pid for pid, quantity, _ in prizes for _ in range(quantity)]
+    order = positions(prefix, len(eligible), min(len(units), len(eligible)))
+    expected = [(eligible[p], units[i]) for i, p in enumerate(order)]
+    published = [_winner(entry) for entry in this.get("winners") or []]
+    for n in range(max(len(expected), len(published))):
+        want = expected[n] if n < len(expected) else None
+        got = published[n] if n < len(published) else None
+        if want != got:
+            problems.append(f"{where}: winner #{n + 1}: {_pair(got, 'published')}, "
+                            f"{_pair(want, 'expected')}")  # fmt: skip
+    lines = "".join(f"{key}\t{pid}\n" for key, pid in expected)
+    result = hashlib.sha256(f"{round_digest}\n{lines}".encode()).hexdigest()
+    if result != this.get("result_digest"):
+        problems.append(f"{where}: result digest {result} is not the published one")
+    return problems, expected
+
+
+def _live_beacon(where, this, problems, notes) -> bytes | None:
+    """The round's beacon randomness (None: drawn without one, as its proof says)."""
+    named, beacon, chain = this.get("beacon_round"), this.get("beacon"), this.get("beacon_chain")
+    locked, drawn = _unix(this.get("locked_at")), _unix(this.get("drawn_at"))
+    gap = this.get("reveal_gap_seconds") or 0
+    if locked is None or drawn is None or drawn < locked + gap:
+        problems.append(f"{where}: drawn before its lock plus the reveal gap")
+    if named is None:
+        notes.append(f"{where}: drawn without a public beacon (none configured at creation)")
+        return None
+    if not isinstance(beacon, dict) or beacon.get("round") != named or not chain:
+        problems.append(f"{where}: missing beacon: round {named} was named, none used")
+        return None
+    if chain["genesis_time"] + (named - 1) * chain["period"] < (locked or 0) + gap:
+        problems.append(f"{where}: beacon round {named} comes before its lock plus the gap")
+    signature, randomness = beacon.get("signature", ""), beacon.get("randomness")
+    if not is_hex(signature) or hashlib.sha256(bytes.fromhex(signature)).hexdigest() != randomness:
+        problems.append(f"{where}: beacon randomness is not SHA-256 of its signature")
+        return None
+    try:
+        if not bls_check(chain, named, signature, beacon.get("previous_signature") or ""):
+            problems.append(f"{where}: the beacon signature does not verify")
+    except ImportError:
+        notes.append("beacon signature NOT checked: install py_ecc (pip install py_ecc)")
+    return bytes.fromhex(randomness)
 
 
 if __name__ == "__main__":

@@ -388,6 +388,45 @@ export function createApi(options: ClientOptions) {
         call("notificationMarkRead", { body, idempotent: true }, opts),
     },
 
+    /** Live draws (现场开奖, docs/live.md); `watchLive` follows one over a websocket. */
+    live: {
+      /** The state, as of message `seq` (polling, without a socket). */
+      get: (eventId: string, opts?: RequestOptions) =>
+        call("liveGet", { path: event(eventId) }, opts),
+      /** The log after message `after` (polling, without a socket). */
+      messages: (eventId: string, after: number, opts?: RequestOptions) =>
+        call("liveMessages", { path: event(eventId), query: { after } }, opts),
+      /** Every round's proof, each chained to the one before it. */
+      proof: (eventId: string, opts?: RequestOptions) =>
+        call("liveProof", { path: event(eventId) }, opts),
+      /** The creator makes an open event without entrants live: the prize ids of each round
+       * (default: one round a tier, the lowest first). */
+      start: (eventId: string, rounds?: string[][], opts?: RequestOptions) =>
+        call(
+          "liveStart",
+          { path: event(eventId), body: (rounds ? { rounds } : {}) as Body<"liveStart"> },
+          opts,
+        ),
+      lock: (eventId: string, opts?: RequestOptions) =>
+        call("liveLock", { path: event(eventId) }, opts),
+      /** 202: the next round is locked; its result arrives as a `round_drawn` message. */
+      nextRound: (eventId: string, opts?: RequestOptions) =>
+        call("liveNextRound", { path: event(eventId) }, opts),
+      pause: (eventId: string, opts?: RequestOptions) =>
+        call("livePause", { path: event(eventId) }, opts),
+      resume: (eventId: string, opts?: RequestOptions) =>
+        call("liveResume", { path: event(eventId) }, opts),
+      end: (eventId: string, opts?: RequestOptions) =>
+        call("liveEnd", { path: event(eventId) }, opts),
+      /** The big screens' links (the creator's). */
+      screens: (eventId: string, opts?: RequestOptions) =>
+        call("liveScreenList", { path: event(eventId) }, opts),
+      addScreen: (eventId: string, opts?: RequestOptions) =>
+        call("liveScreenCreate", { path: event(eventId) }, opts),
+      revokeScreen: (eventId: string, screenId: string, opts?: RequestOptions) =>
+        call("liveScreenRevoke", { path: { event_id: eventId, screen_id: screenId } }, opts),
+    },
+
     subscriptions: {
       get: (opts?: RequestOptions) => call("subscriptionGet", {}, opts),
       /** The template ids the user accepted in wx.requestSubscribeMessage (`subscribe` does it). */

@@ -446,7 +446,7 @@ export const fixtures: Fixtures = {
         "msg": "ok",
         "data": {
           "id": "e_0000000000000003",
-          "title": "取消资格",
+          "title": "年会现场",
           "description": "",
           "draw_mode": "manual",
           "target_participants": null,
@@ -467,7 +467,7 @@ export const fixtures: Fixtures = {
           "prizes": [
             {
               "id": "p_0000000000000003",
-              "name": "京东卡",
+              "name": "一等奖",
               "quantity": 1,
               "image": null
             }
@@ -480,7 +480,7 @@ export const fixtures: Fixtures = {
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:16+08:00",
+          "created_at": "2026-12-01T10:00:21+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -508,30 +508,30 @@ export const fixtures: Fixtures = {
         "msg": "ok",
         "data": {
           "algorithm": "sha256-fisher-yates-v3",
-          "event_id": "e_0000000000000003",
+          "event_id": "e_0000000000000004",
           "status": "opened",
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
+          "commitment": "0000000000000000000000000000000000000000000000000000000000000003",
           "entrant_count": 1,
-          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000003",
-          "seed": "0000000000000000000000000000000000000000000000000000000000000004",
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "seed": "0000000000000000000000000000000000000000000000000000000000000005",
           "prizes": [
             {
-              "id": "p_0000000000000003",
+              "id": "p_0000000000000004",
               "name": "京东卡",
               "quantity": 1,
               "image": null
             }
           ],
-          "prizes_digest": "0000000000000000000000000000000000000000000000000000000000000005",
+          "prizes_digest": "0000000000000000000000000000000000000000000000000000000000000006",
           "beacon_round": null,
           "beacon_chain": null,
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
           "committed_at": "2026-12-01T10:00:16+08:00",
-          "lock_at": "2026-12-01T10:00:18+08:00",
-          "locked_at": "2026-12-01T10:00:18+08:00",
+          "lock_at": "2026-12-01T10:00:17+08:00",
+          "locked_at": "2026-12-01T10:00:17+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:19+08:00",
+          "drawn_at": "2026-12-01T10:00:18+08:00",
           "max_substitutions": 3,
           "substitutions": [],
           "without_beacon": true,
@@ -545,8 +545,8 @@ export const fixtures: Fixtures = {
           "conditions_digest": null,
           "conditions_record": null,
           "exclusions": [],
-          "entrants_url": "/api/v1/events/e_0000000000000003/entrants",
-          "winners_url": "/api/v1/events/e_0000000000000003/winners"
+          "entrants_url": "/api/v1/events/e_0000000000000004/entrants",
+          "winners_url": "/api/v1/events/e_0000000000000004/winners"
         }
       },
       "header": {
@@ -570,7 +570,7 @@ export const fixtures: Fixtures = {
           "included": true,
           "position": 0,
           "entrant_count": 1,
-          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000006",
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000007",
           "locked_at": "2026-12-01T10:00:12+08:00"
         }
       },
@@ -681,7 +681,7 @@ export const fixtures: Fixtures = {
             }
           ],
           "conditions": [],
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
           "fairness": {
             "algorithm": "sha256-fisher-yates-v3",
             "beacon": false,
@@ -723,7 +723,7 @@ export const fixtures: Fixtures = {
         "data": {
           "event_id": "e_0000000000000003",
           "joined": true,
-          "joined_at": "2026-12-01T10:00:17+08:00"
+          "joined_at": "2026-12-01T10:00:23+08:00"
         }
       },
       "header": {
@@ -739,10 +739,10 @@ export const fixtures: Fixtures = {
           "algorithm": "sha256-fisher-yates-v3",
           "event_id": "e_0000000000000002",
           "status": "opened",
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+          "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
           "entrant_count": 1,
-          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000006",
-          "seed": "0000000000000000000000000000000000000000000000000000000000000008",
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000007",
+          "seed": "0000000000000000000000000000000000000000000000000000000000000009",
           "prizes": [
             {
               "id": "p_0000000000000002",
@@ -755,7 +755,7 @@ export const fixtures: Fixtures = {
               }
             }
           ],
-          "prizes_digest": "0000000000000000000000000000000000000000000000000000000000000009",
+          "prizes_digest": "000000000000000000000000000000000000000000000000000000000000000a",
           "beacon_round": null,
           "beacon_chain": null,
           "beacon": null,
@@ -826,7 +826,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "id": "e_0000000000000004",
+          "id": "e_0000000000000005",
           "title": "群抽奖",
           "description": "",
           "draw_mode": "time",
@@ -847,7 +847,7 @@ export const fixtures: Fixtures = {
           "visibility": "unlisted",
           "prizes": [
             {
-              "id": "p_0000000000000004",
+              "id": "p_0000000000000005",
               "name": "红包",
               "quantity": 1,
               "image": null
@@ -880,7 +880,7 @@ export const fixtures: Fixtures = {
               "scene": "marketing"
             }
           ],
-          "commitment": "000000000000000000000000000000000000000000000000000000000000000a",
+          "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
           "fairness": {
             "algorithm": "sha256-fisher-yates-v3",
             "beacon": false,
@@ -916,12 +916,12 @@ export const fixtures: Fixtures = {
         "data": {
           "unit": 0,
           "prize": {
-            "id": "p_0000000000000003",
+            "id": "p_0000000000000004",
             "name": "京东卡"
           },
           "replaced": "u_0000000000000001",
           "reason": "fake_account",
-          "at": "2026-12-01T10:00:20+08:00",
+          "at": "2026-12-01T10:00:19+08:00",
           "step": null,
           "replacement": null,
           "pending": false,
@@ -979,6 +979,554 @@ export const fixtures: Fixtures = {
         "Content-Type": "application/json"
       }
     },
+    "liveEnd": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 8,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "ended",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "drawn",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+              "entrant_count": 1,
+              "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
+              "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+              "beacon_round": null,
+              "locked_at": "2026-12-01T10:00:29+08:00",
+              "reveal_at": "2026-12-01T10:00:29+08:00",
+              "winners": [
+                {
+                  "name": "o***r",
+                  "avatar": "",
+                  "id": "u_0000000000000001",
+                  "prize": {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖"
+                  }
+                }
+              ],
+              "unawarded": [],
+              "seed": "000000000000000000000000000000000000000000000000000000000000000e",
+              "beacon": null,
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+              "drawn_at": "2026-12-01T10:00:30+08:00"
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveGet": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 8,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "ended",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "drawn",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+              "entrant_count": 1,
+              "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
+              "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+              "beacon_round": null,
+              "locked_at": "2026-12-01T10:00:29+08:00",
+              "reveal_at": "2026-12-01T10:00:29+08:00",
+              "winners": [
+                {
+                  "name": "o***r",
+                  "avatar": "",
+                  "id": "u_0000000000000001",
+                  "prize": {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖"
+                  }
+                }
+              ],
+              "unawarded": [],
+              "seed": "000000000000000000000000000000000000000000000000000000000000000e",
+              "beacon": null,
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+              "drawn_at": "2026-12-01T10:00:30+08:00"
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveLock": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 3,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "locked",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "planned",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+              "entrant_count": null,
+              "beacon_round": null,
+              "locked_at": null,
+              "reveal_at": null,
+              "beacon": null,
+              "drawn_at": null
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveMessages": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "messages": [
+            {
+              "seq": 1,
+              "type": "started",
+              "at": "2026-12-01T10:00:22+08:00",
+              "data": {
+                "rounds": 1
+              }
+            },
+            {
+              "seq": 2,
+              "type": "screen_revoked",
+              "at": "2026-12-01T10:00:25+08:00",
+              "data": {
+                "screen": "s_0000000000000001"
+              }
+            },
+            {
+              "seq": 3,
+              "type": "locked",
+              "at": "2026-12-01T10:00:26+08:00",
+              "data": {
+                "count": 1,
+                "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+                "locked_at": "2026-12-01T10:00:26+08:00"
+              }
+            },
+            {
+              "seq": 4,
+              "type": "paused",
+              "at": "2026-12-01T10:00:27+08:00",
+              "data": {}
+            },
+            {
+              "seq": 5,
+              "type": "resumed",
+              "at": "2026-12-01T10:00:28+08:00",
+              "data": {}
+            },
+            {
+              "seq": 6,
+              "type": "round_locked",
+              "at": "2026-12-01T10:00:29+08:00",
+              "data": {
+                "round": 1,
+                "prizes": [
+                  {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖",
+                    "quantity": 1
+                  }
+                ],
+                "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+                "entrant_count": 1,
+                "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+                "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
+                "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+                "beacon_round": null,
+                "locked_at": "2026-12-01T10:00:29+08:00",
+                "reveal_at": "2026-12-01T10:00:29+08:00"
+              }
+            },
+            {
+              "seq": 7,
+              "type": "round_drawn",
+              "at": "2026-12-01T10:00:30+08:00",
+              "data": {
+                "round": 1,
+                "prizes": [
+                  {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖",
+                    "quantity": 1
+                  }
+                ],
+                "winners": [
+                  {
+                    "name": "o***r",
+                    "avatar": "",
+                    "id": "u_0000000000000001",
+                    "prize": {
+                      "id": "p_0000000000000003",
+                      "name": "一等奖"
+                    }
+                  }
+                ],
+                "unawarded": [],
+                "seed": "000000000000000000000000000000000000000000000000000000000000000e",
+                "beacon": null,
+                "result_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+                "drawn_at": "2026-12-01T10:00:30+08:00"
+              }
+            }
+          ],
+          "seq": 7
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveNextRound": {
+      "status": 202,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 7,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "locked",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "drawn",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+              "entrant_count": 1,
+              "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
+              "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+              "beacon_round": null,
+              "locked_at": "2026-12-01T10:00:29+08:00",
+              "reveal_at": "2026-12-01T10:00:29+08:00",
+              "winners": [
+                {
+                  "name": "o***r",
+                  "avatar": "",
+                  "id": "u_0000000000000001",
+                  "prize": {
+                    "id": "p_0000000000000003",
+                    "name": "一等奖"
+                  }
+                }
+              ],
+              "unawarded": [],
+              "seed": "000000000000000000000000000000000000000000000000000000000000000e",
+              "beacon": null,
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+              "drawn_at": "2026-12-01T10:00:30+08:00"
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "livePause": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 4,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "paused",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "planned",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+              "entrant_count": null,
+              "beacon_round": null,
+              "locked_at": null,
+              "reveal_at": null,
+              "beacon": null,
+              "drawn_at": null
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveProof": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "algorithm": "live-round-v1",
+          "event_id": "e_0000000000000003",
+          "entrant_count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "rounds": [
+            {
+              "round": 1,
+              "status": "drawn",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "prizes_digest": "0000000000000000000000000000000000000000000000000000000000000010",
+              "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
+              "entrant_count": 1,
+              "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+              "locked_at": "2026-12-01T10:00:29+08:00",
+              "reveal_gap_seconds": 0,
+              "beacon_chain": null,
+              "beacon_round": null,
+              "without_beacon": true,
+              "beacon": null,
+              "seed": "000000000000000000000000000000000000000000000000000000000000000e",
+              "drawn_at": "2026-12-01T10:00:30+08:00",
+              "winners": [
+                {
+                  "user": {
+                    "id": "u_0000000000000001"
+                  },
+                  "prize": {
+                    "id": "p_0000000000000003"
+                  }
+                }
+              ],
+              "unawarded": [],
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000f"
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveResume": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 5,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "locked",
+          "count": 1,
+          "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "planned",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+              "entrant_count": null,
+              "beacon_round": null,
+              "locked_at": null,
+              "reveal_at": null,
+              "beacon": null,
+              "drawn_at": null
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveScreenCreate": {
+      "status": 201,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "id": "s_0000000000000001",
+          "created_at": "2026-12-01T10:00:24+08:00",
+          "revoked_at": null,
+          "url": "https://api.example.com/live/screen/screen-token-1/"
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveScreenList": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": [
+          {
+            "id": "s_0000000000000001",
+            "created_at": "2026-12-01T10:00:24+08:00",
+            "revoked_at": null
+          }
+        ]
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveScreenRevoke": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "id": "s_0000000000000001",
+          "created_at": "2026-12-01T10:00:24+08:00",
+          "revoked_at": "2026-12-01T10:00:25+08:00"
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "liveStart": {
+      "status": 201,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "seq": 1,
+          "event": {
+            "id": "e_0000000000000003",
+            "title": "年会现场"
+          },
+          "phase": "open",
+          "count": 0,
+          "entrants_digest": null,
+          "wall": [],
+          "rounds": [
+            {
+              "round": 1,
+              "status": "planned",
+              "prizes": [
+                {
+                  "id": "p_0000000000000003",
+                  "name": "一等奖",
+                  "quantity": 1
+                }
+              ],
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
+              "entrant_count": null,
+              "beacon_round": null,
+              "locked_at": null,
+              "reveal_at": null,
+              "beacon": null,
+              "drawn_at": null
+            }
+          ]
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
     "meDataGet": {
       "status": 200,
       "body": {
@@ -1030,7 +1578,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "deleted_at": "2026-12-01T10:00:21+08:00"
+          "deleted_at": "2026-12-01T10:00:20+08:00"
         }
       },
       "header": {
@@ -1081,7 +1629,7 @@ export const fixtures: Fixtures = {
                 }
               ],
               "conditions": [],
-              "commitment": "0000000000000000000000000000000000000000000000000000000000000007",
+              "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
               "fairness": {
                 "algorithm": "sha256-fisher-yates-v3",
                 "beacon": false,

@@ -67,3 +67,5 @@ export type { PictureOptions, WxPicturesLike } from "./pictures.js";
 export { addressFromWx, chooseAddress, openClaimsWorkbook } from "./claims.js";
 export type { WxAddress, WxAddressLike, WxDocumentLike } from "./claims.js";
 export { API_VERSION, SDK_VERSION, isApiCompatible } from "./version.js";
+export { createLive, watchLive } from "./live.js";
+export type { Live, LiveFrame, LiveState, WatchOptions, WxSocketLike, WxSocketTask } from "./live.js";

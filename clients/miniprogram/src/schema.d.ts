@@ -411,6 +411,193 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{event_id}/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A live event's state: phase, entrants, rounds and winners (polling)
+         * @description What the big screen shows, as of message `seq` of the event's log; poll `GET /live/messages?after=seq` for what follows, or open the websocket.
+         */
+        get: operations["liveGet"];
+        put?: never;
+        /**
+         * Make an event a live draw, drawn round by round by its creator
+         * @description GET: anyone (the public state); POST: the creator (make the event live).
+         */
+        post: operations["liveStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the live draw (host) */
+        post: operations["liveEnd"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close entries (host) */
+        post: operations["liveLock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live event's log after a message (polling, or catching up)
+         * @description What a live event shows is public: the screen shows it to a room.
+         */
+        get: operations["liveMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause: no round can start (host) */
+        post: operations["livePause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/proof": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every round's proof, chained (tools/verify_draw.py --live)
+         * @description What a live event shows is public: the screen shows it to a room.
+         */
+        get: operations["liveProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume after a pause (host) */
+        post: operations["liveResume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/rounds/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draw the next round (host): its inputs freeze now, its winners follow
+         * @description 202: the round is locked and its beacon round named; its winners are published once the reveal gap has passed and the round is out (a few seconds to a minute), as a `round_drawn` message.
+         */
+        post: operations["liveNextRound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/screens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The event's big-screen links (host) */
+        get: operations["liveScreenList"];
+        put?: never;
+        /** Make a big-screen link (host): open it on the party's screen, no login */
+        post: operations["liveScreenCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/live/screens/{screen_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a big-screen link (host): it stops at once, open screens included */
+        delete: operations["liveScreenRevoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{event_id}/proof": {
         parameters: {
             query?: never;
@@ -1257,6 +1444,165 @@ export interface components {
             max_horizon_seconds: number;
             nickname_length: components["schemas"]["Range"];
         };
+        LiveEntrant: {
+            /** @description masked: 张*丰 */
+            name: string;
+            /** @description avatar URL; empty: none */
+            avatar: string;
+        };
+        LiveEventRef: {
+            id: string;
+            title: string;
+        };
+        LiveMessage: {
+            seq: number;
+            type: components["schemas"]["LiveMessageTypeEnum"];
+            /** Format: date-time */
+            at: string;
+            /** @description the message's content, by type (docs/live.md) */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description * `started` - started
+         *     * `joins` - joins
+         *     * `locked` - locked
+         *     * `round_locked` - round_locked
+         *     * `round_drawn` - round_drawn
+         *     * `paused` - paused
+         *     * `resumed` - resumed
+         *     * `ended` - ended
+         *     * `screen_revoked` - screen_revoked
+         * @enum {string}
+         */
+        LiveMessageTypeEnum: "started" | "joins" | "locked" | "round_locked" | "round_drawn" | "paused" | "resumed" | "ended" | "screen_revoked";
+        LiveMessages: {
+            messages: components["schemas"]["LiveMessage"][];
+            /** @description the last message returned; ask again after it */
+            seq: number;
+        };
+        /**
+         * @description * `open` - open
+         *     * `locked` - locked
+         *     * `paused` - paused
+         *     * `ended` - ended
+         *     * `canceled` - canceled
+         * @enum {string}
+         */
+        LivePhaseEnum: "open" | "locked" | "paused" | "ended" | "canceled";
+        LivePrize: {
+            id: string;
+            name: string;
+            quantity: number;
+        };
+        LivePrizeName: {
+            id: string;
+            name: string;
+        };
+        LiveProof: {
+            algorithm: string;
+            event_id: string;
+            entrant_count: number | null;
+            entrants_digest: string | null;
+            rounds: components["schemas"]["LiveRoundProof"][];
+        };
+        LiveRound: {
+            round: number;
+            status: components["schemas"]["LiveRoundStatusEnum"];
+            prizes: components["schemas"]["LivePrize"][];
+            commitment: string;
+            entrant_count?: number | null;
+            entrants_digest?: string;
+            round_digest?: string;
+            previous_result?: string;
+            beacon_round?: number | null;
+            /** Format: date-time */
+            locked_at?: string | null;
+            /** Format: date-time */
+            reveal_at?: string | null;
+            winners?: components["schemas"]["LiveWinner"][];
+            unawarded?: components["schemas"]["LiveUnawarded"][];
+            seed?: string;
+            beacon?: Record<string, never> | null;
+            result_digest?: string;
+            /** Format: date-time */
+            drawn_at?: string | null;
+        };
+        LiveRoundProof: {
+            round: number;
+            status: components["schemas"]["LiveRoundStatusEnum"];
+            commitment: string;
+            prizes: components["schemas"]["LivePrize"][];
+            prizes_digest: string | null;
+            previous_result: string | null;
+            round_digest: string | null;
+            entrant_count: number | null;
+            entrants_digest: string | null;
+            /** Format: date-time */
+            locked_at: string | null;
+            reveal_gap_seconds: number | null;
+            beacon_chain: Record<string, never> | null;
+            beacon_round: number | null;
+            without_beacon: boolean;
+            beacon: Record<string, never> | null;
+            seed: string | null;
+            /** Format: date-time */
+            drawn_at: string | null;
+            winners: components["schemas"]["LiveRoundWinner"][];
+            unawarded: components["schemas"]["LiveUnawarded"][];
+            result_digest: string | null;
+        };
+        /**
+         * @description * `planned` - planned
+         *     * `locked` - locked
+         *     * `drawn` - drawn
+         * @enum {string}
+         */
+        LiveRoundStatusEnum: "planned" | "locked" | "drawn";
+        LiveRoundWinner: {
+            user: {
+                [key: string]: string;
+            };
+            prize: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        LiveStartInput: {
+            /** @description the prize ids each round draws, in the order the rounds are drawn; by default one round per prize, the lowest tier first */
+            rounds?: string[][];
+        };
+        LiveState: {
+            /** @description the log's last message as of this state */
+            seq: number;
+            event: components["schemas"]["LiveEventRef"];
+            phase: components["schemas"]["LivePhaseEnum"];
+            /** @description entrants */
+            count: number;
+            entrants_digest: string | null;
+            /** @description the newest entrants, newest first */
+            wall: components["schemas"]["LiveEntrant"][];
+            rounds: components["schemas"]["LiveRound"][];
+        };
+        LiveUnawarded: {
+            prize: components["schemas"]["LivePrizeName"];
+            quantity: number;
+        };
+        LiveWinner: {
+            /** @description masked: 张*丰 */
+            name: string;
+            /** @description avatar URL; empty: none */
+            avatar: string;
+            /** @description the winner's public user id (as in the proof) */
+            id: string;
+            prize: components["schemas"]["LivePrizeName"];
+        };
         Login: {
             access: string;
             refresh: string;
@@ -1703,6 +2049,22 @@ export interface components {
          * @enum {string}
          */
         SceneEnum: "marketing";
+        Screen: {
+            id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
+        ScreenCreated: {
+            id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description the screen's link: shown only now, keep it private */
+            url: string;
+        };
         /**
          * @description * `draw` - draw
          *     * `cancel` - cancel
@@ -8531,6 +8893,2815 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveGet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "seq": 1,
+                     *         "event": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "title": "年会抽奖：iPad 与京东卡"
+                     *         },
+                     *         "phase": "open",
+                     *         "count": 1,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "wall": [
+                     *           {
+                     *             "name": "iPad Air",
+                     *             "avatar": "string"
+                     *           }
+                     *         ],
+                     *         "rounds": [
+                     *           {
+                     *             "round": 1,
+                     *             "status": "planned",
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "entrant_count": 128,
+                     *             "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *             "round_digest": "string",
+                     *             "previous_result": "string",
+                     *             "beacon_round": 1,
+                     *             "locked_at": "2026-12-24T20:00:00+08:00",
+                     *             "reveal_at": "2026-12-24T20:00:00+08:00",
+                     *             "winners": [
+                     *               {
+                     *                 "name": "iPad Air",
+                     *                 "avatar": "string",
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "unawarded": [
+                     *               {
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 },
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "seed": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+                     *             "beacon": {},
+                     *             "result_digest": "string",
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveState"];
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveStart: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "rounds": [
+                 *         [
+                 *           "string"
+                 *         ]
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["LiveStartInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "seq": 1,
+                     *         "event": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "title": "年会抽奖：iPad 与京东卡"
+                     *         },
+                     *         "phase": "open",
+                     *         "count": 1,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "wall": [
+                     *           {
+                     *             "name": "iPad Air",
+                     *             "avatar": "string"
+                     *           }
+                     *         ],
+                     *         "rounds": [
+                     *           {
+                     *             "round": 1,
+                     *             "status": "planned",
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "entrant_count": 128,
+                     *             "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *             "round_digest": "string",
+                     *             "previous_result": "string",
+                     *             "beacon_round": 1,
+                     *             "locked_at": "2026-12-24T20:00:00+08:00",
+                     *             "reveal_at": "2026-12-24T20:00:00+08:00",
+                     *             "winners": [
+                     *               {
+                     *                 "name": "iPad Air",
+                     *                 "avatar": "string",
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "unawarded": [
+                     *               {
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 },
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "seed": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+                     *             "beacon": {},
+                     *             "result_digest": "string",
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveState"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled., `40904` People have joined: the draw time and prizes can no longer change., `40930` The event is already drawn live. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40901 | 40902 | 40903 | 40904 | 40930;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveEnd: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "seq": 1,
+                     *         "event": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "title": "年会抽奖：iPad 与京东卡"
+                     *         },
+                     *         "phase": "open",
+                     *         "count": 1,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "wall": [
+                     *           {
+                     *             "name": "iPad Air",
+                     *             "avatar": "string"
+                     *           }
+                     *         ],
+                     *         "rounds": [
+                     *           {
+                     *             "round": 1,
+                     *             "status": "planned",
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "entrant_count": 128,
+                     *             "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *             "round_digest": "string",
+                     *             "previous_result": "string",
+                     *             "beacon_round": 1,
+                     *             "locked_at": "2026-12-24T20:00:00+08:00",
+                     *             "reveal_at": "2026-12-24T20:00:00+08:00",
+                     *             "winners": [
+                     *               {
+                     *                 "name": "iPad Air",
+                     *                 "avatar": "string",
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "unawarded": [
+                     *               {
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 },
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "seed": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+                     *             "beacon": {},
+                     *             "result_digest": "string",
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveState"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40903` The event has been canceled. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveLock: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "seq": 1,
+                     *         "event": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "title": "年会抽奖：iPad 与京东卡"
+                     *         },
+                     *         "phase": "open",
+                     *         "count": 1,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "wall": [
+                     *           {
+                     *             "name": "iPad Air",
+                     *             "avatar": "string"
+                     *           }
+                     *         ],
+                     *         "rounds": [
+                     *           {
+                     *             "round": 1,
+                     *             "status": "planned",
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "entrant_count": 128,
+                     *             "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *             "round_digest": "string",
+                     *             "previous_result": "string",
+                     *             "beacon_round": 1,
+                     *             "locked_at": "2026-12-24T20:00:00+08:00",
+                     *             "reveal_at": "2026-12-24T20:00:00+08:00",
+                     *             "winners": [
+                     *               {
+                     *                 "name": "iPad Air",
+                     *                 "avatar": "string",
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "unawarded": [
+                     *               {
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 },
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "seed": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+                     *             "beacon": {},
+                     *             "result_digest": "string",
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveState"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40903` The event has been canceled. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveMessages: {
+        parameters: {
+            query?: {
+                /** @description the last seq you have; 0: all */
+                after?: number;
+            };
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "messages": [
+                     *           {
+                     *             "seq": 1,
+                     *             "type": "started",
+                     *             "at": "2026-12-24T20:00:00+08:00",
+                     *             "data": {
+                     *               "key": null
+                     *             }
+                     *           }
+                     *         ],
+                     *         "seq": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveMessages"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    livePause: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "seq": 1,
+                     *         "event": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "title": "年会抽奖：iPad 与京东卡"
+                     *         },
+                     *         "phase": "open",
+                     *         "count": 1,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "wall": [
+                     *           {
+                     *             "name": "iPad Air",
+                     *             "avatar": "string"
+                     *           }
+                     *         ],
+                     *         "rounds": [
+                     *           {
+                     *             "round": 1,
+                     *             "status": "planned",
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "entrant_count": 128,
+                     *             "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *             "round_digest": "string",
+                     *             "previous_result": "string",
+                     *             "beacon_round": 1,
+                     *             "locked_at": "2026-12-24T20:00:00+08:00",
+                     *             "reveal_at": "2026-12-24T20:00:00+08:00",
+                     *             "winners": [
+                     *               {
+                     *                 "name": "iPad Air",
+                     *                 "avatar": "string",
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "unawarded": [
+                     *               {
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 },
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "seed": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+                     *             "beacon": {},
+                     *             "result_digest": "string",
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveState"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40932` The live draw has ended. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40903 | 40906 | 40932;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveProof: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "algorithm": "sha256-ctr-fisher-yates-v1",
+                     *         "event_id": "e_7Kq2xPzM",
+                     *         "entrant_count": 128,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "rounds": [
+                     *           {
+                     *             "round": 1,
+                     *             "status": "planned",
+                     *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "prizes_digest": "string",
+                     *             "previous_result": "string",
+                     *             "round_digest": "string",
+                     *             "entrant_count": 128,
+                     *             "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *             "locked_at": "2026-12-24T20:00:00+08:00",
+                     *             "reveal_gap_seconds": 1,
+                     *             "beacon_chain": {},
+                     *             "beacon_round": 1,
+                     *             "without_beacon": true,
+                     *             "beacon": {},
+                     *             "seed": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00",
+                     *             "winners": [
+                     *               {
+                     *                 "user": {
+                     *                   "key": "string"
+                     *                 },
+                     *                 "prize": {
+                     *                   "key": "string"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "unawarded": [
+                     *               {
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 },
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "result_digest": "string"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveProof"];
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveResume: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "seq": 1,
+                     *         "event": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "title": "年会抽奖：iPad 与京东卡"
+                     *         },
+                     *         "phase": "open",
+                     *         "count": 1,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "wall": [
+                     *           {
+                     *             "name": "iPad Air",
+                     *             "avatar": "string"
+                     *           }
+                     *         ],
+                     *         "rounds": [
+                     *           {
+                     *             "round": 1,
+                     *             "status": "planned",
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "entrant_count": 128,
+                     *             "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *             "round_digest": "string",
+                     *             "previous_result": "string",
+                     *             "beacon_round": 1,
+                     *             "locked_at": "2026-12-24T20:00:00+08:00",
+                     *             "reveal_at": "2026-12-24T20:00:00+08:00",
+                     *             "winners": [
+                     *               {
+                     *                 "name": "iPad Air",
+                     *                 "avatar": "string",
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "unawarded": [
+                     *               {
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 },
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "seed": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+                     *             "beacon": {},
+                     *             "result_digest": "string",
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveState"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40932` The live draw has ended. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40903 | 40906 | 40932;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveNextRound: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "seq": 1,
+                     *         "event": {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "title": "年会抽奖：iPad 与京东卡"
+                     *         },
+                     *         "phase": "open",
+                     *         "count": 1,
+                     *         "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *         "wall": [
+                     *           {
+                     *             "name": "iPad Air",
+                     *             "avatar": "string"
+                     *           }
+                     *         ],
+                     *         "rounds": [
+                     *           {
+                     *             "round": 1,
+                     *             "status": "planned",
+                     *             "prizes": [
+                     *               {
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "name": "iPad Air",
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
+                     *             "entrant_count": 128,
+                     *             "entrants_digest": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+                     *             "round_digest": "string",
+                     *             "previous_result": "string",
+                     *             "beacon_round": 1,
+                     *             "locked_at": "2026-12-24T20:00:00+08:00",
+                     *             "reveal_at": "2026-12-24T20:00:00+08:00",
+                     *             "winners": [
+                     *               {
+                     *                 "name": "iPad Air",
+                     *                 "avatar": "string",
+                     *                 "id": "e_7Kq2xPzM",
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "unawarded": [
+                     *               {
+                     *                 "prize": {
+                     *                   "id": "e_7Kq2xPzM",
+                     *                   "name": "iPad Air"
+                     *                 },
+                     *                 "quantity": 1
+                     *               }
+                     *             ],
+                     *             "seed": "b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184",
+                     *             "beacon": {},
+                     *             "result_digest": "string",
+                     *             "drawn_at": "2026-12-24T20:00:02+08:00"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["LiveState"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40903` The event has been canceled., `40906` The event is not locked yet., `40931` The live draw is paused., `40932` The live draw has ended., `40933` A round is being drawn; wait for its result., `40934` Every round has been drawn. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40903 | 40906 | 40931 | 40932 | 40933 | 40934;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveScreenList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": [
+                     *         {
+                     *           "id": "e_7Kq2xPzM",
+                     *           "created_at": "2026-12-01T10:00:00+08:00",
+                     *           "revoked_at": "2026-12-24T20:00:00+08:00"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Screen"][];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40903` The event has been canceled. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveScreenCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "revoked_at": "2026-12-24T20:00:00+08:00",
+                     *         "url": "string"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["ScreenCreated"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40903` The event has been canceled. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    liveScreenRevoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+                screen_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "id": "e_7Kq2xPzM",
+                     *         "created_at": "2026-12-01T10:00:00+08:00",
+                     *         "revoked_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Screen"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist., `40420` This event is not drawn live., `40421` The screen link does not exist or was revoked. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401 | 40420 | 40421;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40903` The event has been canceled. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40903;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */

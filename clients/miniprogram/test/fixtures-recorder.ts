@@ -5,7 +5,7 @@
  * again and require them equal to the committed `src/fixtures.ts`:
  *
  * - the server's address -> https://api.example.com;
- * - ids (`e_…`, `u_…`, `p_…`, `img_…`, `c_…`) -> `e_0000000000000001`…, by first appearance;
+ * - ids (`e_…`, `u_…`, `p_…`, `img_…`, `c_…`, `s_…`) -> `e_0000000000000001`…, by first appearance;
  * - the caller's WeChat ids (`wechat_openid`, `wechat_unionid` of their data export) ->
  *   `openid-1`…;
  * - tokens (JWTs), SHA-256 hex (commitments, seeds, digests), cursors (`next`), ETags, the file
@@ -24,7 +24,9 @@ const BASE_URL = "https://api.example.com";
 const BASE_TIME = Date.parse("2026-12-01T10:00:00+08:00");
 const HOUR = 3_600_000;
 const DATETIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
-const ID = /\b(u|e|p|img|c)_[0-9a-z]{16}\b/g;
+const ID = /\b(u|e|p|img|c|s)_[0-9a-z]{16}\b/g;
+// A big screen's secret link (live draws): a token in the path.
+const SCREEN_TOKEN = /(\/live\/screen\/)([\w-]{20,})(\/)/g;
 const JWT = /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g;
 const HEX64 = /\b[0-9a-f]{64}\b/g;
 const MEDIA_FILE = /(\/media\/(?:[\w.-]+\/)*)([\w-]+)\.(jpg|jpeg|png|webp)/g;
@@ -112,6 +114,9 @@ function normalize(fixtures: Fixtures, baseUrl: string): Fixtures {
       .replace(DATETIME, (time) => times.get(time) ?? time)
       .replace(ID, (id, prefix: string) =>
         number(prefix, id, (n) => `${prefix}_${String(n).padStart(16, "0")}`),
+      )
+      .replace(SCREEN_TOKEN, (_all, dir: string, token: string, end: string) =>
+        `${dir}${number("screen", token, (n) => `screen-token-${n}`)}${end}`,
       )
       .replace(JWT, (token) =>
         number("jwt", token, (n) => `eyJtb2NrIjoidG9rZW4ifQ.mock${n}.signature`),

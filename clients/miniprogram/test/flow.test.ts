@@ -547,6 +547,38 @@ test(
         assert.equal(leaving.api.tokens.get(), null);
       },
     );
+    await t.test("a live draw: the host's commands, polling, the screens' links", async () => {
+      const party = await creator.api.events.create({
+        title: "年会现场",
+        draw_at: drawAt,
+        draw_mode: "manual",
+        prizes: [{ name: "一等奖", quantity: 1 }],
+      });
+      const started = await creator.api.live.start(party.id);
+      assert.equal(started.phase, "open");
+      await outsider.api.events.join(party.id);
+      const screen = await creator.api.live.addScreen(party.id);
+      assert.ok(screen.url);
+      assert.deepEqual(
+        (await creator.api.live.screens(party.id)).map((link) => link.id),
+        [screen.id],
+      );
+      const revoked = await creator.api.live.revokeScreen(party.id, screen.id);
+      assert.ok(revoked.revoked_at);
+      await creator.api.live.lock(party.id);
+      assert.equal((await creator.api.live.pause(party.id)).phase, "paused");
+      assert.equal((await creator.api.live.resume(party.id)).phase, "locked");
+      await creator.api.live.nextRound(party.id);
+      const log = await until(
+        () => outsider.api.live.messages(party.id, 0),
+        (page) => page.messages.some((message) => message.type === "round_drawn"),
+      );
+      assert.equal(log.messages[0]?.type, "started");
+      await creator.api.live.end(party.id);
+      assert.equal((await outsider.api.live.get(party.id)).phase, "ended");
+      const proofs = await outsider.api.live.proof(party.id);
+      assert.equal(proofs.rounds.length, 1);
+    });
 
     await t.test("a canceled call rejects with CanceledError", async () => {
       const control = cancellation();

@@ -59,6 +59,18 @@ async function callEverything(api: Api): Promise<void> {
   await api.notifications.markRead();
   await api.subscriptions.get();
   await api.subscriptions.accept(["tmpl-result"]);
+  await api.live.start(e);
+  await api.live.get(e);
+  await api.live.messages(e, 0);
+  await api.live.lock(e);
+  await api.live.pause(e);
+  await api.live.resume(e);
+  await api.live.nextRound(e);
+  await api.live.end(e);
+  await api.live.proof(e);
+  await api.live.addScreen(e);
+  await api.live.screens(e);
+  await api.live.revokeScreen(e, "s_0000000000000001");
   await api.auth.logout();
   await api.me.delete(); // forgets the tokens too
 }

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0016_promotion_record'),
+        ('events', '0017_event_live'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
