@@ -1399,7 +1399,8 @@ export const fixtures: Fixtures = {
             "tmpl-result": 0,
             "tmpl-shipped": 0
           },
-          "messages": []
+          "messages": [],
+          "live_screen_links": []
         }
       },
       "header": {
