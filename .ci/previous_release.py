@@ -268,13 +268,27 @@ def rolling_deploy(old: str, new: str, service, open_before: str) -> str:
     return left_open
 
 
-def rollback(old: str, left_open: str, service) -> None:
+def rollback(old: str, left_open: str, service, tree: Path) -> None:
     """Only the previous release runs now, on the new schema and on what the new code wrote."""
     alice, bob = login(Client(old, service), "alice"), login(Client(old, service), "bob")
     carol = login(Client(old, service), "carol")
     join(left_open, carol)
-    draw_and_read_winners(alice, [bob, carol], left_open, service)
-    say(f"rollback: {left_open}, written by the new code, joined and drawn by the old: OK")
+    path = f"/api/v1/events/{left_open}"
+    algorithm = alice.call("GET", f"{path}/proof")["data"]["algorithm"]
+    if algorithm in (tree / "draws" / "fairness.py").read_text():
+        draw_and_read_winners(alice, [bob, carol], left_open, service)
+        say(f"rollback: {left_open}, written by the new code, joined and drawn by the old: OK")
+    else:
+        # A proof version the previous release does not know (docs/operations.md, "Rolling
+        # back"): it must serve the event and refuse to draw it, writing nothing; the event waits
+        # for this release to come back.
+        alice.call("POST", f"{path}/draw", expect=(202,))
+        time.sleep(8)  # the reveal gap (1 s here) and several sweeps of the old worker
+        for reader in (alice, bob, carol):
+            if reader.call("GET", path)["data"]["status"] != "opening":
+                raise SystemExit(f"FAIL: {left_open} ({algorithm}) left opening under {old}")
+            reader.call("GET", f"{path}/proof")
+        say(f"rollback: {left_open} ({algorithm}) served by the old code and left to this one")
 
     event_id = create_manual_event(carol, "after the rollback")
     join(event_id, alice, bob)
@@ -363,7 +377,7 @@ def exercise(tree: Path, venv: Path, work: Path) -> None:
             run([*manage_old, "collectstatic", "--noinput", "-v", "0"], cwd=tree, env=old_env)
             old.restart("web", old_web)
             wait_ready(old_base, both)
-            rollback(old_base, left_open, both)
+            rollback(old_base, left_open, both, tree)
             both.check_alive()
         except (SystemExit, Exception) as failure:  # noqa: BLE001 - report any failure with the logs
             for service in both.services:

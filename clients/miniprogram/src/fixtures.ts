@@ -1565,7 +1565,8 @@ export const fixtures: Fixtures = {
             "tmpl-result": 0,
             "tmpl-shipped": 0
           },
-          "messages": []
+          "messages": [],
+          "live_screen_links": []
         }
       },
       "header": {
