@@ -185,16 +185,7 @@ def erase(*, user: User, now: datetime) -> None:
     _record_promotions(user, now)
     claims.claims_erase_of_winner(user_id=user.pk, now=now)
     Report.objects.filter(user_id=user.pk).delete()
-    _forget_fraud_signals(user)
-
-
-def _forget_fraud_signals(user: User) -> None:
-    """The network keys and risk ranks of what stays: entries of locked events, exclusions.
-    They served the creator's flags (events.fraud); the proof needs neither."""
-    Entry.objects.filter(user_id=user.pk).exclude(network="", risk_rank=None).update(
-        network="", risk_rank=None
-    )
-    Exclusion.objects.filter(user_id=user.pk).exclude(network="").update(network="")
+    services.entries_forget_fraud_signals(user=user)
 
 
 def _withdraw_from_open_events(user: User, now: datetime) -> None:

@@ -349,6 +349,9 @@ EFFECTS: dict[str, frozenset[str]] = {
     # An entry of a canceled event deleted with its person's account (``events.personal_data``):
     # the live part of a canceled event is the database's too; nothing cached.
     "forgotten": frozenset(),
+    # The anti-fraud signals of a deleted account's entries blanked (``events.personal_data``):
+    # the creator's flags are computed when asked; nothing cached holds them.
+    "signals": frozenset(),
 }
 
 

@@ -750,6 +750,24 @@ def entries_forget_canceled(*, user: User) -> int:
     return forgotten
 
 
+def entries_forget_fraud_signals(*, user: User) -> int:
+    """Blank the network keys and risk ranks of what stays of ``user`` (their account is being
+    deleted, ``events.personal_data``): entries of locked events and exclusions. They served
+    the creator's flags (events.fraud); the proof needs neither. Returns how many rows;
+    harmless when run again."""
+    entries = Entry.objects.filter(user_id=user.pk).exclude(network="", risk_rank=None)
+    exclusions = Exclusion.objects.filter(user_id=user.pk).exclude(network="")
+    with transaction.atomic():
+        touched = {
+            *entries.values_list("event_id", flat=True),
+            *exclusions.values_list("event_id", flat=True),
+        }
+        forgotten = entries.update(network="", risk_rank=None) + exclusions.update(network="")
+        for event_id in sorted(touched):
+            read_model.event_changed(event_id=event_id, what="signals")
+    return forgotten
+
+
 # --- exclusions -----------------------------------------------------------------------------
 
 
