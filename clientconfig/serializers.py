@@ -94,7 +94,7 @@ class ConfigOutput(serializers.Serializer):
 
 EXAMPLE = {
     "server_time": "2026-12-01T20:00:00.123000+08:00",
-    "api_version": "1.1.0",
+    "api_version": "1.2.0",
     "subscribe_templates": {"result": "tmpl-result-id", "cancel": "tmpl-cancel-id"},
     "limits": {
         "title_length": {"min": 1, "max": 100},

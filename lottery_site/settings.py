@@ -355,7 +355,7 @@ SPECTACULAR_SETTINGS = {
     # The API's version, semver: also in GET /config (api_version). A breaking change of the
     # document needs a new major, an addition a new minor (clients/miniprogram/ci.sh compares
     # the document with the last release's); CHANGELOG.md says what changed.
-    "VERSION": "1.1.0",
+    "VERSION": "1.2.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

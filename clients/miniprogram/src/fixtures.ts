@@ -14,7 +14,7 @@ export interface Fixtures {
 }
 
 export const fixtures: Fixtures = {
-  "api_version": "1.1.0",
+  "api_version": "1.2.0",
   "operations": {
     "authLogin": {
       "status": 201,
@@ -73,7 +73,7 @@ export const fixtures: Fixtures = {
         "msg": "ok",
         "data": {
           "server_time": "2026-12-01T10:00:00+08:00",
-          "api_version": "1.1.0",
+          "api_version": "1.2.0",
           "subscribe_templates": {
             "result": "tmpl-result",
             "cancel": "tmpl-cancel",
