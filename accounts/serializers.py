@@ -247,7 +247,9 @@ class DataExportOutput(AccountDataOutput):
 
     entries = serializers.ListField(
         child=serializers.DictField(),
-        help_text="every event you joined: {event: {id, title}, joined_at, prize}",
+        help_text="every event you joined: {event: {id, title}, joined_at, prize, network, "
+        "risk_rank} (network: a keyed hash of the address you joined from, never the address; "
+        "risk_rank: WeChat's risk rank when the event asked for it)",
     )
     wins = serializers.ListField(
         child=serializers.DictField(),
@@ -265,6 +267,11 @@ class DataExportOutput(AccountDataOutput):
     )
     reports = serializers.ListField(
         child=serializers.DictField(), help_text="events you reported: {event, reason, at}"
+    )
+    exclusions = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="events whose creator (or staff's ban) took you out before the lock: "
+        "{event, reason, flags, excluded_at}",
     )
     inbox = serializers.ListField(
         child=serializers.DictField(), help_text="every item of your inbox, newest first"

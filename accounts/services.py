@@ -1,5 +1,6 @@
 """The only write path for user accounts and their uploaded pictures."""
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,7 +10,6 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.exceptions import TokenError
@@ -22,6 +22,7 @@ from accounts import personal_data
 from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
 from accounts.models import PrivacyConsent, Upload, User, UserActionLog, WeChatPush
 from accounts.permissions import PRIVACY_VERSION_CLAIM
+from accounts.signals import ban_changed
 from lottery_site import media
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id, upload_public_id
@@ -195,14 +196,12 @@ def user_update_profile(
     return User.objects.select_related("avatar").get(pk=user.pk)
 
 
-# Sent once a ban or an unban is committed (``user_id``, ``is_active``). Accounts knows nothing
-# of what the apps above it show of a user; those that must act on a ban at once listen (the
-# square drops a banned creator's events: events.apps).
-ban_changed = Signal()
-
-
 def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
-    """Ban a user: their tokens stop working on the next request. False if already inactive."""
+    """Ban a user: their tokens stop working on the next request. False if already inactive.
+
+    Once committed, ``accounts.signals.ban_changed`` tells the apps above (events takes the
+    user's entries out of events not yet locked, and their events off the square).
+    """
     with transaction.atomic():
         changed = User.objects.filter(pk=user.pk, is_active=True).update(
             is_active=False, deactivated_reason=reason[:200]
@@ -211,7 +210,7 @@ def user_deactivate(*, user: User, actor: User | None, reason: str) -> bool:
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="deactivate", reason=reason[:200]
             )
-            _announce_ban_changed(user.pk, is_active=False)
+            _announce_ban_changed(user.pk, is_active=False, actor=actor)
     user_access_changed(user.pk)
     return bool(changed)
 
@@ -226,14 +225,21 @@ def user_reactivate(*, user: User, actor: User | None, reason: str = "") -> bool
             UserActionLog.objects.create(
                 user_id=user.pk, actor=actor, action="reactivate", reason=reason[:200]
             )
-            _announce_ban_changed(user.pk, is_active=True)
+            _announce_ban_changed(user.pk, is_active=True, actor=actor)
     user_access_changed(user.pk)
     return bool(changed)
 
 
-def _announce_ban_changed(user_id: int, *, is_active: bool) -> None:
+def _announce_ban_changed(user_id: int, *, is_active: bool, actor: User | None) -> None:
     transaction.on_commit(
-        lambda: ban_changed.send(sender=User, user_id=user_id, is_active=is_active)
+        functools.partial(
+            ban_changed.send,
+            sender=User,
+            user_id=user_id,
+            is_active=is_active,
+            actor=actor,
+            now=timezone.now(),
+        )
     )
 
 

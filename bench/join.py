@@ -2,7 +2,7 @@
 """bench/join: the join and the event detail against the floor and a bare Django view, same rounds.
 
     .venv/bin/python bench/join.py [--rounds 3] [--seconds 10] [--users 60000]
-                                   [--mirror on|off|alternate]
+                                   [--mirror on|off|alternate] [--conditions password,group]
 
 gunicorn (bin/serve-web) on MySQL + Redis; wrk on loopback with a Lua script that gives every
 request a different user's token, so every join inserts. Each round measures, alternating: the
@@ -20,6 +20,12 @@ round's req/s and the min-max.
 round between them; the summary has each one's figures, the per-round ratios on / off, and
 issue 22's rule applied (bench/compare.py, ``mirror_decision``): keep the mirror only if its gain
 on the detail is beyond the round-to-round spread and larger than its cost to the join.
+
+``--conditions password,group`` also joins, in each round, a fresh event with a password (口令)
+and one bound to a WeChat group, every request carrying the right answer (the group's data
+encrypted with the users' session key, as wx.getGroupEnterInfo gives it): the summary's
+``join_password_over_join_rps`` and ``join_group_over_join_rps`` compare them with the plain
+event's join of the same round (issue 24: at least 0.8).
 """
 
 import argparse
@@ -50,6 +56,13 @@ REFERENCES = {
 }
 
 
+# Every bench user's WeChat session key (a group event's data is encrypted with it), and the
+# group they all are in.
+SESSION_KEY = "YmVuY2gtc2Vzc2lvbi0xNg=="  # base64 of 16 bytes, as WeChat's are
+GROUP = "bench-group-opengid"
+CONDITION_KINDS = ("password", "group")
+
+
 def make_users(count: int) -> Path:
     from rest_framework_simplejwt.tokens import AccessToken
 
@@ -57,7 +70,11 @@ def make_users(count: int) -> Path:
     from accounts.models import User
 
     User.objects.bulk_create(
-        [User(openid=f"bench-{n:07d}", nickname=f"用户{n}") for n in range(count)], batch_size=5000
+        [
+            User(openid=f"bench-{n:07d}", nickname=f"用户{n}", session_key=SESSION_KEY)
+            for n in range(count)
+        ],
+        batch_size=5000,
     )
     users = User.objects.filter(openid__startswith="bench-")
     path = RESULTS / "tokens.txt"
@@ -74,7 +91,7 @@ def access_token(user, token_class, public_id_claim: str) -> str:
     return str(token)
 
 
-def make_event(creator_openid: str = "bench-0000000") -> str:
+def make_event(creator_openid: str = "bench-0000000", conditions: dict | None = None) -> str:
     from django.utils import timezone
 
     from accounts.models import User
@@ -87,8 +104,22 @@ def make_event(creator_openid: str = "bench-0000000") -> str:
         draw_at=now + timedelta(days=2),
         prizes=[{"name": "一等奖", "quantity": 1}, {"name": "二等奖", "quantity": 100}],
         now=now,
+        conditions=conditions,
     )
     return event.public_id
+
+
+def make_condition_event(kind: str) -> tuple[str, str]:
+    """A fresh event with one entry condition, and the JSON body every join sends to meet it."""
+    from django.conf import settings
+
+    from tests.fake_wechat import group_data
+
+    if kind == "password":
+        return make_event(conditions={"password": "芝麻开门"}), json.dumps({"password": "芝麻开门"})
+    # The same for every bench user; the watermark names the app the server is configured as.
+    proof = group_data(GROUP, session_key=SESSION_KEY, appid=settings.WECHAT_APP_ID or None)
+    return make_event(conditions={"group": proof}), json.dumps({"group": proof})
 
 
 # --mirror: the event detail of an open event from its Redis mirror (EVENT_MIRROR=1, the
@@ -109,7 +140,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--mirror", choices=("on", "off", "alternate"), default="on")
     parser.add_argument("--port", type=int, default=8765, help="the first server's (+1: second)")
+    parser.add_argument(
+        "--conditions",
+        default="",
+        help="comma-separated kinds of entry condition whose join to measure too: "
+        + ",".join(CONDITION_KINDS),
+    )
     args = parser.parse_args()
+    args.conditions = [kind for kind in args.conditions.split(",") if kind]
+    if set(args.conditions) - set(CONDITION_KINDS):
+        parser.error(f"--conditions takes {', '.join(CONDITION_KINDS)}")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     setup_django()
@@ -210,6 +250,16 @@ def saturation_round(server: Server, floor: Server, tokens: Path, args) -> dict:
     # User.objects.get), where the detail's one query is plain SQL.
     me = wrk(f"{server.url}/api/v1/me", path="/api/v1/me", tokens=tokens, **common)
     row = {"floor": floor_result, "bare": bare, "join": join, "detail": detail, "me": me}
+    for kind in args.conditions:
+        conditioned, body = make_condition_event(kind)
+        row[f"join_{kind}"] = wrk(
+            f"{server.url}/api/v1/events/{conditioned}/entry",
+            method="POST",
+            path=f"/api/v1/events/{conditioned}/entry",
+            tokens=tokens,
+            body=body,
+            **common,
+        )
     for name, reference in REFERENCES.items():
         reference = reference.format(event_id=event_id)
         row[name] = wrk(f"{server.url}{reference}", path=reference, tokens=tokens, **common)
@@ -241,6 +291,7 @@ def half_rate_round(server: Server, tokens: Path, rows: list[dict], args) -> dic
 
 
 def summarize(rows: list[dict], half: list[dict]) -> dict:
+    conditioned = sorted(name for name in rows[0] if name.startswith("join_"))
     measured = [name for name in rows[0] if name != "floor"]
     return {
         **{
@@ -250,6 +301,11 @@ def summarize(rows: list[dict], half: list[dict]) -> dict:
         "per_round": {name: [round(r[name].rps) for r in rows] for name in rows[0]},
         "spread": {name: spread(r[name].rps for r in rows) for name in rows[0]},
         "join_over_bare_rps": median(r["join"].rps / r["bare"].rps for r in rows),
+        # An event with entry conditions against the plain event's join of the same round.
+        **{
+            f"{name}_over_join_rps": median(r[name].rps / r["join"].rps for r in rows)
+            for name in conditioned
+        },
         "detail_over_bare_rps": median(r["detail"].rps / r["bare"].rps for r in rows),
         "me_over_bare_rps": median(r["me"].rps / r["bare"].rps for r in rows),
         **{

@@ -3,13 +3,16 @@
 -- each request takes the next, so joins spread over many events), BENCH_TOKENS (file, one token
 -- a line), BENCH_THREADS (wrk's -t, so threads take interleaved tokens and paths),
 -- BENCH_DELAY_MS (a pause before each request on a connection: a crude rate limit for the
--- half-saturation runs).
+-- half-saturation runs), BENCH_BODY (a JSON body sent with every request: a join's answers to
+-- entry conditions).
 local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH") or "/healthz"
 local paths_file = os.getenv("BENCH_PATHS")
 local tokens_file = os.getenv("BENCH_TOKENS")
 local stride = tonumber(os.getenv("BENCH_THREADS") or "1")
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+local body = os.getenv("BENCH_BODY")
+if body == "" then body = nil end
 local next_id = 0
 
 function setup(thread)
@@ -39,8 +42,12 @@ function request()
   end
   local target = path
   if #paths > 0 then target = paths[(index % #paths) + 1] end
-  if method == "POST" then headers["Content-Length"] = "0" end
-  return wrk.format(method, target, headers, nil)
+  if body then
+    headers["Content-Type"] = "application/json"
+  elseif method == "POST" then
+    headers["Content-Length"] = "0"
+  end
+  return wrk.format(method, target, headers, body)
 end
 
 function delay()

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.serializers import ProfileInput
 from clientconfig import serializers as s
-from events.limits import event_limits
+from events.limits import condition_rules, event_limits
 from lottery_site.throttling import PublicRateThrottle
 
 # Shared caches may keep it, but must ask again each time (a cheap 304), so a configuration
@@ -43,6 +43,7 @@ def client_config() -> dict:
             **event_limits(),
             "nickname_length": {"min": nickname.min_length, "max": nickname.max_length},
         },
+        "conditions": condition_rules(),
         "privacy_policy": {
             "version": settings.PRIVACY_POLICY_VERSION,
             "url": settings.PRIVACY_POLICY_URL,

@@ -13,8 +13,9 @@ from rest_framework import serializers
 
 from accounts.serializers import PublicUserOutput
 from draws import fairness, selectors
+from events import conditions, fraud
 from events.models import Substitution
-from events.serializers import STATUS_CHOICES
+from events.serializers import STATUS_CHOICES, ConditionOutput, ExclusionCountOutput
 from events.serializers import PrizeOutput as ProofPrize
 from events.serializers import PrizeRefOutput as PrizeRef
 from lottery_site.fields import AwareDateTimeField
@@ -164,6 +165,13 @@ class ProofOutput(serializers.Serializer):
     cancel_requested_at = AwareDateTimeField(allow_null=True)
     canceled_at = AwareDateTimeField(allow_null=True)
     would_be_winners = serializers.SerializerMethodField()
+    # The entry conditions (docs/fairness.md, "Entry conditions and exclusions"): what anyone
+    # may read of them, the digest of the whole record (fixed from the first join), the record
+    # itself once entries are closed, and how many entrants were excluded for which reason.
+    conditions = serializers.SerializerMethodField()
+    conditions_digest = serializers.SerializerMethodField()
+    conditions_record = serializers.SerializerMethodField()
+    exclusions = serializers.SerializerMethodField()
     # Where the two other inputs of tools/verify_draw.py are published.
     entrants_url = serializers.SerializerMethodField()
     winners_url = serializers.SerializerMethodField()
@@ -216,6 +224,32 @@ class ProofOutput(serializers.Serializer):
             {"user": {"id": key}, "prize": {"id": prize.public_id, "name": prize.name}}
             for key, prize in zip(event.would_be_winners, units, strict=False)
         ]
+
+    @extend_schema_field(ConditionOutput(many=True))
+    def get_conditions(self, event) -> list:
+        return conditions.public(event.entry_conditions)
+
+    def get_conditions_digest(self, event) -> str | None:
+        return conditions.digest(event.entry_conditions)
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": True,
+            "description": "The stored record the digest covers (the password and the group as "
+            "salted hashes, the answer, the nonce): null while entries are open, or without "
+            "conditions.",
+        }
+    )
+    def get_conditions_record(self, event) -> dict | None:
+        if event.status == event.Status.INIT or not event.entry_conditions:
+            return None
+        return event.entry_conditions
+
+    @extend_schema_field(ExclusionCountOutput(many=True))
+    def get_exclusions(self, event) -> list:
+        return fraud.exclusion_counts(event_pk=event.pk)
 
     def get_entrants_url(self, event) -> str:
         return reverse("event-entrants", args=[event.public_id])

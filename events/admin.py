@@ -30,13 +30,15 @@ from accounts import services as accounts_services
 from accounts.admin import ReasonForm
 from accounts.models import Upload
 from accounts.serializers import picture_url
-from events import claim_crypto, claims, moderation, services
+from events import claim_crypto, claims, fraud, moderation, services
+from events import conditions as entry_conditions
 from events.models import (
     Claim,
     ClaimAccess,
     Entry,
     Event,
     EventLog,
+    Exclusion,
     ModerationCase,
     Prize,
     PromotionRecord,
@@ -127,6 +129,17 @@ class SubstitutionInline(_ReadOnlyInline):
         return super().get_queryset(request).select_related("prize", "actor")
 
 
+class ExclusionInline(_ReadOnlyInline):
+    """Entrants taken out before the lock (events.services.entry_exclude, or a ban)."""
+
+    model = Exclusion
+    fields = ("created_at", "user_key", "reason", "flags", "actor")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
 class DrawDateFilter(admin.SimpleListFilter):
     """Draw dates are mostly in the future, which Django's date filter (past 7 days...) ignores."""
 
@@ -184,7 +197,7 @@ class EventAdmin(admin.ModelAdmin):
     ordering = ("-draw_at",)
     show_full_result_count = False
     actions = ["cancel_events"]
-    inlines = [PrizeInline, SubstitutionInline, EventLogInline]
+    inlines = [PrizeInline, SubstitutionInline, ExclusionInline, EventLogInline]
     fieldsets = (
         (
             None,
@@ -238,6 +251,10 @@ class EventAdmin(admin.ModelAdmin):
         ),
         (_("results"), {"fields": ("winners", "unawarded_prizes", "claim_list")}),
         (_("entrants"), {"fields": ("entrant_list",)}),
+        (
+            _("entry conditions and anti-fraud"),
+            {"fields": ("condition_list", "fraud_flags", "exclusion_summary")},
+        ),
     )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -383,6 +400,60 @@ class EventAdmin(admin.ModelAdmin):
             gettext("Page %(page)d of %(pages)d, %(total)d entrants.")
             % {"page": page, "pages": pages, "total": total},
             links,
+        )
+
+    @admin.display(description=_("entry conditions"))
+    def condition_list(self, event):
+        shown = entry_conditions.public(event.entry_conditions)
+        if not shown:
+            return "—"
+        return format_html_join(
+            ", ",
+            "{} {}",
+            (
+                (item["kind"], {k: v for k, v in item.items() if k != "kind"} or "")
+                for item in shown
+            ),
+        )
+
+    @admin.display(description=_("flagged entrants"))
+    def fraud_flags(self, event):
+        """What the creator sees (events.fraud): reason codes only; each entrant links to the
+        user admin, where staff can ban (a ban takes their entries out of open events)."""
+        flags = fraud.event_flags(event=event)
+        if not flags:
+            return "—"
+        users = reverse("admin:accounts_user_changelist")
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}?{}">{}</a></td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    users,
+                    urlencode({"q": flag.user_key}),
+                    flag.user_key,
+                    timezone.localtime(flag.joined_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    ", ".join(flag.reasons),
+                )
+                for flag in flags[:ENTRANTS_PER_PAGE]
+            ),
+        )
+        return format_html(
+            '<table class="fraud-flags"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr>'
+            "</thead><tbody>{}</tbody></table><p>{}</p>",
+            gettext("entrant key"),
+            gettext("joined at"),
+            gettext("reasons"),
+            rows,
+            gettext("%(count)d flagged entrants.") % {"count": len(flags)},
+        )
+
+    @admin.display(description=_("exclusions"))
+    def exclusion_summary(self, event):
+        counts = fraud.exclusion_counts(event_pk=event.pk)
+        return (
+            format_html_join(", ", "{} × {}", ((row["reason"], row["count"]) for row in counts))
+            or "—"
         )
 
     @admin.display(description=_("unawarded prizes"))

@@ -26,6 +26,7 @@ EVENT = {
         {"id": "p_0123456789abcdef", "name": "一等奖", "quantity": 1, "image": None},
         {"id": "p_123456789abcdef0", "name": "二等奖", "quantity": 2, "image": None},
     ],
+    "conditions": [{"kind": "password"}, {"kind": "new_users", "rule": "within_days", "days": 7}],
     "commitment": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "fairness": {
         "algorithm": "sha256-fisher-yates-v3",

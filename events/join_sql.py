@@ -19,6 +19,11 @@ than DB_CONN_MAX_AGE like the others, and when its thread ends.
 
 The INSERT must name every NOT NULL column of Entry that has no database default
 (tests/test_join_sql.py checks it against the model): a column added to Entry is added here.
+
+**The gate also keeps** an excluded entrant out (a row of ``Exclusion``, looked up by its unique
+key inside the UPDATE: no statement of its own) and admits only under the entry conditions'
+version the caller checked (``rules_version``): a process that checked an older version of them
+is refused and checks again (events.services). Neither costs a round trip.
 """
 
 import functools
@@ -29,17 +34,27 @@ from datetime import datetime
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 
 from accounts.models import User
-from events.models import Entry, Event
+from events.models import Entry, Event, Exclusion
 
 # The columns the join's INSERT writes; every other column of Entry is nullable or has a
 # database default.
-INSERT_COLUMNS = ("event_id", "user_id", "user_key", "created_at")
+INSERT_COLUMNS = ("event_id", "user_id", "user_key", "created_at", "network", "risk_rank")
 
 
-def admit_and_insert(event_pk: int, *, user: User, now: datetime) -> Entry | None:
+def admit_and_insert(
+    event_pk: int,
+    *,
+    user: User,
+    now: datetime,
+    rules_version: int = 0,
+    network: str = "",
+    risk_rank: int | None = None,
+) -> Entry | None:
     """The join's transaction: the gate UPDATE, and the INSERT only if the gate admitted.
 
-    Returns the new entry, or None when the gate refused (nothing written). A second join of
+    Returns the new entry, or None when the gate refused (nothing written: the event is not
+    open, the entrant was excluded, or the conditions are no longer at ``rules_version``). A
+    second join of
     the same user raises IntegrityError (the (event, user) unique constraint) and is rolled
     back, its count with it.
 
@@ -52,8 +67,8 @@ def admit_and_insert(event_pk: int, *, user: User, now: datetime) -> Entry | Non
     at = connection.ops.adapt_datetimefield_value(now)
     admit, insert, read_seq = _join_sql(connection.vendor)
     statements = [
-        (admit, [at, event_pk, at]),
-        (insert, [event_pk, user.pk, user.public_id, at]),
+        (admit, [at, event_pk, at, rules_version, event_pk, user.public_id]),
+        (insert, [event_pk, user.pk, user.public_id, at, network, risk_rank]),
         *([(read_seq, [event_pk])] if read_seq else []),
     ]
     if connection.in_atomic_block:
@@ -68,7 +83,14 @@ def admit_and_insert(event_pk: int, *, user: User, now: datetime) -> Entry | Non
         return None
     if read_seq:  # the change number, read back in the transaction (LAST_INSERT_ID on MySQL)
         seq = counts[2][2][0]
-    entry = Entry(pk=entry_id, event_id=event_pk, user_id=user.pk, user_key=user.public_id)
+    entry = Entry(
+        pk=entry_id,
+        event_id=event_pk,
+        user_id=user.pk,
+        user_key=user.public_id,
+        network=network,
+        risk_rank=risk_rank,
+    )
     entry.created_at = now
     entry.seq = seq  # the event's entry_seq this join set (events.mirror)
     entry._state.adding = False
@@ -161,6 +183,7 @@ def batch_connection():
 @functools.cache
 def _join_sql(vendor: str) -> tuple[str, str, str]:
     event, entry = Event._meta.db_table, Entry._meta.db_table
+    excluded = Exclusion._meta.db_table
     # "status + 0", not "status": MariaDB must reach the row through its primary key. Through
     # the (status, lock_at) index the join would lock that index entry first, then wait for the
     # row held by the lock job (or a cancel), which waits for the entry: a deadlock, and a 500.
@@ -177,12 +200,14 @@ def _join_sql(vendor: str) -> tuple[str, str, str]:
         "WHEN participant_count + 1 >= target_participants THEN %s ELSE lock_at END, "
         f"participant_count = participant_count + 1, entry_seq = {next_seq} "
         f"WHERE id = %s AND status + 0 = {Event.Status.INIT} AND lock_at > %s "
-        "AND (target_participants IS NULL OR participant_count < target_participants)"
+        "AND (target_participants IS NULL OR participant_count < target_participants) "
+        "AND rules_version = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {excluded} WHERE event_id = %s AND user_key = %s)"
     )
     # Inserts only if the UPDATE just before it, in the same transaction, admitted the entrant.
     admitted = "WHERE changes() = 1" if vendor == "sqlite" else "FROM DUAL WHERE ROW_COUNT() = 1"
     insert = (
         f"INSERT INTO {entry} ({', '.join(INSERT_COLUMNS)}) "  # noqa: S608
-        f"SELECT %s, %s, %s, %s {admitted}"
+        f"SELECT %s, %s, %s, %s, %s, %s {admitted}"
     )
     return admit, insert, read_seq

@@ -7,8 +7,9 @@ client that validates with these numbers refuses exactly what the server would.
 
 from django.conf import settings
 
-from events import models
+from events import conditions, models
 from events import serializers as s
+from lottery_site.errors import CATALOGUE
 
 
 def event_limits() -> dict:
@@ -34,3 +35,41 @@ def event_limits() -> dict:
 
 def _length(field) -> dict:
     return {"min": field.min_length or 0, "max": field.max_length}
+
+
+def condition_rules() -> dict:
+    """What a client needs to offer entry conditions and render them (``GET /config``)."""
+    conditions_input = s.ConditionsInput().fields
+    new_users = s.NewUsersInput().fields
+    question = s.QuestionInput().fields
+    risk = s.RiskInput().fields
+    return {
+        "kinds": list(conditions.KINDS),
+        "password_max_length": conditions_input["password"].max_length,
+        "new_users": {
+            "rules": list(new_users["rule"].choices),
+            "days": {"min": new_users["days"].min_value, "max": new_users["days"].max_value},
+        },
+        "question": {
+            "text_length": _length(question["text"]),
+            "choices": {
+                "min": question["choices"].min_length,
+                "max": question["choices"].max_length,
+            },
+            "choice_length": _length(question["choices"].child),
+        },
+        "risk": {
+            "threshold": {"min": risk["threshold"].min_value, "max": risk["threshold"].max_value},
+            "when_unavailable": list(risk["when_unavailable"].choices),
+            "scene": "marketing",
+        },
+        "attempts": {
+            "limit": settings.ENTRY_ATTEMPTS_LIMIT,
+            "window_seconds": settings.ENTRY_ATTEMPTS_WINDOW_SECONDS,
+        },
+        # What WeChat's rules (运营规范 5.1) forbid, and the error each field is refused with.
+        "forbidden": [
+            {"code": CATALOGUE[name].code, "name": name, "fields": list(fields)}
+            for name, fields in conditions.FORBIDDEN.items()
+        ],
+    }

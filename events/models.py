@@ -266,6 +266,17 @@ class Event(models.Model):
         db_default=Moderation.OK,
     )
     text_unchecked = models.BooleanField(_("text not checked"), default=False, db_default=False)
+    # The entry conditions the creator chose (events.conditions: the stored record, secrets
+    # hashed), null for none; frozen from the first join on. ``rules_version`` moves with each
+    # change of them: the join's gate UPDATE admits only under the version its checks read
+    # (events.join_sql), so a process holding an older copy (the ``event.refs`` memo) checks
+    # again.
+    entry_conditions = models.JSONField(
+        _("entry conditions"), null=True, blank=True, editable=False
+    )
+    rules_version = models.PositiveIntegerField(
+        _("conditions version"), default=0, db_default=0, editable=False
+    )
     # One more on every edit of the public part (title, description, draw time, prizes): the
     # event detail keeps that part rendered per process and version (events.views).
     revision = models.PositiveIntegerField(_("revision"), default=0, db_default=0, editable=False)
@@ -397,6 +408,14 @@ class Entry(models.Model):
     )
     # Order of the win in the draw (0 = first drawn): the order the proof implies.
     prize_rank = models.PositiveIntegerField(_("draw rank"), null=True, blank=True)
+    # Anti-fraud signals (events.fraud), never shown: a keyed hash of the address the join came
+    # from, salted per event (joins from one address within seconds are flagged; the address
+    # itself is not kept); WeChat's risk rank at the join for a risk-gated event (-1: WeChat
+    # did not answer and the event admits then), null otherwise.
+    network = models.CharField(
+        _("network key"), max_length=16, blank=True, default="", db_default="", editable=False
+    )
+    risk_rank = models.SmallIntegerField(_("WeChat risk rank"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("entry")
@@ -413,6 +432,66 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_key} in {self.event_id}"
+
+
+class Exclusion(models.Model):
+    """An entrant taken out of an event before its lock, for a public reason.
+
+    By the event's creator, among the entrants flagged (events.fraud), with one of
+    ``CREATOR_REASONS``; or by staff's ban of the account (``account_banned``). Written only by
+    ``events.services``: the entry is deleted in the same transaction, this row stays. It keeps
+    the user from joining again (the join's gate reads it), the proof counts the exclusions per
+    reason (docs/fairness.md), and the user's inbox says why (notifications).
+    """
+
+    class Reason(models.TextChoices):
+        FAKE_ACCOUNT = "fake_account", _("fake account")
+        DUPLICATE_ACCOUNT = "duplicate_account", _("duplicate account")
+        RULE_VIOLATION = "rule_violation", _("broke the event's rules")
+        ACCOUNT_BANNED = "account_banned", _("account banned by staff")
+
+    CREATOR_REASONS = (Reason.FAKE_ACCOUNT, Reason.DUPLICATE_ACCOUNT, Reason.RULE_VIOLATION)
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="exclusions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The user's public id, as in Entry: the join's gate looks it up, and the count in the
+    # proof outlives the account.
+    user_key = models.CharField(_("entrant key"), max_length=24)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    # The flags the entrant carried when excluded (events.fraud reason codes, comma-separated),
+    # and what of the entry the signals read: the others of a burst stay flagged.
+    flags = models.CharField(_("flags"), max_length=100, blank=True, default="")
+    network = models.CharField(_("network key"), max_length=16, blank=True, default="")
+    joined_at = models.DateTimeField(_("joined at"), null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("exclusion")
+        verbose_name_plural = _("exclusions")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "user_key"], name="exclusions_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_key} out of {self.event_id} ({self.reason})"
 
 
 class EventLog(models.Model):

@@ -1,7 +1,8 @@
 """The events app's part of a person's data (``accounts.personal_data``, docs/privacy.md).
 
-Export: the entries, wins, claims (with the address given, decrypted and audited), events
-created and reports of a person. Erasure, when their account is deleted:
+Export: the entries (with the anti-fraud signals recorded at the join: the network key and
+WeChat's risk rank), wins, claims (with the address given, decrypted and audited), events
+created, reports and exclusions of a person. Erasure, when their account is deleted:
 
 - entries in events still open are withdrawn through ``services.entry_leave`` (the one write
   path of a withdrawal); entries of events canceled before their lock, which no proof names,
@@ -9,7 +10,10 @@ created and reports of a person. Erasure, when their account is deleted:
   them by public id, which stays (the account keeps it, and nothing else);
 - claims are blanked (``claims.claims_erase_of_winner``);
 - each prize still held becomes a ``PromotionRecord``: pseudonymised, two years;
-- reports are deleted. Events the person created stay, public content of a finished draw.
+- reports are deleted. Events the person created stay, public content of a finished draw;
+- the anti-fraud signals go: the network key and the risk rank of the entries that stay (locked
+  events), the network key of their exclusions. An exclusion itself stays (its reason, flags and
+  public id): the proof counts it and it keeps the person out of that event.
 """
 
 import contextlib
@@ -22,7 +26,7 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.services import user_pseudonym
 from events import claims, services
-from events.models import Claim, Entry, Event, PromotionRecord, Report, Substitution
+from events.models import Claim, Entry, Event, Exclusion, PromotionRecord, Report, Substitution
 from events.serializers import PrizeRefOutput
 from lottery_site.errors import ApplicationError
 from lottery_site.fields import AwareDateTimeField
@@ -39,6 +43,21 @@ class _Entry(serializers.Serializer):
     event = _EventRef()
     joined_at = AwareDateTimeField(source="created_at")
     prize = PrizeRefOutput(allow_null=True)
+    # The anti-fraud signals of the join (events.fraud): a keyed hash of the address it came
+    # from, salted with the event (the address itself is not kept), and WeChat's risk rank when
+    # the event asked for it.
+    network = serializers.CharField()
+    risk_rank = serializers.IntegerField(allow_null=True)
+
+
+class _Exclusion(serializers.Serializer):
+    event = _EventRef()
+    reason = serializers.CharField()
+    flags = serializers.SerializerMethodField()
+    excluded_at = AwareDateTimeField(source="created_at")
+
+    def get_flags(self, exclusion) -> list[str]:
+        return [flag for flag in exclusion.flags.split(",") if flag]
 
 
 class _Win(serializers.Serializer):
@@ -103,6 +122,10 @@ def data_export(*, user: User, now: datetime, context: dict) -> dict:  # noqa: A
             Report.objects.filter(user_id=user.pk).select_related("event").order_by("pk"),
             many=True,
         ).data,
+        "exclusions": _Exclusion(
+            Exclusion.objects.filter(user_id=user.pk).select_related("event").order_by("pk"),
+            many=True,
+        ).data,
     }
 
 
@@ -162,6 +185,7 @@ def erase(*, user: User, now: datetime) -> None:
     _record_promotions(user, now)
     claims.claims_erase_of_winner(user_id=user.pk, now=now)
     Report.objects.filter(user_id=user.pk).delete()
+    services.entries_forget_fraud_signals(user=user)
 
 
 def _withdraw_from_open_events(user: User, now: datetime) -> None:

@@ -39,6 +39,7 @@ from django.db.models import F, Prefetch
 from accounts.models import User
 from events import mirror, square
 from events import serializers as s
+from events.conditions import Conditions, parse
 from events.models import Claim, Entry, Event, Prize, aware_utc
 from events.selectors import PICTURED, prizes_with_pictures, require_event_id
 from lottery_site import caches
@@ -50,23 +51,37 @@ from lottery_site.fields import AwareDateTimeField
 
 @dataclass(frozen=True)
 class EventRef:
-    """What never changes about an event: enough for the hot write paths to act on it."""
+    """What the hot write paths need to act on an event: what never changes (id, creator, draw
+    mode, creation time), and its entry conditions at ``rules_version``, which can change only
+    until the first join (the join's gate admits only under the version its checks read)."""
 
     pk: int
     public_id: str
     creator_id: int
     draw_mode: str
+    created_at: datetime | None = None
+    rules_version: int = 0
+    conditions: Conditions | None = None
 
 
 REFS = caches.Memo(
     "event.refs",
     size=10_000,
-    holds="public id -> the event's id, creator and draw mode",
-    freshness="never stale: these fields never change and events are never deleted",
-    invalidated_by="nothing (an unknown id is never remembered)",
+    holds="public id -> the event's id, creator, draw mode, and its entry conditions with "
+    "their version",
+    freshness="the id, creator and draw mode never change (events are never deleted); the "
+    "conditions change only before the first join, and a join checked under an older version "
+    "is refused by its own gate UPDATE and read again (event_ref_again)",
+    invalidated_by="a join that finds the conditions' version moved (an unknown id is never "
+    "remembered)",
     benchmark="unmeasured: joins arrive in flash crowds on one event, and a join then costs "
-    "only its UPDATE and INSERT",
+    "only its UPDATE and INSERT (with conditions: their checks, no query of their own unless "
+    "they read the user)",
 )
+
+_REF_FIELDS = (
+    "pk", "public_id", "creator_id", "draw_mode", "created_at", "rules_version", "entry_conditions"
+)  # fmt: skip
 
 
 def event_ref(*, public_id: str) -> EventRef:
@@ -74,15 +89,31 @@ def event_ref(*, public_id: str) -> EventRef:
     ref = REFS.get(public_id)
     if ref is None:
         require_event_id(public_id)
-        row = (
-            Event.objects.filter(public_id=public_id)
-            .values_list("pk", "public_id", "creator_id", "draw_mode")
-            .first()
-        )
+        row = Event.objects.filter(public_id=public_id).values_list(*_REF_FIELDS).first()
         if row is None:
             raise ApplicationError("event_not_found")
-        ref = REFS.put(public_id, EventRef(*row))
+        ref = REFS.put(public_id, EventRef(*row[:-1], parse(row[-1])))
     return ref
+
+
+def event_ref_again(*, public_id: str) -> EventRef:
+    """The reference read again: a join found its conditions' version moved (an edit before
+    the first join, in another process)."""
+    REFS.pop(public_id, None)
+    return event_ref(public_id=public_id)
+
+
+def ref_of(event: Event) -> EventRef:
+    """The reference of an event already loaded (services called with an Event)."""
+    return EventRef(
+        event.pk,
+        event.public_id,
+        event.creator_id,
+        event.draw_mode,
+        event.created_at,
+        event.rules_version,
+        parse(event.entry_conditions),
+    )
 
 
 # --- the live part ---------------------------------------------------------------------------
@@ -318,6 +349,9 @@ EFFECTS: dict[str, frozenset[str]] = {
     # An entry of a canceled event deleted with its person's account (``events.personal_data``):
     # the live part of a canceled event is the database's too; nothing cached.
     "forgotten": frozenset(),
+    # The anti-fraud signals of a deleted account's entries blanked (``events.personal_data``):
+    # the creator's flags are computed when asked; nothing cached holds them.
+    "signals": frozenset(),
 }
 
 

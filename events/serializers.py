@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import ImageOutput, PublicUserOutput, UserOutput
-from events import selectors, square
+from events import conditions, fraud, selectors, square
 from events.models import (
     MAX_CLAIM_DAYS,
     MAX_CODE_LENGTH,
@@ -14,10 +14,12 @@ from events.models import (
     MAX_PRIZE_QUANTITY,
     MAX_PRIZES,
     Event,
+    Exclusion,
     Report,
 )
 from lottery_site.fields import AwareDateTimeField
 from lottery_site.serializers import InputSerializer
+from wechat.open_data import MAX_ENCRYPTED_CHARS
 
 # --- input ----------------------------------------------------------------------------------
 
@@ -44,7 +46,81 @@ class _DeliveryFields(InputSerializer):
     contact_note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class EventCreateInput(_DeliveryFields):
+class GroupDataInput(InputSerializer):
+    """What ``wx.getGroupEnterInfo`` (or ``wx.getChatToolInfo``) gave the client, as it is."""
+
+    encrypted_data = serializers.CharField(max_length=MAX_ENCRYPTED_CHARS)
+    iv = serializers.CharField(max_length=64)
+
+
+class NewUsersInput(InputSerializer):
+    rule = serializers.ChoiceField(
+        choices=conditions.NEW_USER_RULES,
+        help_text="after_event: accounts created after the event; within_days: accounts at "
+        "most `days` days old when they join",
+    )
+    days = serializers.IntegerField(
+        min_value=1, max_value=conditions.NEW_USER_DAYS_MAX, required=False, allow_null=True
+    )
+
+
+class QuestionInput(InputSerializer):
+    text = serializers.CharField(min_length=1, max_length=conditions.QUESTION_MAX_LENGTH)
+    choices = serializers.ListField(
+        child=serializers.CharField(min_length=1, max_length=conditions.CHOICE_MAX_LENGTH),
+        min_length=conditions.CHOICES_MIN,
+        max_length=conditions.CHOICES_MAX,
+    )
+    answer = serializers.IntegerField(
+        min_value=0,
+        max_value=conditions.CHOICES_MAX - 1,
+        help_text="the index of the right choice (never shown to entrants)",
+    )
+
+
+class RiskInput(InputSerializer):
+    threshold = serializers.IntegerField(
+        min_value=min(conditions.RISK_THRESHOLDS),
+        max_value=max(conditions.RISK_THRESHOLDS),
+        help_text="refuse an entrant whose WeChat risk rank (0-4) is at or above this",
+    )
+    when_unavailable = serializers.ChoiceField(
+        choices=conditions.WHEN_UNAVAILABLE,
+        help_text="what a join gets while WeChat's risk check does not answer",
+    )
+
+
+class ConditionsInput(InputSerializer):
+    """Entry conditions, each kind optional; on an edit a kind set to null is removed and a
+    kind left out stays as it is. Frozen from the first join on."""
+
+    password = serializers.CharField(
+        max_length=conditions.PASSWORD_MAX_LENGTH,
+        required=False,
+        allow_null=True,
+        help_text="口令: the phrase entrants must send (compared ignoring case, width and extra "
+        "spaces); never shown",
+    )
+    group = GroupDataInput(
+        required=False,
+        allow_null=True,
+        help_text="group only: the creator's own wx.getGroupEnterInfo data, from the group",
+    )
+    new_users = NewUsersInput(required=False, allow_null=True)
+    question = QuestionInput(required=False, allow_null=True)
+    risk = RiskInput(required=False, allow_null=True)
+
+
+class _RefusesForbiddenRules(InputSerializer):
+    """An event's body naming what WeChat's rules (运营规范 5.1) forbid is refused by the rule's
+    own error, before anything else (events.conditions.FORBIDDEN)."""
+
+    def to_internal_value(self, data):
+        conditions.refuse_forbidden(data)
+        return super().to_internal_value(data)
+
+
+class EventCreateInput(_RefusesForbiddenRules, _DeliveryFields):
     title = serializers.CharField(min_length=1, max_length=100)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     draw_at = AwareDateTimeField()
@@ -59,9 +135,10 @@ class EventCreateInput(_DeliveryFields):
         required=False,
         help_text="unlisted (default): only who has the link; public: also on the square",
     )
+    conditions = ConditionsInput(required=False)
 
 
-class EventUpdateInput(_DeliveryFields):
+class EventUpdateInput(_RefusesForbiddenRules, _DeliveryFields):
     """Only these may change; ``status``, ``creator`` or counters in the body are a 400."""
 
     title = serializers.CharField(min_length=1, max_length=100, required=False)
@@ -72,6 +149,46 @@ class EventUpdateInput(_DeliveryFields):
         **UPLOAD_ID, help_text='id of an upload with purpose "cover"; "" removes the cover'
     )
     visibility = serializers.ChoiceField(choices=Event.Visibility.values, required=False)
+    conditions = ConditionsInput(required=False)
+
+
+class JoinInput(InputSerializer):
+    """What a join carries for the event's entry conditions (nothing for an event without)."""
+
+    password = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    answer = serializers.IntegerField(
+        min_value=0, max_value=conditions.CHOICES_MAX - 1, required=False
+    )
+    group = GroupDataInput(
+        required=False, help_text="the entrant's own wx.getGroupEnterInfo data, from the group"
+    )
+
+
+# A join with conditions validates its body through one instance (``run_validation`` keeps no
+# state; a new serializer deep-copies its fields, the nested group's too): see SQUARE_QUERY.
+JOIN_INPUT = JoinInput()
+
+
+def join_answers(body) -> conditions.Answers:
+    """A join's body, validated (``invalid_input``), as the conditions' checks read it."""
+    data = JOIN_INPUT.run_validation(body if body is not None else {})
+    group = data.get("group") or {}
+    return conditions.Answers(
+        password=data.get("password"),
+        answer=data.get("answer"),
+        group_encrypted_data=group.get("encrypted_data"),
+        group_iv=group.get("iv"),
+    )
+
+
+# Why an entrant was excluded: any reason (the proof, the inbox), and those a creator may give.
+EXCLUSION_REASONS = list(Exclusion.Reason.values)
+CREATOR_EXCLUSION_REASONS = [str(reason) for reason in Exclusion.CREATOR_REASONS]
+
+
+class ExclusionInput(InputSerializer):
+    entrant = serializers.CharField(max_length=24, help_text="the flagged entrant's user id")
+    reason = serializers.ChoiceField(choices=CREATOR_EXCLUSION_REASONS)
 
 
 class ReportInput(InputSerializer):
@@ -150,6 +267,32 @@ class MyEntryOutput(serializers.Serializer):
     )
 
 
+class ConditionOutput(serializers.Serializer):
+    """One entry condition as anyone may read it: never the password, the group's id or the
+    question's answer. Fields other than ``kind`` come with their kind only."""
+
+    kind = serializers.ChoiceField(choices=conditions.KINDS)
+    rule = serializers.ChoiceField(
+        choices=conditions.NEW_USER_RULES, required=False, help_text="new_users"
+    )
+    days = serializers.IntegerField(
+        required=False, allow_null=True, help_text="new_users, rule within_days"
+    )
+    text = serializers.CharField(required=False, help_text="question")
+    choices = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="question: send the index"
+    )
+    threshold = serializers.IntegerField(
+        required=False, help_text="risk: WeChat's rank (0-4) at or above which a join is refused"
+    )
+    when_unavailable = serializers.ChoiceField(
+        choices=conditions.WHEN_UNAVAILABLE, required=False, help_text="risk"
+    )
+    scene = serializers.ChoiceField(
+        choices=["marketing"], required=False, help_text="risk: WeChat's scene 营销作弊"
+    )
+
+
 class BeaconChainRefOutput(serializers.Serializer):
     hash = serializers.CharField()
     name = serializers.CharField(help_text="e.g. League of Entropy quicknet")
@@ -203,9 +346,16 @@ class EventPublicOutput(serializers.Serializer):
     cover = ImageOutput(allow_null=True)
     visibility = serializers.ChoiceField(choices=Event.Visibility.values)
     prizes = PrizeOutput(many=True, source="ordered_prizes")
+    conditions = serializers.SerializerMethodField(
+        help_text="The entry conditions (docs/miniprogram.md says what to send for each)."
+    )
     commitment = serializers.CharField(source="seed_commitment")
     fairness = FairnessOutput(source="*")
     created_at = AwareDateTimeField()
+
+    @extend_schema_field(ConditionOutput(many=True))
+    def get_conditions(self, event) -> list:
+        return conditions.public(event.entry_conditions)
 
 
 class BeaconWaitOutput(serializers.Serializer):
@@ -321,3 +471,31 @@ class SquareEventOutput(SquareEventPublicOutput):
     recent_joins = serializers.IntegerField(
         help_text="joins in the hot window (SQUARE_HOT_WINDOW_HOURS), as of the last re-sort"
     )
+
+
+class FlagOutput(serializers.Serializer):
+    entrant = serializers.CharField(source="user_key", help_text="the entrant's user id")
+    joined_at = AwareDateTimeField()
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=fraud.REASONS))
+
+
+class ExclusionCountOutput(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=EXCLUSION_REASONS)
+    count = serializers.IntegerField()
+
+
+class FlagsOutput(serializers.Serializer):
+    """The creator's anti-fraud page: who is flagged and why, and what was excluded so far."""
+
+    flagged = FlagOutput(many=True)
+    excluded = ExclusionCountOutput(many=True)
+
+
+class ExclusionOutput(serializers.Serializer):
+    entrant = serializers.CharField(source="user_key")
+    reason = serializers.ChoiceField(choices=EXCLUSION_REASONS)
+    flags = serializers.SerializerMethodField()
+    excluded_at = AwareDateTimeField(source="created_at")
+
+    def get_flags(self, exclusion) -> list[str]:
+        return [flag for flag in exclusion.flags.split(",") if flag]

@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Upload, User
 from accounts.services import upload_attach, upload_create, user_texts_check
-from events import join_sql, read_model, transitions
+from events import conditions as entry_conditions
+from events import fraud, join_sql, read_model, transitions
 from events.models import (
     MAX_CLAIM_DAYS,
     MAX_CODE_LENGTH,
@@ -36,6 +37,7 @@ from events.models import (
     Entry,
     Event,
     EventLog,
+    Exclusion,
     Prize,
     RedeemCode,
     Report,
@@ -79,8 +81,13 @@ def event_create(
     delivery: str = Event.Delivery.NONE,
     claim_days: int = 7,
     contact_note: str = "",
+    conditions: dict | None = None,
 ) -> Event:
     """Create an INIT event with its prizes, its secret seed and the seed's public commitment.
+
+    ``conditions`` (kind -> its input, events.conditions) are the entry conditions; binding a
+    group decrypts the creator's own group data (``wechat_session_expired``,
+    ``entry_group_data_invalid``).
 
     Title, description, prize names and the contact note go through WeChat's content check first
     (``check_event_texts``): ``content_risky`` (400) or ``wechat_unavailable`` (503).
@@ -101,8 +108,10 @@ def event_create(
         description=description,
         prizes=[p["name"] for p in prizes],
         contact_note=contact_note,
+        question=_question_text(conditions),
     )
     _check_delivery(delivery, claim_days, prizes)
+    record = entry_conditions.build(current=None, changes=conditions or {}, creator=creator)
     # The seed is drawn now and only its SHA-256 published (docs/fairness.md): nobody, the
     # server included, can choose it after seeing who joined.
     seed = secrets.token_bytes(SEED_BYTES)
@@ -124,6 +133,7 @@ def event_create(
             cover=_attached_cover(creator, cover, now=now),
             visibility=visibility,
             text_unchecked=not checked,
+            entry_conditions=record,
             **_fairness_at_creation(),
         )
         _create_prizes(event, prizes, creator=creator, now=now)
@@ -172,6 +182,7 @@ def event_update(
     delivery: str | None = None,
     claim_days: int | None = None,
     contact_note: str | None = None,
+    conditions: dict | None = None,
 ) -> Event:
     """The creator edits an INIT event before its lock time.
 
@@ -179,8 +190,12 @@ def event_update(
 
     Title, description and cover ("" removes it) may change until the lock; the draw time, the
     prizes (with their pictures) and how they are delivered (delivery, claim window, contact
-    note, redeem codes) only while nobody has joined (``event_has_entrants``). The event row is
-    locked while checking, so a join cannot slip in between the check and the write.
+    note, redeem codes) only while nobody has joined (``event_has_entrants``). The entry
+    conditions (``conditions``: kind -> its new input, None removes it; kinds not named stay)
+    only until the first join, even one withdrawn since (``conditions_frozen``): each change
+    moves ``rules_version``, so a join checked under the old ones is refused by its gate and
+    checks again. The event row is locked while checking, so a join cannot slip in between the
+    check and the write.
     """
     _refuse_unless_creator(event, actor)
     if draw_at is not None:
@@ -195,6 +210,7 @@ def event_update(
         description=description or "",
         prizes=[p["name"] for p in prizes or ()],
         contact_note=contact_note or "",
+        question=_question_text(conditions),
     )
     with transaction.atomic():
         current = Event.objects.select_for_update().get(pk=event.pk)
@@ -234,8 +250,16 @@ def event_update(
             if prizes is not None:
                 Prize.objects.filter(event_id=event.pk).delete()
                 _create_prizes(current, prizes, creator=actor, now=now)
+        if conditions is not None:
+            if current.entry_seq > 0:  # somebody joined once: the rules they met stand
+                raise ApplicationError("conditions_frozen")
+            changes["entry_conditions"] = entry_conditions.build(
+                current=current.entry_conditions, changes=conditions, creator=actor
+            )
+            changes["rules_version"] = F("rules_version") + 1
         edited = sorted(
-            {*changes, *(["prizes"] if prizes is not None else [])} - {"lock_at", "text_unchecked"}
+            {*changes, *(["prizes"] if prizes is not None else [])}
+            - {"lock_at", "text_unchecked", "rules_version"}
         )
         if edited:
             Event.objects.filter(pk=event.pk).update(**changes)
@@ -333,8 +357,10 @@ def check_event_texts(
     description: str = "",
     prizes: Sequence[str] = (),
     contact_note: str = "",
+    question: str = "",
 ) -> bool:
-    """WeChat's content check of what an event publishes (scene "forum": a public post).
+    """WeChat's content check of what an event publishes (scene "forum": a public post),
+    the entry question and its choices included.
 
     The contact note is read by the winners only, but it is the creator's text shown to
     others all the same (and the likeliest place for a scam's contact), so it is checked too.
@@ -347,8 +373,17 @@ def check_event_texts(
         "description": description,
         "prizes": "\n".join(prizes),
         "contact_note": contact_note,
+        "conditions": question,
     }
     return user_texts_check(texts=texts, author=author, scene=security.SCENE_FORUM)
+
+
+def _question_text(conditions: dict | None) -> str:
+    """The entry question and its choices, as entrants will read them (checked like the rest)."""
+    question = (conditions or {}).get("question")
+    if not question:
+        return ""
+    return "\n".join([question["text"], *question["choices"]])
 
 
 def event_report(*, event: Event, user: User, reason: str, now: datetime) -> tuple[Report, bool]:
@@ -394,6 +429,7 @@ def events_recheck_texts(*, now: datetime, limit: int = 100) -> int:
             "description": event.description,
             "prizes": "\n".join(prizes),
             "contact_note": event.contact_note,
+            "conditions": _question_text(event.entry_conditions),
         }
         risky = False
         try:
@@ -511,14 +547,27 @@ def _wait_for_share_image(event: Event) -> Upload:
 # --- entries --------------------------------------------------------------------------------
 
 
-def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry, bool]:
+def entry_join(
+    *,
+    event: Event | EventRef,
+    user: User,
+    now: datetime,
+    answers: entry_conditions.Answers | None = None,
+    client_ip: str = "",
+) -> tuple[Entry, bool]:
     """Enter ``user`` in ``event``; returns (entry, created). Joining twice changes nothing.
 
+    ``answers``: what the entrant sent for the event's entry conditions (events.conditions);
+    ``client_ip``: where the join came from (kept only as a keyed hash, events.fraud).
+
     Raises ApplicationError (account_disabled, event_not_found, event_locked, event_drawn,
-    event_canceled). Counted in ``lottery_joins_total`` by result and refusal reason.
+    event_canceled, entry_excluded, and each unmet condition's own error). Counted in
+    ``lottery_joins_total`` by result and refusal reason.
     """
     try:
-        entry, created = _join(event=event, user=user, now=now)
+        entry, created = _join(
+            event=event, user=user, now=now, answers=answers, client_ip=client_ip
+        )
     except ApplicationError as exc:
         metrics.JOINS.labels("refused", exc.name).inc()
         raise
@@ -526,37 +575,122 @@ def entry_join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[E
     return entry, created
 
 
-def _join(*, event: Event | EventRef, user: User, now: datetime) -> tuple[Entry, bool]:
+def _join(
+    *,
+    event: Event | EventRef,
+    user: User,
+    now: datetime,
+    answers: entry_conditions.Answers | None,
+    client_ip: str,
+) -> tuple[Entry, bool]:
     """The join itself.
 
     Admission is one conditional UPDATE of the event row (INIT, before the lock time, below a
-    count target) that also counts the entrant: it holds the row lock until commit, and the lock
-    transition updates that same row, so once an event is OPENING no further entry can commit.
-    The time rule holds even when the sweeper is late. In count mode the join that reaches the
-    target also sets ``lock_at`` to now: entries are closed from that instant (the count gate
-    refuses further joins, the time gate withdrawals), and the sweeper locks the event like any
-    other whose lock time has passed (``draws.services.event_lock``).
+    count target, the entrant not excluded, the conditions at the version checked) that also
+    counts the entrant: it holds the row lock until commit, and the lock transition updates
+    that same row, so once an event is OPENING no further entry can commit. The time rule holds
+    even when the sweeper is late. In count mode the join that reaches the target also sets
+    ``lock_at`` to now: entries are closed from that instant (the count gate refuses further
+    joins, the time gate withdrawals), and the sweeper locks the event like any other whose
+    lock time has passed (``draws.services.event_lock``).
+
+    An event with entry conditions checks them first, outside any transaction (the risk gate
+    asks WeChat). An event without any pays nothing for them: no query, no Redis call.
     """
     _refuse_inactive(user)
-    try:
-        entry = join_sql.admit_and_insert(event.pk, user=user, now=now)
-    except IntegrityError:
-        entry = None
-    if entry is None:
-        existing = Entry.objects.filter(event_id=event.pk, user_id=user.pk).first()
+    ref = event if isinstance(event, EventRef) else read_model.ref_of(event)
+    network = fraud.network_key(ref.pk, client_ip) if client_ip else ""
+    for _checked in range(2):  # once more if the conditions changed since they were read
+        risk_rank = None
+        if ref.conditions is not None:
+            try:
+                risk_rank = _meet_conditions(
+                    ref, user=user, answers=answers, client_ip=client_ip, now=now
+                )
+            except _AlreadyIn as already:
+                return already.entry, False
+            except _StaleRules:
+                ref = read_model.event_ref_again(public_id=ref.public_id)
+                continue
+        try:
+            entry = join_sql.admit_and_insert(
+                ref.pk,
+                user=user,
+                now=now,
+                rules_version=ref.rules_version,
+                network=network,
+                risk_rank=risk_rank,
+            )
+        except IntegrityError:
+            entry = None
+        if entry is not None:
+            break
+        existing = Entry.objects.filter(event_id=ref.pk, user_id=user.pk).first()
         if existing is not None:
             return existing, False
-        current = Event.objects.filter(pk=event.pk).first()
+        current = Event.objects.filter(pk=ref.pk).first()
         if current is None:
             raise ApplicationError("event_not_found") from None
         _refuse_unless_open(current, now=now)
-        raise ApplicationError("event_locked") from None  # the count target was just reached
+        if Exclusion.objects.filter(event_id=ref.pk, user_key=user.public_id).exists():
+            raise ApplicationError("entry_excluded")
+        if current.rules_version == ref.rules_version:
+            raise ApplicationError("event_locked") from None  # the count target was just reached
+        ref = read_model.event_ref_again(public_id=current.public_id)
+    else:
+        raise ApplicationError("event_locked")  # conditions changing under every try
     change = EntryChange(user.pk, entry.seq, joined_at=entry.created_at, joined=True)
-    read_model.event_changed(event_id=event.pk, what="entry", entry=change)
-    if event.draw_mode == Event.DrawMode.COUNT and _target_reached(event.pk, now=now):
+    read_model.event_changed(event_id=ref.pk, what="entry", entry=change)
+    if ref.draw_mode == Event.DrawMode.COUNT and _target_reached(ref.pk, now=now):
         # After the join's own transaction: its lock time moved (entries closed).
-        read_model.event_changed(event_id=event.pk, what="live")
+        read_model.event_changed(event_id=ref.pk, what="live")
     return entry, True
+
+
+def _meet_conditions(
+    ref: EventRef,
+    *,
+    user: User,
+    answers: entry_conditions.Answers | None,
+    client_ip: str,
+    now: datetime,
+) -> int | None:
+    """The event's entry conditions checked (events.conditions); the risk rank to store.
+
+    A refusal is only for someone who could join otherwise, under the conditions as they are:
+    a repeated join of an entrant returns their entry (``_AlreadyIn``), a closed event says so
+    before any condition, and conditions changed since ``ref`` was read are read again
+    (``_StaleRules``).
+    """
+    try:
+        return entry_conditions.check(
+            ref.conditions,
+            event_pk=ref.pk,
+            event_created_at=ref.created_at,
+            user=user,
+            answers=answers or entry_conditions.Answers(),
+            client_ip=client_ip,
+            now=now,
+        )
+    except ApplicationError:
+        existing = Entry.objects.filter(event_id=ref.pk, user_id=user.pk).first()
+        if existing is not None:
+            raise _AlreadyIn(existing) from None
+        current = Event.objects.filter(pk=ref.pk).first()
+        if current is not None:
+            _refuse_unless_open(current, now=now)
+            if current.rules_version != ref.rules_version:
+                raise _StaleRules from None
+        raise
+
+
+class _AlreadyIn(Exception):  # noqa: N818 - not an error: the answer to a repeated join
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+
+
+class _StaleRules(Exception):  # noqa: N818 - not an error: read the conditions again
+    pass
 
 
 def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
@@ -614,6 +748,139 @@ def entries_forget_canceled(*, user: User) -> int:
                 read_model.event_changed(event_id=event_pk, what="forgotten")
                 forgotten += 1
     return forgotten
+
+
+def entries_forget_fraud_signals(*, user: User) -> int:
+    """Blank the network keys and risk ranks of what stays of ``user`` (their account is being
+    deleted, ``events.personal_data``): entries of locked events and exclusions. They served
+    the creator's flags (events.fraud); the proof needs neither. Returns how many rows;
+    harmless when run again."""
+    entries = Entry.objects.filter(user_id=user.pk).exclude(network="", risk_rank=None)
+    exclusions = Exclusion.objects.filter(user_id=user.pk).exclude(network="")
+    with transaction.atomic():
+        touched = {
+            *entries.values_list("event_id", flat=True),
+            *exclusions.values_list("event_id", flat=True),
+        }
+        forgotten = entries.update(network="", risk_rank=None) + exclusions.update(network="")
+        for event_id in sorted(touched):
+            read_model.event_changed(event_id=event_id, what="signals")
+    return forgotten
+
+
+# --- exclusions -----------------------------------------------------------------------------
+
+
+def entry_exclude(
+    *, event: Event, actor: User, entrant_key: str, reason: str, now: datetime
+) -> tuple[Exclusion, bool]:
+    """The creator takes a flagged entrant out of ``event`` before its lock, for a public reason.
+
+    Only an entrant the anti-fraud signals flag (events.fraud) can be excluded, so a creator
+    cannot quietly pick who stays in: every exclusion has a flag and one of
+    ``Exclusion.CREATOR_REASONS``, and the proof counts them per reason. Returns (exclusion,
+    created); excluding again answers the first. Raises ``not_owner``, ``invalid_input`` (the
+    reason), ``entrant_not_flagged``, ``event_locked`` / ``event_drawn`` / ``event_canceled``.
+    """
+    _refuse_unless_creator(event, actor)
+    if reason not in Exclusion.CREATOR_REASONS:
+        raise _invalid("reason", _("Not a reason an entrant can be excluded for."))
+    done = Exclusion.objects.filter(event_id=event.pk, user_key=entrant_key).first()
+    if done is not None:
+        return done, False
+    flags = fraud.flags_of(event=event, user_key=entrant_key)
+    if not flags:
+        raise ApplicationError("entrant_not_flagged")
+    excluded = _exclude(event, entrant_key, reason=reason, flags=flags, actor=actor, now=now)
+    if excluded is None:
+        raise ApplicationError("entrant_not_flagged")  # withdrew meanwhile
+    return excluded, True
+
+
+def entries_remove_banned(*, user_id: int, now: datetime, actor: User | None = None) -> int:
+    """A banned user's entries taken out of every event not yet locked (``account_banned``).
+
+    Run when a ban is written through ``accounts.services.user_deactivate`` (its signal) and by
+    the periodic sweep for bans written any other way. Idempotent; returns how many went.
+    """
+    account = User.objects.filter(pk=user_id).values_list("is_active", "public_id").first()
+    if account is None or account[0]:
+        return 0  # unbanned meanwhile
+    removed = 0
+    for event in Event.objects.filter(
+        entries__user_id=user_id, status=Event.Status.INIT, lock_at__gt=now
+    ):
+        try:
+            gone = _exclude(
+                event,
+                account[1],
+                reason=Exclusion.Reason.ACCOUNT_BANNED,
+                flags=(),
+                actor=actor,
+                now=now,
+            )
+        except ApplicationError:
+            continue  # locked meanwhile: the entry stays in the frozen list
+        removed += gone is not None
+    return removed
+
+
+def entries_remove_banned_sweep(*, now: datetime) -> int:
+    """Every banned user's entries in events not yet locked, however the ban was written."""
+    banned = (
+        Entry.objects.filter(
+            user__is_active=False, event__status=Event.Status.INIT, event__lock_at__gt=now
+        )
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    return sum(entries_remove_banned(user_id=user_id, now=now) for user_id in list(banned))
+
+
+def _exclude(
+    event: Event,
+    user_key: str,
+    *,
+    reason: str,
+    flags: Sequence[str],
+    actor: User | None,
+    now: datetime,
+) -> Exclusion | None:
+    """Delete the entry and record the exclusion, under the event's row lock, with the same
+    gate as a withdrawal (INIT, before the lock time). None if there was no entry."""
+    with transaction.atomic():
+        current = (
+            Event.objects.select_for_update()
+            .filter(pk=event.pk, status=Event.Status.INIT, lock_at__gt=now)
+            .first()
+        )
+        if current is None:
+            _refuse_unless_open(Event.objects.get(pk=event.pk), now=now)
+            raise ApplicationError("event_locked")
+        entry = Entry.objects.filter(event_id=event.pk, user_key=user_key).first()
+        if entry is None:
+            return None
+        excluded = Exclusion.objects.create(
+            event_id=event.pk,
+            user_id=entry.user_id,
+            user_key=user_key,
+            reason=reason,
+            flags=",".join(flags)[:100],
+            network=entry.network,
+            joined_at=entry.created_at,
+            actor=actor,
+            created_at=now,
+        )
+        Entry.objects.filter(pk=entry.pk).delete()
+        Event.objects.filter(pk=event.pk).update(
+            participant_count=F("participant_count") - 1, entry_seq=F("entry_seq") + 1
+        )
+        change = EntryChange(
+            entry.user_id, current.entry_seq + 1, joined_at=entry.created_at, joined=False
+        )
+        read_model.event_changed(event_id=event.pk, what="entry", entry=change)
+    logger.info("event %s: an entrant excluded (%s)", event.public_id, reason)
+    return excluded
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def listed() -> QuerySet[Event]:
     """Events the square may list, but for the lock time (compare ``lock_at`` with now).
 
     Not a banned creator's: they leave with the ban and come back with an unban (the ban moves
-    the generation through ``accounts.services.ban_changed``, see events.apps).
+    the generation through ``accounts.signals.ban_changed``, see events.receivers).
     """
     return Event.objects.filter(
         status=Event.Status.INIT,

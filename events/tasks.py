@@ -42,3 +42,12 @@ def claims_sweep() -> None:
             erased,
             expired,
         )
+
+
+@shared_task(name="events.tasks.banned_entries_sweep", ignore_result=True)
+def banned_entries_sweep() -> None:
+    """Banned users' entries out of events not yet locked, however the ban was written (the
+    service's own signal does it at once; this catches a ban from a shell or a migration)."""
+    removed = services.entries_remove_banned_sweep(now=timezone.now())
+    if removed:
+        logger.info("banned entries sweep: %d entries removed", removed)

@@ -11,6 +11,12 @@ urlpatterns = [
     path("wechat/callback", views.WeChatCallbackView.as_view(), name="wechat-callback"),
     path("events/<str:event_id>/entry", views.EntryView.as_view(), name="event-entry"),
     path("events/<str:event_id>/entries", views.EntryListView.as_view(), name="event-entries"),
+    path("events/<str:event_id>/flags", views.EventFlagsView.as_view(), name="event-flags"),
+    path(
+        "events/<str:event_id>/exclusions",
+        views.EventExclusionsView.as_view(),
+        name="event-exclusions",
+    ),
     path("events/<str:event_id>/claim", claim_views.ClaimView.as_view(), name="event-claim"),
     path("events/<str:event_id>/claims", claim_views.ClaimListView.as_view(), name="event-claims"),
     path(

@@ -19,10 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services as accounts_services
-from events import examples, read_model, selectors, services, square
+from events import examples, fraud, read_model, selectors, services, square
 from events import serializers as s
 from lottery_site import caches
 from lottery_site.api import EnvelopeJSONRenderer, validated
+from lottery_site.client_ip import client_ip
 from lottery_site.openapi import refusals
 from lottery_site.pagination import (
     PAGE_PARAMETERS,
@@ -54,8 +55,20 @@ def _detail(public_id: str, request: Request, *, status_code: int = 200) -> Resp
 # What the creator's edits and cancellations can be refused with, besides the shape of the input.
 # What WeChat's content check and the pictures add to any write of an event's text (create, edit).
 CONTENT_REFUSALS = ("content_risky", "upload_unusable", "wechat_unavailable")
+# What choosing entry conditions adds (events.conditions): WeChat's rules refused by name, and
+# the group bound from the creator's own group data.
+RULE_REFUSALS = (
+    "rule_follow_forbidden",
+    "rule_share_forbidden",
+    "rule_paid_entry_forbidden",
+    "rule_fake_count_forbidden",
+    "wechat_session_expired",
+    "entry_group_data_invalid",
+)
 EDIT_REFUSALS = (
     *CONTENT_REFUSALS,
+    *RULE_REFUSALS,
+    "conditions_frozen",
     "not_owner",
     "event_locked",
     "event_drawn",
@@ -79,7 +92,7 @@ class EventListView(APIView):
         summary="Create an event",
         request=s.EventCreateInput,
         responses={201: s.EventOutput},
-        extensions=refusals("account_disabled", *CONTENT_REFUSALS),
+        extensions=refusals("account_disabled", "invalid_input", *CONTENT_REFUSALS, *RULE_REFUSALS),
     )
     def post(self, request: Request) -> Response:
         data = validated(s.EventCreateInput, request.data)
@@ -270,6 +283,25 @@ class WeChatCallbackView(APIView):
         return HttpResponse("success", content_type="text/plain")
 
 
+# Each unmet entry condition's own refusal (events.conditions), and what the conditions add.
+CONDITION_REFUSALS = (
+    "invalid_input",
+    "wechat_session_expired",
+    "entry_password_required",
+    "entry_password_wrong",
+    "entry_answer_required",
+    "entry_answer_wrong",
+    "entry_group_required",
+    "entry_group_data_invalid",
+    "entry_group_mismatch",
+    "entry_new_users_only",
+    "entry_risk_refused",
+    "entry_excluded",
+    "entry_attempts_exceeded",
+    "entry_risk_unavailable",
+)
+
+
 class EntryView(APIView):
     """Join (POST) or withdraw from (DELETE) an event, as the caller."""
 
@@ -278,14 +310,33 @@ class EntryView(APIView):
     @extend_schema(
         operation_id="eventJoin",
         summary="Join an event",
-        description="201 for a new entry, 200 when the caller had already joined.",
-        request=None,
+        description="201 for a new entry, 200 when the caller had already joined. An event "
+        "with entry conditions (`conditions` in its detail) takes what they need in the body "
+        "(docs/miniprogram.md); an event without takes no body.",
+        request=s.JoinInput,
         responses={200: s.JoinOutput, 201: s.JoinOutput},
-        extensions=refusals("account_disabled", "event_locked", "event_drawn", "event_canceled"),
+        extensions=refusals(
+            "account_disabled",
+            "event_locked",
+            "event_drawn",
+            "event_canceled",
+            *CONDITION_REFUSALS,
+        ),
     )
     def post(self, request: Request, event_id: str) -> Response:
         event = read_model.event_ref(public_id=event_id)
-        entry, created = services.entry_join(event=event, user=request.user, now=timezone.now())
+        # The body is read only when there can be something in it: an event without conditions
+        # joins without parsing one (the flash-crowd path).
+        answers = None
+        if event.conditions is not None or request.META.get("CONTENT_LENGTH", "0") not in ("", "0"):
+            answers = s.join_answers(request.data)
+        entry, created = services.entry_join(
+            event=event,
+            user=request.user,
+            now=timezone.now(),
+            answers=answers,
+            client_ip=client_ip(request),
+        )
         payload = {"event_id": event.public_id, "joined": True, "joined_at": entry.created_at}
         return Response(s.JOIN.to_representation(payload), status=201 if created else 200)
 
@@ -301,6 +352,52 @@ class EntryView(APIView):
         services.entry_leave(event=event, user=request.user, now=timezone.now())
         payload = {"event_id": event.public_id, "joined": False, "joined_at": None}
         return Response(s.JOIN.to_representation(payload))
+
+
+class EventFlagsView(APIView):
+    @extend_schema(
+        operation_id="eventFlags",
+        summary="The creator's anti-fraud page: flagged entrants and exclusions so far",
+        description="Entrants flagged by WeChat's risk check or by our own signals, with "
+        'reason codes only (docs/api.md, "Anti-fraud"); how many were excluded per reason.',
+        responses={200: s.FlagsOutput},
+        extensions=refusals("not_owner"),
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_get(public_id=event_id)
+        flags = fraud.flags_for_creator(event=event, viewer=request.user)
+        return Response(s.FlagsOutput(flags).data)
+
+
+class EventExclusionsView(APIView):
+    @extend_schema(
+        operation_id="eventExclude",
+        summary="Exclude a flagged entrant before the lock, for a public reason",
+        description="201 the first time, 200 with the same exclusion after. The entry is "
+        "removed, the entrant cannot join again and is told in their inbox; the proof counts "
+        "exclusions per reason.",
+        request=s.ExclusionInput,
+        responses={200: s.ExclusionOutput, 201: s.ExclusionOutput},
+        extensions=refusals(
+            "invalid_input",
+            "not_owner",
+            "entrant_not_flagged",
+            "event_locked",
+            "event_drawn",
+            "event_canceled",
+        ),
+    )
+    def post(self, request: Request, event_id: str) -> Response:
+        data = validated(s.ExclusionInput, request.data)
+        event = selectors.event_get(public_id=event_id)
+        exclusion, created = services.entry_exclude(
+            event=event,
+            actor=request.user,
+            entrant_key=data["entrant"],
+            reason=data["reason"],
+            now=timezone.now(),
+        )
+        return Response(s.ExclusionOutput(exclusion).data, status=201 if created else 200)
 
 
 class EntryListView(APIView):

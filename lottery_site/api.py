@@ -277,4 +277,6 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             response["Retry-After"] = str(int(exc.wait))
     elif name in ("not_authenticated", "token_invalid", "user_inactive"):
         response["WWW-Authenticate"] = 'Bearer realm="api"'
+    elif kind.status == 429 and isinstance(data, dict) and "retry_after" in data:
+        response["Retry-After"] = str(int(data["retry_after"]))
     return response

@@ -71,6 +71,75 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "内容含有违规信息，请修改后再提交",
         "WeChat's content check found risky content; change it and try again.",
     ),
+    # WeChat's session_key we hold for the user no longer opens the data their client sent (it
+    # changed with a wx.login we were not told of, or we never had one): log in again, retry.
+    (
+        "wechat_session_expired",
+        40011,
+        400,
+        "微信登录状态已过期，请重新登录后再试",
+        "Your WeChat session has expired: log in again, then retry.",
+    ),
+    # Entry conditions the creator chose (events.conditions): each unmet one has its own code.
+    (
+        "entry_password_required",
+        40040,
+        400,
+        "本活动需要输入口令才能参与",
+        "This event needs its password to join.",
+    ),
+    ("entry_password_wrong", 40041, 400, "口令不正确", "The password is wrong."),
+    (
+        "entry_answer_required",
+        40042,
+        400,
+        "本活动需要回答问题才能参与",
+        "This event needs an answer to its question to join.",
+    ),
+    ("entry_answer_wrong", 40043, 400, "答案不正确", "The answer is wrong."),
+    (
+        "entry_group_required",
+        40044,
+        400,
+        "本活动仅限指定微信群的成员参与，请从群聊中打开后再试",
+        "This event is for one WeChat group: open it from that group's chat.",
+    ),
+    (
+        "entry_group_data_invalid",
+        40045,
+        400,
+        "无法确认所在群聊，请从群聊中重新打开后再试",
+        "The group data is not WeChat's for this mini-program: open it from the group again.",
+    ),
+    # Conditions WeChat's platform rules (小程序运营规范 5.1) forbid: refused by name.
+    (
+        "rule_follow_forbidden",
+        40050,
+        400,
+        "根据《微信小程序平台运营规范》5.1，不得以关注公众号作为参与抽奖的条件",
+        "WeChat's platform rules (5.1) forbid making entry depend on following an account.",
+    ),
+    (
+        "rule_share_forbidden",
+        40051,
+        400,
+        "根据《微信小程序平台运营规范》5.1，不得以分享、邀请好友换取抽奖机会",
+        "WeChat's platform rules (5.1) forbid extra chances for sharing or inviting.",
+    ),
+    (
+        "rule_paid_entry_forbidden",
+        40052,
+        400,
+        "根据《微信小程序平台运营规范》5.1，不得收费参与抽奖",
+        "WeChat's platform rules (5.1) forbid paid entry.",
+    ),
+    (
+        "rule_fake_count_forbidden",
+        40053,
+        400,
+        "根据《微信小程序平台运营规范》5.1，不得虚构参与人数",
+        "WeChat's platform rules (5.1) forbid a made-up participant count.",
+    ),
     ("not_authenticated", 40100, 401, "请先登录", "Authentication credentials were not provided."),
     ("token_invalid", 40101, 401, "登录已失效，请重新登录", "The token is invalid or expired."),
     ("user_inactive", 40102, 401, "账号已被停用", "This account has been deactivated."),
@@ -148,6 +217,36 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "请先同意最新的隐私政策",
         "Accept the current privacy policy first.",
     ),
+    (
+        "entry_group_mismatch",
+        40330,
+        403,
+        "本活动仅限指定微信群的成员参与，你所在的群不是该群",
+        "This event is for another WeChat group.",
+    ),
+    (
+        "entry_new_users_only",
+        40331,
+        403,
+        "本活动仅限新用户参与",
+        "This event is for new users only.",
+    ),
+    # The risk gate (WeChat's getUserRiskRank, scene "marketing cheating"): an automated
+    # decision, so it says what decided it (data: rank and threshold).
+    (
+        "entry_risk_refused",
+        40332,
+        403,
+        "微信安全评估认为当前账号存在营销作弊风险，本活动不允许参与",
+        "WeChat's risk check rates this account at or above the event's limit.",
+    ),
+    (
+        "entry_excluded",
+        40333,
+        403,
+        "你已被发起人移出本活动，不能再次参与",
+        "The creator excluded you from this event.",
+    ),
     ("not_found", 40400, 404, "资源不存在", "Not found."),
     ("event_not_found", 40401, 404, "抽奖活动不存在", "The lottery event does not exist."),
     ("claim_not_found", 40402, 404, "领奖记录不存在", "The claim does not exist."),
@@ -205,6 +304,20 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
     ("claim_shipped", 40910, 409, "奖品已发货，不能再修改", "The prize has already been shipped."),
     ("claim_not_claimed", 40911, 409, "中奖者尚未领奖", "The winner has not claimed yet."),
     (
+        "conditions_frozen",
+        40912,
+        409,
+        "已有用户参与，参与条件不能再修改",
+        "People have joined: the entry conditions can no longer change.",
+    ),
+    (
+        "entrant_not_flagged",
+        40913,
+        409,
+        "只能移出被标记为可疑的参与者",
+        "Only an entrant who is flagged can be excluded.",
+    ),
+    (
         "privacy_version_outdated",
         40920,
         409,
@@ -248,6 +361,15 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "微信接口调用过于频繁，请稍后再试",
         "WeChat is rate-limiting logins; try again later.",
     ),
+    # Wrong passwords, answers or group data, per user and event (ENTRY_ATTEMPTS_LIMIT in
+    # ENTRY_ATTEMPTS_WINDOW_SECONDS); data: {retry_after}.
+    (
+        "entry_attempts_exceeded",
+        42920,
+        429,
+        "尝试次数过多，请稍后再试",
+        "Too many wrong attempts; try again later.",
+    ),
     ("internal_error", 50000, 500, "服务器内部错误", "Internal server error."),
     # WeChat answered with something we cannot use: an HTTP 5xx page other than 503/504, a
     # body that is not a JSON object, an errcode we do not know (wechat/client.py).
@@ -268,6 +390,14 @@ CATALOGUE: dict[str, ErrorKind] = _kinds(
         "WeChat is unavailable right now; try again later.",
     ),
     ("service_unavailable", 50301, 503, "服务暂时不可用", "Service temporarily unavailable."),
+    # The risk gate got no answer from WeChat and the event's creator chose to refuse then.
+    (
+        "entry_risk_unavailable",
+        50303,
+        503,
+        "微信安全评估暂时不可用，本活动暂不接受参与，请稍后再试",
+        "WeChat's risk check is unavailable and this event refuses joins meanwhile; retry later.",
+    ),
     # No CLAIM_ENCRYPTION_KEYS with DEBUG off (or a key that cannot read a stored claim).
     (
         "claims_unavailable",

@@ -80,6 +80,25 @@ FIELD_ERRORS = {
 }
 
 # ``data`` of an error, by code; codes not named here always carry null.
+RETRY_AFTER = {
+    "type": "object",
+    "required": ["retry_after"],
+    "properties": {
+        "retry_after": {
+            "type": "number",
+            "description": "Seconds to wait; also sent as the Retry-After header.",
+        }
+    },
+    "example": {"retry_after": 12.0},
+}
+FORBIDDEN_FIELD = {
+    "type": "object",
+    "required": ["field"],
+    "properties": {
+        "field": {"type": "string", "description": "the field that asked for what 5.1 forbids"}
+    },
+    "example": {"field": "require_follow"},
+}
 ERROR_DATA: dict[int, dict] = {
     40000: {"$ref": "#/components/schemas/FieldErrors"},
     # The fields whose upload id cannot be used, or whose text WeChat judged risky.
@@ -142,16 +161,20 @@ ERROR_DATA: dict[int, dict] = {
         "properties": {"errcode": {"type": "integer", "description": "WeChat's errcode"}},
         "example": {"errcode": 45009},
     },
-    42900: {
+    42900: RETRY_AFTER,
+    # Wrong passwords, answers or group data: the window's end.
+    42920: RETRY_AFTER,
+    # WeChat's rule (运营规范 5.1) a field of the body asked to break: the field.
+    **dict.fromkeys((40050, 40051, 40052, 40053), FORBIDDEN_FIELD),
+    # The risk gate's automated decision, stated.
+    40332: {
         "type": "object",
-        "required": ["retry_after"],
+        "required": ["rank", "threshold"],
         "properties": {
-            "retry_after": {
-                "type": "number",
-                "description": "Seconds to wait; also sent as the Retry-After header.",
-            }
+            "rank": {"type": "integer", "description": "WeChat's risk rank of the caller, 0-4"},
+            "threshold": {"type": "integer", "description": "the event refuses from this rank"},
         },
-        "example": {"retry_after": 12.0},
+        "example": {"rank": 3, "threshold": 2},
     },
 }
 NULL_DATA = {"type": "object", "nullable": True, "description": "Always null for these codes."}
@@ -251,6 +274,9 @@ COMPONENT_EXAMPLE_VALUES: dict[str, dict[str, Any]] = {
         "postal_code": "000000",
     },
     "ClaimRow": {"id": "c_0123456789abcdef", "state": "claimed", "carrier": "", "code": ""},
+    # Two choices at least, the answer one of them.
+    "QuestionInput": {"text": "本店的招牌菜是？", "choices": ["宫保鸡丁", "麻婆豆腐"], "answer": 1},
+    "ConditionsInput": {"password": "芝麻开门"},
 }
 
 

@@ -355,7 +355,7 @@ SPECTACULAR_SETTINGS = {
     # The API's version, semver: also in GET /config (api_version). A breaking change of the
     # document needs a new major, an addition a new minor (clients/miniprogram/ci.sh compares
     # the document with the last release's); CHANGELOG.md says what changed.
-    "VERSION": "1.1.0",
+    "VERSION": "1.2.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -372,6 +372,11 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "events.serializers.STATUS_CHOICES",
         "MyClaimStateEnum": "events.serializers.MY_CLAIM_STATES",
         "ClaimStateEnum": "events.claim_serializers.CLAIM_STATES",
+        "ExclusionReasonEnum": "events.serializers.EXCLUSION_REASONS",
+        "CreatorExclusionReasonEnum": "events.serializers.CREATOR_EXCLUSION_REASONS",
+        # Two fields are called ``kind``: the inbox's keeps the name the API has had since 1.0.0.
+        "KindEnum": "notifications.serializers.KINDS",
+        "ConditionKindEnum": "events.conditions.KINDS",
         "PurposeEnum": "accounts.serializers.CLIENT_UPLOAD_PURPOSES",
         "UploadPurposeEnum": "accounts.serializers.UPLOAD_PURPOSES",
         "ConsentSourceEnum": "accounts.serializers.CONSENT_SOURCES",
@@ -472,6 +477,21 @@ LOTTERY_SWEEP_INTERVAL_SECONDS = env_int("LOTTERY_SWEEP_INTERVAL_SECONDS", 5)
 # (docs/fairness.md), in every draw mode and however late the sweeper runs.
 LOTTERY_REVEAL_GAP_SECONDS = env_int("LOTTERY_REVEAL_GAP_SECONDS", 10)
 
+# --- Entry conditions and anti-fraud (events/conditions.py, events/fraud.py) -----------------
+# Wrong passwords, answers or group data: at most this many per user and event in each window
+# (counted like the throttles: in the process, pushed to Redis at each wrong attempt).
+ENTRY_ATTEMPTS_LIMIT = env_int("ENTRY_ATTEMPTS_LIMIT", 5)
+ENTRY_ATTEMPTS_WINDOW_SECONDS = env_int("ENTRY_ATTEMPTS_WINDOW_SECONDS", 600)
+# The creator's flags: at least FRAUD_SHARED_NETWORK_MIN entrants joining from one address
+# within FRAUD_SHARED_NETWORK_SECONDS of each other; an account created less than
+# FRAUD_NEW_ACCOUNT_MINUTES before it joined.
+FRAUD_SHARED_NETWORK_MIN = env_int("FRAUD_SHARED_NETWORK_MIN", 3)
+FRAUD_SHARED_NETWORK_SECONDS = env_int("FRAUD_SHARED_NETWORK_SECONDS", 10)
+FRAUD_NEW_ACCOUNT_MINUTES = env_int("FRAUD_NEW_ACCOUNT_MINUTES", 10)
+# A ban through the service takes the user's entries out of open events at once; this sweep
+# catches bans written any other way (a shell, a data migration).
+BAN_SWEEP_INTERVAL_SECONDS = env_int("BAN_SWEEP_INTERVAL_SECONDS", 60)
+
 # --- The public square (events/square.py) ----------------------------------------------------
 # Each process re-sorts the square (and pushes its join counts to Redis) at most this often: a
 # newly public event appears, and the hot order moves, within it. Events that leave (canceled,
@@ -561,6 +581,12 @@ CELERY_BEAT_SCHEDULE = {
         # A tick nobody ran in time is useless: the next one sees the same due events.
         "options": {"expires": float(LOTTERY_SWEEP_INTERVAL_SECONDS)},
     },
+}
+
+CELERY_BEAT_SCHEDULE["events.banned_entries_sweep"] = {
+    "task": "events.tasks.banned_entries_sweep",
+    "schedule": float(BAN_SWEEP_INTERVAL_SECONDS),
+    "options": {"expires": float(BAN_SWEEP_INTERVAL_SECONDS)},
 }
 
 # --- Notifications (WeChat subscribe messages) ----------------------------------------------

@@ -53,6 +53,14 @@ class WindowCounts:
             self.sync(now=now)  # may raise the estimate with the other processes' counts
         return entry[0]
 
+    def peek(self, key: str, *, now: float) -> int:
+        """The estimated total of ``key`` without counting: this process's count, plus the
+        other processes' as of this process's last push of the key (0 if it never counted it).
+        """
+        with self._lock:
+            entry = self._counts.get(key)
+            return entry[0] if entry is not None and entry[1] > now else 0
+
     def sync(self, *, now: float) -> None:
         """Drop finished windows, push the pending counts to Redis, take back the totals."""
         with self._lock:

@@ -12,6 +12,8 @@ A winner the creator disqualified reads it from the substitution that took their
 Content security adds two kinds: ``moderation``, from the "flag" log rows of the events a user
 created (a picture or text WeChat judged risky took the event off the square), and
 ``account``, from the user's own ``UserActionLog`` notices (avatar or nickname removed).
+Anti-fraud adds ``excluded``, from the user's ``Exclusion`` rows: taken out of an event before
+its lock by its creator, or by a ban, with the public reason.
 """
 
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import UserActionLog
-from events.models import Claim, EventLog, Prize, Substitution
+from events.models import Claim, EventLog, Exclusion, Prize, Substitution
 from lottery_site.pagination import sign_cursor, unsign_cursor
 from notifications.models import InboxState
 
@@ -42,6 +44,7 @@ RANK = {
     "claim_reminder": 4,
     "offered": 5,
     "disqualified": 6,
+    "excluded": 7,
 }
 # Claim items come from the claim rows themselves (events.claims writes the time): kind -> the
 # claim's time field. The position's "log id" is then the claim's pk; the rank keeps the two apart.
@@ -52,7 +55,7 @@ CLAIM_KINDS = {"shipped": "shipped_at", "claim_reminder": "reminded_at", "offere
 @dataclass
 class Notification:
     kind: str  # result | cancel | summary | moderation | account | shipped | claim_reminder
-    # | offered | disqualified
+    # | offered | disqualified | excluded
     log_id: int
     event_pk: int | None
     created_at: datetime
@@ -101,6 +104,10 @@ def _as_disqualified(user_id: int) -> QuerySet:
     )
 
 
+def _as_excluded(user_id: int) -> QuerySet:
+    return Exclusion.objects.filter(user_id=user_id)
+
+
 def _read_up_to(user_id: int) -> datetime | None:
     return InboxState.objects.filter(user_id=user_id).values_list("read_up_to", flat=True).first()
 
@@ -117,6 +124,7 @@ def inbox_unread_count(*, user_id: int, read_up_to=_UNKNOWN) -> int:
         + _as_creator(user_id).filter(after).count()
         + _as_account(user_id).filter(after).count()
         + _as_disqualified(user_id).filter(after).count()
+        + _as_excluded(user_id).filter(after).count()
         + _unread_claim_items(user_id, read_up_to)
     )
 
@@ -146,6 +154,7 @@ def inbox_page(*, user_id: int, cursor: str | None, size: int) -> dict:
         + _creator_items(user_id, after, size + 1)
         + _account_items(user_id, after, size + 1)
         + _disqualified_items(user_id, after, size + 1)
+        + _excluded_items(user_id, after, size + 1)
     )
     for kind in CLAIM_KINDS:
         items += _claim_items(user_id, kind, after, size + 1)
@@ -300,6 +309,30 @@ def _disqualified_items(user_id: int, after: tuple | None, limit: int) -> list[N
             reason=row["reason"],
             prize_id=row["prize__public_id"],
             prize_name=row["prize__name"],
+        )
+        for row in rows
+    ]
+
+
+def _excluded_items(user_id: int, after: tuple | None, limit: int) -> list[Notification]:
+    """An entrant taken out of an event before its lock, and why (``reason``)."""
+    rows = (
+        _as_excluded(user_id)
+        .filter(_before(after, RANK["excluded"]))
+        .order_by("-created_at", "-pk")
+        .values("pk", "reason", "created_at", "event_id", "event__public_id", "event__title")[
+            :limit
+        ]
+    )
+    return [
+        Notification(
+            kind="excluded",
+            log_id=row["pk"],
+            event_pk=row["event_id"],
+            created_at=row["created_at"],
+            event_id=row["event__public_id"],
+            event_title=row["event__title"],
+            reason=row["reason"],
         )
         for row in rows
     ]

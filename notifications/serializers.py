@@ -33,20 +33,26 @@ class NotificationEventOutput(serializers.Serializer):
     title = serializers.CharField(source="event_title")
 
 
+# The kinds of inbox items; the schema's ``KindEnum`` (named in SPECTACULAR_SETTINGS, so another
+# ``kind`` field elsewhere does not rename it).
+KINDS = (
+    "result",
+    "cancel",
+    "summary",
+    "moderation",
+    "account",
+    "shipped",
+    "claim_reminder",
+    "offered",
+    "disqualified",
+    "excluded",
+)
+
+
 class NotificationOutput(serializers.Serializer):
     id = serializers.CharField()
     kind = serializers.ChoiceField(
-        choices=[
-            "result",
-            "cancel",
-            "summary",
-            "moderation",
-            "account",
-            "shipped",
-            "claim_reminder",
-            "offered",
-            "disqualified",
-        ],
+        choices=KINDS,
         help_text=(
             "moderation: WeChat judged a picture or text of your event risky, it left the "
             "square pending review; account: your avatar (reason avatar_removed) or nickname "
@@ -55,7 +61,9 @@ class NotificationOutput(serializers.Serializer):
             "(deadline); offered: a winner lost their prize and it passed to you, the draw's "
             "next alternate (prize, deadline: claim by then); disqualified: the creator "
             "disqualified you as a winner, your prize passed to the next alternate (prize, "
-            "reason)"
+            "reason); excluded: you were taken out of an event before its lock (reason: "
+            "fake_account, duplicate_account or rule_violation, by its creator; "
+            "account_banned, when staff banned your account)"
         ),
     )
     event = serializers.SerializerMethodField()
@@ -64,7 +72,7 @@ class NotificationOutput(serializers.Serializer):
     reason = serializers.CharField(
         help_text="Why the event was canceled (kind=cancel); what was removed (kind=account); "
         "why you were disqualified (kind=disqualified: fake_account, duplicate_account, "
-        "ineligible or rule_violation)."
+        "ineligible or rule_violation); why you were excluded (kind=excluded)."
     )
     entrants = serializers.IntegerField(allow_null=True, help_text="kind=summary")
     winners = serializers.IntegerField(allow_null=True, help_text="kind=summary")

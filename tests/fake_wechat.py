@@ -14,6 +14,14 @@ to succeeding; so are the whole answers in ``fake.state.session_answers`` (jscod
 ``add_unlimited_code(responses_mock)`` registers the same code-drawing answer with ``responses``
 for tests that fake WeChat in-process.
 
+Open data: ``encrypt_open_data(...)`` encrypts a payload as WeChat does for the client
+(AES-128-CBC, PKCS#7, the user's session_key), ``group_data(...)`` the one of
+``wx.getGroupEnterInfo``. The fake's login hands out ``session_key_for(code)``: WeChat's shape,
+the same for the same code, so a client in another process that knows its code (the SDK's
+flow test) can make the group data WeChat would give it. Risk: ``getuserriskrank`` answers ``fake.state.risk_ranks[openid]``
+(0 for anyone else), ``fake.state.risk_errcodes`` first, one per call; every request it got is
+in ``fake.state.risk_requests``.
+
 Content security: ``msg_sec_check`` judges a text by the words in ``RISKY_WORDS`` /
 ``REVIEW_WORDS`` (like WeChat, with ``result.suggest``); ``media_check_async`` answers a
 ``trace_id`` and remembers the picture, and ``media_check_callback(...)`` builds the signed
@@ -21,6 +29,7 @@ Content security: ``msg_sec_check`` judges a text by the words in ``RISKY_WORDS`
 ``add_content_checks(responses_mock)`` registers both with ``responses``.
 """
 
+import base64
 import hashlib
 import io
 import json
@@ -84,6 +93,48 @@ def add_unlimited_code(mock, *, base="https://wechat.test", errcode: int | None 
         return 200, {"Content-Type": "image/jpeg"}, wxacode_png(body["scene"])
 
     mock.add_callback("POST", f"{base}/wxa/getwxacodeunlimit", callback=answer)
+
+
+def encrypt_open_data(payload: dict, *, session_key: str, iv: bytes | None = None) -> dict:
+    """``{encrypted_data, iv}`` as a WeChat client gets them: AES-128-CBC of the payload's JSON
+    with PKCS#7 padding, the key the base64-decoded session_key, a random IV."""
+    import os
+
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    vector = iv or os.urandom(16)
+    padder = padding.PKCS7(128).padder()
+    plain = padder.update(json.dumps(payload).encode()) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(base64.b64decode(session_key)), modes.CBC(vector)).encryptor()
+    ciphertext = encryptor.update(plain) + encryptor.finalize()
+    return {
+        "encrypted_data": base64.b64encode(ciphertext).decode(),
+        "iv": base64.b64encode(vector).decode(),
+    }
+
+
+def group_data(
+    opengid: str, *, session_key: str, appid: str | None = "wx-test-app", chat_type: int = 3
+) -> dict:
+    """What ``wx.getGroupEnterInfo`` gives a member of group ``opengid`` (``appid=None``: no
+    watermark, as the chat-tool mode's data has been seen)."""
+    payload: dict = {"opengid": opengid, "chat_type": chat_type}
+    if appid is not None:
+        payload["watermark"] = {"appid": appid, "timestamp": int(time.time())}
+    return encrypt_open_data(payload, session_key=session_key)
+
+
+def session_key_for(code: str) -> str:
+    """The session_key the fake's jscode2session answers for ``code``: 16 bytes, base64."""
+    return base64.b64encode(hashlib.sha256(f"session:{code}".encode()).digest()[:16]).decode()
+
+
+def new_session_key() -> str:
+    """A session_key of WeChat's shape: 16 random bytes, base64."""
+    import os
+
+    return base64.b64encode(os.urandom(16)).decode()
 
 
 # What the fake's msg_sec_check finds risky, or worth a human look.
@@ -198,6 +249,10 @@ class FakeWeChatState:
     session_answers: list[dict] = field(default_factory=list)
     codes: list[dict] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)
+    # getuserriskrank: openid -> rank; errcodes answered first, one per call.
+    risk_ranks: dict[str, int] = field(default_factory=dict)
+    risk_errcodes: list[int] = field(default_factory=list)
+    risk_requests: list[dict] = field(default_factory=list)
     sent: list[dict] = field(default_factory=list)
     media: list[tuple[str, dict]] = field(default_factory=list)
     token: str | None = None
@@ -240,6 +295,21 @@ class FakeWeChatState:
             with self._lock:
                 self.media.append((answer["trace_id"], body))
         return answer
+
+    def risk_rank(self, access_token: str, body: dict) -> dict:
+        with self._lock:
+            self.calls["getuserriskrank"] += 1
+            self.risk_requests.append(body)
+            if self.token is None or access_token != self.token:
+                return _error(40001)
+            if self.risk_errcodes:
+                return _error(self.risk_errcodes.pop(0))
+            if not body.get("appid") or not body.get("openid") or not body.get("client_ip"):
+                return _error(40003)
+            if body.get("scene") not in (0, 1, 2):
+                return _error(40097)
+            rank = self.risk_ranks.get(body["openid"], 0)
+        return {"errcode": 0, "errmsg": "getuserriskrank succ", "risk_rank": rank, "unoin_id": 1}
 
     def unlimited_code(self, access_token: str, body: dict) -> bytes | dict:
         with self._lock:
@@ -289,7 +359,7 @@ class FakeWeChatHandler(BaseHTTPRequestHandler):
             if not code:
                 return self._reply({"errcode": 40029, "errmsg": "invalid code"})
             openid = "fake-" + hashlib.sha256(code.encode()).hexdigest()[:24]
-            return self._reply({"openid": openid, "session_key": "fake-session-key"})
+            return self._reply({"openid": openid, "session_key": session_key_for(code)})
         return self._reply({"errcode": 40001, "errmsg": "unknown path"})
 
     def do_POST(self):
@@ -310,6 +380,8 @@ class FakeWeChatHandler(BaseHTTPRequestHandler):
             return self._reply(state.content_check(url.path, token, body))
         if url.path == "/wxa/getwxacodeunlimit":
             return self._reply(state.unlimited_code(query.get("access_token", [""])[0], body))
+        if url.path == "/wxa/getuserriskrank":
+            return self._reply(state.risk_rank(query.get("access_token", [""])[0], body))
         return self._reply({"errcode": 40001, "errmsg": "unknown path"})
 
 

@@ -671,8 +671,9 @@ def test_inbox_query_count_does_not_grow_with_the_page(django_assert_max_num_que
 
     # 6, two for the account notices (their page, their unread count), four for the claim
     # items (shipped, reminders, prizes offered to an alternate: a query each; one for their
-    # unread count) and two for disqualifications (their page, their unread count).
-    with django_assert_max_num_queries(14):
+    # unread count), two for disqualifications and two for the exclusions (each: their page,
+    # their unread count).
+    with django_assert_max_num_queries(16):
         data = client.get("/api/v1/me/notifications").json()["data"]
 
     assert len(data["results"]) == 10

@@ -84,6 +84,17 @@ c = MySQLdb.connect(host=p.hostname or "127.0.0.1", port=p.port or 3306, user=p.
 c.cursor().execute(f"DROP DATABASE IF EXISTS `{p.path.lstrip('/')}`")
 c.cursor().execute(f"CREATE DATABASE `{p.path.lstrip('/')}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 PY
+# Its Redis keys start afresh too, under a prefix of their own (named after the database, so two
+# checkouts sharing a Redis do not meet): ids start again at 1 in the new database, and a mirror
+# or a count of wrong attempts kept by an earlier run under the same event's id must not answer.
+export CACHE_KEY_PREFIX="${sdk_db_url##*/}"
+"$py" - <<'PY'
+import os
+import redis
+client = redis.Redis.from_url(os.environ["REDIS_URL"])
+for key in client.scan_iter(match=f"{os.environ['CACHE_KEY_PREFIX']}:*", count=1000):
+    client.delete(key)
+PY
 # WeChat on loopback (tests/fake_wechat.py): the login (one code, one user), the share code's
 # picture, subscribe messages. So the flow covers sharing and the subscribe quota end to end.
 (cd "$root" && WORK="$work" exec "$py" - <<'PY') >"$work/fake-wechat.log" 2>&1 &

@@ -33,6 +33,15 @@ export type EventCreateInput = Schemas["EventCreateInput"];
 export type EventStatus = Schemas["StatusEnum"];
 export type Me = Schemas["Me"];
 export type Join = Schemas["Join"];
+/** What a join carries for the event's entry conditions: `{password?, answer?, group?}`. */
+export type JoinInput = Schemas["JoinInput"];
+/** One entry condition as the event shows it (`event.conditions`). */
+export type Condition = Schemas["Condition"];
+/** The entry conditions a creator sets (`conditions` of create and update). */
+export type ConditionsInput = Schemas["ConditionsInput"];
+/** The creator's anti-fraud page: the flagged entrants and the exclusions so far. */
+export type Flags = Schemas["Flags"];
+export type Exclusion = Schemas["Exclusion"];
 export type Proof = Schemas["Proof"];
 export type Winners = Schemas["Winners"];
 export type Notification = Schemas["Notification"];
@@ -235,11 +244,19 @@ export function createApi(options: ClientOptions) {
     },
 
     events: {
+      /**
+       * `conditions` (optional): what entrants must meet (password, group, new users, a
+       * question, WeChat's risk rank); binding a group sends the creator's own
+       * `wx.getGroupEnterInfo` data as `conditions.group`.
+       */
       create: (body: Body<"eventCreate">, opts?: RequestOptions) =>
         call("eventCreate", { body }, opts),
       get: (eventId: string, opts?: RequestOptions) =>
         call("eventGet", { path: event(eventId) }, opts),
-      /** Partial edit by the creator before the lock. */
+      /**
+       * Partial edit by the creator before the lock. `conditions` only until the first join
+       * (`ErrorCode.ConditionsFrozen` after); a kind sent as null is removed.
+       */
       update: (eventId: string, body: Body<"eventUpdate">, opts?: RequestOptions) =>
         call("eventUpdate", { path: event(eventId), body }, opts),
       /** By the creator before the lock; the reason is shown to entrants. */
@@ -249,9 +266,18 @@ export function createApi(options: ClientOptions) {
           { path: event(eventId), body: reason === undefined ? {} : { reason }, idempotent: false },
           opts,
         ),
-      /** Safe to repeat: a second join returns the existing entry (200 instead of 201). */
-      join: (eventId: string, opts?: RequestOptions) =>
-        call("eventJoin", { path: event(eventId), idempotent: true }, opts),
+      /**
+       * Safe to repeat: a second join returns the existing entry (200 instead of 201). An event
+       * with entry conditions (`event.conditions`) takes what they ask for: `password`, `answer`
+       * (the chosen index), `group` (`wx.getGroupEnterInfo`'s `{encrypted_data: encryptedData,
+       * iv}`, untouched); an unmet one is refused with its own code. Without: no body.
+       */
+      join: (eventId: string, answers?: JoinInput, opts?: RequestOptions) =>
+        call(
+          "eventJoin",
+          { path: event(eventId), idempotent: true, ...(answers ? { body: answers } : {}) },
+          opts,
+        ),
       withdraw: (eventId: string, opts?: RequestOptions) =>
         call("eventWithdraw", { path: event(eventId) }, opts),
       entries: (eventId: string, query: Query<"eventEntryList"> = {}, opts?: RequestOptions) =>
@@ -288,6 +314,24 @@ export function createApi(options: ClientOptions) {
         call(
           "eventWinnerDisqualify",
           { path: { event_id: eventId, user_id: userId }, body: { reason } },
+          opts,
+        ),
+      /** The creator's anti-fraud page: who is flagged and why (reason codes), exclusions. */
+      flags: (eventId: string, opts?: RequestOptions) =>
+        call("eventFlags", { path: event(eventId) }, opts),
+      /**
+       * The creator takes a flagged entrant out before the lock (`ErrorCode.EntrantNotFlagged`
+       * for one who is not); they cannot join again. Safe to repeat: the same exclusion.
+       */
+      exclude: (
+        eventId: string,
+        entrant: string,
+        reason: Body<"eventExclude">["reason"],
+        opts?: RequestOptions,
+      ) =>
+        call(
+          "eventExclude",
+          { path: event(eventId), body: { entrant, reason }, idempotent: true },
           opts,
         ),
     },

@@ -14,7 +14,7 @@ export interface Fixtures {
 }
 
 export const fixtures: Fixtures = {
-  "api_version": "1.1.0",
+  "api_version": "1.2.0",
   "operations": {
     "authLogin": {
       "status": 201,
@@ -73,7 +73,7 @@ export const fixtures: Fixtures = {
         "msg": "ok",
         "data": {
           "server_time": "2026-12-01T10:00:00+08:00",
-          "api_version": "1.1.0",
+          "api_version": "1.2.0",
           "subscribe_templates": {
             "result": "tmpl-result",
             "cancel": "tmpl-cancel",
@@ -110,6 +110,104 @@ export const fixtures: Fixtures = {
               "min": 1,
               "max": 64
             }
+          },
+          "conditions": {
+            "kinds": [
+              "password",
+              "group",
+              "new_users",
+              "question",
+              "risk"
+            ],
+            "password_max_length": 32,
+            "new_users": {
+              "rules": [
+                "after_event",
+                "within_days"
+              ],
+              "days": {
+                "min": 1,
+                "max": 365
+              }
+            },
+            "question": {
+              "text_length": {
+                "min": 1,
+                "max": 200
+              },
+              "choices": {
+                "min": 2,
+                "max": 6
+              },
+              "choice_length": {
+                "min": 1,
+                "max": 50
+              }
+            },
+            "risk": {
+              "threshold": {
+                "min": 1,
+                "max": 4
+              },
+              "when_unavailable": [
+                "admit",
+                "refuse"
+              ],
+              "scene": "marketing"
+            },
+            "attempts": {
+              "limit": 5,
+              "window_seconds": 600
+            },
+            "forbidden": [
+              {
+                "code": 40050,
+                "name": "rule_follow_forbidden",
+                "fields": [
+                  "require_follow",
+                  "follow",
+                  "follow_account",
+                  "follow_official_account",
+                  "official_account"
+                ]
+              },
+              {
+                "code": 40051,
+                "name": "rule_share_forbidden",
+                "fields": [
+                  "extra_chances_for_share",
+                  "extra_chances_for_invite",
+                  "share_for_chances",
+                  "invite_for_chances",
+                  "require_share",
+                  "require_invite",
+                  "share",
+                  "invite"
+                ]
+              },
+              {
+                "code": 40052,
+                "name": "rule_paid_entry_forbidden",
+                "fields": [
+                  "entry_fee",
+                  "fee",
+                  "price",
+                  "paid_entry",
+                  "pay_to_enter"
+                ]
+              },
+              {
+                "code": 40053,
+                "name": "rule_fake_count_forbidden",
+                "fields": [
+                  "display_count",
+                  "base_count",
+                  "fake_count",
+                  "virtual_participants",
+                  "initial_participants"
+                ]
+              }
+            ]
           },
           "privacy_policy": {
             "version": "sdk-ci-1",
@@ -155,6 +253,7 @@ export const fixtures: Fixtures = {
               "image": null
             }
           ],
+          "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000001",
           "fairness": {
             "algorithm": "sha256-fisher-yates-v3",
@@ -162,7 +261,7 @@ export const fixtures: Fixtures = {
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:09+08:00",
+          "created_at": "2026-12-01T10:00:11+08:00",
           "status": "canceled",
           "phase": "canceled",
           "joinable": false,
@@ -218,7 +317,7 @@ export const fixtures: Fixtures = {
           "code": "",
           "carrier": "顺丰",
           "tracking_number": "SF0000000000",
-          "shipped_at": "2026-12-01T10:00:13+08:00"
+          "shipped_at": "2026-12-01T10:00:15+08:00"
         }
       },
       "header": {
@@ -253,7 +352,7 @@ export const fixtures: Fixtures = {
           "code": "",
           "carrier": "顺丰",
           "tracking_number": "SF0000000000",
-          "shipped_at": "2026-12-01T10:00:13+08:00"
+          "shipped_at": "2026-12-01T10:00:15+08:00"
         }
       },
       "header": {
@@ -283,7 +382,7 @@ export const fixtures: Fixtures = {
     },
     "eventClaimsCsv": {
       "status": 200,
-      "body": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at\r\ne*t,iPad Air,claimed,2026-12-08T10:00:00+08:00,张三,13800000000,广东省,广州市,天河区,体育西路 2 号,510000,,,,2026-12-01T10:00:12+08:00,\r\n",
+      "body": "user,prize,state,deadline,name,phone,province,city,county,detail,postal_code,code,carrier,tracking_number,claimed_at,shipped_at\r\ne*t,iPad Air,claimed,2026-12-08T10:00:00+08:00,张三,13800000000,广东省,广州市,天河区,体育西路 2 号,510000,,,,2026-12-01T10:00:14+08:00,\r\n",
       "header": {
         "Content-Type": "text/csv; charset=utf-8"
       }
@@ -320,7 +419,7 @@ export const fixtures: Fixtures = {
             "code": "",
             "carrier": "",
             "tracking_number": "",
-            "claimed_at": "2026-12-01T10:00:12+08:00",
+            "claimed_at": "2026-12-01T10:00:14+08:00",
             "shipped_at": null,
             "erased": false
           }
@@ -373,6 +472,7 @@ export const fixtures: Fixtures = {
               "image": null
             }
           ],
+          "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000002",
           "fairness": {
             "algorithm": "sha256-fisher-yates-v3",
@@ -380,7 +480,7 @@ export const fixtures: Fixtures = {
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:19+08:00",
+          "created_at": "2026-12-01T10:00:21+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -427,11 +527,11 @@ export const fixtures: Fixtures = {
           "beacon_chain": null,
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
-          "committed_at": "2026-12-01T10:00:14+08:00",
-          "lock_at": "2026-12-01T10:00:15+08:00",
-          "locked_at": "2026-12-01T10:00:15+08:00",
+          "committed_at": "2026-12-01T10:00:16+08:00",
+          "lock_at": "2026-12-01T10:00:17+08:00",
+          "locked_at": "2026-12-01T10:00:17+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:16+08:00",
+          "drawn_at": "2026-12-01T10:00:18+08:00",
           "max_substitutions": 3,
           "substitutions": [],
           "without_beacon": true,
@@ -441,6 +541,10 @@ export const fixtures: Fixtures = {
           "cancel_requested_at": null,
           "canceled_at": null,
           "would_be_winners": null,
+          "conditions": [],
+          "conditions_digest": null,
+          "conditions_record": null,
+          "exclusions": [],
           "entrants_url": "/api/v1/events/e_0000000000000004/entrants",
           "winners_url": "/api/v1/events/e_0000000000000004/winners"
         }
@@ -467,7 +571,7 @@ export const fixtures: Fixtures = {
           "position": 0,
           "entrant_count": 1,
           "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000007",
-          "locked_at": "2026-12-01T10:00:10+08:00"
+          "locked_at": "2026-12-01T10:00:12+08:00"
         }
       },
       "header": {
@@ -492,6 +596,43 @@ export const fixtures: Fixtures = {
             }
           ],
           "next": null
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "eventExclude": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "entrant": "u_0000000000000001",
+          "reason": "fake_account",
+          "flags": [
+            "new_account"
+          ],
+          "excluded_at": "2026-12-01T10:00:10+08:00"
+        }
+      },
+      "header": {
+        "Content-Type": "application/json"
+      }
+    },
+    "eventFlags": {
+      "status": 200,
+      "body": {
+        "code": 0,
+        "msg": "ok",
+        "data": {
+          "flagged": [],
+          "excluded": [
+            {
+              "reason": "fake_account",
+              "count": 1
+            }
+          ]
         }
       },
       "header": {
@@ -539,6 +680,7 @@ export const fixtures: Fixtures = {
               }
             }
           ],
+          "conditions": [],
           "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
           "fairness": {
             "algorithm": "sha256-fisher-yates-v3",
@@ -551,7 +693,7 @@ export const fixtures: Fixtures = {
           "phase": "opened",
           "joinable": false,
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "lock_at": "2026-12-01T10:00:10+08:00",
+          "lock_at": "2026-12-01T10:00:12+08:00",
           "participant_count": 1,
           "cancel_reason": "",
           "beacon_wait": null,
@@ -581,7 +723,7 @@ export const fixtures: Fixtures = {
         "data": {
           "event_id": "e_0000000000000003",
           "joined": true,
-          "joined_at": "2026-12-01T10:00:21+08:00"
+          "joined_at": "2026-12-01T10:00:23+08:00"
         }
       },
       "header": {
@@ -619,10 +761,10 @@ export const fixtures: Fixtures = {
           "beacon": null,
           "beacon_missing_reason": "no beacon was configured when the event was created",
           "committed_at": "2026-12-01T10:00:06+08:00",
-          "lock_at": "2026-12-01T10:00:10+08:00",
-          "locked_at": "2026-12-01T10:00:10+08:00",
+          "lock_at": "2026-12-01T10:00:12+08:00",
+          "locked_at": "2026-12-01T10:00:12+08:00",
           "draw_at": "2026-12-01T11:00:01+08:00",
-          "drawn_at": "2026-12-01T10:00:11+08:00",
+          "drawn_at": "2026-12-01T10:00:13+08:00",
           "max_substitutions": 3,
           "substitutions": [],
           "without_beacon": true,
@@ -632,6 +774,10 @@ export const fixtures: Fixtures = {
           "cancel_requested_at": null,
           "canceled_at": null,
           "would_be_winners": null,
+          "conditions": [],
+          "conditions_digest": null,
+          "conditions_record": null,
+          "exclusions": [],
           "entrants_url": "/api/v1/events/e_0000000000000002/entrants",
           "winners_url": "/api/v1/events/e_0000000000000002/winners"
         }
@@ -680,12 +826,12 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "id": "e_0000000000000002",
-          "title": "SDK 抽奖（改）",
+          "id": "e_0000000000000005",
+          "title": "群抽奖",
           "description": "",
-          "draw_mode": "manual",
+          "draw_mode": "time",
           "target_participants": null,
-          "delivery": "shipping",
+          "delivery": "none",
           "claim_days": 7,
           "creator": {
             "id": "u_0000000000000002",
@@ -697,32 +843,51 @@ export const fixtures: Fixtures = {
               "height": 256
             }
           },
-          "cover": {
-            "url": "https://api.example.com/media/cover/2026/12/picture-2.jpg",
-            "width": 320,
-            "height": 240
-          },
-          "visibility": "public",
+          "cover": null,
+          "visibility": "unlisted",
           "prizes": [
             {
-              "id": "p_0000000000000002",
-              "name": "iPad Air",
+              "id": "p_0000000000000005",
+              "name": "红包",
               "quantity": 1,
-              "image": {
-                "url": "https://api.example.com/media/prize/2026/12/picture-3.jpg",
-                "width": 320,
-                "height": 240
-              }
+              "image": null
             }
           ],
-          "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
+          "conditions": [
+            {
+              "kind": "password"
+            },
+            {
+              "kind": "group"
+            },
+            {
+              "kind": "new_users",
+              "rule": "within_days",
+              "days": 7
+            },
+            {
+              "kind": "question",
+              "text": "本店的招牌菜是？",
+              "choices": [
+                "宫保鸡丁",
+                "麻婆豆腐"
+              ]
+            },
+            {
+              "kind": "risk",
+              "threshold": 3,
+              "when_unavailable": "admit",
+              "scene": "marketing"
+            }
+          ],
+          "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
           "fairness": {
             "algorithm": "sha256-fisher-yates-v3",
             "beacon": false,
             "beacon_chain": null,
             "note": "本活动创建时未配置公共随机信标，开奖不使用信标：结果只由创建时承诺的种子和参与名单决定。"
           },
-          "created_at": "2026-12-01T10:00:06+08:00",
+          "created_at": "2026-12-01T10:00:09+08:00",
           "status": "init",
           "phase": "init",
           "joinable": true,
@@ -756,7 +921,7 @@ export const fixtures: Fixtures = {
           },
           "replaced": "u_0000000000000001",
           "reason": "fake_account",
-          "at": "2026-12-01T10:00:17+08:00",
+          "at": "2026-12-01T10:00:19+08:00",
           "step": null,
           "replacement": null,
           "pending": false,
@@ -840,14 +1005,14 @@ export const fixtures: Fixtures = {
                   "quantity": 1
                 }
               ],
-              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
               "entrant_count": 1,
               "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
-              "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
               "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
               "beacon_round": null,
-              "locked_at": "2026-12-01T10:00:27+08:00",
-              "reveal_at": "2026-12-01T10:00:27+08:00",
+              "locked_at": "2026-12-01T10:00:29+08:00",
+              "reveal_at": "2026-12-01T10:00:29+08:00",
               "winners": [
                 {
                   "name": "o***r",
@@ -860,10 +1025,10 @@ export const fixtures: Fixtures = {
                 }
               ],
               "unawarded": [],
-              "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+              "seed": "000000000000000000000000000000000000000000000000000000000000000e",
               "beacon": null,
-              "result_digest": "000000000000000000000000000000000000000000000000000000000000000e",
-              "drawn_at": "2026-12-01T10:00:28+08:00"
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+              "drawn_at": "2026-12-01T10:00:30+08:00"
             }
           ]
         }
@@ -898,14 +1063,14 @@ export const fixtures: Fixtures = {
                   "quantity": 1
                 }
               ],
-              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
               "entrant_count": 1,
               "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
-              "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
               "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
               "beacon_round": null,
-              "locked_at": "2026-12-01T10:00:27+08:00",
-              "reveal_at": "2026-12-01T10:00:27+08:00",
+              "locked_at": "2026-12-01T10:00:29+08:00",
+              "reveal_at": "2026-12-01T10:00:29+08:00",
               "winners": [
                 {
                   "name": "o***r",
@@ -918,10 +1083,10 @@ export const fixtures: Fixtures = {
                 }
               ],
               "unawarded": [],
-              "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+              "seed": "000000000000000000000000000000000000000000000000000000000000000e",
               "beacon": null,
-              "result_digest": "000000000000000000000000000000000000000000000000000000000000000e",
-              "drawn_at": "2026-12-01T10:00:28+08:00"
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+              "drawn_at": "2026-12-01T10:00:30+08:00"
             }
           ]
         }
@@ -956,7 +1121,7 @@ export const fixtures: Fixtures = {
                   "quantity": 1
                 }
               ],
-              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
               "entrant_count": null,
               "beacon_round": null,
               "locked_at": null,
@@ -981,7 +1146,7 @@ export const fixtures: Fixtures = {
             {
               "seq": 1,
               "type": "started",
-              "at": "2026-12-01T10:00:20+08:00",
+              "at": "2026-12-01T10:00:22+08:00",
               "data": {
                 "rounds": 1
               }
@@ -989,7 +1154,7 @@ export const fixtures: Fixtures = {
             {
               "seq": 2,
               "type": "screen_revoked",
-              "at": "2026-12-01T10:00:23+08:00",
+              "at": "2026-12-01T10:00:25+08:00",
               "data": {
                 "screen": "s_0000000000000001"
               }
@@ -997,29 +1162,29 @@ export const fixtures: Fixtures = {
             {
               "seq": 3,
               "type": "locked",
-              "at": "2026-12-01T10:00:24+08:00",
+              "at": "2026-12-01T10:00:26+08:00",
               "data": {
                 "count": 1,
                 "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
-                "locked_at": "2026-12-01T10:00:24+08:00"
+                "locked_at": "2026-12-01T10:00:26+08:00"
               }
             },
             {
               "seq": 4,
               "type": "paused",
-              "at": "2026-12-01T10:00:25+08:00",
+              "at": "2026-12-01T10:00:27+08:00",
               "data": {}
             },
             {
               "seq": 5,
               "type": "resumed",
-              "at": "2026-12-01T10:00:26+08:00",
+              "at": "2026-12-01T10:00:28+08:00",
               "data": {}
             },
             {
               "seq": 6,
               "type": "round_locked",
-              "at": "2026-12-01T10:00:27+08:00",
+              "at": "2026-12-01T10:00:29+08:00",
               "data": {
                 "round": 1,
                 "prizes": [
@@ -1029,20 +1194,20 @@ export const fixtures: Fixtures = {
                     "quantity": 1
                   }
                 ],
-                "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+                "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
                 "entrant_count": 1,
                 "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
-                "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+                "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
                 "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
                 "beacon_round": null,
-                "locked_at": "2026-12-01T10:00:27+08:00",
-                "reveal_at": "2026-12-01T10:00:27+08:00"
+                "locked_at": "2026-12-01T10:00:29+08:00",
+                "reveal_at": "2026-12-01T10:00:29+08:00"
               }
             },
             {
               "seq": 7,
               "type": "round_drawn",
-              "at": "2026-12-01T10:00:28+08:00",
+              "at": "2026-12-01T10:00:30+08:00",
               "data": {
                 "round": 1,
                 "prizes": [
@@ -1064,10 +1229,10 @@ export const fixtures: Fixtures = {
                   }
                 ],
                 "unawarded": [],
-                "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+                "seed": "000000000000000000000000000000000000000000000000000000000000000e",
                 "beacon": null,
-                "result_digest": "000000000000000000000000000000000000000000000000000000000000000e",
-                "drawn_at": "2026-12-01T10:00:28+08:00"
+                "result_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+                "drawn_at": "2026-12-01T10:00:30+08:00"
               }
             }
           ],
@@ -1104,14 +1269,14 @@ export const fixtures: Fixtures = {
                   "quantity": 1
                 }
               ],
-              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
               "entrant_count": 1,
               "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
-              "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
               "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
               "beacon_round": null,
-              "locked_at": "2026-12-01T10:00:27+08:00",
-              "reveal_at": "2026-12-01T10:00:27+08:00",
+              "locked_at": "2026-12-01T10:00:29+08:00",
+              "reveal_at": "2026-12-01T10:00:29+08:00",
               "winners": [
                 {
                   "name": "o***r",
@@ -1124,10 +1289,10 @@ export const fixtures: Fixtures = {
                 }
               ],
               "unawarded": [],
-              "seed": "000000000000000000000000000000000000000000000000000000000000000d",
+              "seed": "000000000000000000000000000000000000000000000000000000000000000e",
               "beacon": null,
-              "result_digest": "000000000000000000000000000000000000000000000000000000000000000e",
-              "drawn_at": "2026-12-01T10:00:28+08:00"
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+              "drawn_at": "2026-12-01T10:00:30+08:00"
             }
           ]
         }
@@ -1162,7 +1327,7 @@ export const fixtures: Fixtures = {
                   "quantity": 1
                 }
               ],
-              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
               "entrant_count": null,
               "beacon_round": null,
               "locked_at": null,
@@ -1191,7 +1356,7 @@ export const fixtures: Fixtures = {
             {
               "round": 1,
               "status": "drawn",
-              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
               "prizes": [
                 {
                   "id": "p_0000000000000003",
@@ -1199,19 +1364,19 @@ export const fixtures: Fixtures = {
                   "quantity": 1
                 }
               ],
-              "prizes_digest": "000000000000000000000000000000000000000000000000000000000000000f",
+              "prizes_digest": "0000000000000000000000000000000000000000000000000000000000000010",
               "previous_result": "0000000000000000000000000000000000000000000000000000000000000004",
-              "round_digest": "000000000000000000000000000000000000000000000000000000000000000c",
+              "round_digest": "000000000000000000000000000000000000000000000000000000000000000d",
               "entrant_count": 1,
               "entrants_digest": "0000000000000000000000000000000000000000000000000000000000000004",
-              "locked_at": "2026-12-01T10:00:27+08:00",
+              "locked_at": "2026-12-01T10:00:29+08:00",
               "reveal_gap_seconds": 0,
               "beacon_chain": null,
               "beacon_round": null,
               "without_beacon": true,
               "beacon": null,
-              "seed": "000000000000000000000000000000000000000000000000000000000000000d",
-              "drawn_at": "2026-12-01T10:00:28+08:00",
+              "seed": "000000000000000000000000000000000000000000000000000000000000000e",
+              "drawn_at": "2026-12-01T10:00:30+08:00",
               "winners": [
                 {
                   "user": {
@@ -1223,7 +1388,7 @@ export const fixtures: Fixtures = {
                 }
               ],
               "unawarded": [],
-              "result_digest": "000000000000000000000000000000000000000000000000000000000000000e"
+              "result_digest": "000000000000000000000000000000000000000000000000000000000000000f"
             }
           ]
         }
@@ -1258,7 +1423,7 @@ export const fixtures: Fixtures = {
                   "quantity": 1
                 }
               ],
-              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
               "entrant_count": null,
               "beacon_round": null,
               "locked_at": null,
@@ -1280,7 +1445,7 @@ export const fixtures: Fixtures = {
         "msg": "ok",
         "data": {
           "id": "s_0000000000000001",
-          "created_at": "2026-12-01T10:00:22+08:00",
+          "created_at": "2026-12-01T10:00:24+08:00",
           "revoked_at": null,
           "url": "https://api.example.com/live/screen/screen-token-1/"
         }
@@ -1297,7 +1462,7 @@ export const fixtures: Fixtures = {
         "data": [
           {
             "id": "s_0000000000000001",
-            "created_at": "2026-12-01T10:00:22+08:00",
+            "created_at": "2026-12-01T10:00:24+08:00",
             "revoked_at": null
           }
         ]
@@ -1313,8 +1478,8 @@ export const fixtures: Fixtures = {
         "msg": "ok",
         "data": {
           "id": "s_0000000000000001",
-          "created_at": "2026-12-01T10:00:22+08:00",
-          "revoked_at": "2026-12-01T10:00:23+08:00"
+          "created_at": "2026-12-01T10:00:24+08:00",
+          "revoked_at": "2026-12-01T10:00:25+08:00"
         }
       },
       "header": {
@@ -1347,7 +1512,7 @@ export const fixtures: Fixtures = {
                   "quantity": 1
                 }
               ],
-              "commitment": "000000000000000000000000000000000000000000000000000000000000000b",
+              "commitment": "000000000000000000000000000000000000000000000000000000000000000c",
               "entrant_count": null,
               "beacon_round": null,
               "locked_at": null,
@@ -1393,6 +1558,7 @@ export const fixtures: Fixtures = {
           "claims": [],
           "events_created": [],
           "reports": [],
+          "exclusions": [],
           "inbox": [],
           "subscriptions": {
             "tmpl-cancel": 0,
@@ -1413,7 +1579,7 @@ export const fixtures: Fixtures = {
         "code": 0,
         "msg": "ok",
         "data": {
-          "deleted_at": "2026-12-01T10:00:18+08:00"
+          "deleted_at": "2026-12-01T10:00:20+08:00"
         }
       },
       "header": {
@@ -1463,6 +1629,7 @@ export const fixtures: Fixtures = {
                   }
                 }
               ],
+              "conditions": [],
               "commitment": "0000000000000000000000000000000000000000000000000000000000000008",
               "fairness": {
                 "algorithm": "sha256-fisher-yates-v3",
@@ -1475,7 +1642,7 @@ export const fixtures: Fixtures = {
               "phase": "opened",
               "joinable": false,
               "draw_at": "2026-12-01T11:00:01+08:00",
-              "lock_at": "2026-12-01T10:00:10+08:00",
+              "lock_at": "2026-12-01T10:00:12+08:00",
               "participant_count": 1,
               "cancel_reason": "",
               "beacon_wait": null,
@@ -1590,7 +1757,7 @@ export const fixtures: Fixtures = {
               "carrier": "顺丰",
               "tracking_number": "SF0000000000",
               "deadline": "2026-12-08T10:00:00+08:00",
-              "created_at": "2026-12-01T10:00:13+08:00",
+              "created_at": "2026-12-01T10:00:15+08:00",
               "read": true
             },
             {
@@ -1612,7 +1779,7 @@ export const fixtures: Fixtures = {
               "carrier": "",
               "tracking_number": "",
               "deadline": null,
-              "created_at": "2026-12-01T10:00:11+08:00",
+              "created_at": "2026-12-01T10:00:13+08:00",
               "read": true
             }
           ],

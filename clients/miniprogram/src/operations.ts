@@ -87,6 +87,8 @@ export const OPERATIONS = {
     path: "/events/{event_id}/winners/{user_id}/disqualify",
     sdk: "events.disqualify",
   },
+  eventFlags: { method: "GET", path: "/events/{event_id}/flags", sdk: "events.flags" },
+  eventExclude: { method: "POST", path: "/events/{event_id}/exclusions", sdk: "events.exclude" },
   eventClaimRetrieve: { method: "GET", path: "/events/{event_id}/claim", sdk: "claims.mine" },
   eventClaimCreate: { method: "POST", path: "/events/{event_id}/claim", sdk: "claims.submit" },
   eventClaimUpdate: { method: "PUT", path: "/events/{event_id}/claim", sdk: "claims.correct" },

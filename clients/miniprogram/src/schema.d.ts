@@ -358,7 +358,7 @@ export interface paths {
         put?: never;
         /**
          * Join an event
-         * @description 201 for a new entry, 200 when the caller had already joined.
+         * @description 201 for a new entry, 200 when the caller had already joined. An event with entry conditions (`conditions` in its detail) takes what they need in the body (docs/miniprogram.md); an event without takes no body.
          */
         post: operations["eventJoin"];
         /**
@@ -366,6 +366,46 @@ export interface paths {
          * @description Join (POST) or withdraw from (DELETE) an event, as the caller.
          */
         delete: operations["eventWithdraw"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/exclusions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exclude a flagged entrant before the lock, for a public reason
+         * @description 201 the first time, 200 with the same exclusion after. The entry is removed, the entrant cannot join again and is told in their inbox; the proof counts exclusions per reason.
+         */
+        post: operations["eventExclude"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The creator's anti-fraud page: flagged entrants and exclusions so far
+         * @description Entrants flagged by WeChat's risk check or by our own signals, with reason codes only (docs/api.md, "Anti-fraud"); how many were excluded per reason.
+         */
+        get: operations["eventFlags"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -903,6 +943,12 @@ export interface components {
             /** @default  */
             postal_code: string;
         };
+        Attempts: {
+            /** @description wrong passwords, answers or group data... */
+            limit: number;
+            /** @description ...per user and event in this window */
+            window_seconds: number;
+        };
         Beacon: {
             round: number;
             randomness: string;
@@ -988,6 +1034,73 @@ export interface components {
          * @enum {string}
          */
         ClaimStateEnum: "unclaimed" | "claimed" | "shipped" | "expired";
+        /**
+         * @description One entry condition as anyone may read it: never the password, the group's id or the
+         *     question's answer. Fields other than ``kind`` come with their kind only.
+         */
+        Condition: {
+            kind: components["schemas"]["ConditionKindEnum"];
+            /**
+             * @description new_users
+             *
+             *     * `after_event` - after_event
+             *     * `within_days` - within_days
+             */
+            rule?: components["schemas"]["RuleEnum"];
+            /** @description new_users, rule within_days */
+            days?: number | null;
+            /** @description question */
+            text?: string;
+            /** @description question: send the index */
+            choices?: string[];
+            /** @description risk: WeChat's rank (0-4) at or above which a join is refused */
+            threshold?: number;
+            /**
+             * @description risk
+             *
+             *     * `admit` - admit
+             *     * `refuse` - refuse
+             */
+            when_unavailable?: components["schemas"]["WhenUnavailableEnum"];
+            /**
+             * @description risk: WeChat's scene 营销作弊
+             *
+             *     * `marketing` - marketing
+             */
+            scene?: components["schemas"]["SceneEnum"];
+        };
+        /**
+         * @description * `password` - password
+         *     * `group` - group
+         *     * `new_users` - new_users
+         *     * `question` - question
+         *     * `risk` - risk
+         * @enum {string}
+         */
+        ConditionKindEnum: "password" | "group" | "new_users" | "question" | "risk";
+        /** @description Entry conditions: the kinds, their limits, and what WeChat's rules (5.1) forbid. */
+        ConditionRules: {
+            kinds: string[];
+            password_max_length: number;
+            new_users: components["schemas"]["NewUsersRules"];
+            question: components["schemas"]["QuestionRules"];
+            risk: components["schemas"]["RiskRules"];
+            attempts: components["schemas"]["Attempts"];
+            forbidden: components["schemas"]["ForbiddenRule"][];
+        };
+        /**
+         * @description Entry conditions, each kind optional; on an edit a kind set to null is removed and a
+         *     kind left out stays as it is. Frozen from the first join on.
+         */
+        ConditionsInput: {
+            /** @description 口令: the phrase entrants must send (compared ignoring case, width and extra spaces); never shown */
+            password?: string | null;
+            /** @description group only: the creator's own wx.getGroupEnterInfo data, from the group */
+            group?: components["schemas"]["GroupDataInput"] | (never | null);
+            new_users?: components["schemas"]["NewUsersInput"] | (never | null);
+            question?: components["schemas"]["QuestionInput"] | (never | null);
+            risk?: components["schemas"]["RiskInput"] | (never | null);
+        };
         Config: {
             /**
              * Format: date-time
@@ -998,6 +1111,7 @@ export interface components {
             api_version: string;
             subscribe_templates: components["schemas"]["Templates"];
             limits: components["schemas"]["Limits"];
+            conditions: components["schemas"]["ConditionRules"];
             privacy_policy: components["schemas"]["PrivacyPolicy"];
         };
         Consent: {
@@ -1013,6 +1127,13 @@ export interface components {
          */
         ConsentSourceEnum: "login" | "prompt";
         /**
+         * @description * `fake_account` - fake_account
+         *     * `duplicate_account` - duplicate_account
+         *     * `rule_violation` - rule_violation
+         * @enum {string}
+         */
+        CreatorExclusionReasonEnum: "fake_account" | "duplicate_account" | "rule_violation";
+        /**
          * @description Everything we hold about the caller (docs/privacy.md). The sections of the other apps
          *     are described here for the document; each app renders its own.
          */
@@ -1022,7 +1143,7 @@ export interface components {
             uploads: components["schemas"]["UploadData"][];
             /** @description bans, and content WeChat removed */
             account_log: components["schemas"]["AccountLog"][];
-            /** @description every event you joined: {event: {id, title}, joined_at, prize} */
+            /** @description every event you joined: {event: {id, title}, joined_at, prize, network, risk_rank} (network: a keyed hash of the address you joined from, never the address; risk_rank: WeChat's risk rank when the event asked for it) */
             entries: {
                 [key: string]: unknown;
             }[];
@@ -1040,6 +1161,10 @@ export interface components {
             }[];
             /** @description events you reported: {event, reason, at} */
             reports: {
+                [key: string]: unknown;
+            }[];
+            /** @description events whose creator (or staff's ban) took you out before the lock: {event, reason, flags, excluded_at} */
+            exclusions: {
                 [key: string]: unknown;
             }[];
             /** @description every item of your inbox, newest first */
@@ -1132,6 +1257,8 @@ export interface components {
             cover: components["schemas"]["Image"] | (never | null);
             visibility: components["schemas"]["VisibilityEnum"];
             prizes: components["schemas"]["Prize"][];
+            /** @description The entry conditions (docs/miniprogram.md says what to send for each). */
+            readonly conditions: components["schemas"]["Condition"][];
             commitment: string;
             fairness: components["schemas"]["Fairness"];
             /** Format: date-time */
@@ -1152,10 +1279,8 @@ export interface components {
             readonly my_entry: components["schemas"]["MyEntry"];
         };
         /**
-         * @description An input serializer that refuses fields it does not know.
-         *
-         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
-         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         * @description An event's body naming what WeChat's rules (运营规范 5.1) forbid is refused by the rule's
+         *     own error, before anything else (events.conditions.FORBIDDEN).
          */
         EventCreateInput: {
             delivery?: components["schemas"]["DeliveryEnum"];
@@ -1177,6 +1302,7 @@ export interface components {
              *     * `public` - public
              */
             visibility?: components["schemas"]["VisibilityEnum"];
+            conditions?: components["schemas"]["ConditionsInput"];
         };
         EventPage: {
             results: components["schemas"]["Event"][];
@@ -1196,7 +1322,38 @@ export interface components {
             /** @description id of an upload with purpose "cover"; "" removes the cover */
             cover?: string;
             visibility?: components["schemas"]["VisibilityEnum"];
+            conditions?: components["schemas"]["ConditionsInput"];
         };
+        Exclusion: {
+            entrant: string;
+            reason: components["schemas"]["ExclusionReasonEnum"];
+            readonly flags: string[];
+            /** Format: date-time */
+            excluded_at: string;
+        };
+        ExclusionCount: {
+            reason: components["schemas"]["ExclusionReasonEnum"];
+            count: number;
+        };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        ExclusionInput: {
+            /** @description the flagged entrant's user id */
+            entrant: string;
+            reason: components["schemas"]["CreatorExclusionReasonEnum"];
+        };
+        /**
+         * @description * `fake_account` - fake_account
+         *     * `duplicate_account` - duplicate_account
+         *     * `rule_violation` - rule_violation
+         *     * `account_banned` - account_banned
+         * @enum {string}
+         */
+        ExclusionReasonEnum: "fake_account" | "duplicate_account" | "rule_violation" | "account_banned";
         /** @description How the event is drawn, fixed at creation (docs/fairness.md): shown before anyone joins. */
         Fairness: {
             algorithm: string;
@@ -1205,6 +1362,29 @@ export interface components {
             readonly beacon_chain: components["schemas"]["BeaconChainRef"] | (never | null);
             /** @description The same, in words for entrants. */
             readonly note: string;
+        };
+        Flag: {
+            /** @description the entrant's user id */
+            entrant: string;
+            /** Format: date-time */
+            joined_at: string;
+            reasons: components["schemas"]["ReasonsEnum"][];
+        };
+        /** @description The creator's anti-fraud page: who is flagged and why, and what was excluded so far. */
+        Flags: {
+            flagged: components["schemas"]["Flag"][];
+            excluded: components["schemas"]["ExclusionCount"][];
+        };
+        ForbiddenRule: {
+            /** @description the error a body with one of `fields` gets */
+            code: number;
+            name: string;
+            fields: string[];
+        };
+        /** @description What ``wx.getGroupEnterInfo`` (or ``wx.getChatToolInfo``) gave the client, as it is. */
+        GroupDataInput: {
+            encrypted_data: string;
+            iv: string;
         };
         /** @description A stored picture: an absolute URL, and its size so the client lays out before loading. */
         Image: {
@@ -1223,6 +1403,13 @@ export interface components {
             /** Format: date-time */
             joined_at: string | null;
         };
+        /** @description What a join carries for the event's entry conditions (nothing for an event without). */
+        JoinInput: {
+            password?: string;
+            answer?: number;
+            /** @description the entrant's own wx.getGroupEnterInfo data, from the group */
+            group?: components["schemas"]["GroupDataInput"];
+        };
         /**
          * @description * `result` - result
          *     * `cancel` - cancel
@@ -1233,9 +1420,10 @@ export interface components {
          *     * `claim_reminder` - claim_reminder
          *     * `offered` - offered
          *     * `disqualified` - disqualified
+         *     * `excluded` - excluded
          * @enum {string}
          */
-        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered" | "disqualified";
+        KindEnum: "result" | "cancel" | "summary" | "moderation" | "account" | "shipped" | "claim_reminder" | "offered" | "disqualified" | "excluded";
         Limits: {
             title_length: components["schemas"]["Range"];
             description_max_length: number;
@@ -1504,10 +1692,30 @@ export interface components {
             /** @description A winner's claim (null unless won and the event has a claim step); details at `GET /events/{id}/claim`. */
             claim: components["schemas"]["MyClaimState"] | (never | null);
         };
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        NewUsersInput: {
+            /**
+             * @description after_event: accounts created after the event; within_days: accounts at most `days` days old when they join
+             *
+             *     * `after_event` - after_event
+             *     * `within_days` - within_days
+             */
+            rule: components["schemas"]["RuleEnum"];
+            days?: number | null;
+        };
+        NewUsersRules: {
+            rules: string[];
+            days: components["schemas"]["Range"];
+        };
         Notification: {
             id: string;
             /**
-             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then); disqualified: the creator disqualified you as a winner, your prize passed to the next alternate (prize, reason)
+             * @description moderation: WeChat judged a picture or text of your event risky, it left the square pending review; account: your avatar (reason avatar_removed) or nickname (nickname_removed) was removed by WeChat's content check; shipped: your prize was shipped (carrier, tracking_number); claim_reminder: a day left to claim your prize (deadline); offered: a winner lost their prize and it passed to you, the draw's next alternate (prize, deadline: claim by then); disqualified: the creator disqualified you as a winner, your prize passed to the next alternate (prize, reason); excluded: you were taken out of an event before its lock (reason: fake_account, duplicate_account or rule_violation, by its creator; account_banned, when staff banned your account)
              *
              *     * `result` - result
              *     * `cancel` - cancel
@@ -1518,12 +1726,13 @@ export interface components {
              *     * `claim_reminder` - claim_reminder
              *     * `offered` - offered
              *     * `disqualified` - disqualified
+             *     * `excluded` - excluded
              */
             kind: components["schemas"]["KindEnum"];
             readonly event: components["schemas"]["NotificationEvent"] | (never | null);
             readonly won: boolean | null;
             readonly prize: components["schemas"]["PrizeRef"] | (never | null);
-            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account); why you were disqualified (kind=disqualified: fake_account, duplicate_account, ineligible or rule_violation). */
+            /** @description Why the event was canceled (kind=cancel); what was removed (kind=account); why you were disqualified (kind=disqualified: fake_account, duplicate_account, ineligible or rule_violation); why you were excluded (kind=excluded). */
             reason: string;
             /** @description kind=summary */
             entrants: number | null;
@@ -1561,6 +1770,7 @@ export interface components {
             /** @description id of an upload with purpose "cover"; "" removes the cover */
             cover?: string;
             visibility?: components["schemas"]["VisibilityEnum"];
+            conditions?: components["schemas"]["ConditionsInput"];
         };
         /**
          * @description An input serializer that refuses fields it does not know.
@@ -1690,6 +1900,13 @@ export interface components {
             /** Format: date-time */
             canceled_at: string | null;
             readonly would_be_winners: components["schemas"]["WinnerRef"][] | null;
+            readonly conditions: components["schemas"]["Condition"][];
+            readonly conditions_digest: string | null;
+            /** @description The stored record the digest covers (the password and the group as salted hashes, the answer, the nonce): null while entries are open, or without conditions. */
+            readonly conditions_record: {
+                [key: string]: unknown;
+            } | null;
+            readonly exclusions: components["schemas"]["ExclusionCount"][];
             readonly entrants_url: string;
             readonly winners_url: string;
         };
@@ -1714,6 +1931,24 @@ export interface components {
          * @enum {string}
          */
         PurposeEnum: "avatar" | "cover" | "prize";
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        QuestionInput: {
+            text: string;
+            choices: string[];
+            /** @description the index of the right choice (never shown to entrants) */
+            answer: number;
+        };
+        QuestionRules: {
+            text_length: components["schemas"]["Range"];
+            /** @description how many choices */
+            choices: components["schemas"]["Range"];
+            choice_length: components["schemas"]["Range"];
+        };
         Quota: {
             /** @description Remaining messages per template id. */
             quota: {
@@ -1737,6 +1972,14 @@ export interface components {
              */
             up_to?: string;
         };
+        /**
+         * @description * `risk_elevated` - risk_elevated
+         *     * `risk_unchecked` - risk_unchecked
+         *     * `shared_network` - shared_network
+         *     * `new_account` - new_account
+         * @enum {string}
+         */
+        ReasonsEnum: "risk_elevated" | "risk_unchecked" | "shared_network" | "new_account";
         /**
          * @description An input serializer that refuses fields it does not know.
          *
@@ -1771,6 +2014,41 @@ export interface components {
          * @enum {string}
          */
         ReportInputReasonEnum: "fraud" | "porn" | "illegal" | "spam" | "other";
+        /**
+         * @description An input serializer that refuses fields it does not know.
+         *
+         *     Silently dropping unknown keys would let a client believe it set ``status`` or ``creator``;
+         *     naming them in a 400 is the honest answer (and stops mass-assignment attempts cold).
+         */
+        RiskInput: {
+            /** @description refuse an entrant whose WeChat risk rank (0-4) is at or above this */
+            threshold: number;
+            /**
+             * @description what a join gets while WeChat's risk check does not answer
+             *
+             *     * `admit` - admit
+             *     * `refuse` - refuse
+             */
+            when_unavailable: components["schemas"]["WhenUnavailableEnum"];
+        };
+        RiskRules: {
+            /** @description WeChat's risk rank (0-4) from which a join is refused */
+            threshold: components["schemas"]["Range"];
+            when_unavailable: string[];
+            /** @description getUserRiskRank's scene: marketing (营销作弊) */
+            scene: string;
+        };
+        /**
+         * @description * `after_event` - after_event
+         *     * `within_days` - within_days
+         * @enum {string}
+         */
+        RuleEnum: "after_event" | "within_days";
+        /**
+         * @description * `marketing` - marketing
+         * @enum {string}
+         */
+        SceneEnum: "marketing";
         Screen: {
             id: string;
             /** Format: date-time */
@@ -1971,6 +2249,12 @@ export interface components {
          * @enum {string}
          */
         VisibilityEnum: "unlisted" | "public";
+        /**
+         * @description * `admit` - admit
+         *     * `refuse` - refuse
+         * @enum {string}
+         */
+        WhenUnavailableEnum: "admit" | "refuse";
         Winner: {
             user: components["schemas"]["PublicUser"];
             prize: components["schemas"]["PrizeRef"];
@@ -2893,7 +3177,30 @@ export interface operations {
                  *       "draw_mode": "time",
                  *       "target_participants": null,
                  *       "cover": "string",
-                 *       "visibility": "unlisted"
+                 *       "visibility": "unlisted",
+                 *       "conditions": {
+                 *         "password": "芝麻开门",
+                 *         "group": {
+                 *           "encrypted_data": "string",
+                 *           "iv": "string"
+                 *         },
+                 *         "new_users": {
+                 *           "rule": "after_event",
+                 *           "days": 1
+                 *         },
+                 *         "question": {
+                 *           "text": "本店的招牌菜是？",
+                 *           "choices": [
+                 *             "宫保鸡丁",
+                 *             "麻婆豆腐"
+                 *           ],
+                 *           "answer": 1
+                 *         },
+                 *         "risk": {
+                 *           "threshold": 1,
+                 *           "when_unavailable": "admit"
+                 *         }
+                 *       }
                  *     }
                  */
                 "application/json": components["schemas"]["EventCreateInput"];
@@ -2947,6 +3254,20 @@ export interface operations {
                      *             }
                      *           }
                      *         ],
+                     *         "conditions": [
+                     *           {
+                     *             "kind": "password",
+                     *             "rule": "after_event",
+                     *             "days": 1,
+                     *             "text": "string",
+                     *             "choices": [
+                     *               "string"
+                     *             ],
+                     *             "threshold": 1,
+                     *             "when_unavailable": "admit",
+                     *             "scene": "marketing"
+                     *           }
+                     *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
                      *         "fairness": {
                      *           "algorithm": "sha256-ctr-fisher-yates-v1",
@@ -2995,7 +3316,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40011` Your WeChat session has expired: log in again, then retry., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again., `40045` The group data is not WeChat's for this mini-program: open it from the group again., `40050` WeChat's platform rules (5.1) forbid making entry depend on following an account., `40051` WeChat's platform rules (5.1) forbid extra chances for sharing or inviting., `40052` WeChat's platform rules (5.1) forbid paid entry., `40053` WeChat's platform rules (5.1) forbid a made-up participant count. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3010,7 +3331,7 @@ export interface operations {
                         data: components["schemas"]["FieldErrors"];
                     } | {
                         /** @enum {integer} */
-                        code: 40001;
+                        code: 40001 | 40011 | 40045;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3027,6 +3348,62 @@ export interface operations {
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40050;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40051;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40052;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40053;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
                     };
                 };
             };
@@ -3271,6 +3648,20 @@ export interface operations {
                      *             }
                      *           }
                      *         ],
+                     *         "conditions": [
+                     *           {
+                     *             "kind": "password",
+                     *             "rule": "after_event",
+                     *             "days": 1,
+                     *             "text": "string",
+                     *             "choices": [
+                     *               "string"
+                     *             ],
+                     *             "threshold": 1,
+                     *             "when_unavailable": "admit",
+                     *             "scene": "marketing"
+                     *           }
+                     *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
                      *         "fairness": {
                      *           "algorithm": "sha256-ctr-fisher-yates-v1",
@@ -3467,7 +3858,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40011` Your WeChat session has expired: log in again, then retry., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again., `40045` The group data is not WeChat's for this mini-program: open it from the group again., `40050` WeChat's platform rules (5.1) forbid making entry depend on following an account., `40051` WeChat's platform rules (5.1) forbid extra chances for sharing or inviting., `40052` WeChat's platform rules (5.1) forbid paid entry., `40053` WeChat's platform rules (5.1) forbid a made-up participant count. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3482,7 +3873,7 @@ export interface operations {
                         data: components["schemas"]["FieldErrors"];
                     } | {
                         /** @enum {integer} */
-                        code: 40001;
+                        code: 40001 | 40011 | 40045;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3499,6 +3890,62 @@ export interface operations {
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40050;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40051;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40052;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40053;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
                     };
                 };
             };
@@ -3570,7 +4017,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled., `40904` People have joined: the draw time and prizes can no longer change. */
+            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled., `40904` People have joined: the draw time and prizes can no longer change., `40912` People have joined: the entry conditions can no longer change. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3579,7 +4026,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40901 | 40902 | 40903 | 40904;
+                        code: 40901 | 40902 | 40903 | 40904 | 40912;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -3775,6 +4222,20 @@ export interface operations {
                      *               "width": 1,
                      *               "height": 1
                      *             }
+                     *           }
+                     *         ],
+                     *         "conditions": [
+                     *           {
+                     *             "kind": "password",
+                     *             "rule": "after_event",
+                     *             "days": 1,
+                     *             "text": "string",
+                     *             "choices": [
+                     *               "string"
+                     *             ],
+                     *             "threshold": 1,
+                     *             "when_unavailable": "admit",
+                     *             "scene": "marketing"
                      *           }
                      *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
@@ -4060,7 +4521,30 @@ export interface operations {
                  *         }
                  *       ],
                  *       "cover": "string",
-                 *       "visibility": "unlisted"
+                 *       "visibility": "unlisted",
+                 *       "conditions": {
+                 *         "password": "芝麻开门",
+                 *         "group": {
+                 *           "encrypted_data": "string",
+                 *           "iv": "string"
+                 *         },
+                 *         "new_users": {
+                 *           "rule": "after_event",
+                 *           "days": 1
+                 *         },
+                 *         "question": {
+                 *           "text": "本店的招牌菜是？",
+                 *           "choices": [
+                 *             "宫保鸡丁",
+                 *             "麻婆豆腐"
+                 *           ],
+                 *           "answer": 1
+                 *         },
+                 *         "risk": {
+                 *           "threshold": 1,
+                 *           "when_unavailable": "admit"
+                 *         }
+                 *       }
                  *     }
                  */
                 "application/json": components["schemas"]["PatchedEventUpdateInput"];
@@ -4114,6 +4598,20 @@ export interface operations {
                      *             }
                      *           }
                      *         ],
+                     *         "conditions": [
+                     *           {
+                     *             "kind": "password",
+                     *             "rule": "after_event",
+                     *             "days": 1,
+                     *             "text": "string",
+                     *             "choices": [
+                     *               "string"
+                     *             ],
+                     *             "threshold": 1,
+                     *             "when_unavailable": "admit",
+                     *             "scene": "marketing"
+                     *           }
+                     *         ],
                      *         "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",
                      *         "fairness": {
                      *           "algorithm": "sha256-ctr-fisher-yates-v1",
@@ -4162,7 +4660,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again. */
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40011` Your WeChat session has expired: log in again, then retry., `40033` The upload does not exist, has expired, is not yours or is for another purpose., `40034` WeChat's content check found risky content; change it and try again., `40045` The group data is not WeChat's for this mini-program: open it from the group again., `40050` WeChat's platform rules (5.1) forbid making entry depend on following an account., `40051` WeChat's platform rules (5.1) forbid extra chances for sharing or inviting., `40052` WeChat's platform rules (5.1) forbid paid entry., `40053` WeChat's platform rules (5.1) forbid a made-up participant count. */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4177,7 +4675,7 @@ export interface operations {
                         data: components["schemas"]["FieldErrors"];
                     } | {
                         /** @enum {integer} */
-                        code: 40001;
+                        code: 40001 | 40011 | 40045;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -4194,6 +4692,62 @@ export interface operations {
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40050;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40051;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40052;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40053;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "field": "require_follow"
+                         *     }
+                         */
+                        data: {
+                            /** @description the field that asked for what 5.1 forbids */
+                            field: string;
+                        };
                     };
                 };
             };
@@ -4265,7 +4819,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled., `40904` People have joined: the draw time and prizes can no longer change. */
+            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled., `40904` People have joined: the draw time and prizes can no longer change., `40912` People have joined: the entry conditions can no longer change. */
             409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -4274,7 +4828,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40901 | 40902 | 40903 | 40904;
+                        code: 40901 | 40902 | 40903 | 40904 | 40912;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -6691,6 +7245,28 @@ export interface operations {
                      *             }
                      *           }
                      *         ],
+                     *         "conditions": [
+                     *           {
+                     *             "kind": "password",
+                     *             "rule": "after_event",
+                     *             "days": 1,
+                     *             "text": "string",
+                     *             "choices": [
+                     *               "string"
+                     *             ],
+                     *             "threshold": 1,
+                     *             "when_unavailable": "admit",
+                     *             "scene": "marketing"
+                     *           }
+                     *         ],
+                     *         "conditions_digest": "string",
+                     *         "conditions_record": {},
+                     *         "exclusions": [
+                     *           {
+                     *             "reason": "fake_account",
+                     *             "count": 1
+                     *           }
+                     *         ],
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
                      *         "winners_url": "/api/v1/events/e_7Kq2xPzM/winners"
                      *       }
@@ -7405,7 +7981,21 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "string",
+                 *       "answer": 1,
+                 *       "group": {
+                 *         "encrypted_data": "string",
+                 *         "iv": "string"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["JoinInput"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -7459,6 +8049,29 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON., `40011` Your WeChat session has expired: log in again, then retry., `40040` This event needs its password to join., `40041` The password is wrong., `40042` This event needs an answer to its question to join., `40043` The answer is wrong., `40044` This event is for one WeChat group: open it from that group's chat., `40045` The group data is not WeChat's for this mini-program: open it from the group again. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001 | 40011 | 40040 | 40041 | 40042 | 40043 | 40044 | 40045;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
             /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
             401: {
                 headers: {
@@ -7476,7 +8089,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `40302` This account has been deactivated., `40320` Accept the current privacy policy first. */
+            /** @description `40302` This account has been deactivated., `40320` Accept the current privacy policy first., `40330` This event is for another WeChat group., `40331` This event is for new users only., `40332` WeChat's risk check rates this account at or above the event's limit., `40333` The creator excluded you from this event. */
             403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -7485,7 +8098,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {integer} */
-                        code: 40302;
+                        code: 40302 | 40330 | 40331 | 40333;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -7507,6 +8120,243 @@ export interface operations {
                             /** @description Where its text is. */
                             url: string;
                         };
+                    } | {
+                        /** @enum {integer} */
+                        code: 40332;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "rank": 3,
+                         *       "threshold": 2
+                         *     }
+                         */
+                        data: {
+                            /** @description WeChat's risk rank of the caller, 0-4 */
+                            rank: number;
+                            /** @description the event refuses from this rank */
+                            threshold: number;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40901 | 40902 | 40903;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later., `42920` Too many wrong attempts; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    } | {
+                        /** @enum {integer} */
+                        code: 42920;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable., `50303` WeChat's risk check is unavailable and this event refuses joins meanwhile; retry later. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301 | 50303;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventWithdraw: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "event_id": "e_7Kq2xPzM",
+                     *         "joined": true,
+                     *         "joined_at": "2026-12-02T09:30:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Join"];
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
                     };
                 };
             };
@@ -7622,7 +8472,312 @@ export interface operations {
             };
         };
     };
-    eventWithdraw: {
+    eventExclude: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An id for this request (letters, digits, `._-`, at most 64), echoed in the response and written in the server's logs; the SDK sends a fresh one per call.
+                 * @example mp-1732980000000-7f3a
+                 */
+                "X-Request-ID"?: components["parameters"]["X-Request-ID"];
+            };
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "entrant": "string",
+                 *       "reason": "fake_account"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ExclusionInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "entrant": "string",
+                     *         "reason": "fake_account",
+                     *         "flags": [
+                     *           "string"
+                     *         ],
+                     *         "excluded_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Exclusion"];
+                    };
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 0,
+                     *       "msg": "ok",
+                     *       "data": {
+                     *         "entrant": "string",
+                     *         "reason": "fake_account",
+                     *         "flags": [
+                     *           "string"
+                     *         ],
+                     *         "excluded_at": "2026-12-24T20:00:00+08:00"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 0;
+                        msg: string;
+                        data: components["schemas"]["Exclusion"];
+                    };
+                };
+            };
+            /** @description `40000` Invalid input., `40001` The request body is not valid JSON. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        data: components["schemas"]["FieldErrors"];
+                    } | {
+                        /** @enum {integer} */
+                        code: 40001;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40100` Authentication credentials were not provided., `40101` The token is invalid or expired., `40102` This account has been deactivated. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40100 | 40101 | 40102;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
+            /** @description `40401` The lottery event does not exist. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40401;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled., `40913` Only an entrant who is flagged can be excluded. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40901 | 40902 | 40903 | 40913;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41300` The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41300;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41400` The request URI is too long. */
+            414: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41400;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `41500` Unsupported media type: send application/json. */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 41500;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `42900` Too many requests; try again later. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 42900;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "retry_after": 12
+                         *     }
+                         */
+                        data: {
+                            /** @description Seconds to wait; also sent as the Retry-After header. */
+                            retry_after: number;
+                        };
+                    };
+                };
+            };
+            /** @description `50000` Internal server error. */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50000;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+            /** @description `50301` Service temporarily unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 50301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    };
+                };
+            };
+        };
+    };
+    eventFlags: {
         parameters: {
             query?: never;
             header?: {
@@ -7651,9 +8806,21 @@ export interface operations {
                      *       "code": 0,
                      *       "msg": "ok",
                      *       "data": {
-                     *         "event_id": "e_7Kq2xPzM",
-                     *         "joined": true,
-                     *         "joined_at": "2026-12-02T09:30:00+08:00"
+                     *         "flagged": [
+                     *           {
+                     *             "entrant": "string",
+                     *             "joined_at": "2026-12-02T09:30:00+08:00",
+                     *             "reasons": [
+                     *               "risk_elevated"
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "excluded": [
+                     *           {
+                     *             "reason": "fake_account",
+                     *             "count": 1
+                     *           }
+                     *         ]
                      *       }
                      *     }
                      */
@@ -7661,7 +8828,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 0;
                         msg: string;
-                        data: components["schemas"]["Join"];
+                        data: components["schemas"]["Flags"];
                     };
                 };
             };
@@ -7682,6 +8849,40 @@ export interface operations {
                     };
                 };
             };
+            /** @description `40301` Only the creator of this event can do this., `40320` Accept the current privacy policy first. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {integer} */
+                        code: 40301;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /** @description Always null for these codes. */
+                        data: Record<string, never> | null;
+                    } | {
+                        /** @enum {integer} */
+                        code: 40320;
+                        /** @description For people: Chinese, or English. */
+                        msg: string;
+                        /**
+                         * @example {
+                         *       "version": "2026-12-01",
+                         *       "url": "https://lottery.example.com/privacy"
+                         *     }
+                         */
+                        data: {
+                            /** @description The policy version to accept. */
+                            version: string;
+                            /** @description Where its text is. */
+                            url: string;
+                        };
+                    };
+                };
+            };
             /** @description `40401` The lottery event does not exist. */
             404: {
                 headers: {
@@ -7692,23 +8893,6 @@ export interface operations {
                     "application/json": {
                         /** @enum {integer} */
                         code: 40401;
-                        /** @description For people: Chinese, or English. */
-                        msg: string;
-                        /** @description Always null for these codes. */
-                        data: Record<string, never> | null;
-                    };
-                };
-            };
-            /** @description `40901` The event is locked: no more joins or edits., `40902` The event has already been drawn., `40903` The event has been canceled. */
-            409: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @enum {integer} */
-                        code: 40901 | 40902 | 40903;
                         /** @description For people: Chinese, or English. */
                         msg: string;
                         /** @description Always null for these codes. */
@@ -10725,6 +11909,28 @@ export interface operations {
                      *             }
                      *           }
                      *         ],
+                     *         "conditions": [
+                     *           {
+                     *             "kind": "password",
+                     *             "rule": "after_event",
+                     *             "days": 1,
+                     *             "text": "string",
+                     *             "choices": [
+                     *               "string"
+                     *             ],
+                     *             "threshold": 1,
+                     *             "when_unavailable": "admit",
+                     *             "scene": "marketing"
+                     *           }
+                     *         ],
+                     *         "conditions_digest": "string",
+                     *         "conditions_record": {},
+                     *         "exclusions": [
+                     *           {
+                     *             "reason": "fake_account",
+                     *             "count": 1
+                     *           }
+                     *         ],
                      *         "entrants_url": "/api/v1/events/e_7Kq2xPzM/entrants",
                      *         "winners_url": "/api/v1/events/e_7Kq2xPzM/winners"
                      *       }
@@ -12696,6 +13902,11 @@ export interface operations {
                      *             "key": null
                      *           }
                      *         ],
+                     *         "exclusions": [
+                     *           {
+                     *             "key": null
+                     *           }
+                     *         ],
                      *         "inbox": [
                      *           {
                      *             "key": null
@@ -12883,6 +14094,20 @@ export interface operations {
                      *                   "width": 1,
                      *                   "height": 1
                      *                 }
+                     *               }
+                     *             ],
+                     *             "conditions": [
+                     *               {
+                     *                 "kind": "password",
+                     *                 "rule": "after_event",
+                     *                 "days": 1,
+                     *                 "text": "string",
+                     *                 "choices": [
+                     *                   "string"
+                     *                 ],
+                     *                 "threshold": 1,
+                     *                 "when_unavailable": "admit",
+                     *                 "scene": "marketing"
                      *               }
                      *             ],
                      *             "commitment": "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab",

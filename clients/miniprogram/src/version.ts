@@ -5,10 +5,10 @@
  */
 
 /** This SDK's version (package.json). */
-export const SDK_VERSION = "1.1.0";
+export const SDK_VERSION = "1.2.0";
 
 /** The API version the SDK's types were generated from (`info.version`, `/config` api_version). */
-export const API_VERSION = "1.1.0";
+export const API_VERSION = "1.2.0";
 
 /**
  * Whether a server of `serverVersion` (`config.api_version`) serves everything this SDK calls:

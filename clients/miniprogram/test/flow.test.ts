@@ -10,11 +10,11 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash, randomUUID } from "node:crypto";
+import { createCipheriv, createHash, randomBytes, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { after, test } from "node:test";
 
-import { type Api, type Config, createApi } from "../src/api.js";
+import { type Api, type Config, type ConditionsInput, createApi } from "../src/api.js";
 import { chooseAddress, openClaimsWorkbook } from "../src/claims.js";
 import { ServerClock, countdown } from "../src/clock.js";
 import { ApiError, CanceledError, ErrorCode, isApiError } from "../src/errors.js";
@@ -42,6 +42,7 @@ const deprecations: DeprecationNotice[] = [];
 interface User {
   api: Api;
   wx: WxShim;
+  code: string;
   login: () => ReturnType<Api["auth"]["login"]>;
 }
 
@@ -67,7 +68,22 @@ function client(name: string, { accepts = true }: { accepts?: boolean } = {}): U
       nickname: name,
       ...(accepts && policy ? { privacy_version: policy } : {}),
     });
-  return { api, wx, login };
+  return { api, wx, code, login };
+}
+
+/**
+ * What `wx.getGroupEnterInfo` gives `user` inside group `opengid`: WeChat encrypts it with the
+ * user's session_key (AES-128-CBC, PKCS#7), which only the server holds. ci.sh's fake WeChat
+ * makes that key from the login code (tests/fake_wechat.py, `session_key_for`), so the flow can
+ * make the data WeChat would. No watermark, as in the chat-tool mode's data.
+ */
+function groupEnterInfo(user: User, opengid: string): { encrypted_data: string; iv: string } {
+  const key = createHash("sha256").update(`session:${user.code}`).digest().subarray(0, 16);
+  const iv = randomBytes(16);
+  const cipher = createCipheriv("aes-128-cbc", key, iv);
+  const plain = JSON.stringify({ opengid, chat_type: 3 });
+  const data = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+  return { encrypted_data: data.toString("base64"), iv: iv.toString("base64") };
 }
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
@@ -240,6 +256,101 @@ test(
       assert.equal(report.reason, "spam");
       assert.equal((await outsider.api.events.report(eventId, "fraud")).reason, "spam"); // once
     });
+
+    await t.test(
+      "entry conditions: each unmet one refused by its code, a join that meets them all",
+      async () => {
+        const group = `tG-sdk-${run}`;
+        const guarded = await creator.api.events.create({
+          title: "群抽奖",
+          draw_at: drawAt,
+          prizes: [{ name: "红包", quantity: 1 }],
+          conditions: {
+            password: "芝麻开门",
+            group: groupEnterInfo(creator, group),
+            new_users: { rule: "within_days", days: 7 },
+            question: { text: "本店的招牌菜是？", choices: ["宫保鸡丁", "麻婆豆腐"], answer: 1 },
+            risk: { threshold: 3, when_unavailable: "admit" },
+          },
+        });
+        assert.deepEqual(guarded.conditions.map((condition) => condition.kind).sort(), [
+          "group",
+          "new_users",
+          "password",
+          "question",
+          "risk",
+        ]);
+        const question = guarded.conditions.find((condition) => condition.kind === "question");
+        assert.deepEqual(question?.choices, ["宫保鸡丁", "麻婆豆腐"]); // never the answer
+        const forbidden = await refusal(
+          creator.api.events.update(guarded.id, {
+            conditions: { require_follow: true } as ConditionsInput,
+          }),
+        );
+        // WeChat's rule 5.1, refused by name.
+        assert.ok(isApiError(forbidden, ErrorCode.RuleFollowForbidden), String(forbidden));
+        const edited = await creator.api.events.update(guarded.id, {
+          conditions: { password: "Open Sesame" },
+        });
+        assert.equal(edited.conditions.length, 5);
+
+        const id = guarded.id;
+        const mine = () => groupEnterInfo(outsider, group);
+        // In the server's order: new users, the question, the password, the group, the risk.
+        const none = await refusal(outsider.api.events.join(id));
+        assert.ok(isApiError(none, ErrorCode.EntryAnswerRequired), String(none));
+        const noPassword = await refusal(outsider.api.events.join(id, { answer: 1 }));
+        assert.ok(isApiError(noPassword, ErrorCode.EntryPasswordRequired), String(noPassword));
+        const wrong = await refusal(
+          outsider.api.events.join(id, { password: "open sesame!", answer: 1, group: mine() }),
+        );
+        assert.ok(isApiError(wrong, ErrorCode.EntryPasswordWrong), String(wrong));
+        const answer = await refusal(
+          outsider.api.events.join(id, { password: "open sesame", answer: 0, group: mine() }),
+        );
+        assert.ok(isApiError(answer, ErrorCode.EntryAnswerWrong), String(answer));
+        const elsewhere = await refusal(
+          outsider.api.events.join(id, {
+            password: "open sesame",
+            answer: 1,
+            group: groupEnterInfo(outsider, "tG-another-group"),
+          }),
+        );
+        assert.ok(isApiError(elsewhere, ErrorCode.EntryGroupMismatch), String(elsewhere));
+        // Compared ignoring case, width and spaces; the risk rank asked of WeChat (0 here).
+        const joined = await outsider.api.events.join(id, {
+          password: " ＯＰＥＮ  sesame ",
+          answer: 1,
+          group: mine(),
+        });
+        assert.equal(joined.joined, true);
+        const frozen = await refusal(
+          creator.api.events.update(id, { conditions: { password: null } }),
+        );
+        assert.ok(isApiError(frozen, ErrorCode.ConditionsFrozen), String(frozen));
+
+        // Every account of the flow is minutes old: flagged new_account for the creator.
+        const outsiderId = (await outsider.api.me.get()).id;
+        const flags = await creator.api.events.flags(id);
+        const flagged = flags.flagged.find((flag) => flag.entrant === outsiderId);
+        assert.ok(flagged?.reasons.includes("new_account"));
+        const notYours = await refusal(outsider.api.events.flags(id));
+        assert.ok(isApiError(notYours, ErrorCode.NotOwner), String(notYours));
+        const excluded = await creator.api.events.exclude(id, outsiderId, "fake_account");
+        assert.equal(excluded.entrant, outsiderId);
+        assert.equal(excluded.reason, "fake_account");
+        assert.ok(excluded.flags.includes("new_account"));
+        const again = await creator.api.events.exclude(id, outsiderId, "fake_account");
+        assert.equal(again.excluded_at, excluded.excluded_at); // the same exclusion
+        assert.deepEqual((await creator.api.events.flags(id)).excluded, [
+          { reason: "fake_account", count: 1 },
+        ]);
+        const out = await refusal(
+          outsider.api.events.join(id, { password: "open sesame", answer: 1, group: mine() }),
+        );
+        assert.ok(isApiError(out, ErrorCode.EntryExcluded), String(out));
+      },
+    );
 
     await t.test("refusals are typed errors by code", async () => {
       const notYours = await refusal(outsider.api.events.cancel(eventId, "no"));

@@ -34,6 +34,7 @@ async function callEverything(api: Api): Promise<void> {
   await api.events.update(e, { title: "t2" });
   await api.events.cancel(e, "why");
   await api.events.join(e);
+  await api.events.join(e, { password: "open sesame", answer: 1 });
   await api.events.withdraw(e);
   await api.events.entries(e);
   await api.events.draw(e);
@@ -44,6 +45,8 @@ async function callEverything(api: Api): Promise<void> {
   await api.events.share(e);
   await api.events.report(e, "spam");
   await api.events.disqualify(e, "u_0000000000000001", "fake_account");
+  await api.events.flags(e);
+  await api.events.exclude(e, "u_0000000000000001", "fake_account");
   await api.claims.mine(e);
   await api.claims.submit(e, {});
   await api.claims.correct(e, {});
