@@ -268,6 +268,13 @@ def rolling_deploy(old: str, new: str, service, open_before: str) -> str:
     return left_open
 
 
+def draw_module(tree: Path) -> Path:
+    """The release's module naming the proof versions it draws: draws/allocator.py, or
+    draws/fairness.py in releases before the draw and its proof checks were split apart."""
+    allocator = tree / "draws" / "allocator.py"
+    return allocator if allocator.exists() else tree / "draws" / "fairness.py"
+
+
 def rollback(old: str, left_open: str, service, tree: Path) -> None:
     """Only the previous release runs now, on the new schema and on what the new code wrote."""
     alice, bob = login(Client(old, service), "alice"), login(Client(old, service), "bob")
@@ -275,7 +282,7 @@ def rollback(old: str, left_open: str, service, tree: Path) -> None:
     join(left_open, carol)
     path = f"/api/v1/events/{left_open}"
     algorithm = alice.call("GET", f"{path}/proof")["data"]["algorithm"]
-    if algorithm in (tree / "draws" / "fairness.py").read_text():
+    if algorithm in draw_module(tree).read_text():
         draw_and_read_winners(alice, [bob, carol], left_open, service)
         say(f"rollback: {left_open}, written by the new code, joined and drawn by the old: OK")
     else:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Prefetch, Q
 
-from draws import fairness
+from draws.proof import round_time
 from events.models import Claim, Entry, Event, Prize, Substitution
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
@@ -106,9 +106,7 @@ def beacon_overdue_counts(*, now: datetime) -> dict[str, int]:
 
 def _overdue(rows, limit: float) -> int:
     return sum(
-        1
-        for round_number, chain in rows
-        if chain and fairness.round_time(chain, round_number) <= limit
+        1 for round_number, chain in rows if chain and round_time(chain, round_number) <= limit
     )
 
 
@@ -224,11 +222,7 @@ def substitutions_due(*, now: datetime) -> list[int]:
         if event_id in seen:
             continue
         seen.add(event_id)
-        if (
-            round_number is None
-            or not chain
-            or fairness.round_time(chain, round_number) <= now.timestamp()
-        ):
+        if round_number is None or not chain or round_time(chain, round_number) <= now.timestamp():
             due.append(pk)
     return due
 

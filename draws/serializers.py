@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import PublicUserOutput
-from draws import fairness, selectors
+from draws import allocator, selectors
 from events import conditions, fraud
 from events.models import Substitution
 from events.serializers import STATUS_CHOICES, ConditionOutput, ExclusionCountOutput
@@ -198,13 +198,13 @@ class ProofOutput(serializers.Serializer):
         return SubstitutionOutput(rows, many=True).data
 
     def get_without_beacon(self, event) -> bool | None:
-        if event.fairness_algorithm != fairness.ALGORITHM_V3:
+        if event.fairness_algorithm != allocator.ALGORITHM_V3:
             return None
         return event.without_beacon
 
     def get_reveal_gap_seconds(self, event) -> int | None:
         """v3: the gap fixed at creation (the round is the first at or after locked_at + it)."""
-        if event.fairness_algorithm != fairness.ALGORITHM_V3:
+        if event.fairness_algorithm != allocator.ALGORITHM_V3:
             return None
         return event.reveal_gap_seconds
 
@@ -295,6 +295,6 @@ class EntrantPlaceOutput(serializers.Serializer):
 
 class DisqualifyInput(InputSerializer):
     reason = serializers.ChoiceField(
-        choices=fairness.DISQUALIFY_REASONS,
+        choices=allocator.DISQUALIFY_REASONS,
         help_text="one of a short public list; the proof shows it",
     )

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from draws import fairness, selectors
+from draws import allocator, selectors
+from draws.proof import first_round_at_or_after
 from events import read_model, transitions
 from events.models import Entry, Event, EventLog, Prize
 from lottery_site import drand, metrics
@@ -104,14 +105,14 @@ def _lock_publication(event_id: int, *, now: datetime) -> dict:
         pk=event_id
     )
     published = {"entrant_count": count, "entrants_digest": digest, "locked_at": now}
-    if event.fairness_algorithm in fairness.WITH_PRIZES_DIGEST:
-        published["prizes_digest"] = fairness.prizes_digest(
+    if event.fairness_algorithm in allocator.WITH_PRIZES_DIGEST:
+        published["prizes_digest"] = allocator.prizes_digest(
             Prize.objects.filter(event_id=event_id)
             .order_by("position")
             .values_list("public_id", "quantity", "name")
         )
         if event.beacon_chain:
-            published["beacon_round"] = fairness.first_round_at_or_after(
+            published["beacon_round"] = first_round_at_or_after(
                 event.beacon_chain, now + selectors.reveal_gap(event)
             )
     return published
@@ -234,19 +235,19 @@ def _count_draw(event: Event, *, now: datetime, seconds: float) -> None:
     metrics.DRAW_LAG.observe(max(0.0, (now - event.draw_due_at).total_seconds()))
 
 
-def _allocate(event: Event, prizes: list[Prize], beacon: dict | None) -> fairness.Allocation:
+def _allocate(event: Event, prizes: list[Prize], beacon: dict | None) -> allocator.Allocation:
     """The winners, from the frozen inputs; refuses prizes changed since their digest."""
-    if event.fairness_algorithm == fairness.ALGORITHM_V1:
-        return fairness.allocate(
+    if event.fairness_algorithm == allocator.ALGORITHM_V1:
+        return allocator.allocate(
             seed=bytes(event.seed),
             entrants_digest=event.entrants_digest,
             entrant_count=event.entrant_count,
             prizes=[(prize.public_id, prize.quantity) for prize in prizes],
         )
-    digest = fairness.prizes_digest((p.public_id, p.quantity, p.name) for p in prizes)
+    digest = allocator.prizes_digest((p.public_id, p.quantity, p.name) for p in prizes)
     if digest != event.prizes_digest:
         raise DrawIntegrityError(f"prizes of event {event.public_id} changed after the lock")
-    return fairness.allocate(
+    return allocator.allocate(
         seed=bytes(event.seed),
         entrants_digest=event.entrants_digest,
         entrant_count=event.entrant_count,
@@ -264,7 +265,7 @@ def _round_for(event: Event, *, now: datetime) -> tuple[dict | None, str | None]
     than the beacon). Every other one waits for its named round, whatever the relays do: a
     round no relay serves with a valid signature is not a reason to draw without it.
     """
-    if event.fairness_algorithm == fairness.ALGORITHM_V1:
+    if event.fairness_algorithm == allocator.ALGORITHM_V1:
         return None, ""
     if event.beacon:
         return event.beacon, None  # verified and stored earlier
@@ -329,7 +330,7 @@ def _hold_row(event_id: int) -> datetime | None:
 
 
 def _frozen_list(event_id: int) -> tuple[int, str]:
-    digest = fairness.EntrantDigest()
+    digest = allocator.EntrantDigest()
     for keys in selectors.stream_entrant_keys(event_id=event_id):
         digest.update(keys)
     return digest.count, digest.hexdigest()
@@ -345,7 +346,7 @@ def _keys_at(event: Event, positions: list[int]) -> dict[int, str]:
     wanted = sorted(positions)
     keys_at: dict[int, str] = {}
     # Compared with the digest checked at the lock below, so the checks need not run twice.
-    digest = fairness.EntrantDigest(checked=False)
+    digest = allocator.EntrantDigest(checked=False)
     start = 0
     for batch in selectors.stream_entrant_keys(event_id=event.pk):
         digest.update(batch)

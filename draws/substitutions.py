@@ -1,12 +1,12 @@
 """The only write path for alternates: a prize unit passing from its holder to an alternate.
 
 When a winner's claim window passes unclaimed (the sweeper) or the creator disqualifies them
-(one of ``fairness.DISQUALIFY_REASONS``), their unit passes on. Nobody chooses to whom:
+(one of ``allocator.DISQUALIFY_REASONS``), their unit passes on. Nobody chooses to whom:
 
 - v3 (docs/fairness.md, "Alternates"): the substitution is recorded first, naming a beacon
   round nobody knows yet (the first at or after its time plus the event's reveal gap); once
   that round is out, the alternate is drawn from it among the entrants who never held a unit
-  (``fairness.alternate_pick``). So whoever disqualifies cannot know who would get the prize.
+  (``allocator.alternate_pick``). So whoever disqualifies cannot know who would get the prize.
   Until then the substitution is ``pending`` and the unit has no holder. An event drawn without
   a beacon draws its alternates at once, from zero bytes (it said so from creation).
 - v1/v2: the entrant at the next unused step of the draw's own order (its Fisher-Yates
@@ -30,7 +30,8 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.models import User
-from draws import fairness, selectors, services
+from draws import allocator, selectors, services
+from draws.proof import first_round_at_or_after
 from events import claims, read_model, transitions
 from events.claims import claims_open
 from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
@@ -95,7 +96,7 @@ def claim_expire(*, claim_id: int, now: datetime) -> Substitution | None:
     return _substitute(
         event_id=claim["event_id"],
         entry_id=claim["entry_id"],
-        reason=fairness.EXPIRED,
+        reason=allocator.EXPIRED,
         now=now,
         actor=None,
     )
@@ -109,7 +110,7 @@ def winner_disqualify(
 ) -> Substitution:
     """The creator disqualifies a current winner; their unit passes to the next alternate.
 
-    ``reason`` is one of ``fairness.DISQUALIFY_REASONS`` (public: the proof shows it). Raises
+    ``reason`` is one of ``allocator.DISQUALIFY_REASONS`` (public: the proof shows it). Raises
     ``not_owner``, ``event_not_drawn``, ``invalid_input``, ``winner_not_found`` (not a
     current winner of the event), ``claim_shipped`` (the prize is already on its way).
     """
@@ -117,7 +118,7 @@ def winner_disqualify(
         raise ApplicationError("not_owner")
     if event.status != Event.Status.OPENED:
         raise ApplicationError("event_not_drawn")
-    if reason not in fairness.DISQUALIFY_REASONS:
+    if reason not in allocator.DISQUALIFY_REASONS:
         raise ApplicationError("invalid_input", data={"reason": ["unknown reason"]})
     entry = None
     if is_public_id(user_key, "u_"):  # exactly, not as MySQL's collation would match it
@@ -154,7 +155,7 @@ def _substitute(
         if entry is None:
             return None
         if not claims.claim_forfeit(
-            event=event, entry_id=entry_id, now=now, expired=reason == fairness.EXPIRED
+            event=event, entry_id=entry_id, now=now, expired=reason == allocator.EXPIRED
         ):
             return None
         unit, prize_id = entry.prize_rank, entry.prize_id
@@ -162,7 +163,7 @@ def _substitute(
             prize=None, prize_rank=None
         ):
             raise SubstitutionIntegrityError(f"entry {entry_id} lost its prize under the lock")
-        if event.fairness_algorithm == fairness.ALGORITHM_V3:
+        if event.fairness_algorithm == allocator.ALGORITHM_V3:
             substitution = _record(event, entry, reason=reason, now=now, actor=actor)
             _log(event, substitution, now=now, actor=actor)
             read_model.event_changed(event_id=event_id, what="winners")
@@ -235,7 +236,7 @@ def _record(
         return Substitution.objects.create(**fields)
     round_number = None
     if event.beacon_chain:
-        round_number = fairness.first_round_at_or_after(
+        round_number = first_round_at_or_after(
             event.beacon_chain, now + selectors.reveal_gap(event)
         )
     substitution = Substitution.objects.create(**fields, pending=True, beacon_round=round_number)
@@ -286,7 +287,7 @@ def _eligible(event: Event) -> int:
 def _draw_alternate(event: Event, sub: Substitution, *, beacon: dict | None, now: datetime) -> None:
     """Under the event's row lock: the alternate drawn from the round, awarded; or, nobody left,
     the unit recorded unawarded. Ends the substitution's ``pending``."""
-    positions = fairness.allocate(
+    positions = allocator.allocate(
         seed=bytes(event.seed),
         entrants_digest=event.entrants_digest,
         entrant_count=event.entrant_count,
@@ -300,7 +301,7 @@ def _draw_alternate(event: Event, sub: Substitution, *, beacon: dict | None, now
     taken = Substitution.objects.filter(
         event_id=event.pk, replacement_position__isnull=False
     ).values_list("replacement_position", flat=True)
-    position = fairness.alternate_pick(
+    position = allocator.alternate_pick(
         seed=bytes(event.seed),
         entrants_digest=event.entrants_digest,
         prizes_digest=event.prizes_digest,
@@ -377,7 +378,7 @@ def _next_alternate(event: Event, *, unit: int) -> dict | None:
     step = k + Substitution.objects.filter(event_id=event.pk, step__isnull=False).count()
     if step >= event.entrant_count:
         return None
-    positions = fairness.alternate_positions(
+    positions = allocator.alternate_positions(
         seed=bytes(event.seed),
         entrants_digest=event.entrants_digest,
         entrant_count=event.entrant_count,
@@ -414,8 +415,8 @@ def winners_drawn(event: Event) -> int:
 
 def stream_inputs(event: Event) -> dict:
     """The random stream's inputs besides seed and entrant digest, as the draw used them."""
-    if event.fairness_algorithm == fairness.ALGORITHM_V1:
-        return {"algorithm": fairness.ALGORITHM_V1}
+    if event.fairness_algorithm == allocator.ALGORITHM_V1:
+        return {"algorithm": allocator.ALGORITHM_V1}
     beacon = event.beacon
     return {
         "algorithm": event.fairness_algorithm,

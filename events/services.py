@@ -53,7 +53,7 @@ from wechat.codes import get_unlimited_code
 
 logger = logging.getLogger(__name__)
 
-SEED_BYTES = 32  # draws/fairness.py: the seed of sha256-fisher-yates-v1
+SEED_BYTES = 32  # draws/allocator.py: the seed of sha256-fisher-yates-v1
 
 
 class PrizeSpec(TypedDict):

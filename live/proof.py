@@ -1,6 +1,6 @@
 """The arithmetic of a live round (docs/fairness.md, "Live rounds"): pure, standard library.
 
-A round is drawn exactly like a ``sha256-fisher-yates-v2`` draw (``draws.fairness.allocate``,
+A round is drawn exactly like a ``sha256-fisher-yates-v2`` draw (``draws.allocator.allocate``,
 the same allocator) over the round's own eligible entrant list (the event's frozen list less
 everyone who won an earlier round), with the round's own seed and beacon round, and with the
 prizes digest replaced by the *round digest*, which binds the event, the round's number, its
@@ -12,11 +12,11 @@ cannot be swapped without breaking every proof after it.
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from draws import fairness
+from draws import allocator
 
 ALGORITHM = "live-round-v1"
 # The stream the allocator runs: v2's, with the round digest in the prizes digest's place.
-STREAM_ALGORITHM = fairness.ALGORITHM_V2
+STREAM_ALGORITHM = allocator.ALGORITHM_V2
 
 
 def round_digest(*, event_id: str, number: int, prizes_digest: str, previous_result: str) -> str:
@@ -35,12 +35,12 @@ def result_digest(*, round_digest: str, winners: Iterable[tuple[str, str]]) -> s
 
 
 def commitment(seed: bytes) -> str:
-    return fairness.commitment(seed)
+    return allocator.commitment(seed)
 
 
 def prizes_digest(prizes) -> str:
     """The prizes digest rule of docs/fairness.md over the round's prizes (tier order)."""
-    return fairness.prizes_digest((p.public_id, p.quantity, p.name) for p in prizes)
+    return allocator.prizes_digest((p.public_id, p.quantity, p.name) for p in prizes)
 
 
 def token_digest(token: str) -> str:
@@ -50,7 +50,7 @@ def token_digest(token: str) -> str:
 
 def eligible_digest(keys: Iterable[str]) -> tuple[int, str]:
     """(count, digest) of the round's eligible keys, in canonical order: the entrant file rule."""
-    return fairness.entrants_digest(keys)
+    return allocator.entrants_digest(keys)
 
 
 def allocate(
@@ -61,9 +61,9 @@ def allocate(
     prizes: Sequence[tuple[str, int]],
     round_digest: str,
     beacon_randomness: bytes | None,
-) -> fairness.Allocation:
+) -> allocator.Allocation:
     """The round's winners, as positions in its eligible list, with the draws' own allocator."""
-    return fairness.allocate(
+    return allocator.allocate(
         seed=seed,
         entrants_digest=entrants_digest,
         entrant_count=entrant_count,

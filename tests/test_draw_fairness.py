@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from draws import fairness, selectors, services
+from draws import allocator, selectors, services
+from draws.proof import verify
 from events import services as event_services
 from events.models import Entry, Event
 from lottery_site import drand
@@ -52,7 +53,7 @@ def verify_published(event) -> list[str]:
     event.refresh_from_db()
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
     winners = APIClient().get(f"/api/v1/events/{event.public_id}/winners").json()["data"]
-    return fairness.verify(
+    return verify(
         proof=proof_of(event),
         entrant_keys=keys,
         winners=winners["winners"],
@@ -90,7 +91,7 @@ def lock_and_reach_draw_time(event):
 def test_event_pins_its_chain_at_creation_and_names_its_round_at_the_lock(relays):
     first, _ = relays
     event = make_event()
-    assert event.fairness_algorithm == fairness.ALGORITHM_V3
+    assert event.fairness_algorithm == allocator.ALGORITHM_V3
     proof = proof_of(event)
     assert proof["beacon_round"] is None  # nobody can name a round before the list is final
     assert proof["beacon_chain"]["hash"] == first.state.chain_hash
@@ -127,16 +128,16 @@ def test_draw_waits_for_the_round_then_mixes_it_in_and_the_proof_verifies(relays
     assert verify_published(event) == []
     # The beacon changes the outcome's input: the same draw without it is another stream.
     without = dict(proof, beacon=None)
-    assert fairness.RandomStream(
+    assert allocator.RandomStream(
         seed=bytes.fromhex(proof["seed"]),
         entrants_digest=proof["entrants_digest"],
-        algorithm=fairness.ALGORITHM_V3,
+        algorithm=allocator.ALGORITHM_V3,
         prizes_digest=proof["prizes_digest"],
         beacon_randomness=bytes.fromhex(proof["beacon"]["randomness"]),
-    ).block(0) != fairness.RandomStream(
+    ).block(0) != allocator.RandomStream(
         seed=bytes.fromhex(without["seed"]),
         entrants_digest=without["entrants_digest"],
-        algorithm=fairness.ALGORITHM_V3,
+        algorithm=allocator.ALGORITHM_V3,
         prizes_digest=without["prizes_digest"],
     ).block(0)
 
@@ -221,7 +222,7 @@ def test_without_a_beacon_configured_the_proof_says_so_plainly(settings):
 def test_an_event_drawn_under_v1_still_verifies(settings):
     settings.DRAND_URLS = []
     event = make_event(entrants=4)
-    Event.objects.filter(pk=event.pk).update(fairness_algorithm=fairness.ALGORITHM_V1)
+    Event.objects.filter(pk=event.pk).update(fairness_algorithm=allocator.ALGORITHM_V1)
     draw_time = lock_and_reach_draw_time(event)
     assert services.event_draw(event_id=event.pk, now=draw_time)
     assert proof_of(event)["algorithm"] == "sha256-fisher-yates-v1"
@@ -290,7 +291,7 @@ def test_the_prizes_digest_is_published_at_the_lock_and_binds_the_prizes(setting
     assert proof_of(event)["prizes_digest"] is None
     draw_time = lock_and_reach_draw_time(event)
     proof = proof_of(event)
-    expected = fairness.prizes_digest(
+    expected = allocator.prizes_digest(
         (prize["id"], prize["quantity"], prize["name"]) for prize in proof["prizes"]
     )
     assert proof["prizes_digest"] == expected
@@ -310,7 +311,7 @@ def test_a_staff_cancel_after_the_lock_reveals_the_seed_and_keeps_the_entrant_li
     assert services.event_draw(event_id=event.pk, now=event.lock_at + timedelta(seconds=10))
     proof = proof_of(event)
     assert proof["status"] == "canceled"
-    assert fairness.commitment(bytes.fromhex(proof["seed"])) == proof["commitment"]
+    assert allocator.commitment(bytes.fromhex(proof["seed"])) == proof["commitment"]
     response = APIClient().get(f"/api/v1/events/{event.public_id}/entrants")
     assert response.status_code == 200
 
@@ -340,7 +341,7 @@ def test_an_entrant_checks_their_own_place_in_the_frozen_list_without_downloadin
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
     assert mine["key"] == participant.public_id and mine["included"] is True
     assert keys[mine["position"]] == participant.public_id
-    assert (mine["entrant_count"], mine["entrants_digest"]) == fairness.entrants_digest(keys)
+    assert (mine["entrant_count"], mine["entrants_digest"]) == allocator.entrants_digest(keys)
 
     theirs = client_for(outsider).get(url).json()["data"]
     assert theirs["included"] is False and theirs["position"] is None
@@ -459,19 +460,19 @@ def test_the_v2_worked_example_of_docs_fairness_md(with_beacon):
         "u_m0n1o2p3q4r5s6t7",
         "u_zzzzzzzzzzzzzzzz",
     ]
-    count, digest = fairness.entrants_digest(keys)
-    prizes = fairness.prizes_digest([("p_gold", 1, "Gold"), ("p_silver", 2, "Silver")])
+    count, digest = allocator.entrants_digest(keys)
+    prizes = allocator.prizes_digest([("p_gold", 1, "Gold"), ("p_silver", 2, "Silver")])
     assert prizes == "e31fb5f38884cb61e99c7db0e54f178576b07d5f9742e96aafc2db8a90d5f2a8"
     beacon = signed_round(1000)
     assert beacon["randomness"] == (
         "34d60c1a451d47ab09b3448cc31500f0971b22ed7afc446a7c16ea4023e10dc6"
     )
-    allocation = fairness.allocate(
+    allocation = allocator.allocate(
         seed=bytes(range(32)),
         entrants_digest=digest,
         entrant_count=count,
         prizes=[("p_gold", 1), ("p_silver", 2)],
-        algorithm=fairness.ALGORITHM_V2,
+        algorithm=allocator.ALGORITHM_V2,
         prizes_digest=prizes,
         beacon_randomness=bytes.fromhex(beacon["randomness"]) if with_beacon else None,
     )

@@ -17,8 +17,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from draws import fairness, services, substitutions
+from draws import allocator, services, substitutions
 from draws import tasks as draw_tasks
+from draws.proof import MISSING_BEACON, chain_hash, first_round_at_or_after, verify, verify_report
 from events import services as event_services
 from events.models import Entry, Event, Substitution
 from lottery_site import drand
@@ -118,7 +119,7 @@ def standalone(event, tmp_path, *, proof=None, winners=True) -> int:
 def server_verify(event, proof=None) -> list[str]:
     event.refresh_from_db()
     published = winners_of(event) if event.status == Event.Status.OPENED else None
-    return fairness.verify(
+    return verify(
         proof=proof or proof_of(event),
         entrant_keys=keys_of(event),
         winners=published and published["winners"],
@@ -162,7 +163,7 @@ def test_both_built_in_chain_hashes_recompute_from_their_info_as_drand_defines_i
     verifier = load_verifier()
     for chain in (drand.MAINNET, drand.QUICKNET_CHAIN):
         assert drand.chain_hash(chain) == chain.hash
-        assert fairness.chain_hash(chain.as_json()) == chain.hash
+        assert chain_hash(chain.as_json()) == chain.hash
         assert verifier.chain_hash(verifier.KNOWN_CHAINS[chain.hash]) == chain.hash
         shipped = verifier.KNOWN_CHAINS[chain.hash]  # the verifier ships the same keys
         assert (shipped["public_key"], shipped["scheme"]) == (chain.public_key, chain.scheme)
@@ -222,7 +223,7 @@ def test_the_proof_names_the_chain_with_what_its_hash_covers(relays):
     honest = relays[2]
     proof = proof_of(make_event())
     chain = proof["beacon_chain"]
-    assert chain["hash"] == honest.state.chain_hash == fairness.chain_hash(chain)
+    assert chain["hash"] == honest.state.chain_hash == chain_hash(chain)
     assert (chain["group_hash"], chain["beacon_id"]) == (
         honest.state.chain.group_hash,
         "lottery-test",
@@ -332,12 +333,12 @@ def test_attack_forced_fallback_a_draw_without_its_named_round_fails_both_verifi
     forged = dict(honest_proof, beacon=None, beacon_missing_reason="relays disagree")
     seed = bytes.fromhex(forged["seed"])
     keys = keys_of(event)
-    allocation = fairness.allocate(
+    allocation = allocator.allocate(
         seed=seed,
         entrants_digest=forged["entrants_digest"],
         entrant_count=len(keys),
         prizes=[(p["id"], p["quantity"]) for p in forged["prizes"]],
-        algorithm=fairness.ALGORITHM_V3,
+        algorithm=allocator.ALGORITHM_V3,
         prizes_digest=forged["prizes_digest"],
         beacon_randomness=None,
     )
@@ -348,10 +349,8 @@ def test_attack_forced_fallback_a_draw_without_its_named_round_fails_both_verifi
         ],
         "unawarded": [],
     }
-    problems = fairness.verify(
-        proof=forged, entrant_keys=keys, winners=winners["winners"], unawarded=[]
-    )
-    assert problems and all(p.startswith(fairness.MISSING_BEACON) for p in problems)
+    problems = verify(proof=forged, entrant_keys=keys, winners=winners["winners"], unawarded=[])
+    assert problems and all(p.startswith(MISSING_BEACON) for p in problems)
     (tmp_path / "proof.json").write_text(json.dumps(forged))
     (tmp_path / "entrants.txt").write_text("\n".join(keys))
     (tmp_path / "winners.json").write_text(json.dumps(winners))
@@ -364,23 +363,23 @@ def test_attack_forced_fallback_a_draw_without_its_named_round_fails_both_verifi
 
 def test_a_v2_proof_that_fell_back_is_no_longer_accepted_with_a_warning():
     keys = ["u_0000000000000001", "u_3k9x2m7q5w8e1r4t", "u_a1b2c3d4e5f6g7h8"]
-    count, digest = fairness.entrants_digest(keys)
+    count, digest = allocator.entrants_digest(keys)
     seed = bytes(range(32))
-    prizes_digest = fairness.prizes_digest([("p_gold", 1, "Gold")])
+    prizes_digest = allocator.prizes_digest([("p_gold", 1, "Gold")])
     chain = {"hash": "c0" * 32, "scheme": drand.CHAINED, "public_key": public_key()}
     chain.update(period=3, genesis_time=0)
-    allocation = fairness.allocate(
+    allocation = allocator.allocate(
         seed=seed,
         entrants_digest=digest,
         entrant_count=count,
         prizes=[("p_gold", 1)],
-        algorithm=fairness.ALGORITHM_V2,
+        algorithm=allocator.ALGORITHM_V2,
         prizes_digest=prizes_digest,
     )
     proof = {
-        "algorithm": fairness.ALGORITHM_V2,
+        "algorithm": allocator.ALGORITHM_V2,
         "status": "opened",
-        "commitment": fairness.commitment(seed),
+        "commitment": allocator.commitment(seed),
         "seed": seed.hex(),
         "entrant_count": count,
         "entrants_digest": digest,
@@ -393,8 +392,8 @@ def test_a_v2_proof_that_fell_back_is_no_longer_accepted_with_a_warning():
         "lock_at": "1970-01-01T00:00:01+00:00",
     }
     winners = [{"user": {"id": keys[allocation.awards[0][0]]}, "prize": {"id": "p_gold"}}]
-    problems = fairness.verify(proof=proof, entrant_keys=keys, winners=winners)
-    assert problems and problems[0].startswith(fairness.MISSING_BEACON)
+    problems = verify(proof=proof, entrant_keys=keys, winners=winners)
+    assert problems and problems[0].startswith(MISSING_BEACON)
     standalone_problems, _ = load_verifier().check_draw(
         proof=proof, keys=keys, winners=winners, unawarded=None, expect_public_key=public_key()
     )
@@ -438,7 +437,7 @@ def test_attack_cancel_after_the_round_is_public_publishes_the_would_be_winners_
     assert len(proof["would_be_winners"]) == 3 and proof["winners_url"]
     assert proof["cancel_requested_at"] and proof["canceled_at"]
 
-    report = fairness.verify_report(proof=proof, entrant_keys=keys_of(event))
+    report = verify_report(proof=proof, entrant_keys=keys_of(event))
     assert report.problems == [] and report.late_cancel
     assert standalone(event, tmp_path, winners=False) == 5  # confirmed, with the trace
     call_command("verify_draw", event.public_id)
@@ -456,7 +455,7 @@ def test_a_cancel_asked_before_the_round_is_out_is_no_trace(relays, tmp_path):
     )
     publish([honest], event.beacon_round)
     assert services.event_draw(event_id=event.pk, now=round_time(event))
-    report = fairness.verify_report(proof=proof_of(event), entrant_keys=keys_of(event))
+    report = verify_report(proof=proof_of(event), entrant_keys=keys_of(event))
     assert report.problems == [] and not report.late_cancel
     assert standalone(event, tmp_path, winners=False) == 0
 
@@ -500,7 +499,7 @@ def test_attack_disqualification_walk_the_alternate_is_unknown_when_disqualifyin
     assert sub.beacon["round"] == sub.beacon_round
     # The alternate is the one the round draws among those who never held a unit.
     keys = keys_of(event)
-    expected = fairness.alternate_pick(
+    expected = allocator.alternate_pick(
         seed=bytes(event.seed),
         entrants_digest=event.entrants_digest,
         prizes_digest=event.prizes_digest,
@@ -640,8 +639,8 @@ def test_attack_late_lock_the_round_is_named_from_the_actual_lock(relays, tmp_pa
 @pytest.mark.parametrize(
     ("label", "extra"),
     [
-        (fairness.ALGORITHM_V1, {}),  # keeps the beacon and prizes digest: v2 fields
-        (fairness.ALGORITHM_V2, {}),  # keeps without_beacon and reveal_gap_seconds: v3 fields
+        (allocator.ALGORITHM_V1, {}),  # keeps the beacon and prizes digest: v2 fields
+        (allocator.ALGORITHM_V2, {}),  # keeps without_beacon and reveal_gap_seconds: v3 fields
     ],
 )
 def test_an_older_label_on_a_proof_with_later_fields_is_refused(relays, tmp_path, label, extra):
@@ -676,13 +675,13 @@ def example_proof(**changes) -> dict:
     from tests import fake_drand
 
     seed = bytes(range(32))
-    count, digest = fairness.entrants_digest(EXAMPLE_KEYS)
+    count, digest = allocator.entrants_digest(EXAMPLE_KEYS)
     gold, silver = {"id": "p_gold", "name": "Gold"}, {"id": "p_silver", "name": "Silver"}
     proof = {
         "algorithm": "sha256-fisher-yates-v3",
         "event_id": "e_0000000000000001",
         "status": "opened",
-        "commitment": fairness.commitment(seed),
+        "commitment": allocator.commitment(seed),
         "committed_at": "2026-01-01T00:00:00+00:00",
         "entrant_count": count,
         "entrants_digest": digest,
@@ -752,7 +751,7 @@ EXAMPLE_WINNERS = [
 
 
 def both_verifiers(proof, winners=None) -> tuple[list[str], list[str], list[str]]:
-    report = fairness.verify_report(proof=proof, entrant_keys=EXAMPLE_KEYS, winners=winners)
+    report = verify_report(proof=proof, entrant_keys=EXAMPLE_KEYS, winners=winners)
     standalone_problems, notes = load_verifier().check_draw(
         proof=proof,
         keys=EXAMPLE_KEYS,
@@ -766,10 +765,10 @@ def both_verifiers(proof, winners=None) -> tuple[list[str], list[str], list[str]
 def test_worked_example_4_v3_draw_and_fresh_round_substitutions():
     proof = example_proof()
     # The draw with round 1000: positions [0, 1, 4].
-    stream = fairness.RandomStream(
+    stream = allocator.RandomStream(
         seed=bytes(range(32)),
         entrants_digest=proof["entrants_digest"],
-        algorithm=fairness.ALGORITHM_V3,
+        algorithm=allocator.ALGORITHM_V3,
         prizes_digest=proof["prizes_digest"],
         beacon_randomness=bytes.fromhex(proof["beacon"]["randomness"]),
     )
@@ -777,7 +776,7 @@ def test_worked_example_4_v3_draw_and_fresh_round_substitutions():
         "c17091d92cdb4f0161c103ba259ecdfc9a4ed450384b96fdd4b73cb791feefd2"
     )
     assert (
-        fairness.first_round_at_or_after(
+        first_round_at_or_after(
             proof["beacon_chain"], timezone.datetime.fromisoformat("2026-01-01T00:49:57+00:00")
         )
         == 1000
@@ -788,7 +787,7 @@ def test_worked_example_4_v3_draw_and_fresh_round_substitutions():
         "9fbe0ff07620239bf90c27bb9d232bddb40846e3b4f2d05012fc3f5e96520499"
     )
     prefix = (
-        fairness.ALTERNATE_LABEL.encode()
+        allocator.ALTERNATE_LABEL.encode()
         + bytes(range(32))
         + bytes.fromhex(proof["entrants_digest"])
         + bytes.fromhex(proof["prizes_digest"])
@@ -828,7 +827,7 @@ def test_worked_example_5_a_canceled_event_publishes_its_would_be_winners(asked,
             {"user": {"id": "u_zzzzzzzzzzzzzzzz"}, "prize": {"id": "p_silver"}},
         ],
     )
-    report = fairness.verify_report(proof=proof, entrant_keys=EXAMPLE_KEYS)
+    report = verify_report(proof=proof, entrant_keys=EXAMPLE_KEYS)
     assert report.problems == [] and report.late_cancel is late
     standalone_problems, notes = load_verifier().check_draw(
         proof=proof, keys=EXAMPLE_KEYS, winners=None, unawarded=None, expect_public_key=public_key()
@@ -836,4 +835,4 @@ def test_worked_example_5_a_canceled_event_publishes_its_would_be_winners(asked,
     assert standalone_problems == []
     assert any(note.startswith("canceled at") for note in notes) is late
     swapped = dict(proof, would_be_winners=list(reversed(proof["would_be_winners"])))
-    assert fairness.verify(proof=swapped, entrant_keys=EXAMPLE_KEYS)
+    assert verify(proof=swapped, entrant_keys=EXAMPLE_KEYS)

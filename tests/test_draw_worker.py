@@ -13,7 +13,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from draws import fairness, services, substitutions, tasks
+from draws import allocator, services, substitutions, tasks
 from events import services as event_services
 from events.models import Claim, Entry, Event, EventLog, Substitution
 from lottery_site.celery import app
@@ -104,7 +104,7 @@ def expected_winners(event) -> list[tuple[int, str]]:
     event.refresh_from_db()
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
     prizes = list(event.prizes.order_by("position").values_list("public_id", "quantity"))
-    allocation = fairness.allocate(
+    allocation = allocator.allocate(
         seed=bytes(event.seed),
         entrants_digest=event.entrants_digest,
         entrant_count=event.entrant_count,
@@ -299,7 +299,7 @@ def expected_after_expiry(event) -> list[str]:
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
     held = [
         position
-        for position, _ in fairness.allocate(
+        for position, _ in allocator.allocate(
             seed=bytes(event.seed),
             entrants_digest=event.entrants_digest,
             entrant_count=event.entrant_count,
@@ -309,7 +309,7 @@ def expected_after_expiry(event) -> list[str]:
     ]
     for number in (1, 2, 3):
         held.append(
-            fairness.alternate_pick(
+            allocator.alternate_pick(
                 seed=bytes(event.seed),
                 entrants_digest=event.entrants_digest,
                 prizes_digest=event.prizes_digest,

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from hypothesis import strategies as st
 
-from draws import fairness, services, tasks
+from draws import allocator, services, tasks
+from draws.proof import parse_proof
 from draws.selectors import events_due_for_draw, events_due_for_lock
 from events import services as event_services
 from events.models import Entry, Event, EventLog, Prize
@@ -85,7 +86,7 @@ def test_lock_freezes_the_sorted_entrant_list_and_logs_it():
     run_sweeper_at(event.lock_at)
     event.refresh_from_db()
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
-    assert (event.entrant_count, event.entrants_digest) == fairness.entrants_digest(keys)
+    assert (event.entrant_count, event.entrants_digest) == allocator.entrants_digest(keys)
     log = EventLog.objects.get(event=event, action="lock")
     assert (log.from_status, log.to_status) == (Event.Status.INIT, Event.Status.OPENING)
 
@@ -274,7 +275,7 @@ def test_commitment_is_public_from_creation_and_seed_only_after_the_draw(api):
     event = make_event(entrants=2)
     proof = api.get(f"/api/v1/events/{event.public_id}/proof").json()["data"]
     assert proof["commitment"] == event.seed_commitment and proof["seed"] is None
-    assert proof["entrants_digest"] is None and proof["algorithm"] == fairness.ALGORITHM
+    assert proof["entrants_digest"] is None and proof["algorithm"] == allocator.ALGORITHM
 
     run_sweeper_at(event.lock_at)
     locked = api.get(f"/api/v1/events/{event.public_id}/proof").json()["data"]
@@ -282,7 +283,7 @@ def test_commitment_is_public_from_creation_and_seed_only_after_the_draw(api):
 
     run_sweeper_at(event.draw_at)
     drawn = api.get(f"/api/v1/events/{event.public_id}/proof").json()["data"]
-    assert fairness.commitment(bytes.fromhex(drawn["seed"])) == drawn["commitment"]
+    assert allocator.commitment(bytes.fromhex(drawn["seed"])) == drawn["commitment"]
 
 
 def test_winners_are_hidden_before_the_draw_and_public_after(api):
@@ -407,7 +408,7 @@ def test_proof_carries_everything_the_verifier_needs(api):
     assert [(p["name"], p["quantity"]) for p in proof["prizes"]] == [("一等奖", 1), ("二等奖", 2)]
     assert proof["entrants_url"] == f"/api/v1/events/{event.public_id}/entrants"
     assert api.get(proof["winners_url"]).status_code == 200
-    assert fairness.parse_proof(proof).seed_hex == proof["seed"]
+    assert parse_proof(proof).seed_hex == proof["seed"]
 
 
 def test_entrant_list_is_streamed_batch_by_batch_never_built_whole(api, monkeypatch):
@@ -447,7 +448,7 @@ def test_count_mode_refuses_the_join_after_the_target_and_draws_exactly_the_targ
     run_sweeper_at(START + timedelta(seconds=5))
     event.refresh_from_db()
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
-    assert (event.entrant_count, event.entrants_digest) == fairness.entrants_digest(keys)
+    assert (event.entrant_count, event.entrants_digest) == allocator.entrants_digest(keys)
     assert event.status == Event.Status.OPENED
 
 
@@ -490,7 +491,7 @@ def test_any_stored_draw_gives_distinct_entrants_min_k_n_prizes_in_tier_order(en
     units = [tier for tier, quantity in enumerate(quantities) for _ in range(quantity)]
     assert [tier for _, _, tier in won] == units[: len(won)]
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
-    allocation = fairness.allocate(
+    allocation = allocator.allocate(
         seed=bytes(event.seed),
         entrants_digest=event.entrants_digest,
         entrant_count=event.entrant_count,

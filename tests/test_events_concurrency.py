@@ -18,7 +18,7 @@ from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from accounts.services import tokens_for
-from draws import fairness
+from draws import allocator
 from draws import services as draw_services
 from events import services
 from events.models import Entry, Event
@@ -154,7 +154,7 @@ def test_joins_racing_the_lock_never_leave_an_entry_at_or_after_the_lock_time():
     assert event.status == Event.Status.OPENING
     assert event.entrant_count == entries.count() == event.participant_count == kinds[True]
     keys = sorted(entries.values_list("user_key", flat=True))
-    assert (event.entrant_count, event.entrants_digest) == fairness.entrants_digest(keys)
+    assert (event.entrant_count, event.entrants_digest) == allocator.entrants_digest(keys)
 
 
 def test_joins_racing_the_creators_cancel_are_either_counted_or_refused():
@@ -283,7 +283,7 @@ def test_withdrawals_racing_a_count_target_never_reopen_the_final_list():
     assert event.entrant_count == event.participant_count == entries.count() == target
     assert joins.count(True) - leaves.count(True) == target - len(early)
     keys = sorted(entries.values_list("user_key", flat=True))
-    assert (event.entrant_count, event.entrants_digest) == fairness.entrants_digest(keys)
+    assert (event.entrant_count, event.entrants_digest) == allocator.entrants_digest(keys)
 
 
 def test_a_join_outside_any_transaction_is_one_round_trip_and_leaves_nothing_when_refused():

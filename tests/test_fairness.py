@@ -1,4 +1,4 @@
-"""Tests of the verifiable draw (draws/fairness.py) and its stand-alone verifier CLI.
+"""Tests of the verifiable draw (draws/allocator.py, draws/proof.py) and its stand-alone verifier.
 
 Pure Python: no database, no Django. Statistical tests use fixed, derived seeds, so they are
 deterministic: they either always pass or always fail, never flake.
@@ -23,12 +23,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from draws import fairness
-from draws.fairness import (
+from draws import allocator
+from draws.allocator import (
     ALGORITHM_V1 as ALGORITHM,
 )
-from draws.fairness import (
-    DrawFormatError,
+from draws.allocator import (
     EntrantDigest,
     RandomStream,
     allocate,
@@ -37,8 +36,8 @@ from draws.fairness import (
     draw_positions,
     entrants_digest,
     new_seed,
-    verify,
 )
+from draws.proof import DrawFormatError, verify
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VERIFIER_PATH = REPO_ROOT / "tools" / "verify_draw.py"
@@ -725,8 +724,8 @@ def test_cli_exits_2_for_unreadable_input(tmp_path: Path, breakage: str) -> None
 
 
 def test_cli_runs_as_a_script_without_site_packages(tmp_path: Path) -> None:
-    # -I -S: no site-packages (so no Django) and no script directory on sys.path; the script
-    # must find draws.fairness by itself.
+    # -I -S: no site-packages (so no Django) and no script directory on sys.path: the script
+    # needs nothing but the standard library (it imports nothing of the server).
     proof, winners, _ = honest_draw(KAT_KEYS, KAT_PRIZES)
     argv = write_inputs(tmp_path, proof=proof, winners=winners, entrants_text="\n".join(KAT_KEYS))
     result = subprocess.run(
@@ -740,14 +739,14 @@ def test_cli_runs_as_a_script_without_site_packages(tmp_path: Path) -> None:
     assert result.stdout.startswith("OK:")
 
 
-def test_fairness_module_imports_only_the_standard_library() -> None:
+def test_allocator_and_proof_import_only_the_standard_library() -> None:
     result = subprocess.run(
         [
             sys.executable,
             "-I",
             "-S",
             "-c",
-            f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); import draws.fairness",
+            f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); import draws.allocator, draws.proof",
         ],
         capture_output=True,
         text=True,
@@ -755,7 +754,7 @@ def test_fairness_module_imports_only_the_standard_library() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert fairness.ALGORITHM_V1 == "sha256-fisher-yates-v1"
+    assert allocator.ALGORITHM_V1 == "sha256-fisher-yates-v1"
 
 
 # --- alternates: the order continued past the winners (docs/fairness.md, worked example 3) ---
@@ -778,12 +777,12 @@ def substituted_proof(substitutions=KAT_SUBSTITUTIONS) -> dict[str, Any]:
 
 
 def test_the_order_continues_the_draw_past_its_winners() -> None:
-    digest = fairness.entrants_digest(KAT_KEYS)[1]
-    order = fairness.alternate_positions(
+    digest = allocator.entrants_digest(KAT_KEYS)[1]
+    order = allocator.alternate_positions(
         seed=KAT_SEED, entrants_digest=digest, entrant_count=5, k=3, count=10
     )
     assert order == [2, 1]  # steps 3 and 4; there is no step 5 with five entrants
-    full = fairness.draw_positions(seed=KAT_SEED, entrants_digest=digest, entrant_count=5, k=5)
+    full = allocator.draw_positions(seed=KAT_SEED, entrants_digest=digest, entrant_count=5, k=5)
     assert full == [3, 4, 0, *order]
 
 

@@ -18,9 +18,10 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.utils import timezone
 
-from draws import fairness, substitutions
+from draws import allocator, substitutions
 from draws import services as draw_services
 from draws import tasks as draw_tasks
+from draws.proof import verify
 from events import services
 from events.models import Claim, Entry, Event, EventLog, Prize, RedeemCode, Substitution
 from notifications import selectors as inbox
@@ -71,7 +72,7 @@ def drawn_event(creator, clock, *, entrants=6, prizes=None, delivery="contact"):
 def v2_event(event):
     """The event as an event created before v3 is: v2, its limit fixed at its first substitution."""
     Event.objects.filter(pk=event.pk).update(
-        fairness_algorithm=fairness.ALGORITHM_V2,
+        fairness_algorithm=allocator.ALGORITHM_V2,
         without_beacon=False,
         reveal_gap_seconds=None,
         max_substitutions=None,
@@ -83,7 +84,7 @@ def v2_event(event):
 def order_of(event) -> list[str]:
     """The draw's order written out: every entrant key, winners first, then the alternates."""
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))
-    positions = fairness.draw_positions(
+    positions = allocator.draw_positions(
         seed=bytes(event.seed),
         entrants_digest=event.entrants_digest,
         entrant_count=len(keys),
@@ -557,7 +558,7 @@ def test_both_verifiers_reject_a_forged_substitution(creator, clock, tmp_path, f
     forge(proof["substitutions"][0], order)
     winners = winners_of(event)
 
-    problems = fairness.verify(
+    problems = verify(
         proof=proof,
         entrant_keys=order,
         winners=winners["winners"],
@@ -574,7 +575,7 @@ def test_a_published_winner_who_is_not_the_order_s_alternate_is_caught(creator, 
     proof = proof_of(event)
     winners = winners_of(event)
     winners["winners"][0]["user"]["id"] = order[2]  # the server hands the prize to someone else
-    problems = fairness.verify(proof=proof, entrant_keys=order, winners=winners["winners"])
+    problems = verify(proof=proof, entrant_keys=order, winners=winners["winners"])
     assert problems and problems[0].startswith("winner #1")
 
 
@@ -649,5 +650,5 @@ def test_the_limit_is_fixed_at_the_event_s_first_substitution(creator, clock, se
 def test_the_public_reasons_are_one_list_everywhere():
     from tests.test_fairness import load_verifier
 
-    assert tuple(Substitution.Reason.values) == fairness.SUBSTITUTION_REASONS
-    assert load_verifier().REASONS == fairness.SUBSTITUTION_REASONS
+    assert tuple(Substitution.Reason.values) == allocator.SUBSTITUTION_REASONS
+    assert load_verifier().REASONS == allocator.SUBSTITUTION_REASONS

@@ -1,7 +1,8 @@
 """Check a published lottery draw independently: python tools/verify_draw.py --help.
 
 A second implementation, written from docs/fairness.md alone: it imports nothing from the
-server (a bug in draws/fairness.py would otherwise be shared by the server and its checker).
+server (a bug in draws/allocator.py or draws/proof.py would otherwise be shared by the server
+and its checker).
 Standard library only, except the beacon's BLS signatures, checked with py_ecc when it is
 installed (``pip install py_ecc``); without it that one check is skipped and said so.
 

@@ -1,7 +1,7 @@
 """``manage.py verify_draw <event id>...``: run the public checks against the database.
 
 It builds exactly what the API publishes (proof, entrant list, winners) and hands it to the
-same check an outside auditor runs (``draws.fairness.verify_report``, the rules of
+same check an outside auditor runs (``draws.proof.verify_report``, the rules of
 docs/fairness.md), then checks what that pure module cannot: the BLS signature of every beacon
 round in the proof (the draw's and each substitution's), against the chain the server pins
 (``lottery_site.drand``).
@@ -14,7 +14,8 @@ a draw that should have had a beacon and has none, and an event not settled yet.
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from draws import fairness, selectors
+from draws import selectors
+from draws.proof import verify_report
 from draws.serializers import ProofOutput, WinnersOutput
 from events.models import Event
 from lottery_site import drand
@@ -56,9 +57,7 @@ class Command(BaseCommand):
             published = WinnersOutput(selectors.winners_of(event=event)).data
             winners, unawarded = published["winners"], published["unawarded"]
         keys = (key for batch in selectors.stream_entrant_keys(event_id=event.pk) for key in batch)
-        report = fairness.verify_report(
-            proof=proof, entrant_keys=keys, winners=winners, unawarded=unawarded
-        )
+        report = verify_report(proof=proof, entrant_keys=keys, winners=winners, unawarded=unawarded)
         return report.problems + signature_problems(proof), report.notes
 
 
