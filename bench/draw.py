@@ -119,7 +119,7 @@ def load(entrants: int) -> int:
     from accounts.models import User
     from draws import services
     from events.models import Entry, Event
-    from events.services import event_create
+    from events.services.events import event_create
 
     started = time.perf_counter()
     multi_row_insert(
