@@ -30,11 +30,11 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.models import User
+from beacon import drand
 from draws import fairness, selectors, services
 from events import claims, read_model, transitions
 from events.claims import claims_open
 from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
-from lottery_site import drand
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
 

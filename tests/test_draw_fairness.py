@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from beacon import drand
 from draws import fairness, selectors, services
 from events.models import Entry, Event
 from events.services.entries import entry_join
 from events.services.events import event_cancel, event_create
-from lottery_site import drand
 from tests.factories import StaffFactory, UserFactory
 from tests.fake_drand import (
     OTHER_SECRET_KEY,

@@ -17,12 +17,12 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from beacon import drand
 from draws import fairness, services, substitutions
 from draws import tasks as draw_tasks
 from events.models import Entry, Event, Substitution
 from events.services.entries import entry_join
 from events.services.events import event_cancel, event_create
-from lottery_site import drand
 from lottery_site.errors import ApplicationError
 from notifications import services as notify_services
 from tests.conftest import client_for

@@ -41,6 +41,7 @@ PACKAGES = (
     "notifications",
     "clientconfig",
     "wechat",
+    "beacon",
     "lottery_site",
 )
 WRITES = {

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Upload, User
 from accounts.services import upload_attach, user_texts_check
+from beacon import drand
 from events import conditions as entry_conditions
 from events import read_model, transitions
 from events.models import (
@@ -43,7 +44,6 @@ from events.services.refusals import (
     refuse_unless_creator,
     refuse_unless_open,
 )
-from lottery_site import drand
 from lottery_site.durations import humanize_duration
 from lottery_site.errors import ApplicationError
 from wechat import security
