@@ -122,7 +122,7 @@ class UserActionLog(models.Model):
 
 
 class Upload(models.Model):
-    """A picture a user uploaded, re-encoded by ``lottery_site.images``, in the "media" storage.
+    """A picture a user uploaded, re-encoded by ``accounts.images``, in the "media" storage.
 
     Uploads live here, with the users who own them, because an avatar (accounts) and an event's
     cover and prize pictures (events) all point at them, and the arrows only run

@@ -20,13 +20,13 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import personal_data
 from accounts.authentication import PUBLIC_ID_CLAIM, user_access_changed
+from accounts.images import process_image
 from accounts.models import PrivacyConsent, Upload, User, UserActionLog, WeChatPush
 from accounts.permissions import PRIVACY_VERSION_CLAIM
 from accounts.signals import ban_changed
 from lottery_site import media
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id, upload_public_id
-from lottery_site.images import process_image
 from wechat import security
 from wechat.session import WeChatSession
 
@@ -387,7 +387,7 @@ def _outstanding(token: RefreshToken, user: User) -> OutstandingToken:
 def upload_create(
     *, owner: User, purpose: str, data: bytes, now: datetime, attached: bool = False
 ) -> Upload:
-    """Check and re-encode ``data`` (``lottery_site.images``), store it, record it.
+    """Check and re-encode ``data`` (``accounts.images``), store it, record it.
 
     A refused file raises before anything is stored. The file is written before its row: a
     crash in between leaves a file nobody links to, never a row without its file. ``attached``

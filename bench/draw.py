@@ -119,7 +119,7 @@ def load(entrants: int) -> int:
     from accounts.models import User
     from draws import services
     from events.models import Entry, Event
-    from events.services import event_create
+    from events.services.events import event_create
 
     started = time.perf_counter()
     multi_row_insert(
@@ -176,9 +176,9 @@ def fetch_beacon(event_id: int) -> float:
     """
     from django.utils import timezone
 
+    from beacon import drand
     from draws import services
     from events.models import Event
-    from lottery_site import drand
 
     event = Event.objects.get(pk=event_id)
     chain = drand.Chain.from_json(event.beacon_chain)

@@ -55,7 +55,7 @@ def load_events(*, entrants: int, events: int, start) -> list[int]:
 
     from accounts.models import User
     from events.models import Entry, Event
-    from events.services import event_create
+    from events.services.events import event_create
 
     creator = User.objects.get(openid="bench-e2e-0")
     event_ids = []

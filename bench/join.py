@@ -95,7 +95,7 @@ def make_event(creator_openid: str = "bench-0000000", conditions: dict | None = 
     from django.utils import timezone
 
     from accounts.models import User
-    from events.services import event_create
+    from events.services.events import event_create
 
     now = timezone.now()
     event = event_create(

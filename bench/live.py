@@ -177,7 +177,7 @@ def make_party(rounds: int, entrants: int):
 
     from django.utils import timezone
 
-    from events import services as event_services
+    from events.services.entries import entry_join
     from live import services
     from tests.factories import EventFactory, UserFactory
 
@@ -192,7 +192,7 @@ def make_party(rounds: int, entrants: int):
     )
     services.live_start(event=event, actor=creator, rounds=None, now=now)
     for n in range(entrants):
-        event_services.entry_join(event=event, user=UserFactory(nickname=f"来宾{n}"), now=now)
+        entry_join(event=event, user=UserFactory(nickname=f"来宾{n}"), now=now)
     services.live_lock(event=event, actor=creator, now=timezone.now())
     return event, creator
 

@@ -98,8 +98,8 @@ def setup(entrants: int):
 
     from accounts.models import User
     from draws import services as draws
-    from events import services as events
     from events.models import Entry, Event
+    from events.services.events import event_create
     from notifications.models import SubscriptionQuota
 
     call_command("migrate", verbosity=0)
@@ -112,7 +112,7 @@ def setup(entrants: int):
     users = list(User.objects.order_by("pk").values_list("pk", "public_id"))
     start = timezone.now() - timedelta(hours=2)
     creator = User.objects.get(pk=users[0][0])
-    event = events.event_create(
+    event = event_create(
         creator=creator,
         title="十万人的抽奖",
         draw_at=start + timedelta(hours=1),

@@ -54,7 +54,7 @@ def make_events(count: int, *, users: int = 3000) -> None:
 
     from accounts.models import User
     from events.models import Entry, Event
-    from events.services import event_create
+    from events.services.events import event_create
 
     User.objects.bulk_create(
         [User(openid=f"sq-{n:06d}", nickname=f"用户{n}") for n in range(users)], batch_size=5000
@@ -132,8 +132,10 @@ class Checker(threading.Thread):
         from django.utils import timezone
 
         from accounts.models import User
-        from events import moderation, services
+        from events import moderation
         from events.models import Event
+        from events.services.entries import entry_join
+        from events.services.events import event_cancel
 
         staff = User.objects.get(username="bench-staff")
         joiners = iter(User.objects.filter(openid__startswith="sq-").order_by("-pk"))
@@ -146,16 +148,14 @@ class Checker(threading.Thread):
                 event = Event.objects.get(public_id=top[0])
                 now = timezone.now()
                 if step % 2:
-                    services.event_cancel(
-                        event=event, actor=staff, now=now, reason="压测", by_staff=True
-                    )
+                    event_cancel(event=event, actor=staff, now=now, reason="压测", by_staff=True)
                 else:
                     moderation.event_moderate(event=event, actor=staff, to="hidden", now=now)
                 self.removed.add(event.public_id)
             for public_id in rng.sample(top, min(3, len(top))):  # move the hot order
                 if public_id not in self.removed:
                     target = Event.objects.get(public_id=public_id)
-                    services.entry_join(event=target, user=next(joiners), now=timezone.now())
+                    entry_join(event=target, user=next(joiners), now=timezone.now())
             for check_sort in SORTS:
                 shown = set(first_page(self.base, check_sort))
                 self.checks += 1

@@ -15,11 +15,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from beacon import drand
 from draws import allocator, selectors
 from draws.proof import first_round_at_or_after
 from events import read_model, transitions
 from events.models import Entry, Event, EventLog, Prize
-from lottery_site import drand, metrics
+from lottery_site import metrics
 from lottery_site import request_id as log_context
 from lottery_site.errors import ApplicationError
 

@@ -30,12 +30,12 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.models import User
+from beacon import drand
 from draws import allocator, selectors, services
 from draws.proof import first_round_at_or_after
 from events import claims, read_model, transitions
 from events.claims import claims_open
 from events.models import Claim, Entry, Event, EventLog, Prize, Substitution
-from lottery_site import drand
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
 

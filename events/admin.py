@@ -2,7 +2,8 @@
 
 The event admin is view-only on purpose. Saving an admin form writes the whole row from a copy
 read earlier, which could silently undo a lock or a draw that happened in between; every state
-change therefore goes through ``events.services`` (here: the "cancel selected events" action).
+change therefore goes through the services (here ``events.services.events.event_cancel``, the
+"cancel selected events" action).
 Nobody edits prizes, winners or the seed here, and nobody adds or deletes an event.
 
 The moderation queue (``ModerationCase``) lists reported and flagged events with their
@@ -30,7 +31,7 @@ from accounts import services as accounts_services
 from accounts.admin import ReasonForm
 from accounts.models import Upload
 from accounts.serializers import picture_url
-from events import claim_crypto, claims, fraud, moderation, services
+from events import claim_crypto, claims, fraud, moderation
 from events import conditions as entry_conditions
 from events.models import (
     Claim,
@@ -45,6 +46,7 @@ from events.models import (
     Report,
     Substitution,
 )
+from events.services.events import event_cancel
 from lottery_site.errors import ApplicationError, message_for
 
 # A big event can have 100 000 winners; the page shows the first ones, the API has them all.
@@ -130,7 +132,7 @@ class SubstitutionInline(_ReadOnlyInline):
 
 
 class ExclusionInline(_ReadOnlyInline):
-    """Entrants taken out before the lock (events.services.entry_exclude, or a ban)."""
+    """Entrants taken out before the lock (events.services.entries.entry_exclude, or a ban)."""
 
     model = Exclusion
     fields = ("created_at", "user_key", "reason", "flags", "actor")
@@ -510,7 +512,7 @@ class EventAdmin(admin.ModelAdmin):
             try:
                 # The service decides under the row lock: a cancel racing the draw loses cleanly.
                 # After the lock it is only asked: settled, publicly, once the round is out.
-                result = services.event_cancel(
+                result = event_cancel(
                     event=event,
                     actor=request.user,
                     now=timezone.now(),

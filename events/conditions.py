@@ -1,7 +1,7 @@
 """Entry conditions: what someone must meet to join an event, chosen by its creator.
 
 Any combination of these kinds, each at most once, chosen at creation and changeable until the
-first join (``conditions_frozen`` from then on, ``events.services.event_update``):
+first join (``conditions_frozen`` from then on, ``events.services.events.event_update``):
 
 - ``password`` (口令): the entrant sends the creator's phrase. Compared normalised (Unicode
   NFKC, case folded, runs of spaces as one) and in constant time, against a salted SHA-256

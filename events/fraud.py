@@ -15,7 +15,7 @@ The address is never kept: the join stores a keyed hash of it salted with the ev
 (``network_key``), so the same address in two events cannot be linked, and nobody, the creator
 and staff included, can read it back. Flags are computed when asked, in one pass over the
 event's entries: the join pays nothing but that hash. The creator may exclude a flagged entrant
-for a public reason (``events.services.entry_exclude``); the proof counts the exclusions.
+for a public reason (``events.services.entries.entry_exclude``); the proof counts the exclusions.
 """
 
 import functools

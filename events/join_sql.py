@@ -23,7 +23,7 @@ The INSERT must name every NOT NULL column of Entry that has no database default
 **The gate also keeps** an excluded entrant out (a row of ``Exclusion``, looked up by its unique
 key inside the UPDATE: no statement of its own) and admits only under the entry conditions'
 version the caller checked (``rules_version``): a process that checked an older version of them
-is refused and checks again (events.services). Neither costs a round trip.
+is refused and checks again (events.services.entries). Neither costs a round trip.
 """
 
 import functools

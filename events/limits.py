@@ -1,8 +1,8 @@
 """The limits an event must respect, read from where they are enforced (for ``GET /config``).
 
 Nothing here is a second copy: lengths come from the input serializers that check them, the
-prize rules from ``events.services``, the time rules from the settings the services read. A
-client that validates with these numbers refuses exactly what the server would.
+prize rules from ``events.services.events``, the time rules from the settings the services read.
+A client that validates with these numbers refuses exactly what the server would.
 """
 
 from django.conf import settings

@@ -15,7 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from lottery_site.ids import claim_public_id, event_public_id, prize_public_id
 
-# What one event may hold: ``events.services`` refuses more; the input serializers and
+# What one event may hold: ``events.services.events`` refuses more; the input serializers and
 # ``GET /config`` (``events.limits``) state the same numbers.
 MAX_PRIZES = 20
 MAX_PRIZE_NAME_LENGTH = 50
@@ -51,19 +51,21 @@ class Event(models.Model):
     ========  ========  ==============================  ========================================
     from      to        when, by whom                   owner (log action)
     ========  ========  ==============================  ========================================
-    (none)    INIT      the creator creates it          ``events.services.event_create`` (create)
+    (none)    INIT      the creator creates it          ``events.services.events.event_create``
+                                                        (create)
     INIT      OPENING   the sweeper, once ``lock_at``   ``draws.services.event_lock`` (lock)
                         has passed; the creator's
                         manual draw, at once
     OPENING   OPENED    the sweeper, from ``draw_at``   ``draws.services.event_draw`` (draw)
                         (``early_lock_at`` after an
                         early lock) and the reveal gap
-    INIT      CANCELED  the creator before ``lock_at``; ``events.services.event_cancel`` (cancel)
-                        staff before ``lock_at``
+    INIT      CANCELED  the creator before              ``events.services.events.event_cancel``
+                        ``lock_at``; staff before       (cancel)
+                        ``lock_at``
     OPENING   CANCELED  staff asked, with a public      ``draws.services.event_draw`` (cancel)
                         reason, at or after ``lock_at``
-                        (``events.services.event_cancel``
-                        records ``cancel_requested_at``);
+                        (``event_cancel`` records
+                        ``cancel_requested_at``);
                         settled like a draw, once its
                         beacon round is out
     ========  ========  ==============================  ========================================
@@ -339,8 +341,8 @@ class Event(models.Model):
         """The status as of ``now``, in the names of ``STATUS_NAMES``.
 
         ``status`` stays INIT until the sweeper locks the event, a few seconds after
-        ``lock_at``; the join gate (``events.services``) refuses from ``lock_at`` on whatever
-        the sweeper has done. So an INIT event past its lock time is already "opening".
+        ``lock_at``; the join gate (``events.services.entries``) refuses from ``lock_at`` on
+        whatever the sweeper has done. So an INIT event past its lock time is already "opening".
         """
         if status_name == "init" and now >= lock_at:
             return "opening"
@@ -439,9 +441,9 @@ class Exclusion(models.Model):
 
     By the event's creator, among the entrants flagged (events.fraud), with one of
     ``CREATOR_REASONS``; or by staff's ban of the account (``account_banned``). Written only by
-    ``events.services``: the entry is deleted in the same transaction, this row stays. It keeps
-    the user from joining again (the join's gate reads it), the proof counts the exclusions per
-    reason (docs/fairness.md), and the user's inbox says why (notifications).
+    ``events.services.entries``: the entry is deleted in the same transaction, this row stays. It
+    keeps the user from joining again (the join's gate reads it), the proof counts the exclusions
+    per reason (docs/fairness.md), and the user's inbox says why (notifications).
     """
 
     class Reason(models.TextChoices):
@@ -593,7 +595,7 @@ class ShareCode(models.Model):
 
     The row is the claim: whoever inserts it (the primary key is the event) asks WeChat, and
     the others wait for ``image``. A claim whose holder died is taken over after
-    ``events.services.SHARE_CLAIM_SECONDS`` by a conditional UPDATE on ``claim``.
+    ``events.services.sharing.SHARE_CLAIM_SECONDS`` by a conditional UPDATE on ``claim``.
     """
 
     event = models.OneToOneField(

@@ -1,10 +1,11 @@
 """The only writer of an event's moderation state (``Event.moderation``).
 
 The state machine is the table in ``Event``'s docstring ("Moderation") and ``TRANSITIONS``
-here. WeChat's checks (a picture rejected, a text judged risky on the re-check, both in
-``events.services``) send an ``ok`` event to ``review``; staff hide an event (``hidden``) or
-put it back (``ok``). A staff decision stands: a later flag from WeChat leaves a hidden event
-hidden. Only the square reads this state: joins, the draw and the link keep working.
+here. WeChat's checks (a picture rejected, ``events.services.reports``; a text judged risky on
+the re-check, ``events.services.events``) send an ``ok`` event to ``review``; staff hide an
+event (``hidden``) or put it back (``ok``). A staff decision stands: a later flag from WeChat
+leaves a hidden event hidden. Only the square reads this state: joins, the draw and the link
+keep working.
 """
 
 import logging

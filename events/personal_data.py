@@ -25,9 +25,14 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.services import user_pseudonym
-from events import claims, services
+from events import claims
 from events.models import Claim, Entry, Event, Exclusion, PromotionRecord, Report, Substitution
 from events.serializers import PrizeRefOutput
+from events.services.entries import (
+    entries_forget_canceled,
+    entries_forget_fraud_signals,
+    entry_leave,
+)
 from lottery_site.errors import ApplicationError
 from lottery_site.fields import AwareDateTimeField
 
@@ -181,11 +186,11 @@ def _may_still_claim(user: User, now: datetime) -> bool:
 
 def erase(*, user: User, now: datetime) -> None:
     _withdraw_from_open_events(user, now)
-    services.entries_forget_canceled(user=user)
+    entries_forget_canceled(user=user)
     _record_promotions(user, now)
     claims.claims_erase_of_winner(user_id=user.pk, now=now)
     Report.objects.filter(user_id=user.pk).delete()
-    services.entries_forget_fraud_signals(user=user)
+    entries_forget_fraud_signals(user=user)
 
 
 def _withdraw_from_open_events(user: User, now: datetime) -> None:
@@ -198,7 +203,7 @@ def _withdraw_from_open_events(user: User, now: datetime) -> None:
     for entry in open_entries:
         # Locked since: the entry belongs to the published list now.
         with contextlib.suppress(ApplicationError):
-            services.entry_leave(event=entry.event, user=user, now=now)
+            entry_leave(event=entry.event, user=user, now=now)
 
 
 def _record_promotions(user: User, now: datetime) -> None:

@@ -3,14 +3,15 @@
 from django.dispatch import receiver
 
 from accounts.signals import ban_changed
-from events import read_model, services
+from events import read_model
 from events.models import Event
+from events.services.entries import entries_remove_banned
 
 
 @receiver(ban_changed, dispatch_uid="events.banned_entries")
 def _take_out_banned_entries(*, user_id: int, is_active: bool, actor, now, **_kwargs) -> None:
     if not is_active:
-        services.entries_remove_banned(user_id=user_id, actor=actor, now=now)
+        entries_remove_banned(user_id=user_id, actor=actor, now=now)
 
 
 @receiver(ban_changed, dispatch_uid="events.creator_ban_changed")

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
+from beacon import drand
 from events.models import Claim, Entry, Event, Prize
-from lottery_site import drand
 from lottery_site.errors import ApplicationError
 from lottery_site.ids import is_public_id
 

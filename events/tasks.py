@@ -7,7 +7,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts import services as accounts_services
-from events import claims, personal_data, services
+from events import claims, personal_data
+from events.services.entries import entries_remove_banned_sweep
+from events.services.events import events_recheck_texts
 from wechat import security
 
 logger = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ def recheck_content() -> int:
         return 0
     now = timezone.now()
     return (
-        services.events_recheck_texts(now=now)
+        events_recheck_texts(now=now)
         + accounts_services.users_recheck_nicknames(now=now)
         + accounts_services.uploads_check_unchecked()
     )
@@ -48,6 +50,6 @@ def claims_sweep() -> None:
 def banned_entries_sweep() -> None:
     """Banned users' entries out of events not yet locked, however the ban was written (the
     service's own signal does it at once; this catches a ban from a shell or a migration)."""
-    removed = services.entries_remove_banned_sweep(now=timezone.now())
+    removed = entries_remove_banned_sweep(now=timezone.now())
     if removed:
         logger.info("banned entries sweep: %d entries removed", removed)

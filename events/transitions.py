@@ -1,10 +1,10 @@
 """What every writer of an event's status shares: the refusal map and the transition log.
 
 The state machine itself is the table in ``events.models.Event``'s docstring (and in
-docs/api.md); each transition has one owner there. The owners live in ``events.services``
-(create, cancel) and ``draws.services`` (lock, draw); both refuse with ``refuse_unless_status``
-and write their log row with ``log``, so an error code or a log row means the same thing
-whichever app wrote it.
+docs/api.md); each transition has one owner there. The owners live in
+``events.services.events`` (create, cancel) and ``draws.services`` (lock, draw); both refuse
+with ``refuse_unless_status`` and write their log row with ``log``, so an error code or a log
+row means the same thing whichever app wrote it.
 """
 
 from collections.abc import Collection

@@ -19,8 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services as accounts_services
-from events import examples, fraud, read_model, selectors, services, square
+from events import examples, fraud, read_model, selectors, square
 from events import serializers as s
+from events.services.entries import entry_exclude, entry_join, entry_leave
+from events.services.events import event_cancel, event_create, event_update
+from events.services.reports import event_report, events_flag_for_picture
+from events.services.sharing import event_share_image, share_path
 from lottery_site import caches
 from lottery_site.api import EnvelopeJSONRenderer, validated
 from lottery_site.client_ip import client_ip
@@ -96,7 +100,7 @@ class EventListView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.EventCreateInput, request.data)
-        event = services.event_create(creator=request.user, now=timezone.now(), **data)
+        event = event_create(creator=request.user, now=timezone.now(), **data)
         return _detail(event.public_id, request, status_code=status.HTTP_201_CREATED)
 
 
@@ -170,16 +174,14 @@ class EventCancelView(APIView):
 def _update(request: Request, event_id: str) -> Response:
     data = validated(s.EventUpdateInput, request.data)
     event = selectors.event_get(public_id=event_id)
-    services.event_update(event=event, actor=request.user, now=timezone.now(), **data)
+    event_update(event=event, actor=request.user, now=timezone.now(), **data)
     return _detail(event_id, request)
 
 
 def _cancel(request: Request, event_id: str) -> Response:
     data = validated(s.CancelInput, request.data or {})
     event = selectors.event_get(public_id=event_id)
-    services.event_cancel(
-        event=event, actor=request.user, now=timezone.now(), reason=data.get("reason", "")
-    )
+    event_cancel(event=event, actor=request.user, now=timezone.now(), reason=data.get("reason", ""))
     return _detail(event_id, request)
 
 
@@ -197,8 +199,8 @@ class EventShareView(APIView):
     )
     def get(self, request: Request, event_id: str) -> Response:
         event = selectors.event_get(public_id=event_id)
-        image = services.event_share_image(event=event, now=timezone.now())
-        payload = {"title": event.title, "path": services.share_path(event), "image": image}
+        image = event_share_image(event=event, now=timezone.now())
+        payload = {"title": event.title, "path": share_path(event), "image": image}
         return Response(s.ShareOutput(payload, context={"request": request}).data)
 
 
@@ -217,7 +219,7 @@ class EventReportView(APIView):
     def post(self, request: Request, event_id: str) -> Response:
         data = validated(s.ReportInput, request.data)
         event = selectors.event_get(public_id=event_id)
-        report, created = services.event_report(
+        report, created = event_report(
             event=event, user=request.user, reason=data["reason"], now=timezone.now()
         )
         payload = {"event_id": event_id, "reason": report.reason, "reported_at": report.created_at}
@@ -279,7 +281,7 @@ class WeChatCallbackView(APIView):
                     trace_id=verdict.trace_id, suggest=verdict.suggest, now=now
                 )
                 if taken_down:
-                    services.events_flag_for_picture(upload=upload, now=now)
+                    events_flag_for_picture(upload=upload, now=now)
         return HttpResponse("success", content_type="text/plain")
 
 
@@ -330,7 +332,7 @@ class EntryView(APIView):
         answers = None
         if event.conditions is not None or request.META.get("CONTENT_LENGTH", "0") not in ("", "0"):
             answers = s.join_answers(request.data)
-        entry, created = services.entry_join(
+        entry, created = entry_join(
             event=event,
             user=request.user,
             now=timezone.now(),
@@ -349,7 +351,7 @@ class EntryView(APIView):
     )
     def delete(self, request: Request, event_id: str) -> Response:
         event = read_model.event_ref(public_id=event_id)
-        services.entry_leave(event=event, user=request.user, now=timezone.now())
+        entry_leave(event=event, user=request.user, now=timezone.now())
         payload = {"event_id": event.public_id, "joined": False, "joined_at": None}
         return Response(s.JOIN.to_representation(payload))
 
@@ -390,7 +392,7 @@ class EventExclusionsView(APIView):
     def post(self, request: Request, event_id: str) -> Response:
         data = validated(s.ExclusionInput, request.data)
         event = selectors.event_get(public_id=event_id)
-        exclusion, created = services.entry_exclude(
+        exclusion, created = entry_exclude(
             event=event,
             actor=request.user,
             entrant_key=data["entrant"],

@@ -17,8 +17,9 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from beacon import drand
 from live.models import LiveRound
-from lottery_site import drand, redis_breaker
+from lottery_site import redis_breaker
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,14 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from beacon import drand
 from draws import selectors as draw_selectors
 from draws import services as draw_services
 from events import read_model
 from events.models import Entry, Event, Prize
 from live import presentation, proof, push
 from live.models import LiveEvent, LiveMessage, LiveRound, LiveWinner, ScreenLink
-from lottery_site import drand, metrics
+from lottery_site import metrics
 from lottery_site.errors import ApplicationError
 
 logger = logging.getLogger(__name__)

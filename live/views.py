@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events import selectors as event_selectors
-from events import services as event_services
+from events.services.sharing import event_share_image
 from live import selectors, services
 from live import serializers as s
 from lottery_site.api import validated
@@ -257,7 +257,7 @@ def _join_code(event, request) -> str:
     from accounts.serializers import picture_url
 
     try:
-        image = event_services.event_share_image(event=event, now=timezone.now())
+        image = event_share_image(event=event, now=timezone.now())
     except ApplicationError:
         return ""
     return picture_url(image, request)

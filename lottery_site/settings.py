@@ -517,7 +517,7 @@ SQUARE_REBUILD_SECONDS = env_int("SQUARE_REBUILD_SECONDS", 3600)
 # are drawn without one, and their detail and proof say so from creation.
 DRAND_URLS = env_list("DRAND_URLS")
 # The chain: its hash, or "quicknet" / "mainnet" (the League of Entropy's, built in with their
-# public keys, lottery_site/drand.py). Any other must be described in DRAND_CHAINS.
+# public keys, beacon/drand.py). Any other must be described in DRAND_CHAINS.
 DRAND_CHAIN_HASH = os.environ.get("DRAND_CHAIN_HASH", "")
 # Extra chains: a JSON list of drand /info documents; each hash is recomputed and checked.
 DRAND_CHAINS = json.loads(os.environ.get("DRAND_CHAINS") or "[]")

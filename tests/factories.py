@@ -29,7 +29,7 @@ def _default_prizes():
 
 
 class EventFactory(factory.Factory):
-    """An INIT event made through ``events.services.event_create``, the one write path.
+    """An INIT event made through ``events.services.events.event_create``, the one write path.
 
     ``now`` defaults to the (possibly frozen) current time; the draw is an hour later. Extra
     keywords (``draw_mode``, ``target_participants``) go straight to the service.
@@ -47,7 +47,7 @@ class EventFactory(factory.Factory):
 
     @classmethod
     def _create(cls, model_class, **kwargs):
-        from events.services import event_create
+        from events.services.events import event_create
 
         return event_create(**kwargs)
 

@@ -5,7 +5,7 @@ Speaks the relay API the draw uses: ``GET /{chain_hash}/info`` and
 with ``relay.state.publish(round)``, makes a relay lie with ``relay.state.override`` (or
 ``relay.state.lie()``: every round it serves is signed with another key), or silent with
 ``relay.state.silent = True`` (it accepts the connection and never answers).
-The chain's hash is drand's own (``lottery_site.drand.chain_hash``) of its info, so the server
+The chain's hash is drand's own (``beacon.drand.chain_hash``) of its info, so the server
 pins it like any chain: tests configure it with ``settings.DRAND_CHAINS = [relay.state.info()]``
 (``configure``). Signing is slow in pure Python (about a second per round), so signatures are
 cached per key.
@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from py_ecc.bls import G2Basic
 
-from lottery_site import drand
+from beacon import drand
 
 TEST_SECRET_KEY = 0x1D2E3F40
 OTHER_SECRET_KEY = 0x51525354

@@ -20,8 +20,9 @@ from django.utils import timezone, translation
 
 from accounts.models import UserActionLog
 from draws import services as draw_services
-from events import services
 from events.models import Event, EventLog
+from events.services.entries import entry_join
+from events.services.events import event_cancel, event_create
 from tests.conftest import client_for
 from tests.factories import StaffFactory, UserFactory
 
@@ -32,7 +33,7 @@ CHANGELIST = reverse("admin:events_event_changelist")
 
 def make_event(*, title="新年抽奖", creator=None, entrants=0, prizes=(("一等奖", 1),)):
     now = timezone.now()
-    event = services.event_create(
+    event = event_create(
         creator=creator or UserFactory(),
         title=title,
         draw_at=now + timedelta(hours=1),
@@ -40,7 +41,7 @@ def make_event(*, title="新年抽奖", creator=None, entrants=0, prizes=(("一�
         now=now,
     )
     for _ in range(entrants):
-        services.entry_join(event=event, user=UserFactory(), now=now)
+        entry_join(event=event, user=UserFactory(), now=now)
     event.refresh_from_db()
     return event
 
@@ -130,7 +131,7 @@ def test_changelist_shows_status_draw_time_creator_and_entrants(staff_client):
 def test_changelist_filters_by_status_and_draw_date(staff_client):
     open_event = make_event(title="报名中的活动")
     canceled = make_event(title="取消了的活动")
-    services.event_cancel(event=canceled, actor=canceled.creator, now=timezone.now())
+    event_cancel(event=canceled, actor=canceled.creator, now=timezone.now())
 
     by_status = staff_client.get(CHANGELIST, {"status__exact": Event.Status.CANCELED})
     assert list(by_status.context["cl"].result_list) == [canceled]
@@ -460,7 +461,7 @@ def shipped_claim(settings):
 
     settings.CLAIM_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     now = timezone.now()
-    event = services.event_create(
+    event = event_create(
         creator=UserFactory(),
         title="领奖活动",
         draw_at=now + timedelta(hours=1),
@@ -469,7 +470,7 @@ def shipped_claim(settings):
         delivery="shipping",
     )
     winner = UserFactory()
-    services.entry_join(event=event, user=winner, now=now)
+    entry_join(event=event, user=winner, now=now)
     draw(event)
     address = {"name": "=cmd|' /C calc'!A0", "phone": "13900139000", "province": "北京市",
                "city": "北京市", "county": "朝阳区", "detail": "建国路 8 号", "postal_code": ""}  # fmt: skip

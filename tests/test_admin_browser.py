@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from events import services
 from events.models import Event, EventLog, Report
+from events.services.entries import entry_join
+from events.services.events import event_create
+from events.services.reports import event_report
 from tests.conftest import IN_CI
 from tests.factories import StaffFactory, UserFactory
 
@@ -68,14 +70,14 @@ def test_staff_cancel_an_event_in_the_browser(live_server, browser_page):
     page = browser_page
     staff = StaffFactory()
     now = timezone.now()
-    event = services.event_create(
+    event = event_create(
         creator=UserFactory(nickname="发起人"),
         title="浏览器里取消的活动",
         draw_at=now + timedelta(hours=2),
         prizes=[{"name": "一等奖", "quantity": 1}],
         now=now,
     )
-    bystander = services.event_create(
+    bystander = event_create(
         creator=UserFactory(),
         title="不相干的活动",
         draw_at=now + timedelta(hours=2),
@@ -127,7 +129,7 @@ def test_staff_work_the_moderation_queue_in_the_browser(live_server, browser_pag
     staff = StaffFactory()
     now = timezone.now()
     creator = UserFactory(nickname="可疑发起人")
-    reported = services.event_create(
+    reported = event_create(
         creator=creator,
         title="被举报的活动",
         draw_at=now + timedelta(hours=2),
@@ -135,7 +137,7 @@ def test_staff_work_the_moderation_queue_in_the_browser(live_server, browser_pag
         now=now,
         visibility="public",
     )
-    clean = services.event_create(
+    clean = event_create(
         creator=UserFactory(),
         title="正常的活动",
         draw_at=now + timedelta(hours=2),
@@ -143,7 +145,7 @@ def test_staff_work_the_moderation_queue_in_the_browser(live_server, browser_pag
         now=now,
     )
     for reporter in (UserFactory(), UserFactory()):
-        services.event_report(event=reported, user=reporter, reason="fraud", now=now)
+        event_report(event=reported, user=reporter, reason="fraud", now=now)
 
     page.goto(f"{live_server.url}/admin/")
     page.fill("#id_username", staff.username)
@@ -198,7 +200,7 @@ def test_staff_reads_a_claim_only_with_the_permission_in_the_browser(
     settings.CLAIM_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     page = browser_page
     now = timezone.now()
-    event = services.event_create(
+    event = event_create(
         creator=UserFactory(),
         title="领奖活动",
         draw_at=now + timedelta(hours=2),
@@ -207,7 +209,7 @@ def test_staff_reads_a_claim_only_with_the_permission_in_the_browser(
         delivery="shipping",
     )
     winner = UserFactory()
-    services.entry_join(event=event, user=winner, now=now)
+    entry_join(event=event, user=winner, now=now)
     event.refresh_from_db()
     draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)

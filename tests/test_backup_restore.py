@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from draws import services as draw_services
-from events import services as event_services
 from events.models import Event
+from events.services.entries import entry_join
+from events.services.events import event_create
 from lottery_site.management.commands.backup import DUMP_OPTIONS
 from notifications import selectors
 from notifications import services as notification_services
@@ -82,7 +83,7 @@ def drawn_event() -> Event:
         account_services.upload_create(owner=creator, purpose=purpose, data=data, now=start)
         for purpose, data in [("cover", jpeg_with_gps((1600, 900))), ("prize", picture("PNG"))]
     )
-    event = event_services.event_create(
+    event = event_create(
         creator=creator,
         title="备份之后还能验证的抽奖 🎁",
         draw_at=start + timedelta(hours=1),
@@ -94,7 +95,7 @@ def drawn_event() -> Event:
         now=start,
     )
     for user in UserFactory.create_batch(40):
-        event_services.entry_join(event=event, user=user, now=start)
+        entry_join(event=event, user=user, now=start)
     event.refresh_from_db()
     assert draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.http import parse_http_date
 
 from draws import services as draw_services
-from events import claim_views, claims, services
+from events import claim_views, claims
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
+from events.services.entries import entry_join
 from tests.conftest import client_for
 from tests.factories import EventFactory, StaffFactory, UserFactory, event_payload
 
@@ -72,7 +73,7 @@ def drawn_event(creator, *, delivery="shipping", claim_days=7, entrants=2, **ext
     )
     users = UserFactory.create_batch(entrants)
     for user in users:
-        services.entry_join(event=event, user=user, now=NOW)
+        entry_join(event=event, user=user, now=NOW)
     assert draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)
     event.refresh_from_db()
@@ -156,7 +157,7 @@ def test_delivery_is_editable_while_prizes_are_and_not_after_a_join(creator, out
         url(event), {"delivery": "contact", "contact_note": "加微信 abc"}, format="json"
     )
     assert response.status_code == 200 and data(response)["delivery"] == "contact"
-    services.entry_join(event=event, user=outsider, now=NOW)
+    entry_join(event=event, user=outsider, now=NOW)
     assert refused(client.put(url(event), {"claim_days": 3}, format="json"), 409, 40904)
 
 
@@ -251,7 +252,7 @@ def test_event_without_claim_step_refuses_claims(creator):
 def test_claim_before_the_draw_is_refused(creator):
     event = EventFactory(creator=creator, delivery="contact")
     winner = UserFactory()
-    services.entry_join(event=event, user=winner, now=NOW)
+    entry_join(event=event, user=winner, now=NOW)
     assert refused(claim(winner, event), 409, 40905)
 
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from draws import services as draw_services
 from events.models import Event
-from events.services import entry_join, event_cancel
+from events.services.entries import entry_join
+from events.services.events import event_cancel
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory, event_payload
 

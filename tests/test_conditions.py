@@ -14,8 +14,10 @@ import pytest
 from django.utils import timezone
 
 from draws import services as draw_services
-from events import conditions, read_model, services
+from events import conditions, read_model
 from events.models import Entry, Event
+from events.services.entries import entry_join
+from events.services.events import event_update
 from lottery_site.errors import ApplicationError
 from lottery_site.throttling import COUNTS, WindowCounts
 from tests.conftest import client_for
@@ -425,13 +427,13 @@ def test_a_process_holding_the_old_conditions_checks_the_new_ones(creator, entra
     only under the version it checked, so the join is checked again."""
     event = EventFactory(creator=creator)
     stale = read_model.event_ref(public_id=event.public_id)  # remembered: no conditions
-    services.event_update(event=event, actor=creator, now=NOW, conditions={"password": "芝麻开门"})
+    event_update(event=event, actor=creator, now=NOW, conditions={"password": "芝麻开门"})
     assert read_model.event_ref(public_id=event.public_id) is stale  # this process's memo
 
     with pytest.raises(ApplicationError) as refusal:
-        services.entry_join(event=stale, user=entrant, now=NOW)
+        entry_join(event=stale, user=entrant, now=NOW)
     assert refusal.value.name == "entry_password_required"
-    entry, created = services.entry_join(
+    entry, created = entry_join(
         event=stale, user=entrant, now=NOW, answers=conditions.Answers(password="芝麻开门")
     )
     assert created and Event.objects.get(pk=event.pk).participant_count == 1
@@ -522,13 +524,13 @@ def test_an_event_without_conditions_joins_in_one_round_trip_and_no_check(monkey
 
     if connection.vendor != "mysql":  # SQLite: its own transaction, statement by statement
         with CaptureQueriesContext(connection) as queries:
-            entry, created = services.entry_join(event=ref, user=joiner, now=timezone.now())
+            entry, created = entry_join(event=ref, user=joiner, now=timezone.now())
         # BEGIN, UPDATE, INSERT, the change number read back, COMMIT: as before conditions
         assert created and looked == [] and len(queries) == 5
         return
     batch = join_sql.batch_connection()
     with CaptureQueriesContext(connection) as queries, CaptureQueriesContext(batch) as batched:
-        entry, created = services.entry_join(event=ref, user=joiner, now=timezone.now())
+        entry, created = entry_join(event=ref, user=joiner, now=timezone.now())
     assert created and looked == []
     assert len(queries) == 0 and len(batched) == 1
 

@@ -1,14 +1,17 @@
 """Dependencies point one way (README, "Layout"): each package imports only those below it.
 
-    lottery_site  <-  wechat  <-  accounts  <-  events  <-  draws, notifications, clientconfig
-                                                          draws <-  live
+    lottery_site  <-  wechat, beacon  <-  accounts  <-  events  <-  draws, notifications,
+                                                                    clientconfig
+                                                                    draws <-  live
 
 ``lottery_site`` is the plumbing and imports no app; it names them only as strings (settings,
 the URL root), which is wiring, not a dependency. ``wechat`` is WeChat's server API (no models),
-used by the apps and using none of them. ``draws``, ``notifications`` and
-``clientconfig`` (the /config endpoint, not an app: no models) sit side by side at the top and do
-not import each other: the draw writes the event log, the notifications read it. Nothing imports
-the tests, the benchmarks or the standalone verifier. Imports inside functions count too.
+used by the apps and using none of them; so is ``beacon``, the drand client (no models), used
+by ``events``, ``draws`` and ``live``; the two do not import each other. ``draws``,
+``notifications`` and ``clientconfig`` (the /config endpoint, not an app: no models) sit side by
+side at the top and do not import each other: the draw writes the event log, the notifications
+read it. Nothing imports the tests, the benchmarks or the standalone verifier. Imports inside
+functions count too.
 """
 
 import ast
@@ -20,13 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BELOW = {
     "lottery_site": set(),
     "wechat": {"lottery_site"},
-    "accounts": {"wechat", "lottery_site"},
-    "events": {"accounts", "wechat", "lottery_site"},
-    "draws": {"events", "accounts", "wechat", "lottery_site"},
-    "notifications": {"events", "accounts", "wechat", "lottery_site"},
-    "clientconfig": {"events", "accounts", "wechat", "lottery_site"},
+    "beacon": {"lottery_site"},
+    "accounts": {"wechat", "beacon", "lottery_site"},
+    "events": {"accounts", "wechat", "beacon", "lottery_site"},
+    "draws": {"events", "accounts", "wechat", "beacon", "lottery_site"},
+    "notifications": {"events", "accounts", "wechat", "beacon", "lottery_site"},
+    "clientconfig": {"events", "accounts", "wechat", "beacon", "lottery_site"},
     # Live draws: an event drawn round by round with the draws' allocator and lock.
-    "live": {"draws", "events", "accounts", "wechat", "lottery_site"},
+    "live": {"draws", "events", "accounts", "wechat", "beacon", "lottery_site"},
 }
 OURS = {*BELOW, "tests", "bench", "tools"}
 

@@ -7,11 +7,12 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from beacon import drand
 from draws import allocator, selectors, services
 from draws.proof import verify
-from events import services as event_services
 from events.models import Entry, Event
-from lottery_site import drand
+from events.services.entries import entry_join
+from events.services.events import event_cancel, event_create
 from tests.factories import StaffFactory, UserFactory
 from tests.fake_drand import (
     OTHER_SECRET_KEY,
@@ -29,7 +30,7 @@ GENESIS = int(START.timestamp()) - 3000 * PERIOD
 
 
 def make_event(*, entrants=3, prizes=(("一等奖", 1), ("二等奖", 2)), **extra):
-    event = event_services.event_create(
+    event = event_create(
         creator=extra.pop("creator", None) or UserFactory(),
         title="新年抽奖",
         draw_at=START + timedelta(hours=1),
@@ -38,7 +39,7 @@ def make_event(*, entrants=3, prizes=(("一等奖", 1), ("二等奖", 2)), **ext
         **extra,
     )
     for _ in range(entrants):
-        event_services.entry_join(event=event, user=UserFactory(), now=START)
+        entry_join(event=event, user=UserFactory(), now=START)
     event.refresh_from_db()
     return event
 
@@ -304,7 +305,7 @@ def test_a_staff_cancel_after_the_lock_reveals_the_seed_and_keeps_the_entrant_li
     settings.DRAND_URLS = []
     event = make_event()
     assert services.event_lock(event_id=event.pk, now=event.lock_at)
-    event_services.event_cancel(
+    event_cancel(
         event=event, actor=StaffFactory(), now=event.lock_at, reason="abuse", by_staff=True
     )
     assert proof_of(event)["status"] == "opening"  # asked; settled after the reveal gap
@@ -331,7 +332,7 @@ def test_an_entrant_checks_their_own_place_in_the_frozen_list_without_downloadin
     settings.DRAND_URLS = []
     participant, outsider = UserFactory(), UserFactory()
     event = make_event(entrants=4)
-    event_services.entry_join(event=event, user=participant, now=START)
+    entry_join(event=event, user=participant, now=START)
     url = f"/api/v1/events/{event.public_id}/entrants/me"
     assert client_for(participant).get(url).status_code == 409  # not locked yet
     assert services.event_lock(event_id=event.pk, now=event.lock_at)

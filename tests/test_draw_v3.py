@@ -17,12 +17,13 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from beacon import drand
 from draws import allocator, services, substitutions
 from draws import tasks as draw_tasks
 from draws.proof import MISSING_BEACON, chain_hash, first_round_at_or_after, verify, verify_report
-from events import services as event_services
 from events.models import Entry, Event, Substitution
-from lottery_site import drand
+from events.services.entries import entry_join
+from events.services.events import event_cancel, event_create
 from lottery_site.errors import ApplicationError
 from notifications import services as notify_services
 from tests.conftest import client_for
@@ -62,7 +63,7 @@ def relays(settings):
 
 
 def make_event(*, entrants=6, prizes=(("一等奖", 1), ("二等奖", 2)), creator=None, **extra):
-    event = event_services.event_create(
+    event = event_create(
         creator=creator or UserFactory(),
         title="新年抽奖",
         draw_at=START + timedelta(hours=1),
@@ -71,7 +72,7 @@ def make_event(*, entrants=6, prizes=(("一等奖", 1), ("二等奖", 2)), creat
         **extra,
     )
     for _ in range(entrants):
-        event_services.entry_join(event=event, user=UserFactory(), now=START)
+        entry_join(event=event, user=UserFactory(), now=START)
     event.refresh_from_db()
     return event
 
@@ -414,15 +415,13 @@ def test_attack_cancel_after_the_round_is_public_publishes_the_would_be_winners_
     staff = StaffFactory()
 
     with pytest.raises(ApplicationError) as refused:  # no public reason, no cancel
-        event_services.event_cancel(event=event, actor=staff, now=after_round, by_staff=True)
+        event_cancel(event=event, actor=staff, now=after_round, by_staff=True)
     assert refused.value.name == "invalid_input"
     with pytest.raises(ApplicationError) as refused:  # the creator cannot cancel at all
-        event_services.event_cancel(event=event, actor=event.creator, now=after_round)
+        event_cancel(event=event, actor=event.creator, now=after_round)
     assert refused.value.name == "event_locked"
 
-    event_services.event_cancel(
-        event=event, actor=staff, now=after_round, reason="奖品无法发放", by_staff=True
-    )
+    event_cancel(event=event, actor=staff, now=after_round, reason="奖品无法发放", by_staff=True)
     event.refresh_from_db()
     assert event.status == Event.Status.OPENING  # waits for the same round as the draw
     assert proof_of(event)["seed"] is None and proof_of(event)["cancel_reason"] == "奖品无法发放"
@@ -450,7 +449,7 @@ def test_attack_cancel_after_the_round_is_public_publishes_the_would_be_winners_
 def test_a_cancel_asked_before_the_round_is_out_is_no_trace(relays, tmp_path):
     silent, liar, honest = relays
     event = lock(make_event())
-    event_services.event_cancel(
+    event_cancel(
         event=event, actor=StaffFactory(), now=event.locked_at, reason="违规", by_staff=True
     )
     publish([honest], event.beacon_round)

@@ -14,8 +14,9 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from draws import allocator, services, substitutions, tasks
-from events import services as event_services
 from events.models import Claim, Entry, Event, EventLog, Substitution
+from events.services.entries import entry_join
+from events.services.events import event_cancel, event_create
 from lottery_site.celery import app
 from lottery_site.errors import ApplicationError
 from tests.factories import UserFactory
@@ -28,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 def overdue_event(*, entrants: int, prizes=(("一等奖", 3), ("二等奖", 20))):
     """An event whose lock and draw times are already in the past, with its entrants."""
     past = timezone.now() - timedelta(hours=2)
-    event = event_services.event_create(
+    event = event_create(
         creator=UserFactory(),
         title="过期未开奖",
         draw_at=past + timedelta(hours=1),
@@ -36,7 +37,7 @@ def overdue_event(*, entrants: int, prizes=(("一等奖", 3), ("二等奖", 20))
         now=past,
     )
     for user in UserFactory.create_batch(entrants):
-        event_services.entry_join(event=event, user=user, now=past)
+        entry_join(event=event, user=user, now=past)
     return event
 
 
@@ -189,7 +190,7 @@ def race_against_staff_cancel(event, staff, transition) -> dict[str, bool]:
     def cancel():
         barrier.wait()
         try:
-            event_services.event_cancel(
+            event_cancel(
                 event=Event.objects.get(pk=event.pk),
                 actor=staff,
                 reason="abuse",

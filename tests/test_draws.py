@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from draws import allocator, services, tasks
 from draws.proof import parse_proof
 from draws.selectors import events_due_for_draw, events_due_for_lock
-from events import services as event_services
 from events.models import Entry, Event, EventLog, Prize
+from events.services.entries import entry_join
+from events.services.events import event_cancel, event_create
 from tests.conftest import client_for
 from tests.factories import StaffFactory, UserFactory
 
@@ -25,7 +26,7 @@ START = timezone.now().replace(microsecond=0) + timedelta(days=1)
 def make_event(*, creator=None, entrants=0, prizes=(("一等奖", 1), ("二等奖", 2)), **extra):
     creator = creator or UserFactory()
     with time_machine.travel(START, tick=False):
-        event = event_services.event_create(
+        event = event_create(
             creator=creator,
             title="新年抽奖",
             draw_at=START + timedelta(hours=1),
@@ -34,7 +35,7 @@ def make_event(*, creator=None, entrants=0, prizes=(("一等奖", 1), ("二等�
             **extra,
         )
         for _ in range(entrants):
-            event_services.entry_join(event=event, user=UserFactory(), now=START)
+            entry_join(event=event, user=UserFactory(), now=START)
     event.refresh_from_db()
     return event
 
@@ -182,7 +183,7 @@ def test_staff_cancel_racing_the_draw_leaves_exactly_one_outcome():
     event = make_event(entrants=3)
     run_sweeper_at(event.draw_at)
     with pytest.raises(Exception, match="40902|drawn|event_drawn"):
-        event_services.event_cancel(
+        event_cancel(
             event=Event.objects.get(pk=event.pk),
             actor=StaffFactory(),
             reason="abuse",
@@ -196,7 +197,7 @@ def test_staff_cancel_racing_the_draw_leaves_exactly_one_outcome():
 def test_staff_cancel_before_the_draw_means_the_draw_never_happens():
     event = make_event(entrants=3)
     run_sweeper_at(event.lock_at)
-    event_services.event_cancel(
+    event_cancel(
         event=Event.objects.get(pk=event.pk),
         actor=StaffFactory(),
         reason="abuse",
@@ -444,7 +445,7 @@ def test_nobody_can_draw_an_event_again_once_it_is_drawn():
 def test_count_mode_refuses_the_join_after_the_target_and_draws_exactly_the_target():
     event = make_event(draw_mode="count", target_participants=2, entrants=2)
     with pytest.raises(Exception, match="event_locked|40901"):
-        event_services.entry_join(event=event, user=UserFactory(), now=START)
+        entry_join(event=event, user=UserFactory(), now=START)
     run_sweeper_at(START + timedelta(seconds=5))
     event.refresh_from_db()
     keys = sorted(Entry.objects.filter(event=event).values_list("user_key", flat=True))

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from accounts.services import user_deactivate
 from draws import services as draw_services
-from events import services
 from events.models import Entry, Event, EventLog, Prize
+from events.services.entries import entry_join, entry_leave
+from events.services.events import event_cancel, event_update
 from lottery_site.errors import ApplicationError
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory, event_payload
@@ -48,7 +49,7 @@ def refused(response, status, code):
 
 def join(event, *users, now=None):
     for user in users:
-        services.entry_join(event=event, user=user, now=now or timezone.now())
+        entry_join(event=event, user=user, now=now or timezone.now())
 
 
 def draw(event):
@@ -242,7 +243,7 @@ def test_service_refuses_deactivated_creator_and_entrant(creator, event, entrant
         EventFactory(creator=creator)
     assert refusal.value.name == "account_disabled" and refusal.value.kind.code == 40302
     with pytest.raises(ApplicationError) as refusal:
-        services.entry_join(event=event, user=entrant, now=NOW)
+        entry_join(event=event, user=entrant, now=NOW)
     assert refusal.value.name == "account_disabled"
     assert Event.objects.count() == 1 and not Entry.objects.exists()
 
@@ -430,10 +431,10 @@ def test_joins_in_a_request_commit_their_own_transaction_and_leave_none_open(
             return bool(cursor.fetchone()[0])
 
     assert not connection.in_atomic_block
-    assert services.entry_join(event=event, user=entrant, now=NOW)[1] is True
-    assert services.entry_join(event=event, user=entrant, now=NOW)[1] is False
+    assert entry_join(event=event, user=entrant, now=NOW)[1] is True
+    assert entry_join(event=event, user=entrant, now=NOW)[1] is False
     with pytest.raises(ApplicationError) as refusal:
-        services.entry_join(event=event, user=outsider, now=event.lock_at)
+        entry_join(event=event, user=outsider, now=event.lock_at)
     assert refusal.value.name == "event_locked"
     assert connection.get_autocommit() and not open_transaction()
 
@@ -454,7 +455,7 @@ def test_join_a_drawn_event_is_refused(event, entrant):
 
 
 def test_join_a_canceled_event_is_refused(event, entrant):
-    services.event_cancel(event=event, actor=event.creator, now=NOW, reason="")
+    event_cancel(event=event, actor=event.creator, now=NOW, reason="")
     response = client_for(entrant).post(url(event, "/entry"))
     assert refused(response, 409, 40903)
     assert not Entry.objects.exists()
@@ -495,7 +496,7 @@ def test_withdraw_after_the_lock_time_is_refused_and_the_entry_stays(event, entr
 
 def test_withdraw_from_a_canceled_event_is_refused(event, entrant):
     join(event, entrant)
-    services.event_cancel(event=event, actor=event.creator, now=NOW)
+    event_cancel(event=event, actor=event.creator, now=NOW)
     assert refused(client_for(entrant).delete(url(event, "/entry")), 409, 40903)
 
 
@@ -559,9 +560,9 @@ def test_nobody_withdraws_once_the_count_target_is_reached(creator, clock):
     # Even a withdrawal stamped before the target was reached (a slow request) is refused: a
     # place freed now could go to a join that came after the list was final.
     with pytest.raises(ApplicationError, match="event_locked"):
-        services.entry_leave(event=event, user=first, now=NOW - timedelta(seconds=1))
+        entry_leave(event=event, user=first, now=NOW - timedelta(seconds=1))
     with pytest.raises(ApplicationError, match="event_locked"):
-        services.entry_join(event=event, user=late, now=NOW - timedelta(seconds=1))
+        entry_join(event=event, user=late, now=NOW - timedelta(seconds=1))
     event.refresh_from_db()
     assert event.participant_count == 2 == Entry.objects.filter(event=event).count()
 
@@ -705,7 +706,7 @@ def test_entrant_cannot_edit_event(event, entrant):
 
 def test_service_refuses_edit_by_outsider(event, outsider):
     with pytest.raises(ApplicationError) as refusal:
-        services.event_update(event=event, actor=outsider, now=NOW, title="抢走了")
+        event_update(event=event, actor=outsider, now=NOW, title="抢走了")
     assert refusal.value.name == "not_owner"
 
 
@@ -771,7 +772,7 @@ def test_outsider_cannot_cancel_event(event, outsider):
 
 
 def test_canceled_event_cannot_be_edited(event):
-    services.event_cancel(event=event, actor=event.creator, now=NOW)
+    event_cancel(event=event, actor=event.creator, now=NOW)
     response = client_for(event.creator).patch(url(event), {"title": "改"}, format="json")
     assert refused(response, 409, 40903)
 

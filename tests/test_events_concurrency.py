@@ -20,8 +20,9 @@ from django.utils import timezone
 from accounts.services import tokens_for
 from draws import allocator
 from draws import services as draw_services
-from events import services
 from events.models import Entry, Event
+from events.services.entries import entry_join, entry_leave
+from events.services.events import event_cancel
 from lottery_site.errors import ApplicationError
 from tests.factories import EventFactory, UserFactory
 
@@ -111,7 +112,7 @@ def test_joins_racing_the_lock_never_leave_an_entry_at_or_after_the_lock_time():
                 # database just after it, where only the row lock keeps them out of the freeze.
                 now = timezone.now() - timedelta(milliseconds=random.uniform(0, 50))
                 try:
-                    _, created = services.entry_join(event=event, user=user, now=now)
+                    _, created = entry_join(event=event, user=user, now=now)
                     outcomes.append((created, now))
                 except ApplicationError as refusal:
                     outcomes.append((refusal.name, now))
@@ -173,7 +174,7 @@ def test_joins_racing_the_creators_cancel_are_either_counted_or_refused():
                 if user is None:
                     return
                 try:
-                    _, created = services.entry_join(event=event, user=user, now=timezone.now())
+                    _, created = entry_join(event=event, user=user, now=timezone.now())
                     outcomes.append(created)
                 except ApplicationError as refusal:
                     outcomes.append(refusal.name)
@@ -186,7 +187,7 @@ def test_joins_racing_the_creators_cancel_are_either_counted_or_refused():
         try:
             while len(outcomes) < 50:
                 time.sleep(0.001)
-            services.event_cancel(event=event, actor=event.creator, now=timezone.now())
+            event_cancel(event=event, actor=event.creator, now=timezone.now())
             canceled.append(True)
         except DatabaseError as error:
             canceled.append(repr(error))
@@ -217,7 +218,7 @@ def test_withdrawals_racing_a_count_target_never_reopen_the_final_list():
     event = EventFactory(draw_mode="count", target_participants=target)
     early = UserFactory.create_batch(20)
     for user in early:
-        services.entry_join(event=event, user=user, now=timezone.now())
+        entry_join(event=event, user=user, now=timezone.now())
     joiners = iter(UserFactory.create_batch(60))
     leavers = iter(early)
     queue_lock = threading.Lock()
@@ -244,10 +245,10 @@ def test_withdrawals_racing_a_count_target_never_reopen_the_final_list():
             connections.close_all()
 
     def join(user, now):
-        return services.entry_join(event=event, user=user, now=now)[1]
+        return entry_join(event=event, user=user, now=now)[1]
 
     def leave(user, now):
-        return services.entry_leave(event=event, user=user, now=now)
+        return entry_leave(event=event, user=user, now=now)
 
     def sweeper():
         try:
@@ -300,17 +301,17 @@ def test_a_join_outside_any_transaction_is_one_round_trip_and_leaves_nothing_whe
 
     batch = join_sql.batch_connection()
     with CaptureQueriesContext(connection) as queries, CaptureQueriesContext(batch) as batched:
-        entry, created = services.entry_join(event=event, user=joiner, now=now)
+        entry, created = entry_join(event=event, user=joiner, now=now)
     assert created and entry.pk is not None
     assert len(batched) == 1 and batched[0]["sql"].startswith("START TRANSACTION;")
     assert len(queries) == 1  # the count mode's "target reached?" read
 
     # Joining again: the unique constraint refuses the row, the batch's count is rolled back.
-    again, created = services.entry_join(event=event, user=joiner, now=now)
+    again, created = entry_join(event=event, user=joiner, now=now)
     assert (again.pk, created) == (entry.pk, False)
     # The target is reached: the gate refuses, nothing is written.
     with pytest.raises(ApplicationError) as refused:
-        services.entry_join(event=event, user=latecomer, now=now)
+        entry_join(event=event, user=latecomer, now=now)
     assert refused.value.name == "event_locked"
 
     event.refresh_from_db()

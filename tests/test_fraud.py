@@ -14,8 +14,9 @@ from django.utils import timezone
 from accounts import services as accounts_services
 from accounts.models import User
 from draws import services as draw_services
-from events import services, tasks
+from events import tasks
 from events.models import Entry, Event, Exclusion
+from events.services.entries import entry_join
 from tests.conftest import client_for
 from tests.factories import EventFactory, StaffFactory, UserFactory
 
@@ -217,7 +218,7 @@ def test_a_ban_takes_the_users_entries_out_of_events_not_yet_locked(creator, clo
     banned, staff = seasoned(), StaffFactory()
     open_event, locked_event = EventFactory(creator=creator), EventFactory(creator=creator)
     for event in (open_event, locked_event):
-        services.entry_join(event=event, user=banned, now=NOW)
+        entry_join(event=event, user=banned, now=NOW)
     draw_services.event_lock(event_id=locked_event.pk, now=locked_event.lock_at)
 
     with django_capture_on_commit():
@@ -237,7 +238,7 @@ def test_a_ban_takes_the_users_entries_out_of_events_not_yet_locked(creator, clo
 def test_a_banned_user_reads_the_notice_once_let_back_in(creator):
     banned = seasoned()
     event = EventFactory(creator=creator)
-    services.entry_join(event=event, user=banned, now=NOW)
+    entry_join(event=event, user=banned, now=NOW)
     with django_capture_on_commit():
         accounts_services.user_deactivate(user=banned, actor=None, reason="刷单")
     accounts_services.user_reactivate(user=banned, actor=None)
@@ -248,7 +249,7 @@ def test_a_banned_user_reads_the_notice_once_let_back_in(creator):
 def test_the_sweep_catches_a_ban_written_outside_the_service_and_runs_twice_harmlessly(creator):
     banned = seasoned()
     event = EventFactory(creator=creator)
-    services.entry_join(event=event, user=banned, now=NOW)
+    entry_join(event=event, user=banned, now=NOW)
     User.objects.filter(pk=banned.pk).update(is_active=False)  # a shell, a data migration
 
     tasks.banned_entries_sweep()
@@ -262,7 +263,7 @@ def test_the_sweep_catches_a_ban_written_outside_the_service_and_runs_twice_harm
 def test_staff_ban_from_the_admin_takes_the_entries_out(creator, client):
     staff, banned = StaffFactory(), seasoned()
     event = EventFactory(creator=creator)
-    services.entry_join(event=event, user=banned, now=NOW)
+    entry_join(event=event, user=banned, now=NOW)
     client.force_login(staff)
     with django_capture_on_commit():
         response = client.post(

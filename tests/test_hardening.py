@@ -119,7 +119,7 @@ def test_forged_cursor_on_the_inbox_is_a_400_naming_the_cursor(outsider, cursor)
 def test_a_cursor_we_issued_still_leads_to_the_next_page(event, outsider):
     from django.utils import timezone
 
-    from events.services import entry_join
+    from events.services.entries import entry_join
 
     for user in UserFactory.create_batch(3):
         entry_join(event=event, user=user, now=timezone.now())

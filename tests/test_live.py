@@ -14,8 +14,9 @@ import time_machine
 from django.utils import timezone
 
 from draws import services as draw_services
-from events import services as event_services
 from events.models import Event
+from events.services.entries import entry_join
+from events.services.events import event_cancel
 from live import selectors, services, tasks
 from live.models import LiveEvent, LiveMessage, LiveRound, LiveWinner, ScreenLink
 from tests.conftest import client_for
@@ -46,7 +47,7 @@ def party(creator):
     services.live_start(event=event, actor=creator, rounds=None, now=now)
     entrants = [UserFactory(nickname=f"张三{n}") for n in range(20)]
     for user in entrants:
-        event_services.entry_join(event=event, user=user, now=now)
+        entry_join(event=event, user=user, now=now)
     event.refresh_from_db()
     return event
 
@@ -98,7 +99,7 @@ def test_outsider_cannot_make_an_event_live(creator, outsider):
 
 def test_an_event_someone_joined_cannot_become_live(creator, entrant):
     event = EventFactory(creator=creator)
-    event_services.entry_join(event=event, user=entrant, now=timezone.now())
+    entry_join(event=event, user=entrant, now=timezone.now())
     response = client_for(creator).post(f"/api/v1/events/{event.public_id}/live", {}, "json")
     assert response.status_code == 409 and response.json()["code"] == 40904
     response = client_for(creator).post(f"/api/v1/events/{event.public_id}/live", {}, "json")
@@ -208,7 +209,7 @@ def test_host_commands_follow_the_phases(party, creator):
 def test_entrants_cannot_join_once_the_host_locked(party, creator, entrant):
     services.live_lock(event=party, actor=creator, now=timezone.now())
     with pytest.raises(Exception, match="event_locked"):
-        event_services.entry_join(event=party, user=entrant, now=timezone.now())
+        entry_join(event=party, user=entrant, now=timezone.now())
 
 
 def test_the_draw_sweeper_never_draws_a_live_event_in_one_go(party, creator):
@@ -250,7 +251,7 @@ def test_joins_are_announced_in_batches_with_masked_names(creator):
     event = EventFactory(creator=creator, now=now)
     services.live_start(event=event, actor=creator, rounds=None, now=now)
     for name in ("张三丰", "李四", "王"):
-        event_services.entry_join(event=event, user=UserFactory(nickname=name), now=now)
+        entry_join(event=event, user=UserFactory(nickname=name), now=now)
 
     seq = services.joins_announce(live_id=event.pk, now=now)
     assert services.joins_announce(live_id=event.pk, now=now) is None  # nothing new
@@ -319,7 +320,7 @@ def test_a_screen_link_cannot_control_the_event(party, creator, api):
 
 
 def test_the_state_of_a_canceled_live_event_says_so(party, creator):
-    event_services.event_cancel(event=party, actor=creator, now=timezone.now(), reason="")
+    event_cancel(event=party, actor=creator, now=timezone.now(), reason="")
     live = selectors.live_get(public_id=party.public_id)
     assert selectors.state(live)["phase"] == "canceled"
     with pytest.raises(Exception, match="event_canceled"):

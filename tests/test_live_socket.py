@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
-from events import services as event_services
+from events.services.entries import entry_join
 from live import hub, services
 from lottery_site.asgi import application
 from tests.factories import EventFactory, UserFactory
@@ -42,7 +42,7 @@ def party(creator):
     )
     services.live_start(event=event, actor=creator, rounds=None, now=now)
     for n in range(8):
-        event_services.entry_join(event=event, user=UserFactory(nickname=f"王小明{n}"), now=now)
+        entry_join(event=event, user=UserFactory(nickname=f"王小明{n}"), now=now)
     event.refresh_from_db()
     return event
 
@@ -123,7 +123,7 @@ def test_joins_reach_the_screen_in_one_batch_with_masked_names(party, creator):
         await communicator.connect()
         await communicator.receive_json_from(timeout=TIMEOUT)  # the snapshot
         for name in ("欧阳娜娜", "李雷"):
-            await sync_to_async(event_services.entry_join)(
+            await sync_to_async(entry_join)(
                 event=party, user=await sync_to_async(UserFactory)(nickname=name),
                 now=timezone.now(),
             )  # fmt: skip

@@ -20,7 +20,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from events import services as event_services
+from events.services.entries import entry_join
 from lottery_site import request_id as log_context
 from lottery_site.celery import app
 from lottery_site.logs import PLAIN_FORMAT, JsonFormatter, PlainFormatter, logging_config, redact
@@ -235,7 +235,7 @@ def test_lines_logged_inside_a_request_name_its_request_caller_and_event(json_lo
     )
     assert response.status_code == 200, response.content
     [canceled] = [line for line in json_log() if "canceled by creator" in line["message"]]
-    assert canceled["logger"] == "events.services"
+    assert canceled["logger"] == "events.services.events"
     assert canceled["request_id"] == "req-cancel-1"
     assert canceled["user_id"] == creator.public_id
     assert canceled["event_id"] == event.public_id
@@ -264,7 +264,7 @@ def test_a_task_run_inline_logs_under_the_request_that_queued_it(json_log):
     creator = UserFactory()
     start = timezone.now()
     event = EventFactory(creator=creator, draw_mode="manual", now=start)
-    event_services.entry_join(event=event, user=UserFactory(), now=start)
+    entry_join(event=event, user=UserFactory(), now=start)
     with time_machine.travel(start + timedelta(minutes=1), tick=False):
         response = client_for(creator).post(
             f"/api/v1/events/{event.public_id}/draw", HTTP_X_REQUEST_ID="req-draw-1"
@@ -287,7 +287,7 @@ def overdue_event_with_entrants():
     start = timezone.now() - timedelta(hours=2)
     event = EventFactory(now=start, draw_at=start + timedelta(hours=1))
     for user in UserFactory.create_batch(2):
-        event_services.entry_join(event=event, user=user, now=start)
+        entry_join(event=event, user=user, now=start)
     return event
 
 
@@ -350,7 +350,7 @@ def test_every_line_of_a_draw_in_the_worker_names_its_event_and_the_request_or_s
     creator = UserFactory()
     start = timezone.now() - timedelta(minutes=2)
     asked = EventFactory(creator=creator, draw_mode="manual", now=start)
-    event_services.entry_join(event=asked, user=UserFactory(), now=start)
+    entry_join(event=asked, user=UserFactory(), now=start)
 
     log = tmp_path / "worker.log"
     env = {**worker_env(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "TZ": "Asia/Shanghai"}

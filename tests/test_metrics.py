@@ -25,8 +25,8 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from draws import tasks as draw_tasks
-from events import services as event_services
 from events.models import Event
+from events.services.entries import entry_join
 from lottery_site import metrics
 from notifications import services as notify_services
 from notifications import tasks as notify_tasks
@@ -76,7 +76,7 @@ def overdue_event(*, entrants):
     start = timezone.now() - timedelta(hours=2)
     event = EventFactory(now=start, draw_at=start + timedelta(hours=1))
     for user in entrants:
-        event_services.entry_join(event=event, user=user, now=start)
+        entry_join(event=event, user=user, now=start)
     return event
 
 
@@ -244,7 +244,7 @@ def test_a_count_target_is_locked_by_the_sweeper_and_counted_as_such(api):
     start = timezone.now() - timedelta(seconds=30)
     event = EventFactory(now=start, draw_mode="count", target_participants=2)
     for user in UserFactory.create_batch(2):
-        event_services.entry_join(event=event, user=user, now=start)
+        entry_join(event=event, user=user, now=start)
     before = scrape(api)
 
     draw_tasks.sweep()

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from draws import services as draw_services
-from events import mirror, services
+from events import mirror
 from events.models import Entry, Event
+from events.services.entries import entry_join, entry_leave
 from lottery_site import redis_breaker
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
@@ -50,7 +51,7 @@ def event(creator):
 def test_the_detail_of_an_open_event_is_read_without_a_query_once_mirrored(
     event, entrant, outsider, django_assert_num_queries
 ):
-    services.entry_join(event=event, user=entrant, now=timezone.now())
+    entry_join(event=event, user=entrant, now=timezone.now())
     detail(outsider, event)  # the first read finds no mirror: the database, and it builds one
     assert mirrored(event)[b"_n"] == b"1"
     entrant, outsider = client_for(entrant), client_for(outsider)
@@ -90,7 +91,7 @@ def test_the_detail_shows_the_creators_edit_and_cancel_at_once(event, creator, e
 
 
 def test_a_locked_and_drawn_event_is_read_from_the_database(event, entrant, outsider):
-    services.entry_join(event=event, user=entrant, now=timezone.now())
+    entry_join(event=event, user=entrant, now=timezone.now())
     detail(outsider, event)  # mirrored
     event.refresh_from_db()
     assert draw_services.event_lock(event_id=event.pk, now=event.lock_at)
@@ -136,9 +137,9 @@ def test_one_users_changes_recorded_out_of_order_leave_the_later_one(event, entr
 
 def test_records_at_or_below_the_mirrors_own_change_number_are_already_in_it(event, outsider):
     first, second = UserFactory(), UserFactory()
-    services.entry_join(event=event, user=first, now=timezone.now())
-    services.entry_leave(event=event, user=first, now=timezone.now())
-    services.entry_join(event=event, user=second, now=timezone.now())
+    entry_join(event=event, user=first, now=timezone.now())
+    entry_leave(event=event, user=first, now=timezone.now())
+    entry_join(event=event, user=second, now=timezone.now())
     detail(outsider, event)  # built at change 3
     at = timezone.now()
     mirror.record(event_pk=event.pk, user_pk=first.pk, seq=1, joined_at=at)  # a very late one
@@ -148,13 +149,13 @@ def test_records_at_or_below_the_mirrors_own_change_number_are_already_in_it(eve
 def test_joins_and_reads_racing_the_build_leave_the_mirror_equal_to_the_database(event, outsider):
     users = UserFactory.create_batch(40)
     for user in users[:10]:
-        services.entry_join(event=event, user=user, now=timezone.now())
+        entry_join(event=event, user=user, now=timezone.now())
     errors: list[BaseException] = []
 
     def joining(batch):
         try:
             for user in batch:
-                services.entry_join(event=event, user=user, now=timezone.now())
+                entry_join(event=event, user=user, now=timezone.now())
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -187,7 +188,7 @@ def test_joins_and_reads_racing_the_build_leave_the_mirror_equal_to_the_database
 
 
 def test_without_redis_the_detail_reads_the_database(event, entrant, django_assert_num_queries):
-    services.entry_join(event=event, user=entrant, now=timezone.now())
+    entry_join(event=event, user=entrant, now=timezone.now())
     entrant = client_for(entrant)
     detail(entrant, event)  # the account loaded, the public part rendered, the mirror built
     redis_breaker.trip(ConnectionError("test: Redis unreachable"))
@@ -198,7 +199,7 @@ def test_without_redis_the_detail_reads_the_database(event, entrant, django_asse
 def test_a_redis_that_forgot_its_scripts_still_takes_the_record(event, entrant, outsider):
     detail(outsider, event)  # mirrored
     redis_breaker.client().script_flush()  # as after a Redis restart
-    services.entry_join(event=event, user=entrant, now=timezone.now())
+    entry_join(event=event, user=entrant, now=timezone.now())
     assert detail(entrant, event)["my_entry"]["joined"] is True
     assert mirrored(event)[b"_n"] == b"1"
 
@@ -213,7 +214,7 @@ def test_a_join_lost_past_the_end_of_the_bitmap_shows_within_two_checks(event, o
         settings.CACHES = redis_cache(server.url())
         settings.EVENT_MIRROR_CHECK_SECONDS = 0.5
         for user in UserFactory.create_batch(7):
-            services.entry_join(event=event, user=user, now=timezone.now())
+            entry_join(event=event, user=user, now=timezone.now())
         detail(outsider, event)  # mirrored at change 7: a bitmap of one byte (changes 0-7)
         assert mirrored(event)[b"_n"] == b"7"
 

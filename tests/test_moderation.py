@@ -21,8 +21,11 @@ from django.utils import timezone
 
 from accounts.models import Upload, User, UserActionLog
 from accounts.services import upload_create
-from events import moderation, services
+from events import moderation
 from events.models import Event, EventLog, Report
+from events.services.entries import entry_join
+from events.services.events import event_cancel, event_create
+from events.services.reports import event_report
 from events.tasks import recheck_content
 from lottery_site.errors import ApplicationError
 from tests.conftest import client_for
@@ -212,9 +215,7 @@ def test_staff_cancel_reason_is_not_sent_to_wechat(fake, staff):
     event = EventFactory()
     fake.calls.reset()
 
-    services.event_cancel(
-        event=event, actor=staff, now=timezone.now(), reason="违规活动", by_staff=True
-    )
+    event_cancel(event=event, actor=staff, now=timezone.now(), reason="违规活动", by_staff=True)
 
     assert checks_sent(fake) == []
 
@@ -240,7 +241,7 @@ def test_text_is_still_checked_while_redis_is_down(fake, creator, settings):
         cache.get("probe")  # Redis really is out of reach
 
     with pytest.raises(ApplicationError) as refused:
-        services.event_create(
+        event_create(
             creator=creator,
             title="赌博之夜",
             draw_at=timezone.now() + timedelta(hours=1),
@@ -539,7 +540,7 @@ def queue_action(client, action, events, reason=None):
 
 def test_queue_lists_reported_and_flagged_events_not_clean_ones(staff_client, entrant):
     reported, flagged, clean = EventFactory(), EventFactory(), EventFactory()
-    services.event_report(event=reported, user=entrant, reason="fraud", now=timezone.now())
+    event_report(event=reported, user=entrant, reason="fraud", now=timezone.now())
     moderation.event_moderate(
         event=flagged, actor=None, to=Event.Moderation.REVIEW, now=timezone.now()
     )
@@ -552,7 +553,7 @@ def test_queue_lists_reported_and_flagged_events_not_clean_ones(staff_client, en
 
 def test_staff_hide_an_event_and_put_it_back_each_in_the_audit_log(staff_client, staff, entrant):
     event = EventFactory(visibility="public")
-    services.event_report(event=event, user=entrant, reason="spam", now=timezone.now())
+    event_report(event=event, user=entrant, reason="spam", now=timezone.now())
 
     queue_action(staff_client, "hide_from_square", [event])
     event.refresh_from_db()
@@ -570,7 +571,7 @@ def test_staff_hide_an_event_and_put_it_back_each_in_the_audit_log(staff_client,
 
 def test_staff_cancel_a_reported_event_and_ban_its_creator(staff_client, staff, creator, entrant):
     event = EventFactory(creator=creator)
-    services.event_report(event=event, user=entrant, reason="fraud", now=timezone.now())
+    event_report(event=event, user=entrant, reason="fraud", now=timezone.now())
 
     asked = queue_action(staff_client, "ban_creators", [event])
     assert "reason" in asked.content.decode()
@@ -595,7 +596,7 @@ def test_event_page_lists_its_entrants_a_page_at_a_time(staff_client):
     event = EventFactory()
     entrants = [UserFactory(nickname=f"参与者{i:02d}") for i in range(55)]
     for user in entrants:
-        services.entry_join(event=event, user=user, now=timezone.now())
+        entry_join(event=event, user=user, now=timezone.now())
     url = reverse("admin:events_event_change", args=[event.pk])
 
     first = staff_client.get(url).content.decode()

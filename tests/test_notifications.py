@@ -13,8 +13,9 @@ import time_machine
 from django.utils import timezone
 
 from draws import services as draw_services
-from events import services as event_services
 from events.models import EventLog
+from events.services.entries import entry_join
+from events.services.events import event_cancel, event_create
 from notifications import services, tasks
 from notifications.models import Delivery, InboxState, SubscriptionQuota
 from tests.conftest import client_for
@@ -78,7 +79,7 @@ def quota(user, template_id=RESULT) -> int:
 def open_event(*, entrants, creator=None, prizes=(("一等奖", 1),)):
     """An event created two hours ago, its draw time past, with these users joined."""
     start = timezone.now() - timedelta(hours=2)
-    event = event_services.event_create(
+    event = event_create(
         creator=creator or UserFactory(),
         title="春节抽奖",
         draw_at=start + timedelta(hours=1),
@@ -86,7 +87,7 @@ def open_event(*, entrants, creator=None, prizes=(("一等奖", 1),)):
         now=start,
     )
     for user in entrants:
-        event_services.entry_join(event=event, user=user, now=start)
+        entry_join(event=event, user=user, now=start)
     return event
 
 
@@ -99,7 +100,7 @@ def draw(event):
 
 def cancel(event, *, by_staff=False, reason="奖品缺货"):
     actor = StaffFactory() if by_staff else event.creator
-    return event_services.event_cancel(
+    return event_cancel(
         event=event, actor=actor, now=event.draw_at - timedelta(minutes=30),
         reason=reason, by_staff=by_staff,
     )  # fmt: skip

@@ -15,8 +15,9 @@ from django.db import connection
 from django.utils import timezone
 
 from draws import services as draw_services
-from events import services as event_services
 from events.models import EventLog
+from events.services.entries import entry_join
+from events.services.events import event_create
 from lottery_site.celery import app
 from notifications import services
 from notifications.models import Delivery
@@ -69,7 +70,7 @@ def stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
 
 def drawn_event(entrants: int):
     start = timezone.now() - timedelta(hours=2)
-    event = event_services.event_create(
+    event = event_create(
         creator=UserFactory(),
         title="断电也不丢的抽奖",
         draw_at=start + timedelta(hours=1),
@@ -81,7 +82,7 @@ def drawn_event(entrants: int):
         # Two units each: a message sent twice would not be stopped by a refusal.
         services.subscription_accept(user=user, template_ids=[TEMPLATES["result"]])
         services.subscription_accept(user=user, template_ids=[TEMPLATES["result"]])
-        event_services.entry_join(event=event, user=user, now=start)
+        entry_join(event=event, user=user, now=start)
     draw_services.event_lock(event_id=event.pk, now=event.draw_at)
     assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)
     return event, users

@@ -29,7 +29,6 @@ from accounts.models import PrivacyConsent, Upload, User, UserActionLog
 from accounts.serializers import masked_nickname
 from draws import services as draw_services
 from events import claims
-from events import services as event_services
 from events.models import (
     Claim,
     ClaimAccess,
@@ -40,6 +39,8 @@ from events.models import (
     Report,
     Substitution,
 )
+from events.services.entries import entry_join
+from events.services.events import event_cancel
 from notifications.models import Delivery, InboxState, SubscriptionQuota
 from tests.conftest import client_for
 from tests.factories import EventFactory, StaffFactory, UserFactory
@@ -111,7 +112,7 @@ def drawn_event(creator, entrants, *, delivery="shipping", prizes=None):
         delivery=delivery,
     )
     for user in entrants:
-        event_services.entry_join(event=event, user=user, now=NOW)
+        entry_join(event=event, user=user, now=NOW)
     assert draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)
     event.refresh_from_db()
@@ -186,7 +187,7 @@ def test_entrant_without_consent_still_reads_public_pages_me_config_and_own_data
 
 
 def test_an_entrant_may_withdraw_without_accepting_a_new_policy(entrant, event, policy):
-    event_services.entry_join(event=event, user=entrant, now=NOW)
+    entry_join(event=event, user=entrant, now=NOW)
     assert client_for(entrant).delete(f"/api/v1/events/{event.public_id}/entry").status_code == 200
     assert not Entry.objects.filter(user=entrant).exists()
 
@@ -508,7 +509,7 @@ def test_deleting_twice_changes_nothing_the_second_time(entrant):
 
 
 def test_deletion_withdraws_me_from_open_events_through_the_withdrawal(entrant, event):
-    event_services.entry_join(event=event, user=entrant, now=NOW)
+    entry_join(event=event, user=entrant, now=NOW)
     assert delete_me(entrant).status_code == 200
     event.refresh_from_db()
     assert event.participant_count == 0 and event.entry_seq == 2
@@ -516,8 +517,8 @@ def test_deletion_withdraws_me_from_open_events_through_the_withdrawal(entrant, 
 
 
 def test_deletion_forgets_entries_of_events_canceled_before_their_lock(entrant, event, creator):
-    event_services.entry_join(event=event, user=entrant, now=NOW)
-    event_services.event_cancel(event=event, actor=creator, now=NOW, reason="")
+    entry_join(event=event, user=entrant, now=NOW)
+    event_cancel(event=event, actor=creator, now=NOW, reason="")
     assert delete_me(entrant).status_code == 200
     assert not Entry.objects.filter(user=entrant).exists()
     assert Event.objects.get(pk=event.pk).participant_count == 0
@@ -593,7 +594,7 @@ def test_a_creator_with_an_open_event_must_settle_it_before_deleting(creator, ev
     response = delete_me(creator)
     assert refused(response, 409, 40921)
     assert User.objects.get(pk=creator.pk).is_active
-    event_services.event_cancel(event=event, actor=creator, now=NOW, reason="")
+    event_cancel(event=event, actor=creator, now=NOW, reason="")
     assert delete_me(creator).status_code == 200
 
 

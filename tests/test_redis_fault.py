@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from events import services as event_services
 from events.models import Entry, Event, EventLog
+from events.services.events import event_create
 from tests.factories import UserFactory
 from tests.fake_wechat import FakeWeChat
 from tests.live import call, serve_web, service_env, spawn, stop, wait_for
@@ -132,7 +132,7 @@ def test_redis_stopped_mid_traffic_loses_nothing_and_the_due_draw_happens_once_a
             now = timezone.now()
             # Room for a loaded machine: Redis must be stopped before the lock falls due.
             draw_at = now + timedelta(seconds=14)
-            event = event_services.event_create(
+            event = event_create(
                 creator=UserFactory(),
                 title="停机演练",
                 draw_at=draw_at,

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from draws import services as draw_services
 from draws import tasks as draw_tasks
-from events import services as event_services
 from events.models import Event, EventLog
+from events.services.entries import entry_join
 from lottery_site import redis_breaker
 from lottery_site.celery import app
 from lottery_site.throttling import COUNTS, UploadRateThrottle, UserRateThrottle, WindowCounts
@@ -58,7 +58,7 @@ def broker_at(url: str):
 def drawn_event():
     past = timezone.now() - timedelta(hours=2)
     event = EventFactory(now=past, draw_at=past + timedelta(hours=1))
-    event_services.entry_join(event=event, user=UserFactory(), now=past)
+    entry_join(event=event, user=UserFactory(), now=past)
     draw_services.event_lock(event_id=event.pk, now=timezone.now())
     draw_services.event_draw(event_id=event.pk, now=timezone.now())
     return event
@@ -191,7 +191,7 @@ def test_a_draw_asked_for_while_the_broker_is_down_is_answered_and_swept_later(
 ):
     creator = UserFactory()
     event = EventFactory(creator=creator, draw_mode="manual")
-    event_services.entry_join(event=event, user=UserFactory(), now=timezone.now())
+    entry_join(event=event, user=UserFactory(), now=timezone.now())
     private_redis.stop()
 
     with broker_at(private_redis.url()), django_capture_on_commit_callbacks(execute=True):

@@ -20,8 +20,8 @@ from PIL import Image
 
 from accounts.models import Upload
 from accounts.services import uploads_sweep
-from events import services
 from events.models import ShareCode
+from events.services import sharing
 from lottery_site.errors import ApplicationError
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory
@@ -160,7 +160,7 @@ def test_wechat_answering_something_that_is_not_an_image_is_a_502(wechat, event,
 def test_claim_left_by_a_dead_process_is_taken_over(wechat, event, entrant):
     wechat_issues_token(wechat)
     add_unlimited_code(wechat)
-    long_ago = timezone.now() - timedelta(seconds=services.SHARE_CLAIM_SECONDS + 1)
+    long_ago = timezone.now() - timedelta(seconds=sharing.SHARE_CLAIM_SECONDS + 1)
     ShareCode.objects.create(event=event, claim="dead", claimed_at=long_ago)
 
     assert share(client_for(entrant), event).status_code == 200
@@ -171,7 +171,7 @@ def test_claim_left_by_a_dead_process_is_taken_over(wechat, event, entrant):
 def test_fresh_claim_of_another_request_is_waited_for_not_duplicated(
     wechat, event, entrant, monkeypatch
 ):
-    monkeypatch.setattr(services, "SHARE_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(sharing, "SHARE_WAIT_SECONDS", 0.3)
     ShareCode.objects.create(event=event, claim="busy", claimed_at=timezone.now())
 
     response = share(client_for(entrant), event)
@@ -221,7 +221,7 @@ def test_concurrent_first_requests_ask_wechat_once_and_store_one_code(settings):
     def first_request():
         try:
             start.wait()
-            image = services.event_share_image(event=event, now=timezone.now())
+            image = sharing.event_share_image(event=event, now=timezone.now())
             results.append(image.pk)
         except ApplicationError as refusal:
             results.append(refusal.name)

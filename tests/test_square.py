@@ -15,8 +15,10 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services import upload_create, user_deactivate, user_reactivate
 from draws import services as draw_services
-from events import moderation, services, square
+from events import moderation, square
 from events.models import Event
+from events.services.entries import entry_join, entry_leave
+from events.services.events import event_cancel, event_update
 from lottery_site import caches, redis_breaker
 from lottery_site.pagination import sign_cursor
 from lottery_site.throttling import PublicRateThrottle
@@ -50,7 +52,7 @@ def listed(client=None, **query) -> list[str]:
 
 def join(event: Event, n: int = 1, *, at=None) -> None:
     for _ in range(n):
-        services.entry_join(event=event, user=UserFactory(), now=at or timezone.now())
+        entry_join(event=event, user=UserFactory(), now=at or timezone.now())
 
 
 # --- who sees what -----------------------------------------------------------------------------
@@ -95,7 +97,7 @@ def test_a_card_shows_title_cover_creator_prizes_times_and_counts(creator):
 def test_an_edit_of_the_title_shows_on_the_next_read(creator):
     event = public_event(creator=creator)
     listed()
-    services.event_update(event=event, actor=creator, now=timezone.now(), title="改过的标题")
+    event_update(event=event, actor=creator, now=timezone.now(), title="改过的标题")
 
     card = APIClient().get(SQUARE).json()["data"]["results"][0]
 
@@ -106,10 +108,10 @@ def test_making_an_event_public_or_unlisted_moves_it_on_or_off(creator):
     event = EventFactory(creator=creator)
     assert listed() == []
 
-    services.event_update(event=event, actor=creator, now=timezone.now(), visibility="public")
+    event_update(event=event, actor=creator, now=timezone.now(), visibility="public")
     assert listed() == [event.public_id]
 
-    services.event_update(event=event, actor=creator, now=timezone.now(), visibility="unlisted")
+    event_update(event=event, actor=creator, now=timezone.now(), visibility="unlisted")
     assert listed() == []
 
 
@@ -172,7 +174,7 @@ def test_without_redis_every_page_is_checked_in_the_database(cached_square, priv
 
 def test_a_canceled_event_leaves_through_the_service(creator):
     event = public_event(creator=creator)
-    services.event_cancel(event=event, actor=creator, now=timezone.now(), reason="奖品缺货")
+    event_cancel(event=event, actor=creator, now=timezone.now(), reason="奖品缺货")
 
     assert listed() == []
 
@@ -350,11 +352,11 @@ def test_a_withdrawal_counts_down_again(django_capture_on_commit_callbacks):
     leaver = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         join(first, 1)
-        services.entry_join(event=first, user=leaver, now=now)
+        entry_join(event=first, user=leaver, now=now)
     assert listed(sort="hot") == [first.public_id, second.public_id]
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.entry_leave(event=first, user=leaver, now=timezone.now())
+        entry_leave(event=first, user=leaver, now=timezone.now())
         join(second, 1)
 
     assert listed(sort="hot") == [second.public_id, first.public_id]
@@ -496,7 +498,7 @@ def test_a_page_read_again_costs_no_query_until_something_leaves(
         assert set(listed()) == {event.public_id, other.public_id}
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_cancel(event=event, actor=creator, now=timezone.now())
+        event_cancel(event=event, actor=creator, now=timezone.now())
 
     assert listed() == [other.public_id]
 
@@ -511,7 +513,7 @@ def test_a_page_carries_an_etag_and_is_a_304_while_unchanged(django_capture_on_c
     assert again.status_code == 304
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_cancel(event=event, actor=event.creator, now=timezone.now())
+        event_cancel(event=event, actor=event.creator, now=timezone.now())
     changed = client.get(SQUARE, HTTP_IF_NONE_MATCH=first["ETag"])
     assert changed.status_code == 200
     assert changed.json()["data"]["results"] == []

@@ -22,8 +22,8 @@ from draws import allocator, substitutions
 from draws import services as draw_services
 from draws import tasks as draw_tasks
 from draws.proof import verify
-from events import services
 from events.models import Claim, Entry, Event, EventLog, Prize, RedeemCode, Substitution
+from events.services.entries import entry_join
 from notifications import selectors as inbox
 from notifications import services as notify_services
 from notifications import tasks as notify_tasks
@@ -61,7 +61,7 @@ def drawn_event(creator, clock, *, entrants=6, prizes=None, delivery="contact"):
         )
     )
     for user in UserFactory.create_batch(entrants):
-        services.entry_join(event=event, user=user, now=NOW)
+        entry_join(event=event, user=user, now=NOW)
     assert draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)
     clock.move_to(event.draw_at, tick=False)

@@ -22,7 +22,7 @@ from sentry_sdk.transport import Transport
 
 from accounts.services import tokens_for
 from events import join_sql
-from events.services import entry_join
+from events.services.entries import entry_join
 from lottery_site import telemetry
 from tests.conftest import client_for
 from tests.factories import EventFactory, UserFactory

@@ -17,8 +17,10 @@ from django.utils import timezone
 from draws import selectors as draw_selectors
 from draws import services as draw_services
 from draws import tasks
-from events import claims, services, transitions
+from events import claims, transitions
 from events.models import Event, EventLog
+from events.services.entries import entry_join, entry_leave
+from events.services.events import event_cancel, event_update
 from lottery_site.errors import ApplicationError
 from tests.factories import EventFactory, StaffFactory, UserFactory
 
@@ -71,17 +73,15 @@ def test_a_refusal_is_named_after_the_status_and_what_the_request_needs(status, 
 def test_every_service_that_refuses_on_status_answers_from_the_one_map():
     creator, entrant, outsider = UserFactory.create_batch(3)
     canceled = make_event(creator=creator, draw_mode="manual")
-    services.entry_join(event=canceled, user=entrant, now=START)
-    services.event_cancel(event=canceled, actor=creator, now=START)
+    entry_join(event=canceled, user=entrant, now=START)
+    event_cancel(event=canceled, actor=creator, now=START)
     canceled.refresh_from_db()
     attempts = {
-        "join": lambda: services.entry_join(event=canceled, user=outsider, now=START),
-        "leave": lambda: services.entry_leave(event=canceled, user=entrant, now=START),
-        "edit": lambda: services.event_update(
-            event=canceled, actor=creator, now=START, title="again"
-        ),
-        "creator cancel": lambda: services.event_cancel(event=canceled, actor=creator, now=START),
-        "staff cancel": lambda: services.event_cancel(
+        "join": lambda: entry_join(event=canceled, user=outsider, now=START),
+        "leave": lambda: entry_leave(event=canceled, user=entrant, now=START),
+        "edit": lambda: event_update(event=canceled, actor=creator, now=START, title="again"),
+        "creator cancel": lambda: event_cancel(event=canceled, actor=creator, now=START),
+        "staff cancel": lambda: event_cancel(
             event=canceled, actor=StaffFactory(), now=START, by_staff=True
         ),
         "manual draw": lambda: draw_services.event_draw_early(
@@ -103,7 +103,7 @@ def test_every_service_that_refuses_on_status_answers_from_the_one_map():
 def test_a_drawn_event_logs_exactly_the_transitions_of_the_table():
     event = make_event(draw_mode="count", target_participants=2)
     for user in UserFactory.create_batch(2):
-        services.entry_join(event=event, user=user, now=START)
+        entry_join(event=event, user=user, now=START)
     sweep_at(START + timedelta(seconds=5))
 
     assert history(event) == [
@@ -118,7 +118,7 @@ def test_a_drawn_event_logs_exactly_the_transitions_of_the_table():
 def test_a_staff_cancel_inside_the_lock_window_is_the_opening_to_canceled_transition():
     event = make_event()
     draw_services.event_lock(event_id=event.pk, now=event.lock_at)
-    services.event_cancel(
+    event_cancel(
         event=event, actor=StaffFactory(), now=event.lock_at, reason="abuse", by_staff=True
     )
     assert history(event)[-1] == (A.UPDATE, None, None)  # asked: settled at the round
@@ -172,7 +172,7 @@ def test_the_state_table_is_written_where_people_read_it():
 def test_a_count_target_is_locked_by_the_sweep_within_one_interval_and_only_then():
     event = make_event(draw_mode="count", target_participants=2)
     for user in UserFactory.create_batch(2):
-        services.entry_join(event=event, user=user, now=START)
+        entry_join(event=event, user=user, now=START)
     event.refresh_from_db()
     assert event.status == S.INIT and not event.entrants_digest  # nothing published by a join
     assert draw_selectors.events_due_for_lock(now=START) == [event.pk]
@@ -186,7 +186,7 @@ def test_a_count_target_is_locked_by_the_sweep_within_one_interval_and_only_then
 
 def test_a_count_target_not_locked_for_a_minute_is_overdue():
     event = make_event(draw_mode="count", target_participants=1)
-    services.entry_join(event=event, user=UserFactory(), now=START)
+    entry_join(event=event, user=UserFactory(), now=START)
     grace = tasks.OVERDUE_AFTER
     assert draw_selectors.overdue_counts(now=START + grace / 2, grace=grace)["lock"] == 0
     assert draw_selectors.overdue_counts(now=START + 2 * grace, grace=grace)["lock"] == 1
@@ -194,7 +194,7 @@ def test_a_count_target_not_locked_for_a_minute_is_overdue():
 
 def test_a_count_event_below_its_target_is_left_to_its_lock_time():
     event = make_event(draw_mode="count", target_participants=3)
-    services.entry_join(event=event, user=UserFactory(), now=START)
+    entry_join(event=event, user=UserFactory(), now=START)
     assert draw_selectors.events_due_for_lock(now=START + timedelta(minutes=5)) == []
     event.refresh_from_db()
     assert event.lock_at == Event.scheduled_lock_at(event.draw_at)
@@ -204,7 +204,7 @@ def test_the_upgrade_hands_events_the_join_locked_without_a_digest_to_the_sweepe
     """Before §0 the join reaching a target set OPENING itself and the next sweep published the
     digest. The migration puts such an event back to INIT for the sweeper's one lock."""
     event = make_event(draw_mode="count", target_participants=1)
-    services.entry_join(event=event, user=UserFactory(), now=START)
+    entry_join(event=event, user=UserFactory(), now=START)
     Event.objects.filter(pk=event.pk).update(status=S.OPENING)  # as the old join left it
     EventLog.objects.create(
         event=event, actor_kind="system", action=A.LOCK, from_status=0, to_status=1

@@ -541,8 +541,8 @@ def test_mutated_pictures_are_stored_or_refused_never_a_crash():
     """Random damage, seeded: only our own refusals come out of the pipeline."""
     import random
 
+    from accounts.images import process_image
     from lottery_site.errors import ApplicationError
-    from lottery_site.images import process_image
 
     rng = random.Random(20)
     originals = [
@@ -575,7 +575,7 @@ import json, resource, sys
 from django.conf import settings
 settings.configure(UPLOAD_MAX_BYTES=5 * 2**20, UPLOAD_MAX_PIXELS=40_000_000)
 from lottery_site.errors import ApplicationError
-from lottery_site.images import process_image
+from accounts.images import process_image
 data = sys.stdin.buffer.read()
 process_image(bytes.fromhex("%s"), purpose=sys.argv[1])  # warm up: imports, codecs
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -616,7 +616,7 @@ def _the_reported_png() -> bytes:
 def test_a_154_kb_transparent_png_of_6300_by_6300_pixels_is_refused_for_every_purpose(
     user_client, purpose
 ):
-    from lottery_site.images import VARIANTS
+    from accounts.images import VARIANTS
 
     bomb = _the_reported_png()
     assert len(bomb) < 160_000 and 6300 * 6300 < 40_000_000  # within UPLOAD_MAX_PIXELS
@@ -642,7 +642,7 @@ def test_refusing_that_png_decodes_nothing():
     ids=["cover-png", "avatar-progressive-jpeg"],
 )
 def test_a_picture_at_its_purposes_budget_decodes_within_a_measured_memory_bound(purpose, make):
-    from lottery_site.images import VARIANTS
+    from accounts.images import VARIANTS
 
     measured = _decode_in_a_fresh_process(make(), purpose)
 
@@ -654,7 +654,7 @@ def test_a_picture_at_its_purposes_budget_decodes_within_a_measured_memory_bound
 
 
 def test_a_webp_gets_half_the_budget(user_client):
-    from lottery_site.images import VARIANTS
+    from accounts.images import VARIANTS
 
     response = wx_upload_file(user_client, picture("WEBP", (2000, 1600), lossless=True), "avatar")
     refused(response, 40032)

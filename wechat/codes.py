@@ -3,8 +3,8 @@
 WeChat answers the image itself on success and a JSON ``errcode`` on failure, with the same
 HTTP status. The access token is the shared, cached stable token of ``wechat.access_token``; a
 rejected one is replaced once, as for messages. Codes are made once per thing shared and
-stored by the caller (``events.services.event_share_image``): the API has a rate limit and
-every code for the same scene is the same picture.
+stored by the caller (``events.services.sharing.event_share_image``): the API has a rate limit
+and every code for the same scene is the same picture.
 """
 
 import logging

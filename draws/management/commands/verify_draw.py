@@ -4,7 +4,7 @@ It builds exactly what the API publishes (proof, entrant list, winners) and hand
 same check an outside auditor runs (``draws.proof.verify_report``, the rules of
 docs/fairness.md), then checks what that pure module cannot: the BLS signature of every beacon
 round in the proof (the draw's and each substitution's), against the chain the server pins
-(``lottery_site.drand``).
+(``beacon.drand``).
 
 Exit status: 0 when every event is confirmed (warnings, such as a cancel asked once the outcome
 was public, are printed but do not fail it); 1 when any is not (printed per event), including
@@ -14,11 +14,11 @@ a draw that should have had a beacon and has none, and an event not settled yet.
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from beacon import drand
 from draws import selectors
 from draws.proof import verify_report
 from draws.serializers import ProofOutput, WinnersOutput
 from events.models import Event
-from lottery_site import drand
 from lottery_site.errors import ApplicationError
 
 

@@ -151,7 +151,7 @@ def chain_hash(chain: Chain) -> str:
 
 
 # The League of Entropy's two public chains, as their relays' /info answer them (checked by
-# tests/test_drand.py, which recomputes both hashes). tools/verify_draw.py ships the same.
+# tests/test_draw_v3.py, which recomputes both hashes). tools/verify_draw.py ships the same.
 MAINNET = Chain(
     hash="8990e7a9aaed2ffed73dbd7092123d6f289930540d7651336225dc172e51b2ce",
     scheme=CHAINED,
