@@ -45,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
-from production_install import Client, Service, free_port, wait_for  # noqa: E402
+from production_install import Client, Service, free_port, reset_stores, wait_for  # noqa: E402
 
 from tests.fake_wechat import FakeWeChat  # noqa: E402  (standard library only)
 
@@ -134,21 +134,6 @@ class TreeService(Service):
         proc.terminate()
         proc.wait(timeout=30)
         self.start(name, args)
-
-
-def reset_stores(db_url: urllib.parse.ParseResult, redis_url: urllib.parse.ParseResult) -> None:
-    mysql = ["mysql", "-h", db_url.hostname or "127.0.0.1", "-P", str(db_url.port or 3306)]
-    mysql += ["-u", db_url.username or "root"]
-    if db_url.password:
-        mysql.append(f"-p{urllib.parse.unquote(db_url.password)}")
-    sql = (
-        f"DROP DATABASE IF EXISTS `{DB_NAME}`; CREATE DATABASE `{DB_NAME}` "
-        "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-    )
-    run([*mysql, "-e", sql])
-    redis = ["redis-cli", "-h", redis_url.hostname or "127.0.0.1"]
-    redis += ["-p", str(redis_url.port or 6379), "-n", str(REDIS_DB), "flushdb"]
-    run(redis, stdout=subprocess.DEVNULL)
 
 
 def service_env(fake_wechat_url: str, var_dir: Path, secret_key: str) -> dict:
@@ -339,6 +324,8 @@ def prepare(commit: str, work: Path, venv: Path) -> Path:
     reset_stores(
         urllib.parse.urlparse(os.environ["DATABASE_URL"]),
         urllib.parse.urlparse(os.environ["REDIS_URL"]),
+        db_name=DB_NAME,
+        redis_db=REDIS_DB,
     )
     return tree
 

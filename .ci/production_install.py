@@ -131,24 +131,27 @@ def wait_for(what: str, probe, timeout: float, service: Service):
     raise SystemExit(f"FAIL: {what} did not happen within {timeout:.0f} s")
 
 
-def reset_stores(db_url: urllib.parse.ParseResult, redis_url: urllib.parse.ParseResult) -> None:
+def reset_stores(
+    db_url: urllib.parse.ParseResult,
+    redis_url: urllib.parse.ParseResult,
+    *,
+    db_name: str = DB_NAME,
+    redis_db: int = REDIS_DB,
+) -> None:
+    """An empty database ``db_name`` and Redis database ``redis_db`` (previous_release.py
+    passes its own)."""
     mysql = ["mysql", "-h", db_url.hostname or "127.0.0.1", "-P", str(db_url.port or 3306)]
     mysql += ["-u", db_url.username or "root"]
     if db_url.password:
         mysql.append(f"-p{urllib.parse.unquote(db_url.password)}")
     sql = (
-        f"DROP DATABASE IF EXISTS `{DB_NAME}`; CREATE DATABASE `{DB_NAME}` "
+        f"DROP DATABASE IF EXISTS `{db_name}`; CREATE DATABASE `{db_name}` "
         "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
     )
     run([*mysql, "-e", sql])
-    redis = [
-        "redis-cli",
-        "-h",
-        redis_url.hostname or "127.0.0.1",
-        "-p",
-        str(redis_url.port or 6379),
-    ]
-    run([*redis, "-n", str(REDIS_DB), "flushdb"], stdout=subprocess.DEVNULL)
+    redis = ["redis-cli", "-h", redis_url.hostname or "127.0.0.1"]
+    redis += ["-p", str(redis_url.port or 6379), "-n", str(redis_db), "flushdb"]
+    run(redis, stdout=subprocess.DEVNULL)
 
 
 def install(venv: Path, requirements: Path) -> None:

@@ -47,6 +47,7 @@ from events.models import (
     Substitution,
 )
 from events.services.events import event_cancel
+from lottery_site.admin import ReadOnlyAdmin
 from lottery_site.errors import ApplicationError, message_for
 
 # A big event can have 100 000 winners; the page shows the first ones, the API has them all.
@@ -718,7 +719,7 @@ class ModerationCaseAdmin(EventAdmin):
 
 
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(ReadOnlyAdmin):
     """Winners' claims: view-only. Addresses and phones show decrypted only to staff holding
     ``view_claim_personal_data`` (each such view audited as a ``ClaimAccess``), masked otherwise.
     """
@@ -744,15 +745,6 @@ class ClaimAdmin(admin.ModelAdmin):
         "erased_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("address and phone"))
     def personal_data(self, claim):
@@ -792,7 +784,7 @@ class ClaimAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromotionRecord)
-class PromotionRecordAdmin(admin.ModelAdmin):
+class PromotionRecordAdmin(ReadOnlyAdmin):
     """Prizes won by people who deleted their accounts, kept pseudonymised for two years
     (docs/privacy.md); the retention sweep deletes them. Nobody edits them."""
 
@@ -802,29 +794,11 @@ class PromotionRecordAdmin(admin.ModelAdmin):
     search_help_text = _("Winner id, pseudonym or event id (exact).")
     ordering = ("-drawn_at",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ClaimAccess)
-class ClaimAccessAdmin(admin.ModelAdmin):
+class ClaimAccessAdmin(ReadOnlyAdmin):
     """The audit log of personal-data reads: append-only, nobody edits or deletes it."""
 
     list_display = ("created_at", "actor", "claim", "reason")
     list_select_related = ("actor", "claim")
     ordering = ("-created_at",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -13,9 +13,11 @@ The signals, each a reason code:
 
 The address is never kept: the join stores a keyed hash of it salted with the event
 (``network_key``), so the same address in two events cannot be linked, and nobody, the creator
-and staff included, can read it back. Flags are computed when asked, in one pass over the
-event's entries: the join pays nothing but that hash. The creator may exclude a flagged entrant
-for a public reason (``events.services.entries.entry_exclude``); the proof counts the exclusions.
+and staff included, can read it back; the hash and the risk rank are themselves blanked
+FRAUD_SIGNAL_ERASE_AFTER_DAYS after the draw or the cancel (``events.services.retention``).
+Flags are computed when asked, in one pass over the event's entries: the join pays nothing but
+that hash. The creator may exclude a flagged entrant for a public reason
+(``events.services.entries.entry_exclude``); the proof counts the exclusions.
 """
 
 import functools

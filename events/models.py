@@ -244,6 +244,13 @@ class Event(models.Model):
     cancel_requested_at = models.DateTimeField(_("cancel asked at"), null=True, blank=True)
     canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
     would_be_winners = models.JSONField(_("would-be winners"), null=True, blank=True)
+    # When the anti-fraud signals of its entries and exclusions (network keys, risk ranks) were
+    # blanked, FRAUD_SIGNAL_ERASE_AFTER_DAYS after the draw or the cancel
+    # (events.services.retention). Null: not yet, so the retention sweep reads only the events
+    # it still has to do.
+    signals_erased_at = models.DateTimeField(
+        _("anti-fraud signals erased at"), null=True, blank=True, editable=False
+    )
     # The creator's upload with purpose "cover" (accounts.services.upload_attach).
     cover = models.ForeignKey(
         "accounts.Upload",
@@ -293,6 +300,8 @@ class Event(models.Model):
             models.Index(fields=["status", "lock_at"], name="events_status_lock_at"),
             models.Index(fields=["status", "draw_at"], name="events_status_draw_at"),
             models.Index(fields=["creator", "-draw_at"], name="events_creator_draw_at"),
+            # The retention sweep: finished events whose signals are not blanked yet.
+            models.Index(fields=["status", "signals_erased_at"], name="events_signals_due"),
         ]
         constraints = [
             models.CheckConstraint(

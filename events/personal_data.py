@@ -26,6 +26,7 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.services import user_pseudonym
 from events import claims
+from events.claim_serializers import AddressOutput
 from events.models import Claim, Entry, Event, Exclusion, PromotionRecord, Report, Substitution
 from events.serializers import PrizeRefOutput
 from events.services.entries import (
@@ -72,23 +73,13 @@ class _Win(serializers.Serializer):
     state = serializers.CharField(help_text="held, or passed_on (to an alternate)")
 
 
-class _Address(serializers.Serializer):
-    name = serializers.CharField()
-    phone = serializers.CharField()
-    province = serializers.CharField()
-    city = serializers.CharField()
-    county = serializers.CharField()
-    detail = serializers.CharField()
-    postal_code = serializers.CharField()
-
-
 class _Claim(serializers.Serializer):
     id = serializers.CharField()
     event = _EventRef()
     prize = PrizeRefOutput(allow_null=True)
     state = serializers.CharField()
     deadline = AwareDateTimeField()
-    address = _Address(allow_null=True)
+    address = AddressOutput(allow_null=True)
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
     claimed_at = AwareDateTimeField(allow_null=True)

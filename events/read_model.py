@@ -349,8 +349,9 @@ EFFECTS: dict[str, frozenset[str]] = {
     # An entry of a canceled event deleted with its person's account (``events.personal_data``):
     # the live part of a canceled event is the database's too; nothing cached.
     "forgotten": frozenset(),
-    # The anti-fraud signals of a deleted account's entries blanked (``events.personal_data``):
-    # the creator's flags are computed when asked; nothing cached holds them.
+    # Anti-fraud signals blanked: a deleted account's (``events.personal_data``), or an event's
+    # once kept long enough (``events.services.retention``). The creator's flags are computed
+    # when asked; nothing cached holds them.
     "signals": frozenset(),
 }
 

@@ -10,6 +10,7 @@ from accounts import services as accounts_services
 from events import claims, personal_data
 from events.services.entries import entries_remove_banned_sweep
 from events.services.events import events_recheck_texts
+from events.services.retention import events_erase_fraud_signals_due
 from wechat import security
 
 logger = logging.getLogger(__name__)
@@ -31,18 +32,22 @@ def recheck_content() -> int:
 
 @shared_task(name="events.tasks.claims_sweep", ignore_result=True)
 def claims_sweep() -> None:
-    """Remind winners a day before their claim deadline; erase personal data of closed claims
-    and delete the promotion records kept long enough (docs/privacy.md)."""
+    """Remind winners a day before their claim deadline; erase personal data of closed claims,
+    delete the promotion records kept long enough and blank the anti-fraud signals of events
+    finished long enough ago (docs/privacy.md)."""
     now = timezone.now()
     reminded = claims.claims_remind_due(now=now)
     erased = claims.claims_erase_due(now=now)
     expired = personal_data.promotion_records_expire(now=now)
-    if reminded or erased or expired:
+    signals = events_erase_fraud_signals_due(now=now)
+    if reminded or erased or expired or signals:
         logger.info(
-            "claims sweep: %d reminded, %d erased, %d promotion records deleted",
+            "claims sweep: %d reminded, %d erased, %d promotion records deleted, "
+            "%d anti-fraud signals blanked",
             len(reminded),
             erased,
             expired,
+            signals,
         )
 
 

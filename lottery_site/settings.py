@@ -488,6 +488,12 @@ ENTRY_ATTEMPTS_WINDOW_SECONDS = env_int("ENTRY_ATTEMPTS_WINDOW_SECONDS", 600)
 FRAUD_SHARED_NETWORK_MIN = env_int("FRAUD_SHARED_NETWORK_MIN", 3)
 FRAUD_SHARED_NETWORK_SECONDS = env_int("FRAUD_SHARED_NETWORK_SECONDS", 10)
 FRAUD_NEW_ACCOUNT_MINUTES = env_int("FRAUD_NEW_ACCOUNT_MINUTES", 10)
+# The signals behind those flags (a join's network key and risk rank, an exclusion's network
+# key) are blanked this many days after the event was drawn or canceled, by the claims sweep
+# (events.services.retention, docs/privacy.md). After the draw they serve a creator
+# disqualifying a fake winner; 90 days outlast the longest claim window (30) and a few
+# alternates' windows after it.
+FRAUD_SIGNAL_ERASE_AFTER_DAYS = env_int("FRAUD_SIGNAL_ERASE_AFTER_DAYS", 90)
 # A ban through the service takes the user's entries out of open events at once; this sweep
 # catches bans written any other way (a shell, a data migration).
 BAN_SWEEP_INTERVAL_SECONDS = env_int("BAN_SWEEP_INTERVAL_SECONDS", 60)

@@ -7,24 +7,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from lottery_site.admin import ReadOnlyAdmin
 from lottery_site.publish import publish_on_commit
 from notifications import services, tasks
 from notifications.models import Delivery, EventDeliveries
 
 State = Delivery.State
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Only the services write these rows; staff look, and act through actions."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Delivery)

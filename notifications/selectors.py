@@ -180,25 +180,50 @@ def _before(position: tuple | None, rank: int, field: str = "created_at") -> Q:
     return older | Q(**at, pk=log_id) if rank < cursor_rank else older
 
 
+def _rows(
+    queryset: QuerySet,
+    *,
+    kind: str,
+    after: tuple | None,
+    limit: int,
+    fields: tuple[str, ...] = (),
+    field: str = "created_at",
+) -> QuerySet:
+    """The newest ``limit`` rows behind items of ``kind`` past the cursor ``after``, ordered by
+    their time ``field``, with what ``_event_item`` reads of them and the extra ``fields``."""
+    return (
+        queryset.filter(_before(after, RANK[kind], field))
+        .order_by(f"-{field}", "-pk")
+        .values("pk", field, "event_id", "event__public_id", "event__title", *fields)[:limit]
+    )
+
+
+def _event_item(row: dict, *, kind: str, field: str = "created_at", **more) -> Notification:
+    """An item about an event, from a row of ``_rows``; ``more`` are the kind's own fields."""
+    return Notification(
+        kind=kind,
+        log_id=row["pk"],
+        event_pk=row["event_id"],
+        created_at=row[field],
+        event_id=row["event__public_id"],
+        event_title=row["event__title"],
+        **more,
+    )
+
+
 def _claim_items(user_id: int, kind: str, after: tuple | None, limit: int) -> list[Notification]:
     """A winner's claim news: their prize shipped, or a day left to claim it."""
     field = CLAIM_KINDS[kind]
-    rows = (
-        _claims_of(user_id, field)
-        .filter(_before(after, RANK[kind], field))
-        .order_by(f"-{field}", "-pk")
-        .values("pk", field, "event_id", "event__public_id", "event__title", "carrier",
-                "tracking_number", "deadline", "entry__prize__public_id",
-                "entry__prize__name")[:limit]
+    rows = _rows(
+        _claims_of(user_id, field), kind=kind, after=after, limit=limit, field=field,
+        fields=("carrier", "tracking_number", "deadline", "entry__prize__public_id",
+                "entry__prize__name"),
     )  # fmt: skip
     return [
-        Notification(
+        _event_item(
+            row,
             kind=kind,
-            log_id=row["pk"],
-            event_pk=row["event_id"],
-            created_at=row[field],
-            event_id=row["event__public_id"],
-            event_title=row["event__title"],
+            field=field,
             prize_id=row["entry__prize__public_id"],
             prize_name=row["entry__prize__name"],
             carrier=row["carrier"],
@@ -210,24 +235,15 @@ def _claim_items(user_id: int, kind: str, after: tuple | None, limit: int) -> li
 
 
 def _entrant_items(user_id: int, after: tuple | None, limit: int) -> list[Notification]:
-    rows = (
-        _as_entrant(user_id)
-        .filter(_before(after, RANK["result"]))
-        .order_by("-created_at", "-pk")
-        .values(
-            "pk", "action", "created_at", "event_id", "event__public_id", "event__title",
-            "event__cancel_reason", "event__entries__prize__public_id",
-            "event__entries__prize__name",
-        )[:limit]
+    rows = _rows(
+        _as_entrant(user_id), kind="result", after=after, limit=limit,
+        fields=("action", "event__cancel_reason", "event__entries__prize__public_id",
+                "event__entries__prize__name"),
     )  # fmt: skip
     return [
-        Notification(
+        _event_item(
+            row,
             kind="result" if row["action"] == EventLog.Action.DRAW else "cancel",
-            log_id=row["pk"],
-            event_pk=row["event_id"],
-            created_at=row["created_at"],
-            event_id=row["event__public_id"],
-            event_title=row["event__title"],
             reason=row["event__cancel_reason"] if row["action"] == EventLog.Action.CANCEL else "",
             prize_id=row["event__entries__prize__public_id"],
             prize_name=row["event__entries__prize__name"],
@@ -237,33 +253,14 @@ def _entrant_items(user_id: int, after: tuple | None, limit: int) -> list[Notifi
 
 
 def _creator_items(user_id: int, after: tuple | None, limit: int) -> list[Notification]:
-    rows = (
-        _as_creator(user_id)
-        .filter(_before(after, RANK["summary"]))
-        .order_by("-created_at", "-pk")
-        .values("pk", "action", "created_at", "event_id", "event__public_id", "event__title",
-                "event__entrant_count", "reason")[:limit]
+    rows = _rows(
+        _as_creator(user_id), kind="summary", after=after, limit=limit,
+        fields=("action", "event__entrant_count", "reason"),
     )  # fmt: skip
     return [
-        Notification(
-            kind="summary",
-            log_id=row["pk"],
-            event_pk=row["event_id"],
-            created_at=row["created_at"],
-            event_id=row["event__public_id"],
-            event_title=row["event__title"],
-            entrants=row["event__entrant_count"] or 0,
-        )
+        _event_item(row, kind="summary", entrants=row["event__entrant_count"] or 0)
         if row["action"] == EventLog.Action.DRAW
-        else Notification(
-            kind="moderation",
-            log_id=row["pk"],
-            event_pk=row["event_id"],
-            created_at=row["created_at"],
-            event_id=row["event__public_id"],
-            event_title=row["event__title"],
-            reason=row["reason"],
-        )
+        else _event_item(row, kind="moderation", reason=row["reason"])
         for row in rows
     ]
 
@@ -291,21 +288,14 @@ def _account_items(user_id: int, after: tuple | None, limit: int) -> list[Notifi
 
 def _disqualified_items(user_id: int, after: tuple | None, limit: int) -> list[Notification]:
     """A winner the creator disqualified: the prize they lost and why (``reason``)."""
-    rows = (
-        _as_disqualified(user_id)
-        .filter(_before(after, RANK["disqualified"]))
-        .order_by("-created_at", "-pk")
-        .values("pk", "created_at", "reason", "event_id", "event__public_id", "event__title",
-                "prize__public_id", "prize__name")[:limit]
+    rows = _rows(
+        _as_disqualified(user_id), kind="disqualified", after=after, limit=limit,
+        fields=("reason", "prize__public_id", "prize__name"),
     )  # fmt: skip
     return [
-        Notification(
+        _event_item(
+            row,
             kind="disqualified",
-            log_id=row["pk"],
-            event_pk=row["event_id"],
-            created_at=row["created_at"],
-            event_id=row["event__public_id"],
-            event_title=row["event__title"],
             reason=row["reason"],
             prize_id=row["prize__public_id"],
             prize_name=row["prize__name"],
@@ -316,26 +306,10 @@ def _disqualified_items(user_id: int, after: tuple | None, limit: int) -> list[N
 
 def _excluded_items(user_id: int, after: tuple | None, limit: int) -> list[Notification]:
     """An entrant taken out of an event before its lock, and why (``reason``)."""
-    rows = (
-        _as_excluded(user_id)
-        .filter(_before(after, RANK["excluded"]))
-        .order_by("-created_at", "-pk")
-        .values("pk", "reason", "created_at", "event_id", "event__public_id", "event__title")[
-            :limit
-        ]
+    rows = _rows(
+        _as_excluded(user_id), kind="excluded", after=after, limit=limit, fields=("reason",)
     )
-    return [
-        Notification(
-            kind="excluded",
-            log_id=row["pk"],
-            event_pk=row["event_id"],
-            created_at=row["created_at"],
-            event_id=row["event__public_id"],
-            event_title=row["event__title"],
-            reason=row["reason"],
-        )
-        for row in rows
-    ]
+    return [_event_item(row, kind="excluded", reason=row["reason"]) for row in rows]
 
 
 def _add_summaries(items: list[Notification]) -> None:

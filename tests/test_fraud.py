@@ -16,7 +16,9 @@ from accounts.models import User
 from draws import services as draw_services
 from events import tasks
 from events.models import Entry, Event, Exclusion
+from events.services import retention
 from events.services.entries import entry_join
+from events.services.events import event_cancel
 from tests.conftest import client_for
 from tests.factories import EventFactory, StaffFactory, UserFactory
 
@@ -331,6 +333,123 @@ def test_deleting_an_account_forgets_its_network_keys_and_risk_ranks_not_its_exc
     draw_services.event_lock(event_id=event.pk, now=event.lock_at)
     proof = data(client_for(outsider).get(url(event, "/proof")))
     assert proof["exclusions"] == [{"reason": "fake_account", "count": 1}]
+
+
+# --- how long the signals are kept (docs/privacy.md) ----------------------------------------
+
+
+def signals(event):
+    """The network keys and risk ranks of ``event``'s entries, and its exclusions' keys."""
+    entries = Entry.objects.filter(event=event).order_by("pk").values_list("network", "risk_rank")
+    exclusions = Exclusion.objects.filter(event=event).order_by("pk")
+    return list(entries), list(exclusions.values_list("network", flat=True))
+
+
+@pytest.fixture
+def signalled(event, farm):
+    """The farm's event with a bot excluded and a risk rank recorded, not locked yet."""
+    bots, _honest = farm
+    exclude(event, bots[0], "fake_account")
+    Entry.objects.filter(user=bots[1]).update(risk_rank=2)  # as a risk-gated join records it
+    return event
+
+
+def finish(event, how):
+    """Draw or cancel ``event``; when that happened."""
+    if how == "drawn":
+        assert draw_services.event_lock(event_id=event.pk, now=event.lock_at)
+        assert draw_services.event_draw(event_id=event.pk, now=event.draw_at)
+    else:
+        event_cancel(event=event, actor=event.creator, now=NOW, reason="奖品缺货")
+    event.refresh_from_db()
+    return event.drawn_at or event.canceled_at
+
+
+@pytest.mark.parametrize("how", ["drawn", "canceled"])
+def test_an_entrants_signals_are_blanked_once_the_event_finished_long_enough_ago(
+    signalled, farm, clock, settings, how
+):
+    settings.FRAUD_SIGNAL_ERASE_AFTER_DAYS = 90
+    bots, honest = farm
+    clock.move_to(finish(signalled, how) + timedelta(days=90))
+
+    tasks.claims_sweep()
+
+    entry = Entry.objects.get(event=signalled, user=bots[1])
+    assert (entry.network, entry.risk_rank) == ("", None)
+    assert signals(signalled) == ([("", None)] * 3, [""])
+    # The entries and the exclusion stay: the proof names and counts them.
+    assert Entry.objects.filter(event=signalled, user=honest).exists()
+    exclusion = Exclusion.objects.get(event=signalled)
+    assert (exclusion.user, exclusion.reason, exclusion.flags) == (
+        bots[0],
+        "fake_account",
+        "shared_network",
+    )
+
+
+def test_signals_of_an_event_drawn_recently_are_kept(signalled, farm, clock, settings):
+    settings.FRAUD_SIGNAL_ERASE_AFTER_DAYS = 90
+    drawn_at = finish(signalled, "drawn")
+    before = signals(signalled)
+    clock.move_to(drawn_at + timedelta(days=89, hours=23))
+
+    tasks.claims_sweep()
+
+    assert signals(signalled) == before
+    assert Entry.objects.get(event=signalled, user=farm[0][1]).risk_rank == 2
+    assert all(network for network, _rank in before[0]) and before[1] != [""]
+
+
+def test_signals_of_an_event_not_drawn_yet_are_kept_however_old(signalled, creator, clock):
+    locked = EventFactory(creator=creator)
+    join_from(locked, seasoned(), "198.51.100.9")
+    assert draw_services.event_lock(event_id=locked.pk, now=locked.lock_at)
+    before = signals(signalled), signals(locked)
+    clock.move_to(NOW + timedelta(days=400))
+
+    tasks.claims_sweep()
+
+    assert (signals(signalled), signals(locked)) == before
+    assert Event.objects.filter(signals_erased_at__isnull=False).count() == 0
+
+
+def test_erasing_twice_blanks_nothing_more_and_keeps_the_first_time(signalled, clock, settings):
+    settings.FRAUD_SIGNAL_ERASE_AFTER_DAYS = 90
+    later = finish(signalled, "drawn") + timedelta(days=91)
+
+    assert retention.events_erase_fraud_signals_due(now=later) == 4  # three entries, one exclusion
+    assert retention.events_erase_fraud_signals_due(now=later) == 0
+    assert retention.events_erase_fraud_signals_due(now=later + timedelta(days=1)) == 0
+
+    assert Event.objects.get(pk=signalled.pk).signals_erased_at == later
+    assert signals(signalled) == ([("", None)] * 3, [""])
+
+
+def test_an_event_canceled_before_cancel_times_were_recorded_goes_by_its_draw_time(
+    signalled, clock, settings
+):
+    settings.FRAUD_SIGNAL_ERASE_AFTER_DAYS = 90
+    finish(signalled, "canceled")
+    Event.objects.filter(pk=signalled.pk).update(canceled_at=None)  # canceled under 1.0.0
+
+    assert retention.events_erase_fraud_signals_due(now=signalled.draw_at + timedelta(days=89)) == 0
+    assert retention.events_erase_fraud_signals_due(now=signalled.draw_at + timedelta(days=90)) == 4
+
+
+def test_a_backlog_is_worked_through_a_batch_a_sweep(creator, clock, settings, monkeypatch):
+    settings.FRAUD_SIGNAL_ERASE_AFTER_DAYS = 90
+    monkeypatch.setattr(retention, "ERASE_BATCH", 1)
+    events = [EventFactory(creator=creator) for _ in range(2)]
+    for event in events:
+        join_from(event, seasoned(), "198.51.100.7")
+        finish(event, "canceled")
+    later = NOW + timedelta(days=90)
+
+    assert retention.events_erase_fraud_signals_due(now=later) == 1
+    assert sorted(signals(event)[0] == [("", None)] for event in events) == [False, True]
+    assert retention.events_erase_fraud_signals_due(now=later) == 1
+    assert all(signals(event)[0] == [("", None)] for event in events)
 
 
 # The ban's signal is sent once the ban commits; a test in one transaction never commits.

@@ -3,7 +3,8 @@
 The token comes from WeChat's stable-token API and lives in the Django cache (Redis in
 production). One process at a time refreshes it, a few minutes before it expires, so in normal
 running the whole site fetches about a dozen tokens a day. An API that answers with one of
-``TOKEN_REJECTED`` reports the token (``invalidate_access_token``) and asks again, once.
+``TOKEN_REJECTED`` reports the token (``invalidate_access_token``) and asks again, once
+(``post_with_token`` does both for the JSON APIs of content security and risk rank).
 
 Nothing here logs the access token or the app secret; urllib3's DEBUG lines have it masked.
 """
@@ -191,6 +192,43 @@ def invalidate_access_token(bad_token: str) -> None:
     fetched a new token, changes nothing, so a burst of rejections causes one refetch.
     """
     cache.set(REJECTED_KEY, _digest(bad_token), timeout=REJECTED_SECONDS)
+
+
+def get_access_token_or_fetch() -> str:
+    """The shared token; when its cache (Redis) is down, one straight from WeChat.
+
+    For calls that must not depend on Redis (a content check, a risk rank): stable_token hands
+    out the same token to every caller until it nears expiry, so asking for it directly is
+    safe, only slower.
+    """
+    try:
+        return get_access_token()
+    except ApplicationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the cache backend's own connection errors
+        logger.warning("access token cache unavailable (%s): asking WeChat", type(exc).__name__)
+        return _fetch_stable_token(force_refresh=False)[0]
+
+
+def post_with_token(path: str, body: dict) -> dict:
+    """WeChat's JSON answer to ``body`` POSTed to ``path`` with the access token; a token
+    WeChat rejects is reported and the call made again, once.
+
+    Raises ``wechat_unavailable`` (errcode -1 busy, 45009 or 45011 rate-limited) or
+    ``wechat_bad_gateway`` (any other errcode), with the errcode in the error's data.
+    """
+    token = get_access_token_or_fetch()
+    payload = call_wechat("POST", path, params={"access_token": token}, json=body)
+    if payload.get("errcode") in TOKEN_REJECTED:
+        invalidate_access_token(token)
+        token = get_access_token_or_fetch()
+        payload = call_wechat("POST", path, params={"access_token": token}, json=body)
+    errcode = payload.get("errcode") or 0
+    if errcode:
+        logger.warning("%s refused: errcode=%s", path, errcode)
+        name = "wechat_unavailable" if errcode in (-1, 45009, 45011) else "wechat_bad_gateway"
+        raise ApplicationError(name, data={"errcode": errcode})
+    return payload
 
 
 # --- Keep the token out of DEBUG logs -------------------------------------------------------

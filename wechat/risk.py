@@ -6,8 +6,9 @@ riskier, judged for the scene. Scene 1 is "营销作弊" (marketing cheating: fa
 promotions), the one a lottery asks about; 0 is registration. No user consent is needed, no
 phone number or e-mail is sent (WeChat takes them as optional hints; we do not hold them).
 
-The access token is the shared stable token of ``wechat.access_token``. Nothing here runs inside
-a database transaction.
+The access token is the shared stable token of ``wechat.access_token``, asked for and renewed
+as for the content checks (``post_with_token``). Nothing here runs inside a database
+transaction.
 """
 
 import logging
@@ -15,9 +16,7 @@ import logging
 from django.conf import settings
 
 from lottery_site.errors import ApplicationError
-from wechat import access_token
-from wechat.access_token import TOKEN_REJECTED, get_access_token, invalidate_access_token
-from wechat.client import call_wechat
+from wechat.access_token import post_with_token
 
 logger = logging.getLogger(__name__)
 
@@ -39,35 +38,9 @@ def user_risk_rank(*, openid: str, client_ip: str, scene: int = SCENE_MARKETING)
         "scene": scene,
         "client_ip": client_ip,
     }
-    payload = _post(body)
+    payload = post_with_token(PATH, body)
     rank = payload.get("risk_rank")
     if type(rank) is not int or rank not in RANKS:
         logger.warning("getuserriskrank answered a rank outside 0-4")
         raise ApplicationError("wechat_bad_gateway")
     return rank
-
-
-def _access_token() -> str:
-    """The shared token; with its cache (Redis) down, one straight from WeChat (as
-    ``wechat.security`` does: stable_token hands every caller the same token)."""
-    try:
-        return get_access_token()
-    except ApplicationError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the cache backend's own connection errors
-        logger.warning("access token cache unavailable (%s): asking WeChat", type(exc).__name__)
-        return access_token._fetch_stable_token(force_refresh=False)[0]  # noqa: SLF001
-
-
-def _post(body: dict) -> dict:
-    token = _access_token()
-    payload = call_wechat("POST", PATH, params={"access_token": token}, json=body)
-    if payload.get("errcode") in TOKEN_REJECTED:
-        invalidate_access_token(token)
-        payload = call_wechat("POST", PATH, params={"access_token": _access_token()}, json=body)
-    errcode = payload.get("errcode") or 0
-    if errcode:
-        logger.warning("getuserriskrank refused: errcode=%s", errcode)
-        name = "wechat_unavailable" if errcode in (-1, 45009, 45011) else "wechat_bad_gateway"
-        raise ApplicationError(name, data={"errcode": errcode})
-    return payload

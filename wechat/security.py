@@ -28,9 +28,7 @@ from django.utils.translation import gettext as _
 
 from lottery_site.api import strict_json_loads
 from lottery_site.errors import ApplicationError
-from wechat import access_token
-from wechat.access_token import TOKEN_REJECTED, get_access_token, invalidate_access_token
-from wechat.client import call_wechat
+from wechat.access_token import post_with_token
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +91,7 @@ def msg_sec_check(content: str, *, openid: str, scene: int) -> Verdict:
         "scene": scene,
         "openid": openid,
     }
-    payload = _post("/wxa/msg_sec_check", body)
+    payload = post_with_token("/wxa/msg_sec_check", body)
     suggest = (payload.get("result") or {}).get("suggest")
     if suggest not in ("pass", "review", "risky"):
         raise ApplicationError("wechat_bad_gateway")
@@ -112,39 +110,10 @@ def media_check_async(*, media_url: str, openid: str, scene: int = SCENE_PROFILE
         "scene": scene,
         "openid": openid,
     }
-    trace_id = _post("/wxa/media_check_async", body).get("trace_id")
+    trace_id = post_with_token("/wxa/media_check_async", body).get("trace_id")
     if not isinstance(trace_id, str) or not trace_id:
         raise ApplicationError("wechat_bad_gateway")
     return trace_id
-
-
-def _access_token() -> str:
-    """The shared token; when its cache (Redis) is down, one straight from WeChat.
-
-    A content check must not depend on Redis: stable_token hands out the same token to every
-    caller until it nears expiry, so asking for it directly is safe, only slower.
-    """
-    try:
-        return get_access_token()
-    except ApplicationError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the cache backend's own connection errors
-        logger.warning("access token cache unavailable (%s): asking WeChat", type(exc).__name__)
-        return access_token._fetch_stable_token(force_refresh=False)[0]
-
-
-def _post(path: str, body: dict) -> dict:
-    token = _access_token()
-    payload = call_wechat("POST", path, params={"access_token": token}, json=body)
-    if payload.get("errcode") in TOKEN_REJECTED:
-        invalidate_access_token(token)
-        payload = call_wechat("POST", path, params={"access_token": _access_token()}, json=body)
-    errcode = payload.get("errcode") or 0
-    if errcode:
-        logger.warning("%s refused: errcode=%s", path, errcode)
-        name = "wechat_unavailable" if errcode in (-1, 45009, 45011) else "wechat_bad_gateway"
-        raise ApplicationError(name, data={"errcode": errcode})
-    return payload
 
 
 # --- the callback (message push) ------------------------------------------------------------
