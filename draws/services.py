@@ -130,7 +130,7 @@ def event_draw(*, event_id: int, now: datetime) -> bool:
     tells the operator). Only an event created without a beacon (v3 ``without_beacon``, or an
     older event that named no round) is drawn without one.
 
-    A cancel asked after the lock (``cancel_requested_at``, ``events.services.event_cancel``)
+    A cancel asked after the lock (``cancel_requested_at``, ``events.services.events.event_cancel``)
     is settled here too, with the same inputs: the event is canceled and the winners the draw
     would have had are published in its proof, so the cancel cannot hide the outcome.
 
