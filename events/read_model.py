@@ -18,8 +18,9 @@ serializers):
 **The change hook.** Every writer of an event, or of what it shows (entries, prizes, pictures,
 moderation), calls ``event_changed(event_id=..., what=...)`` in its transaction. ``what`` names
 what changed and ``EFFECTS`` is the one table of what that invalidates: the public part's
-revision moves at once, in the writer's transaction; the rest (the square) after the commit. No other code drops a cache of an event. tests/test_read_model.py fails when a
-service writes an event without calling it.
+revision moves at once, in the writer's transaction; the rest (the square) after the commit.
+No other code drops a cache of an event. tests/test_read_model.py fails when a service writes
+an event without calling it.
 
 The caches, their freshness rules and the benchmarks that pay for them: docs/architecture.md
 (the cache register; ``lottery_site.caches``).
