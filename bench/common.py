@@ -96,7 +96,7 @@ class Server:
             self.env["WEB_WORKERS"] = str(workers)
 
     def __enter__(self) -> "Server":
-        # The server's own log (warnings: Redis unreachable, a mirror dropped) for the reader.
+        # The server's own log (warnings: Redis unreachable, say) for the reader.
         RESULTS.mkdir(parents=True, exist_ok=True)
         log = (RESULTS / self.log).open("w")
         self.process = subprocess.Popen(

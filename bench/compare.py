@@ -2,7 +2,7 @@
 """bench/compare: this checkout against the code before, against a floor outside our code.
 
     .venv/bin/python bench/compare.py [--before REF] [--rounds 5] [--seconds 10]
-        [--variants after,mirror-off,no-metrics,no-request-id,log-info]
+        [--variants after,no-metrics,no-request-id,log-info]
         [--endpoints join,detail,square,healthz] [--max-minutes 55]
 
 The issue 22 way of claiming a speed: new code and previous code in the same hour, alternating,
@@ -19,10 +19,10 @@ wrk on loopback:
   (BENCH_BEFORE_DATABASE_URL, default lottery_bench_before) and Redis (BENCH_BEFORE_REDIS_URL,
   default db 13, as bench/inprocess: never run at once).
 - this checkout, on BENCH_DATABASE_URL / BENCH_REDIS_URL (bench/common.py), once per variant:
-  ``after`` as shipped; ``mirror-off`` (EVENT_MIRROR=0); ``no-metrics``, ``no-request-id`` (the
-  middleware taken out through bench/settings.py: BENCH_WITHOUT_MIDDLEWARE), ``log-info``
-  (LOG_LEVEL=INFO, production's default: every request's access line written; the benchmarks
-  otherwise run at WARNING, where the line is skipped after a level check).
+  ``after`` as shipped; ``no-metrics``, ``no-request-id`` (the middleware taken out through
+  bench/settings.py: BENCH_WITHOUT_MIDDLEWARE), ``log-info`` (LOG_LEVEL=INFO, production's
+  default: every request's access line written; the benchmarks otherwise run at WARNING, where
+  the line is skipped after a level check).
 
 Both databases get the same data, made by each checkout's own code (bench/seed.py): users with
 their tokens, a fresh open event per join measurement, an open event with entrants for the
@@ -76,20 +76,18 @@ SHARED_ENV = {"THROTTLE_PUBLIC_RATE": "100000000/min"}
 # This checkout's servers: what each changes from production's settings (bench/settings.py).
 VARIANTS = {
     "after": {},
-    "mirror-off": {"EVENT_MIRROR": "0"},
     "no-metrics": {"BENCH_WITHOUT_MIDDLEWARE": "metrics"},
     "no-request-id": {"BENCH_WITHOUT_MIDDLEWARE": "request_id"},
     "log-info": {"LOG_LEVEL": "INFO"},
     "log-info-json": {"LOG_LEVEL": "INFO", "LOG_FORMAT": "json"},
     "no-middleware": {"BENCH_WITHOUT_MIDDLEWARE": "metrics,request_id"},
 }
-DEFAULT_VARIANTS = "after,mirror-off,no-metrics,no-request-id,log-info"
+DEFAULT_VARIANTS = "after,no-metrics,no-request-id,log-info"
 ENDPOINTS = ("join", "detail", "square", "healthz")
 # Below this many rounds a range is no spread: no verdict.
 MIN_ROUNDS = 3
 # What each variant's figure answers, for the report.
 QUESTIONS = {
-    "mirror-off": "the Redis mirror (its gain is after / mirror-off)",
     "no-metrics": "the metrics middleware (its cost is after / no-metrics)",
     "no-request-id": "request ids, log context and the access line's level check",
     "log-info": "writing every access line (production's LOG_LEVEL=INFO)",
@@ -315,7 +313,8 @@ def measure(endpoint: str, server: Server, seeded: dict, joins, args):
     tokens = seeded["tokens"]
     if endpoint == "join":
         event = f"/api/v1/events/{next(joins)}"
-        # Read before the crowd joins, as in life (the mirror, where there is one, exists).
+        # Read before the crowd joins, as in life (code before the Redis mirror's removal, run as
+        # ``before``, then has its mirror of the event).
         wrk(server.url, path=event, tokens=tokens, seconds=1, connections=4)
         return wrk(server.url, method="POST", path=f"{event}/entry", tokens=tokens, **common)
     if endpoint == "detail":
@@ -448,8 +447,6 @@ def report(meta: dict, rows: list[dict]) -> str:
                 if points and after:
                     cells = [endpoint, f"{variant}: {QUESTIONS[variant]}"]
                     lines.append(comparison_row(cells, points, after))
-    if "mirror-off" in meta["variants"]:
-        lines += ["", *mirror_decision(rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -474,38 +471,6 @@ def comparison_row(cells: list[str], new: dict, old: dict) -> str:
         )
         + " |"
     )
-
-
-def mirror_decision(rows: list[dict]) -> list[str]:
-    """Issue 22's rule: keep the mirror only if its gain on the detail is larger than the
-    round-to-round spread and larger than what it costs the join."""
-    out = ["The Redis mirror, on (`after`) against off (`mirror-off`), same rounds:", ""]
-    figures = {}
-    for endpoint in ("detail", "join"):
-        on, off = series(rows, endpoint, "after"), series(rows, endpoint, "mirror-off")
-        if not on or not off:
-            return out + [f"(no {endpoint} rounds with both: no decision)"]
-        pairs = paired(on, off)
-        figures[endpoint] = (median(pairs), verdict(over_floor(on), over_floor(off)))
-        out.append(
-            f"- {endpoint}: on / off {median(pairs):.3f} per round "
-            f"({spread(pairs)}, {len(pairs)} rounds); over the floor "
-            f"{spread(over_floor(off))} off, {spread(over_floor(on))} on: "
-            f"{verdict(over_floor(on), over_floor(off))}"
-        )
-    detail_gain = figures["detail"][0] - 1
-    join_cost = 1 - figures["join"][0]  # negative: the join was quicker with the mirror on
-    beyond = figures["detail"][1].startswith("**faster**")
-    keep = beyond and detail_gain > join_cost
-    rounds = len(paired(series(rows, "detail", "after"), series(rows, "detail", "mirror-off")))
-    out.append(
-        f"- by the rule: detail gain {detail_gain * 100:+.1f} % "
-        f"({'beyond' if beyond else 'not beyond'} the spread), join cost "
-        f"{join_cost * 100:+.1f} % (median of the per-round ratios): "
-        f"**{'keep' if keep else 'remove'}** the mirror"
-        + ("" if rounds >= 5 else f" (only {rounds} rounds: the issue asks for five or more)")
-    )
-    return out
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 """bench/join: the join and the event detail against the floor and a bare Django view, same rounds.
 
     .venv/bin/python bench/join.py [--rounds 3] [--seconds 10] [--users 60000]
-                                   [--mirror on|off|alternate] [--conditions password,group]
+                                   [--conditions password,group]
 
 gunicorn (bin/serve-web) on MySQL + Redis; wrk on loopback with a Lua script that gives every
 request a different user's token, so every join inserts. Each round measures, alternating: the
@@ -14,12 +14,6 @@ detail without its query). Then p99 at half of each saturation rate. Ratios are 
 the rounds: ``*_over_floor`` to the floor, ``*_over_bare`` to /healthz (ours: it moves with our
 middleware, so only the first are evidence of a speed); ``per_round`` and ``spread`` give each
 round's req/s and the min-max.
-
-``--mirror alternate`` starts two servers side by side, the event detail from the Redis mirror
-(EVENT_MIRROR=1) on one and from MariaDB (EVENT_MIRROR=0) on the other, and alternates every
-round between them; the summary has each one's figures, the per-round ratios on / off, and
-issue 22's rule applied (bench/compare.py, ``mirror_decision``): keep the mirror only if its gain
-on the detail is beyond the round-to-round spread and larger than its cost to the join.
 
 ``--conditions password,group`` also joins, in each round, a fresh event with a password (口令)
 and one bound to a WeChat group, every request carrying the right answer (the group's data
@@ -46,7 +40,6 @@ from bench.common import (  # noqa: E402
     spread,
     wrk,
 )
-from bench.compare import mirror_decision  # noqa: E402
 
 # bench/urls.py: what the stack costs before the detail's own work, measured in the same rounds.
 REFERENCES = {
@@ -122,14 +115,6 @@ def make_condition_event(kind: str) -> tuple[str, str]:
     return make_event(conditions={"group": proof}), json.dumps({"group": proof})
 
 
-# --mirror: the event detail of an open event from its Redis mirror (EVENT_MIRROR=1, the
-# default) or from MariaDB (0). "alternate" runs both servers side by side and alternates the
-# rounds between them, so that the two are measured under the same load (issue 22: keep the
-# mirror only if its gain on the detail is larger than the round-to-round spread and larger
-# than what it costs the join).
-MIRROR_ENV = {"on": {"EVENT_MIRROR": "1"}, "off": {"EVENT_MIRROR": "0"}}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
@@ -138,8 +123,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--mirror", choices=("on", "off", "alternate"), default="on")
-    parser.add_argument("--port", type=int, default=8765, help="the first server's (+1: second)")
+    parser.add_argument("--port", type=int, default=8765, help="the server's (+10: the floor's)")
     parser.add_argument(
         "--conditions",
         default="",
@@ -154,78 +138,40 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     setup_django()
     tokens = make_users(args.users)
-    modes = ["on", "off"] if args.mirror == "alternate" else [args.mirror]
-    rows: dict[str, list[dict]] = {mode: [] for mode in modes}
-    half: dict[str, list[dict]] = {mode: [] for mode in modes}
+    rows: list[dict] = []
+    half: list[dict] = []
     with contextlib.ExitStack() as stack:
         floor = stack.enter_context(
             floor_server(args.port + 10, workers=args.workers, threads=args.threads)
         )
-        servers = {
-            mode: stack.enter_context(
-                Server(
-                    port=args.port + n,
-                    workers=args.workers,
-                    threads=args.threads,
-                    settings="bench.settings",
-                    env=MIRROR_ENV[mode],
-                    log=f"server-mirror-{mode}.log" if len(modes) > 1 else "server.log",
-                )
+        server = stack.enter_context(
+            Server(
+                port=args.port,
+                workers=args.workers,
+                threads=args.threads,
+                settings="bench.settings",
             )
-            for n, mode in enumerate(modes)
-        }
+        )
         wrk(f"{floor.url}/", seconds=3)
-        for server in servers.values():
-            wrk(f"{server.url}/healthz", seconds=3)  # warm up every worker
+        wrk(f"{server.url}/healthz", seconds=3)  # warm up every worker
         for round_number in range(1, args.rounds + 1):
-            for mode, server in servers.items():
-                rows[mode].append(saturation_round(server, floor, tokens, args))
-                print(f"round {round_number}, mirror {mode}", flush=True)
-                for name, result in rows[mode][-1].items():
-                    print(f"  {name:<24} {result}", flush=True)
+            rows.append(saturation_round(server, floor, tokens, args))
+            print(f"round {round_number}", flush=True)
+            for name, result in rows[-1].items():
+                print(f"  {name:<24} {result}", flush=True)
         for round_number in range(1, args.rounds + 1):
-            for mode, server in servers.items():
-                half[mode].append(half_rate_round(server, tokens, rows[mode], args))
-                result = half[mode][-1]
-                print(
-                    f"half-rate round {round_number}, mirror {mode}\n"
-                    f"  bare   {result['bare']}\n  join   {result['join']}",
-                    flush=True,
-                )
+            half.append(half_rate_round(server, tokens, rows, args))
+            result = half[-1]
+            print(
+                f"half-rate round {round_number}\n"
+                f"  bare   {result['bare']}\n  join   {result['join']}",
+                flush=True,
+            )
 
-    summary = {mode: summarize(rows[mode], half[mode]) for mode in modes}
-    if len(modes) == 1:
-        summary = summary[modes[0]]
-    else:
-        summary["on_over_off_per_round"] = {
-            name: [
-                round(on[name].rps / off[name].rps, 3)
-                for on, off in zip(rows["on"], rows["off"], strict=True)
-            ]
-            for name in ("detail", "join")
-        }
+    summary = summarize(rows, half)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     (RESULTS / "join.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    if len(modes) > 1:
-        print("\n".join(mirror_decision(as_compare_rows(rows))))
     verify_entries()
-
-
-def as_compare_rows(rows: dict[str, list[dict]]) -> list[dict]:
-    """The detail and join rounds of each mode as bench/compare's rows (its mirror rule)."""
-    target = {"on": "after", "off": "mirror-off"}
-    return [
-        {
-            "round": n,
-            "endpoint": name,
-            "target": target[mode],
-            "rps": row[name].rps,
-            "floor_rps": row["floor"].rps,
-        }
-        for mode, mode_rows in rows.items()
-        for n, row in enumerate(mode_rows, start=1)
-        for name in ("detail", "join")
-    ]
 
 
 def saturation_round(server: Server, floor: Server, tokens: Path, args) -> dict:
@@ -235,8 +181,7 @@ def saturation_round(server: Server, floor: Server, tokens: Path, args) -> dict:
     common = {"seconds": args.seconds, "connections": args.connections}
     floor_result = wrk(f"{floor.url}/", **common)
     bare = wrk(f"{server.url}/healthz", **common)
-    # The event is read before the crowd joins, as it is in life: the joins then keep its Redis
-    # mirror up to date (events.mirror), which a join costs.
+    # The event is read before the crowd joins, as it is in life.
     wrk(base, path=f"/api/v1/events/{event_id}", tokens=tokens, seconds=1, connections=4)
     join = wrk(
         f"{base}/entry",

@@ -43,8 +43,7 @@ _states: dict[int, read_model.EventState] = {}
 class DetailWithoutQuery(APIView):
     """The event detail's own work except its database read: the live state is the one read
     the first time, kept in memory. An upper bound for any design that answers the detail
-    without a round trip of its own (a Redis mirror read in the authentication round trip
-    costs more than nothing)."""
+    without a round trip of its own (a cache read costs more than nothing)."""
 
     def get(self, request: Request, event_id: str) -> Response:
         ref = read_model.event_ref(public_id=event_id)

@@ -65,11 +65,10 @@ def admit_and_insert(
     statements run one by one in a savepoint of that transaction.
     """
     at = connection.ops.adapt_datetimefield_value(now)
-    admit, insert, read_seq = _join_sql(connection.vendor)
+    admit, insert = _join_sql(connection.vendor)
     statements = [
         (admit, [at, event_pk, at, rules_version, event_pk, user.public_id]),
         (insert, [event_pk, user.pk, user.public_id, at, network, risk_rank]),
-        *([(read_seq, [event_pk])] if read_seq else []),
     ]
     if connection.in_atomic_block:
         with transaction.atomic():
@@ -78,11 +77,9 @@ def admit_and_insert(
         counts = _run_transaction_batch(batch_connection(), statements)
     else:
         counts = _run_transaction(connection, statements)
-    (admitted, seq, _), (inserted, entry_id, _) = counts[:2]
+    (admitted, _, _), (inserted, entry_id, _) = counts[:2]
     if not (admitted == 1 and inserted == 1):
         return None
-    if read_seq:  # the change number, read back in the transaction (LAST_INSERT_ID on MySQL)
-        seq = counts[2][2][0]
     entry = Entry(
         pk=entry_id,
         event_id=event_pk,
@@ -92,7 +89,6 @@ def admit_and_insert(
         risk_rank=risk_rank,
     )
     entry.created_at = now
-    entry.seq = seq  # the event's entry_seq this join set (events.mirror)
     entry._state.adding = False
     return entry
 
@@ -181,24 +177,20 @@ def batch_connection():
 
 
 @functools.cache
-def _join_sql(vendor: str) -> tuple[str, str, str]:
+def _join_sql(vendor: str) -> tuple[str, str]:
     event, entry = Event._meta.db_table, Entry._meta.db_table
     excluded = Exclusion._meta.db_table
     # "status + 0", not "status": MariaDB must reach the row through its primary key. Through
     # the (status, lock_at) index the join would lock that index entry first, then wait for the
     # row held by the lock job (or a cancel), which waits for the entry: a deadlock, and a 500.
-    # The change number (events.mirror) comes back as the UPDATE's insert id on MySQL (no
-    # statement of its own); elsewhere it is read back.
-    mysql = vendor == "mysql"
-    next_seq = "LAST_INSERT_ID(entry_seq + 1)" if mysql else "entry_seq + 1"
-    read_seq = "" if mysql else f"SELECT entry_seq FROM {event} WHERE id = %s"  # noqa: S608
+    # entry_seq counts the join in the same UPDATE, at no cost of its own (Event.entry_seq).
     # The join reaching a count target closes entries now (``lock_at``). lock_at is assigned
     # first, so it reads the count before the increment on every database (MySQL applies SET
     # clauses left to right, others all at once).
     admit = (
         f"UPDATE {event} SET lock_at = CASE "  # noqa: S608
         "WHEN participant_count + 1 >= target_participants THEN %s ELSE lock_at END, "
-        f"participant_count = participant_count + 1, entry_seq = {next_seq} "
+        "participant_count = participant_count + 1, entry_seq = entry_seq + 1 "
         f"WHERE id = %s AND status + 0 = {Event.Status.INIT} AND lock_at > %s "
         "AND (target_participants IS NULL OR participant_count < target_participants) "
         "AND rules_version = %s "
@@ -210,4 +202,4 @@ def _join_sql(vendor: str) -> tuple[str, str, str]:
         f"INSERT INTO {entry} ({', '.join(INSERT_COLUMNS)}) "  # noqa: S608
         f"SELECT %s, %s, %s, %s, %s, %s {admitted}"
     )
-    return admit, insert, read_seq
+    return admit, insert

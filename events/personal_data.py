@@ -185,7 +185,7 @@ def erase(*, user: User, now: datetime) -> None:
 
 
 def _withdraw_from_open_events(user: User, now: datetime) -> None:
-    """Through the withdrawal's own service, so counts, the mirror and the square follow. An
+    """Through the withdrawal's own service, so the count and the square follow. An
     event that locked meanwhile (or whose count target was reached) keeps the entry: it is in
     the frozen list now."""
     open_entries = Entry.objects.filter(

@@ -11,17 +11,16 @@ serializers):
   what every viewer sees alike. Rendered once per process, event, revision and host, for the
   detail and the square's cards alike (memo ``event.public``).
 - the **live part** (``event_state``): status, times, entrant count, cancel reason and the
-  viewer's own entry. Read on every request: from the event's Redis mirror while it is open
-  (``events.mirror``), else one query. A square card's live fields come from the square's
-  own check of its page (``events.square``).
+  viewer's own entry. Read from the database on every request, in one query. A square card's
+  live fields come from the square's own check of its page (``events.square``).
 - the **square's part**: a card's recent joins (``events.square``, the ``hot`` counts).
 
 **The change hook.** Every writer of an event, or of what it shows (entries, prizes, pictures,
 moderation), calls ``event_changed(event_id=..., what=...)`` in its transaction. ``what`` names
 what changed and ``EFFECTS`` is the one table of what that invalidates: the public part's
-revision moves at once, in the writer's transaction; the rest (the mirror, the square) after
-the commit. No other code drops a cache of an event. tests/test_read_model.py fails when a
-service writes an event without calling it.
+revision moves at once, in the writer's transaction; the rest (the square) after the commit.
+No other code drops a cache of an event. tests/test_read_model.py fails when a service writes
+an event without calling it.
 
 The caches, their freshness rules and the benchmarks that pay for them: docs/architecture.md
 (the cache register; ``lottery_site.caches``).
@@ -37,8 +36,8 @@ from django.db import connection, transaction
 from django.db.models import F, Prefetch
 
 from accounts.models import User
-from events import mirror, square
 from events import serializers as s
+from events import square
 from events.conditions import Conditions, parse
 from events.models import Claim, Entry, Event, Prize, aware_utc
 from events.selectors import PICTURED, prizes_with_pictures, require_event_id
@@ -151,31 +150,15 @@ class EventState:
 
 
 def event_state(*, ref: EventRef, viewer: User) -> EventState:
-    """Status, times, participant count and the viewer's own entry.
+    """Status, times, participant count and the viewer's own entry, in one query: never cached,
+    so every change shows at once, whichever process answers.
 
-    An event open for joining is read from its Redis mirror (events.mirror: one HMGET, right
-    at once after the viewer's own join or withdrawal); the first read that finds none builds
-    it. Otherwise, or without Redis, or while the mirror is unsure, one query.
+    Plain SQL on purpose: this runs on every read of the most read endpoint, and building the
+    equivalent ORM query (a FilteredRelation join) cost three times as long (unmeasured by a
+    benchmark: timed in a loop when it was written). A Redis mirror of open events once answered
+    it without a query; it bought less than the spread between rounds and cost the join ~10 %,
+    so it went (docs/benchmarks.md, "The Redis mirror: removed").
     """
-    mirrored = mirror.read(event_pk=ref.pk, user_pk=viewer.pk)
-    if isinstance(mirrored, tuple):
-        (status, draw_at, lock_at, reason, revision), count, joined_at = mirrored
-        entries = [] if joined_at is None else [ViewerEntry(joined_at, None, ref.pk, viewer.pk)]
-        return EventState(
-            Event.STATUS_NAMES[status], draw_at, lock_at, count, reason, revision, entries, ref.pk
-        )
-    state = _state_from_database(ref=ref, viewer=viewer)
-    if state.status_name != Event.STATUS_NAMES[Event.Status.INIT]:
-        mirror.closed(ref.pk)
-    elif mirrored is mirror.MISSING:
-        mirror.build(ref.pk)
-    return state
-
-
-def _state_from_database(*, ref: EventRef, viewer: User) -> EventState:
-    """One query. Plain SQL on purpose: this runs on every read of the most read endpoint, and
-    building the equivalent ORM query (a FilteredRelation join) cost three times as long
-    (unmeasured by a benchmark: timed in a loop when it was written)."""
     with connection.cursor() as cursor:
         cursor.execute(_state_sql(), [viewer.pk, ref.pk])
         row = cursor.fetchone()
@@ -323,9 +306,8 @@ def cards(items: list[dict], *, request=None) -> list[dict]:
 # --- the change hook -------------------------------------------------------------------------
 
 REVISION = "revision"  # the public part is rendered again everywhere (the revision moves now)
-MIRROR = "mirror"  # the event's Redis mirror is dropped (it holds the live row and revision)
 LISTING = "listing"  # what the square lists, or its order: every process re-checks its pages
-ENTRY = "entry"  # a join or a withdrawal: recorded in the mirror, counted for ``hot``
+ENTRY = "entry"  # a join or a withdrawal: counted for ``hot``
 
 # What changed -> what it invalidates. The one table of invalidation (docs/architecture.md).
 EFFECTS: dict[str, frozenset[str]] = {
@@ -334,11 +316,12 @@ EFFECTS: dict[str, frozenset[str]] = {
     # ... unless it is public: the square lists it.
     "created_public": frozenset({LISTING}),
     # The creator's edit: text, prizes, pictures, delivery, visibility, draw time.
-    "edited": frozenset({REVISION, MIRROR, LISTING}),
+    "edited": frozenset({REVISION, LISTING}),
     # A picture taken down by WeChat: the placeholder shows at once.
-    "picture": frozenset({REVISION, MIRROR}),
-    # The status (lock, cancel, draw) or the lock time (a count target reached).
-    "live": frozenset({MIRROR, LISTING}),
+    "picture": frozenset({REVISION}),
+    # The status (lock, cancel, draw) or the lock time (a count target reached): the live part
+    # is read from the database on every request; only the square holds it.
+    "live": frozenset({LISTING}),
     # Only whether the square lists it: moderation, the text check.
     "listing": frozenset({LISTING}),
     # A join or a withdrawal (``entry=`` says which).
@@ -359,7 +342,6 @@ EFFECTS: dict[str, frozenset[str]] = {
 @dataclass(frozen=True)
 class EntryChange:
     user_pk: int
-    seq: int  # the event's ``entry_seq`` this change set (events.mirror)
     joined_at: datetime  # when the entry was made (a withdrawal: when the withdrawn one was)
     joined: bool  # False: a withdrawal
 
@@ -376,16 +358,12 @@ def event_changed(*, event_id: int, what: str, entry: EntryChange | None = None)
         raise ValueError("entry= goes with what='entry', and only with it")
     if REVISION in effects:
         Event.objects.filter(pk=event_id).update(revision=F("revision") + 1)
-    if effects:
+    if effects - {REVISION}:
         transaction.on_commit(functools.partial(_committed, event_id, effects, entry))
 
 
 def _committed(event_id: int, effects: frozenset[str], entry: EntryChange | None) -> None:
     if entry is not None:
-        joined_at = entry.joined_at if entry.joined else None
-        mirror.record(event_pk=event_id, user_pk=entry.user_pk, seq=entry.seq, joined_at=joined_at)
         square.count_join(event_id=event_id, at=entry.joined_at, delta=1 if entry.joined else -1)
-    if MIRROR in effects or REVISION in effects:
-        mirror.forget(event_id)
     if LISTING in effects:
         square.listing_changed()

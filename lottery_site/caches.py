@@ -8,8 +8,8 @@ new cache cannot leak from one test into the next by being forgotten in a list.
 
 ``Memo`` is the one bounded per-process memo: a dict emptied when full (cheaper than an LRU on
 a hot path, and a memo that overflows is refilled by the next requests) that registers itself.
-A memo that is one piece of a larger cache (the mirror's check times) names that cache with
-``part_of`` and is reset with it.
+A memo that is one piece of a larger cache (say, the per-process state of a cache in Redis)
+names that cache with ``part_of`` and is reset with it.
 """
 
 from collections.abc import Callable

@@ -27,11 +27,11 @@ class Script:
 def command(client, *args):
     """One command on one of the client's pooled connections, its reply read at once.
 
-    For the commands on hot paths (the join's record, the detail's read, the scripts).
-    redis-py's own call path (retries, observability hooks, pool bookkeeping) costs about as
-    much CPU as the round trip itself: 75-80 µs a GET here against 43-46 this way
-    (bench/join, docs/benchmarks.md, "The detail of an open event from a Redis mirror"). The
-    reply is Redis's own (bytes, no decoding). A connection that failed is closed before it
+    For the scripts (``Script``). redis-py's own call path (retries, observability hooks, pool
+    bookkeeping) costs about as much CPU as the round trip itself: 75-80 µs a GET here against
+    43-46 this way (bench/join, docs/benchmarks-archive.md, "The detail of an open event from a
+    Redis mirror", measured for the mirror, since removed). The reply is Redis's own (bytes,
+    no decoding). A connection that failed is closed before it
     goes back to the pool; the error is raised for the breaker.
     """
     pool = client.connection_pool

@@ -503,12 +503,6 @@ BAN_SWEEP_INTERVAL_SECONDS = env_int("BAN_SWEEP_INTERVAL_SECONDS", 60)
 # newly public event appears, and the hot order moves, within it. Events that leave (canceled,
 # hidden, locked, drawn) leave at once: every page is checked against the database.
 SQUARE_REFRESH_SECONDS = env_float("SQUARE_REFRESH_SECONDS", 5)
-# The event detail of an open event read from a Redis mirror instead of the database
-# (events.mirror); off, or without Redis, every detail is one query.
-EVENT_MIRROR = env_bool("EVENT_MIRROR", True)
-# How often each process compares an open event's Redis mirror with its row (events.mirror):
-# a change the mirror missed shows within this, and the mirror is whole again within twice.
-EVENT_MIRROR_CHECK_SECONDS = env_float("EVENT_MIRROR_CHECK_SECONDS", 1)
 # An event's public part (the detail's and the square card's) is rendered once per process and
 # revision (events.read_model); a change of the creator's nickname or avatar, which moves no
 # revision, shows within this.

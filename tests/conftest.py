@@ -47,22 +47,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _mirror_checked_where_nothing_commits(request, settings):
-    """The detail runs through the Redis mirror of open events (events.mirror) in every test
-    with Redis, as in production. A test in one transaction never commits, so the read model's
-    hooks, which keep the mirror in step on commit, never run there: the mirror then learns of
-    each change through its own check against the event row, as it does in production when a
-    hook is lost, and the check runs on every read (``EVENT_MIRROR_CHECK_SECONDS = 0``)."""
-    marker = request.node.get_closest_marker("django_db")
-    commits = (marker is not None and marker.kwargs.get("transaction")) or {
-        "transactional_db",
-        "live_server",
-    } & set(request.fixturenames)
-    if not commits:
-        settings.EVENT_MIRROR_CHECK_SECONDS = 0
-
-
-@pytest.fixture(autouse=True)
 def _clean_cache():
     """Throttle counters must not leak from one test into the next, nor any cache of ours."""
     if hasattr(cache, "delete_pattern"):

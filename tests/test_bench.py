@@ -46,30 +46,6 @@ def test_a_gain_counts_only_beyond_the_round_to_round_spread():
     assert compare.verdict([0.5, 0.55], [0.4, 0.45]).startswith("n/a")
 
 
-def test_mirror_is_kept_only_when_its_detail_gain_beats_the_spread_and_the_join_cost():
-    clear_gain = (
-        rows("after", "detail", [600, 610, 620, 615, 605])
-        + rows("mirror-off", "detail", [500, 510, 505, 495, 500])
-        + rows("after", "join", [290] * 5)
-        + rows("mirror-off", "join", [300] * 5)
-    )
-    assert "**keep**" in compare.mirror_decision(clear_gain)[-1]
-    overlapping = (
-        rows("after", "detail", [600, 450, 620, 615, 605])
-        + rows("mirror-off", "detail", [500, 510, 505, 495, 500])
-        + rows("after", "join", [290] * 5)
-        + rows("mirror-off", "join", [300] * 5)
-    )
-    assert "**remove**" in compare.mirror_decision(overlapping)[-1]
-    costly = (
-        rows("after", "detail", [520, 521, 522, 523, 524])
-        + rows("mirror-off", "detail", [500, 501, 502, 503, 504])
-        + rows("after", "join", [200] * 5)
-        + rows("mirror-off", "join", [300] * 5)
-    )
-    assert "**remove**" in compare.mirror_decision(costly)[-1]
-
-
 def test_report_gives_requests_per_second_ratios_to_the_floor_and_before_after():
     meta = {
         "before": "1032951" + "0" * 33,

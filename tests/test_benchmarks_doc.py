@@ -12,7 +12,7 @@ PAGES = ("benchmarks.md", "benchmarks-archive.md")
 # A section named in a comment or a doc: docs/benchmarks.md, "Issue 10, speed" (or: the "Floors"
 # section), across a wrapped comment line or concatenated string literals.
 NAMED = re.compile(r'benchmarks(?:-archive)?\.md, (?:the )?"([^"]+)"')
-# The cache register's and the tricks' figures: ("The detail of an open event from a Redis mirror").
+# The cache register's and the tricks' figures: ("Issue 10, speed").
 QUOTED_IN_TABLE = re.compile(r'\("([^"]+)"\)')
 
 

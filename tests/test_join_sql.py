@@ -19,7 +19,7 @@ def test_the_joins_insert_names_every_column_an_entry_cannot_do_without():
     # A Python-side default (created_at's) does not reach a plain INSERT: it must be named too.
     assert required_columns(Entry._meta.concrete_fields) <= set(join_sql.INSERT_COLUMNS)
     for vendor in ("mysql", "sqlite"):
-        _admit, insert, _read = join_sql._join_sql(vendor)  # noqa: SLF001
+        _admit, insert = join_sql._join_sql(vendor)  # noqa: SLF001
         assert f"({', '.join(join_sql.INSERT_COLUMNS)}) SELECT %s, %s, %s, %s, %s, %s " in insert
 
 

@@ -168,7 +168,7 @@ def test_redis_stopped_mid_traffic_loses_nothing_and_the_due_draw_happens_once_a
     assert not server_errors, server_errors[:5]
     phases = {phase for phase, what, status, _ in traffic.calls if what == "join" and status == 201}
     assert {"up", "down"} <= phases, phases  # joins were accepted before and during the outage
-    # Each joiner read their own entry right after, from the Redis mirror or the database.
+    # Each joiner read their own entry right after, from the database.
     assert {phase for phase, _ in traffic.own_reads} >= {"up", "down"}
     assert all(joined for _, joined in traffic.own_reads), traffic.own_reads
 

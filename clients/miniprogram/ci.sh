@@ -71,7 +71,7 @@ npm run --silent example
 
 step "Development server on a free port (its own database, WeChat faked on loopback, draws in-process)"
 sdk_db_url="${DATABASE_URL%%\?*}_sdk"
-# A Redis db of its own, emptied: the square's join counts and the mirror are keyed by event id,
+# A Redis db of its own, emptied: the square's join counts are keyed by event id,
 # so what the test suite left in the same db would show in the recorded fixtures.
 export REDIS_URL="${REDIS_URL%/*}/${SDK_REDIS_DB:-12}"
 "$py" -c 'import os, redis; redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()'
@@ -85,8 +85,8 @@ c.cursor().execute(f"DROP DATABASE IF EXISTS `{p.path.lstrip('/')}`")
 c.cursor().execute(f"CREATE DATABASE `{p.path.lstrip('/')}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 PY
 # Its Redis keys start afresh too, under a prefix of their own (named after the database, so two
-# checkouts sharing a Redis do not meet): ids start again at 1 in the new database, and a mirror
-# or a count of wrong attempts kept by an earlier run under the same event's id must not answer.
+# checkouts sharing a Redis do not meet): ids start again at 1 in the new database, and a count
+# of wrong attempts kept by an earlier run under the same event's id must not answer.
 export CACHE_KEY_PREFIX="${sdk_db_url##*/}"
 "$py" - <<'PY'
 import os

@@ -125,7 +125,7 @@ def _join(
         ref = read_model.event_ref_again(public_id=current.public_id)
     else:
         raise ApplicationError("event_locked")  # conditions changing under every try
-    change = EntryChange(user.pk, entry.seq, joined_at=entry.created_at, joined=True)
+    change = EntryChange(user.pk, joined_at=entry.created_at, joined=True)
     read_model.event_changed(event_id=ref.pk, what="entry", entry=change)
     if ref.draw_mode == Event.DrawMode.COUNT and _target_reached(ref.pk, now=now):
         # After the join's own transaction: its lock time moved (entries closed).
@@ -209,10 +209,10 @@ def entry_leave(*, event: Event | EventRef, user: User, now: datetime) -> bool:
             raise ApplicationError("event_locked")  # the count target is reached
         deleted, _by_model = Entry.objects.filter(event_id=event.pk, user_id=user.pk).delete()
         if deleted:
-            Event.objects.filter(pk=event.pk).update(
+            Event.objects.filter(pk=event.pk).update(  # entry_seq: see Event.entry_seq
                 participant_count=F("participant_count") - 1, entry_seq=F("entry_seq") + 1
             )
-            change = EntryChange(user.pk, current.entry_seq + 1, joined_at=joined_at, joined=False)
+            change = EntryChange(user.pk, joined_at=joined_at, joined=False)
             read_model.event_changed(event_id=event.pk, what="entry", entry=change)
     return bool(deleted)
 
@@ -358,12 +358,10 @@ def _exclude(
             created_at=now,
         )
         Entry.objects.filter(pk=entry.pk).delete()
-        Event.objects.filter(pk=event.pk).update(
+        Event.objects.filter(pk=event.pk).update(  # entry_seq: see Event.entry_seq
             participant_count=F("participant_count") - 1, entry_seq=F("entry_seq") + 1
         )
-        change = EntryChange(
-            entry.user_id, current.entry_seq + 1, joined_at=entry.created_at, joined=False
-        )
+        change = EntryChange(entry.user_id, joined_at=entry.created_at, joined=False)
         read_model.event_changed(event_id=event.pk, what="entry", entry=change)
     logger.info("event %s: an entrant excluded (%s)", event.public_id, reason)
     return excluded
