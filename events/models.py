@@ -167,9 +167,9 @@ class Event(models.Model):
     # deploy and after a rollback (docs/operations.md; .ci/check_migrations.py checks it).
     # One more with every join, withdrawal and exclusion, under the row lock. Read as "somebody
     # joined once": the entry conditions are frozen from then on (``event_update``), so joins
-    # keep counting it and the column stays. In 1.2.0 it also numbered those changes for the
+    # keep counting it and the column stays. Up to 1.1.0 it also numbered those changes for the
     # Redis mirror of open events (removed since): withdrawals and exclusions still count it
-    # only so that 1.2.0's web processes, during a rolling deploy or after a rollback, see each
+    # only so that 1.1.0's web processes, during a rolling deploy or after a rollback, see each
     # change their mirror missed. They may stop once no release with the mirror can run again
     # (docs/operations.md, "Expand, then contract").
     entry_seq = models.PositiveBigIntegerField(
