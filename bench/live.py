@@ -44,28 +44,42 @@ ROUND_TIMEOUT = 60
 # --- client processes -------------------------------------------------------------------------
 
 
-def client_main(conn, url: str, count: int) -> None:
-    """Open ``count`` sockets to ``url``; on "collect", hand over (round, receipt time) pairs."""
+def client_main(conn, url: str, count: int, first_frame: bool) -> None:
+    """Open ``count`` sockets to ``url``; on "collect", hand over (round, receipt time) pairs.
+
+    ``first_frame``: a socket counts as connected only once its first frame has come. The live
+    socket is in the event's fan-out only after its hub has sent it the state it starts from
+    (live.hub, ``attach``); a round drawn before that reaches it inside that snapshot, not as
+    a ``round_drawn`` frame. A plain group socket is a member before the handshake ends."""
     _raise_fd_limit()
-    asyncio.run(_client(conn, url, count))
+    asyncio.run(_client(conn, url, count, first_frame))
 
 
-async def _client(conn, url: str, count: int) -> None:
+async def _client(conn, url: str, count: int, first_frame: bool) -> None:
     import websockets
 
     received: list[tuple[int, float]] = []
 
     async def one(index: int, ready: asyncio.Event, sockets: list):
         async with websockets.connect(url, max_size=None, open_timeout=CONNECT_TIMEOUT) as ws:
-            sockets.append(ws)
-            if len(sockets) == count:
-                ready.set()
+            waiting = first_frame
+            if not waiting:
+                joined(ws)
             async for text in ws:
+                if waiting:
+                    waiting = False
+                    joined(ws)
                 if '"round_drawn"' in text:
                     received.append((json.loads(text)["data"]["round"], time.time()))
 
     ready = asyncio.Event()
     sockets: list = []
+
+    def joined(ws) -> None:
+        sockets.append(ws)
+        if len(sockets) == count:
+            ready.set()
+
     tasks = []
     for index in range(count):
         tasks.append(asyncio.create_task(one(index, ready, sockets)))
@@ -88,12 +102,14 @@ async def _client(conn, url: str, count: int) -> None:
 
 
 class Clients:
-    def __init__(self, url: str, sockets: int, processes: int):
+    def __init__(self, url: str, sockets: int, processes: int, *, first_frame: bool):
         self.pipes, self.procs = [], []
         shares = [sockets // processes + (i < sockets % processes) for i in range(processes)]
         for share in shares:
             parent, child = mp.Pipe()
-            proc = mp.Process(target=client_main, args=(child, url, share), daemon=True)
+            proc = mp.Process(
+                target=client_main, args=(child, url, share, first_frame), daemon=True
+            )
             proc.start()
             self.pipes.append(parent)
             self.procs.append(proc)
@@ -239,7 +255,7 @@ def main() -> None:
     try:
         base = rss_bytes(server.pid)
         live = Clients(f"ws://127.0.0.1:{port}/ws/live/{event.public_id}/", args.sockets,
-                       args.clients)  # fmt: skip
+                       args.clients, first_frame=True)  # fmt: skip
         time.sleep(1)
         results["server_rss_mb_before"] = round(base / 2**20, 1)
         results["server_rss_mb_with_sockets"] = round(rss_bytes(server.pid) / 2**20, 1)
@@ -261,7 +277,9 @@ def main() -> None:
         live.close()
         results["live"] = summary(live_lasts, live_each)
 
-        plain = Clients(f"ws://127.0.0.1:{port}/ws/bench/plain/", args.sockets, args.clients)
+        plain = Clients(
+            f"ws://127.0.0.1:{port}/ws/bench/plain/", args.sockets, args.clients, first_frame=False
+        )
         time.sleep(1)
         plain.collect()
         layer = get_channel_layer()
