@@ -48,8 +48,9 @@ caches.register(
     freshness="never stale: the log is append-only and a message is never edited; the snapshot "
     "is kept only for the message number it was read at",
     invalidated_by="nothing (older frames drop out; a hub's frames go when its last socket does)",
-    benchmark="bench/live: one frame encoded per process, sent to N sockets; figures to be "
-    'measured (docs/benchmarks.md, "Live push")',
+    benchmark="bench/live: one frame encoded per process, sent to N sockets: 5,000 sockets "
+    "reached in 575 ms (p50), 0.19 x a plain Channels broadcast's time "
+    '(docs/benchmarks.md, "Live push")',
     reset=_forget_frames,
 )
 
