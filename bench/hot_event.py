@@ -168,7 +168,8 @@ def raw_measurement(protocol: str, target: str, clients: int, seconds: int) -> d
     from events.models import Event
 
     public_ids = [make_event() for _ in range(1 if target == "hot" else SPREAD_EVENTS)]
-    events = list(Event.objects.filter(public_id__in=public_ids).values_list("pk", flat=True))
+    # (pk, rules_version): the join's gate admits only at the conditions' version it checked.
+    events = list(Event.objects.filter(public_id__in=public_ids).values_list("pk", "rules_version"))
     users = list(User.objects.filter(openid__startswith="bench-").values_list("pk", "public_id"))
     _job.update(
         connect=connect_arguments(),
@@ -257,7 +258,7 @@ def join_sql_with_timestamps() -> str:
     before it."""
     from events import join_sql
 
-    admit, insert, _ = join_sql._join_sql("mysql")  # noqa: SLF001 - the join's own SQL
+    admit, insert = join_sql._join_sql("mysql")  # noqa: SLF001 - the join's own SQL
     assert insert.endswith("ROW_COUNT() = 1"), insert
     insert = insert.removesuffix("ROW_COUNT() = 1") + "@admitted = 1"
     now = "UNIX_TIMESTAMP(SYSDATE(6))"
@@ -291,12 +292,14 @@ def raw_client(number: int) -> dict:
     time.sleep(max(0.0, job["start"] - time.time()))
     deadline = job["start"] + job["seconds"]
     while time.time() < deadline and user_index < len(users):
-        event = events[user_index % len(events)]
+        event, rules_version = events[user_index % len(events)]
         user_pk, user_key = users[user_index]
         user_index += job["clients"]
         try:
             if batch:
-                sample = _join_batch(cursor, job["sql"], event, user_pk, user_key, at)
+                sample = _join_batch(
+                    cursor, job["sql"], event, rules_version, user_pk, user_key, at
+                )
             else:
                 sample = _three_round_trips(db, cursor, event, user_pk, user_key, at)
         except MySQLdb.Error:
@@ -328,9 +331,13 @@ def _three_round_trips(db, cursor, event: int, user_pk: int, user_key: str, at) 
     return asked, locked, time.monotonic()
 
 
-def _join_batch(cursor, sql: str, event: int, user_pk: int, user_key: str, at) -> tuple:
-    """(asked, locked, committed) on the server's clock."""
-    cursor.execute(sql, [at, event, at, event, user_pk, user_key, at])
+def _join_batch(
+    cursor, sql: str, event: int, rules_version: int, user_pk: int, user_key: str, at
+) -> tuple:
+    """(asked, locked, committed) on the server's clock; the parameters as
+    events.join_sql.admit_and_insert passes them (no network key, no risk rank)."""
+    admit = [at, event, at, rules_version, event, user_key]
+    cursor.execute(sql, [*admit, event, user_pk, user_key, at, "", None])
     found = None
     while cursor.nextset():
         if cursor.description:
