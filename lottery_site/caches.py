@@ -8,8 +8,6 @@ new cache cannot leak from one test into the next by being forgotten in a list.
 
 ``Memo`` is the one bounded per-process memo: a dict emptied when full (cheaper than an LRU on
 a hot path, and a memo that overflows is refilled by the next requests) that registers itself.
-A memo that is one piece of a larger cache (say, the per-process state of a cache in Redis)
-names that cache with ``part_of`` and is reset with it.
 """
 
 from collections.abc import Callable
@@ -45,10 +43,7 @@ def register(
     benchmark: str,
     reset: Callable[[], None] | None = None,
 ) -> Cache:
-    """Register a cache; ``reset`` forgets what this process holds of it (tests).
-
-    A cache whose process state is all in ``Memo(part_of=name)`` pieces needs no ``reset``.
-    """
+    """Register a cache; ``reset`` forgets what this process holds of it (tests)."""
     if name in _register:
         raise ValueError(f"cache {name!r} registered twice")
     if where not in (PROCESS, REDIS, BOTH):
@@ -65,11 +60,6 @@ def registered() -> list[Cache]:
     return sorted(_register.values(), key=lambda cache: cache.name)
 
 
-def parts_without_a_cache() -> set[str]:
-    """Names that pieces were attached to (``Memo(part_of=...)``) but no cache registered."""
-    return set(_resets) - set(_register)
-
-
 def reset_all() -> None:
     """Forget what this process holds of every cache (tests, between tests)."""
     for resets in _resets.values():
@@ -84,13 +74,10 @@ class Memo(dict):
     through ``put``, which keeps the bound.
     """
 
-    def __init__(self, name: str, *, size: int, part_of: str | None = None, **info: str) -> None:
+    def __init__(self, name: str, *, size: int, **info: str) -> None:
         super().__init__()
         self.name, self.size = name, size
-        if part_of is not None:
-            _resets.setdefault(part_of, []).append(self.clear)
-        else:
-            register(name=name, where=PROCESS, reset=self.clear, **info)
+        register(name=name, where=PROCESS, reset=self.clear, **info)
 
     def put(self, key: Any, value: Any) -> Any:
         if len(self) >= self.size:
