@@ -113,6 +113,21 @@ def user_client(user):
     return client_for(user)
 
 
+def url(event, suffix: str = "") -> str:
+    """An event's API URL (an Event or its public id), with ``suffix`` ("/entry", ...)."""
+    public_id = event if isinstance(event, str) else event.public_id
+    return f"/api/v1/events/{public_id}{suffix}"
+
+
+def data(response):
+    return response.json()["data"]
+
+
+def refused(response, status: int, code: int) -> bool:
+    """The response is the API's refusal ``code`` with HTTP ``status``."""
+    return response.status_code == status and response.json()["code"] == code
+
+
 @pytest.fixture
 def is_mysql():
     return connection.vendor == "mysql"

@@ -22,7 +22,7 @@ from draws import services as draw_services
 from events import claim_views, claims
 from events.models import Claim, ClaimAccess, Entry, Event, RedeemCode
 from events.services.entries import entry_join
-from tests.conftest import client_for
+from tests.conftest import client_for, data, refused, url
 from tests.factories import EventFactory, StaffFactory, UserFactory, event_payload
 
 pytestmark = pytest.mark.django_db
@@ -87,18 +87,6 @@ def drawn_event(creator, *, delivery="shipping", claim_days=7, entrants=2, **ext
 def drawn(creator):
     event, winners, losers = drawn_event(creator)
     return event, winners[0], losers[0]
-
-
-def url(event, suffix=""):
-    return f"/api/v1/events/{event.public_id}{suffix}"
-
-
-def data(response):
-    return response.json()["data"]
-
-
-def refused(response, status, code):
-    return response.status_code == status and response.json()["code"] == code
 
 
 def claim(user, event, body=None, method="post"):

@@ -20,7 +20,7 @@ from events.services.entries import entry_join
 from events.services.events import event_update
 from lottery_site.errors import ApplicationError
 from lottery_site.throttling import COUNTS, WindowCounts
-from tests.conftest import client_for
+from tests.conftest import client_for, data, refused, url
 from tests.factories import EventFactory, UserFactory, event_payload
 from tests.fake_wechat import FakeWeChat, group_data, new_session_key
 
@@ -35,19 +35,6 @@ OTHER_GROUP = "tGx9Ab3-group_opengid_0002"
 def clock(time_machine):
     time_machine.move_to(NOW, tick=False)
     return time_machine
-
-
-def url(event, suffix=""):
-    public_id = event if isinstance(event, str) else event.public_id
-    return f"/api/v1/events/{public_id}{suffix}"
-
-
-def data(response):
-    return response.json()["data"]
-
-
-def refused(response, status, code):
-    return response.status_code == status and response.json()["code"] == code, response.content
 
 
 def create(user, **conditions_):

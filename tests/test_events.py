@@ -18,7 +18,7 @@ from events.models import Entry, Event, EventLog, Prize
 from events.services.entries import entry_join, entry_leave
 from events.services.events import event_cancel, event_update
 from lottery_site.errors import ApplicationError
-from tests.conftest import client_for
+from tests.conftest import client_for, data, refused, url
 from tests.factories import EventFactory, UserFactory, event_payload
 
 pytestmark = pytest.mark.django_db
@@ -31,20 +31,6 @@ def clock(time_machine):
     """Frozen at NOW; tokens are issued at NOW and stay valid for the hours a test moves on."""
     time_machine.move_to(NOW, tick=False)
     return time_machine
-
-
-def url(event, suffix=""):
-    public_id = event if isinstance(event, str) else event.public_id
-    return f"/api/v1/events/{public_id}{suffix}"
-
-
-def data(response):
-    return response.json()["data"]
-
-
-def refused(response, status, code):
-    body = response.json()
-    return response.status_code == status and body["code"] == code
 
 
 def join(event, *users, now=None):

@@ -19,7 +19,7 @@ from events.models import Entry, Event, Exclusion
 from events.services import retention
 from events.services.entries import entry_join
 from events.services.events import event_cancel
-from tests.conftest import client_for
+from tests.conftest import client_for, data, refused, url
 from tests.factories import EventFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,18 +31,6 @@ NOW = timezone.now().replace(microsecond=0)
 def clock(time_machine):
     time_machine.move_to(NOW, tick=False)
     return time_machine
-
-
-def url(event, suffix=""):
-    return f"/api/v1/events/{event.public_id}{suffix}"
-
-
-def data(response):
-    return response.json()["data"]
-
-
-def refused(response, status, code):
-    return response.status_code == status and response.json()["code"] == code, response.content
 
 
 def seasoned(**kwargs):

@@ -14,16 +14,11 @@ import responses
 
 from accounts.models import User
 from accounts.services import tokens_for
-from tests.conftest import client_for
+from tests.conftest import client_for, refused
 from tests.factories import UserFactory
 
 JSCODE2SESSION = "https://wechat.test/sns/jscode2session"
 pytestmark = pytest.mark.django_db
-
-
-def refused(response, status, code):
-    body = response.json()
-    return response.status_code == status and body["code"] == code
 
 
 def raw_post(api, path, body: str):

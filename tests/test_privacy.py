@@ -42,7 +42,7 @@ from events.models import (
 from events.services.entries import entry_join
 from events.services.events import event_cancel
 from notifications.models import Delivery, InboxState, SubscriptionQuota
-from tests.conftest import client_for
+from tests.conftest import client_for, data, refused
 from tests.factories import EventFactory, StaffFactory, UserFactory
 from tests.pictures import picture
 
@@ -83,14 +83,6 @@ def policy(settings):
 @pytest.fixture
 def staff():
     return StaffFactory()
-
-
-def data(response):
-    return response.json()["data"]
-
-
-def refused(response, status, code):
-    return response.status_code == status and response.json()["code"] == code
 
 
 def login(wechat, openid="o-person", **body):
